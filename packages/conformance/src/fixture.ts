@@ -1,0 +1,46 @@
+import type { Connection, ConnectOptions, ListenOptions, Listener } from "@ipc/core";
+import type { Duplex } from "node:stream";
+
+/** What a transport supplies to run the suite. */
+export interface ConformanceFixture {
+  /** Names the suite in the report, e.g. `"unix"`. */
+  readonly name: string;
+  /** A fresh, unused listener address; called once or more per test. May create temp dirs. */
+  address(): string | Promise<string>;
+  listen(address: string, options?: ListenOptions): Promise<Listener>;
+  connect(address: string, options?: ConnectOptions): Promise<Connection>;
+  /** Runs after each test, pass or fail, after the suite closed what it opened. */
+  teardown?(): void | Promise<void>;
+  readonly capabilities: ConformanceCapabilities;
+}
+
+/** What the transport can do. A case whose capability is missing is skipped, by name, with the reason. */
+export interface ConformanceCapabilities {
+  /**
+   * `peer` is filled in on both ends: for a client in this process, `{ pid: process.pid, uid, gid }` of
+   * this process; for a child-process client, its pid.
+   */
+  readonly peerCredentials: boolean;
+  /**
+   * Upper bound, in bytes, of what a sender can get accepted while the receiver reads nothing: both ends'
+   * high-water marks plus whatever the OS buffers in between. Default: 16 MiB.
+   */
+  readonly maxBufferedBytes?: number | undefined;
+  /**
+   * A module a child process can `import()` to reach this transport: it must export
+   * `connect(address, options)` like the fixture's, and may export `connectRaw(address)` returning a
+   * Node `Duplex` over the transport's byte stream (for the "dies mid-frame" case). Absent: the
+   * cross-process cases are skipped.
+   */
+  readonly crossProcess?: { readonly module: string } | undefined;
+  /**
+   * Opens a raw byte stream to a listener, bypassing the framing, to send oversize and truncated
+   * frames. Absent: those cases are skipped (the transport has no byte stream).
+   */
+  readonly rawConnect?: ((address: string) => Promise<Duplex>) | undefined;
+  /**
+   * An address where `connect()` neither succeeds nor fails until its timeout (a listener that never
+   * answers). Absent: the connect-timeout case is skipped.
+   */
+  readonly unresponsiveAddress?: (() => Promise<{ address: string; close(): Promise<void> }>) | undefined;
+}

@@ -1,0 +1,47 @@
+/**
+ * The conformance suite: every transport proves the whole {@link Connection} contract with one call,
+ * from a ~15-line test file that supplies a {@link ConformanceFixture}.
+ *
+ * ```ts
+ * import { runConformance } from "@ipc/conformance";
+ * runConformance({ name: "memory", address: () => `memory://t${++n}`, listen, connect, capabilities: { peerCredentials: true } });
+ * ```
+ *
+ * Cases a transport cannot support are skipped by name, with the missing capability in the test's title.
+ *
+ * @packageDocumentation
+ */
+import { afterEach, describe } from "vitest";
+import type { Connection } from "@ipc/core";
+import { crossProcessCases } from "./cases/cross-process.js";
+import { faultCases } from "./cases/faults.js";
+import { lifecycleCases } from "./cases/lifecycle.js";
+import { messagingCases } from "./cases/messaging.js";
+import type { ConformanceFixture } from "./fixture.js";
+import { Resources, type Context } from "./harness.js";
+
+export type { ConformanceCapabilities, ConformanceFixture } from "./fixture.js";
+export { checkPatterned, patterned } from "./harness.js";
+export { rawFrame } from "./cases/raw.js";
+export type { Connection };
+
+/** Defines the suite for `fixture` (call it at the top level of a vitest test file). */
+export function runConformance(fixture: ConformanceFixture): void {
+  describe(`conformance: ${fixture.name}`, () => {
+    let current: Context | undefined;
+    const ctx = (): Context => {
+      current ??= { fixture, resources: new Resources() };
+      return current;
+    };
+    afterEach(async () => {
+      const finished = current;
+      current = undefined;
+      await finished?.resources.release();
+      await fixture.teardown?.();
+    });
+    messagingCases(fixture, ctx);
+    lifecycleCases(fixture, ctx);
+    faultCases(fixture, ctx);
+    crossProcessCases(fixture, ctx);
+  });
+}

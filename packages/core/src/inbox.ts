@@ -1,0 +1,174 @@
+/**
+ * The receiving half of a connection: a queue of whole messages with byte accounting, so the source
+ * can be paused when the consumer falls behind, and the end or the error that follows the last message.
+ * Every Connection implementation in the toolkit receives through one.
+ */
+import { wait } from "./deadline.js";
+import type { ReceiveOptions } from "./types.js";
+
+/** Callbacks an {@link Inbox} uses to push back on its source. */
+export interface InboxOptions {
+  /** Bytes queued at which `onFull` is called. */
+  readonly highWaterMark: number;
+  /** Called once the queued bytes reach `highWaterMark`: stop reading from the source. */
+  readonly onFull?: (() => void) | undefined;
+  /** Called when the queued bytes fall to half of `highWaterMark` after `onFull`: read again. */
+  readonly onDrain?: (() => void) | undefined;
+}
+
+interface Reader {
+  resolve(message: Uint8Array | undefined): void;
+  reject(error: unknown): void;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** A bounded queue of received messages, read with `receive()` or `for await`. */
+export class Inbox implements AsyncIterable<Uint8Array> {
+  readonly #highWaterMark: number;
+  readonly #lowWaterMark: number;
+  readonly #onFull: (() => void) | undefined;
+  readonly #onDrain: (() => void) | undefined;
+  #queue: Uint8Array[] = [];
+  #head = 0;
+  #bytes = 0;
+  #full = false;
+  #ended = false;
+  #error: unknown = undefined;
+  #failed = false;
+  #readers: Reader[] = [];
+
+  constructor(options: InboxOptions) {
+    this.#highWaterMark = options.highWaterMark;
+    this.#lowWaterMark = Math.floor(options.highWaterMark / 2);
+    this.#onFull = options.onFull;
+    this.#onDrain = options.onDrain;
+  }
+
+  /** Bytes of the messages queued and not yet received. */
+  get bufferedBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Messages queued and not yet received. */
+  get length(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** True while the queued bytes are below the high-water mark. */
+  get hasRoom(): boolean {
+    return this.#bytes < this.#highWaterMark;
+  }
+
+  /** True once `end()`, `fail()` or `destroy()` was called: nothing more will be queued. */
+  get finished(): boolean {
+    return this.#ended || this.#failed;
+  }
+
+  /** Queues a received message (or hands it straight to a waiting reader). Ignored once finished. */
+  push(message: Uint8Array): void {
+    if (this.#ended || this.#failed) return;
+    if (this.#readers.length > 0) {
+      this.#readers.shift()!.resolve(message);
+      return;
+    }
+    this.#queue.push(message);
+    this.#bytes += message.byteLength;
+    if (!this.#full && this.#bytes >= this.#highWaterMark) {
+      this.#full = true;
+      this.#onFull?.();
+    }
+  }
+
+  /** Marks a clean end: readers get `undefined` once the queue is empty. */
+  end(): void {
+    if (this.#ended || this.#failed) return;
+    this.#ended = true;
+    if (this.length === 0) this.#settleReaders();
+  }
+
+  /** Marks a failure: readers get `error` once the queued messages are received. */
+  fail(error: unknown): void {
+    if (this.#ended || this.#failed) return;
+    this.#failed = true;
+    this.#error = error;
+    if (this.length === 0) this.#settleReaders();
+  }
+
+  /** Drops the queued messages and fails every reader with `error` at once. */
+  destroy(error: unknown): void {
+    this.#queue = [];
+    this.#head = 0;
+    this.#bytes = 0;
+    if (!this.#failed) {
+      this.#failed = true;
+      this.#ended = false;
+      this.#error = error;
+    }
+    this.#settleReaders();
+  }
+
+  /** The next message; `undefined` after a clean end; rejects with the failure. */
+  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
+    if (this.#head < this.#queue.length) return Promise.resolve(this.#take());
+    if (this.#failed) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(undefined);
+    if (options?.signal === undefined && options?.timeout === undefined) {
+      return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }));
+    }
+    return wait<Uint8Array | undefined>("receive", options, (resolve, reject) => {
+      const reader: Reader = { resolve, reject };
+      this.#readers.push(reader);
+      return () => {
+        const i = this.#readers.indexOf(reader);
+        if (i >= 0) this.#readers.splice(i, 1);
+      };
+    });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array, undefined> {
+    return {
+      next: (): Promise<IteratorResult<Uint8Array, undefined>> => {
+        if (this.#head < this.#queue.length) return Promise.resolve({ done: false, value: this.#take() });
+        return this.receive().then(toResult);
+      },
+      // Leaving a loop early leaves the connection open: iterate again to go on.
+      return: (): Promise<IteratorResult<Uint8Array, undefined>> => Promise.resolve(DONE),
+    };
+  }
+
+  #take(): Uint8Array {
+    const message = this.#queue[this.#head]!;
+    this.#queue[this.#head] = EMPTY;
+    this.#head++;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#bytes -= message.byteLength;
+    if (this.#full && this.#bytes <= this.#lowWaterMark) {
+      this.#full = false;
+      this.#onDrain?.();
+    }
+    return message;
+  }
+
+  #settleReaders(): void {
+    const readers = this.#readers;
+    if (readers.length === 0) return;
+    this.#readers = [];
+    for (const reader of readers) {
+      if (this.#failed) reader.reject(this.#error);
+      else reader.resolve(undefined);
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function toResult(message: Uint8Array | undefined): IteratorResult<Uint8Array, undefined> {
+  return message === undefined ? DONE : { done: false, value: message };
+}

@@ -1,0 +1,150 @@
+/**
+ * The contract every transport implements. A {@link Connection} carries whole messages, in order, both
+ * ways; a {@link Listener} yields connections; a {@link Transport} makes both from an address.
+ */
+
+/** Who is at the other end, as far as the operating system can tell. */
+export interface Peer {
+  /** The peer's process id. */
+  readonly pid: number;
+  /** The peer's effective user id. */
+  readonly uid: number;
+  /** The peer's effective group id. */
+  readonly gid: number;
+}
+
+/** Options of every operation that waits. */
+export interface WaitOptions {
+  /** Aborts the wait: it rejects with `AbortError`, whose `cause` is the signal's reason. Default: none. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Milliseconds to wait before rejecting with `TimeoutError`. Default: no limit, unless the operation
+   * says otherwise. `0` means "only if it can complete without waiting".
+   */
+  readonly timeout?: number | undefined;
+}
+
+/** Options of {@link Connection.send}. */
+export type SendOptions = WaitOptions;
+
+/** Options of {@link Connection.receive}. */
+export type ReceiveOptions = WaitOptions;
+
+/**
+ * Options of {@link Connection.close}. The wait is for the peer to finish too; when it expires (or the
+ * signal aborts) the connection is aborted instead, and `closed` rejects with the reason.
+ */
+export interface CloseOptions extends WaitOptions {}
+
+/**
+ * A message connection: whole messages (`Uint8Array`), in order, both ways.
+ *
+ * Receive with `for await (const message of connection)` (iteration ends when the peer closes cleanly and
+ * throws a typed error when the connection fails), or one at a time with {@link Connection.receive}.
+ * Breaking out of a loop does not close the connection: iterate again to go on. A slow reader slows the
+ * sender: nothing is buffered without bound on either side.
+ */
+export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
+  /** This end's address, as a URL (`unix:///run/app.sock`, `tcp://127.0.0.1:7000`, …). */
+  readonly localAddress: string;
+  /** The other end's address, as a URL. */
+  readonly remoteAddress: string;
+  /** The peer's process credentials, where the transport can tell (Unix sockets, shm, memory, pipes). */
+  readonly peer: Peer | undefined;
+  /** The largest message this connection sends or accepts, in bytes. */
+  readonly maxMessageSize: number;
+
+  /**
+   * Sends one message. Resolves once the transport has accepted it into its bounded send buffer (or the
+   * OS, or the ring); an accepted message is delivered unless the connection breaks. Under backpressure
+   * it waits, in order with other sends. Rejects with `ClosedError` once the connection is closing,
+   * `MessageTooLargeError` over `maxMessageSize`, `TimeoutError`/`AbortError` from the options while it
+   * waits (the message is then withdrawn: never sent), or the error that broke the connection.
+   *
+   * The transport may read `message` until it is written (large messages are not copied): do not modify
+   * the array after sending it; send a fresh one.
+   */
+  send(message: Uint8Array, options?: SendOptions): Promise<void>;
+
+  /**
+   * Waits for the next message. Resolves with it, or with `undefined` once the peer has closed cleanly
+   * and every message before the close was received. Rejects with the error that broke the connection
+   * (after every message received before it), or with `TimeoutError`/`AbortError` from the options, which
+   * leave the connection and the next message untouched.
+   */
+  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined>;
+
+  /**
+   * Closes gracefully: no more sends are accepted, everything already accepted is delivered, the peer is
+   * told, and it resolves once the peer has closed its side too (the peer's connection closes itself when
+   * it sees the close, after delivering what it had already accepted). Messages the peer sent before
+   * that are still received. Safe to call more than once. Default timeout: none.
+   */
+  close(options?: CloseOptions): Promise<void>;
+
+  /**
+   * Tears the connection down at once: unsent and unread messages are dropped, pending operations reject
+   * with `reason` (default: an `AbortError`), and the peer sees the connection break. Safe to call more
+   * than once; later calls do nothing.
+   */
+  abort(reason?: Error): void;
+
+  /**
+   * Settles when the connection is gone: resolves after a graceful close by either side, rejects with the
+   * error that ended it otherwise. Never an unhandled rejection by itself.
+   */
+  readonly closed: Promise<void>;
+}
+
+/** A server endpoint: yields each accepted connection. */
+export interface Listener extends AsyncIterable<Connection>, AsyncDisposable {
+  /** The address clients connect to, as a URL (a port of 0 is reported as the port picked). */
+  readonly address: string;
+  /**
+   * Waits for the next connection. Resolves with `undefined` once the listener is closed. Rejects with
+   * `TimeoutError`/`AbortError` from the options.
+   */
+  accept(options?: WaitOptions): Promise<Connection | undefined>;
+  /**
+   * Stops accepting and releases the address. Connections already handed out stay open; accepted ones
+   * not handed out yet are aborted (their clients see the connection reset). Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+/** Options every connection understands. */
+export interface ConnectionOptions {
+  /**
+   * The largest message sent or accepted, in bytes. A larger incoming frame closes the connection with
+   * `FrameTooLargeError` before any of it is allocated. Default: 16 MiB (16 777 216); at most 4 GiB − 1.
+   */
+  readonly maxMessageSize?: number | undefined;
+  /**
+   * Bytes buffered by this end in each direction before it pushes back: `send()` waits when this many
+   * bytes are accepted but not yet written, and reading from the peer pauses when this many bytes are
+   * received but not yet consumed. Default: 256 KiB (262 144).
+   */
+  readonly highWaterMark?: number | undefined;
+}
+
+/** Options of {@link Transport.connect}. `timeout` and `signal` bound the whole connection set-up. */
+export interface ConnectOptions extends ConnectionOptions, WaitOptions {}
+
+/** Options of {@link Transport.listen}. */
+export interface ListenOptions extends ConnectionOptions {
+  /**
+   * Accepted connections held for `accept()` before new clients must wait (or are refused, where the
+   * transport cannot make them wait). Default: 128.
+   */
+  readonly backlog?: number | undefined;
+}
+
+/** A way of making connections, named by its URL scheme. */
+export interface Transport<L extends ListenOptions = ListenOptions, C extends ConnectOptions = ConnectOptions> {
+  /** The URL scheme without the colon, e.g. `"unix"`. */
+  readonly scheme: string;
+  /** Starts listening at `address`. Rejects with `AddressInUseError`, `InvalidAddressError`, … */
+  listen(address: string, options?: L): Promise<Listener>;
+  /** Connects to `address`. Rejects with `ConnectionRefusedError`, `TimeoutError`, `AbortError`, … */
+  connect(address: string, options?: C): Promise<Connection>;
+}

@@ -1,0 +1,158 @@
+/**
+ * The receiving side of the frame format: a state machine fed with chunks of any size, split anywhere.
+ * A frame inside one chunk is handed out as a view of that chunk (no copy); a frame that spans chunks is
+ * copied once into an array of exactly its size, allocated only after its length passed the limit.
+ */
+import { FrameTooLargeError, ProtocolError } from "@ipc/core";
+import { HEADER_SIZE } from "./encoder.js";
+
+const enum State {
+  /** Between frames, or with part of a header saved. */
+  Header,
+  /** Inside a frame's payload that spans chunks. */
+  Body,
+  /** After a bad frame: every later chunk is ignored. */
+  Failed,
+}
+
+/** Splits a byte stream into frames. */
+export class FrameDecoder {
+  readonly #maxMessageSize: number;
+  readonly #onFrame: (frame: Uint8Array) => void;
+  #state = State.Header;
+  /** Header bytes saved from the end of the previous chunk (0–3), and their value so far. */
+  #headerHave = 0;
+  #headerValue = 0;
+  /** The payload being assembled across chunks, and how much of it is filled. */
+  #body: Uint8Array = EMPTY;
+  #bodyHave = 0;
+
+  /**
+   * @param maxMessageSize the largest payload accepted; a larger length is a `FrameTooLargeError`.
+   * @param onFrame called with each whole payload, in order. A view is valid as long as the caller keeps
+   *   it: chunks are never reused by the decoder.
+   */
+  constructor(maxMessageSize: number, onFrame: (frame: Uint8Array) => void) {
+    this.#maxMessageSize = maxMessageSize;
+    this.#onFrame = onFrame;
+  }
+
+  /** Bytes of an unfinished frame held (saved header bytes plus the part of a payload received). */
+  get pendingBytes(): number {
+    return this.#state === State.Body ? HEADER_SIZE + this.#bodyHave : this.#headerHave;
+  }
+
+  /**
+   * Feeds the next chunk. Calls `onFrame` for every frame it completes; throws `FrameTooLargeError` at a
+   * length over the limit, after handing out the frames before it. After a throw the decoder ignores
+   * everything.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.#state === State.Failed) return;
+    const end = chunk.byteLength;
+    let offset = 0;
+    if (this.#state === State.Body) {
+      offset = this.#fillBody(chunk);
+      if (this.#state === State.Body) return;
+    }
+    if (this.#headerHave > 0) {
+      offset = this.#fillHeader(chunk, offset);
+      if (offset < 0) return;
+    }
+    const buffer = chunk.buffer;
+    const base = chunk.byteOffset;
+    const max = this.#maxMessageSize;
+    const onFrame = this.#onFrame;
+    while (end - offset >= HEADER_SIZE) {
+      const length =
+        ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
+      if (length > max) this.#tooLarge(length);
+      const start = offset + HEADER_SIZE;
+      if (end - start < length) {
+        this.#startBody(length, chunk, start);
+        return;
+      }
+      onFrame(new Uint8Array(buffer, base + start, length));
+      offset = start + length;
+    }
+    for (; offset < end; offset++) {
+      this.#headerValue = (this.#headerValue * 256 + chunk[offset]!) >>> 0;
+      this.#headerHave++;
+    }
+  }
+
+  /**
+   * Declares the end of the stream. Throws `ProtocolError` naming the missing bytes if it ended inside a
+   * frame; otherwise does nothing.
+   */
+  end(): void {
+    if (this.#state === State.Failed) return;
+    if (this.#state === State.Body) {
+      const missing = this.#body.byteLength - this.#bodyHave;
+      this.#state = State.Failed;
+      throw new ProtocolError(
+        `the stream ended inside a frame: ${this.#bodyHave} of its ${this.#body.byteLength} payload bytes arrived, ` +
+          `${missing} missing (the peer closed or died mid-message)`,
+      );
+    }
+    if (this.#headerHave > 0) {
+      const have = this.#headerHave;
+      this.#state = State.Failed;
+      throw new ProtocolError(
+        `the stream ended inside a frame header: ${have} of its ${HEADER_SIZE} length bytes arrived, ` +
+          `${HEADER_SIZE - have} missing (the peer closed or died mid-message)`,
+      );
+    }
+  }
+
+  /** Completes saved header bytes from `chunk`; returns the offset after the header, or -1 if still short. */
+  #fillHeader(chunk: Uint8Array, offset: number): number {
+    const end = chunk.byteLength;
+    while (this.#headerHave < HEADER_SIZE && offset < end) {
+      this.#headerValue = (this.#headerValue * 256 + chunk[offset]!) >>> 0;
+      this.#headerHave++;
+      offset++;
+    }
+    if (this.#headerHave < HEADER_SIZE) return -1;
+    const length = this.#headerValue;
+    this.#headerHave = 0;
+    this.#headerValue = 0;
+    if (length > this.#maxMessageSize) this.#tooLarge(length);
+    if (end - offset >= length) {
+      this.#onFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
+      return offset + length;
+    }
+    this.#startBody(length, chunk, offset);
+    return -1;
+  }
+
+  #startBody(length: number, chunk: Uint8Array, start: number): void {
+    this.#body = new Uint8Array(length);
+    this.#body.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, chunk.byteLength - start));
+    this.#bodyHave = chunk.byteLength - start;
+    this.#state = State.Body;
+  }
+
+  /** Copies what `chunk` has of the pending payload; returns the offset after it. */
+  #fillBody(chunk: Uint8Array): number {
+    const need = this.#body.byteLength - this.#bodyHave;
+    const take = Math.min(need, chunk.byteLength);
+    this.#body.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), this.#bodyHave);
+    this.#bodyHave += take;
+    if (take === need) {
+      const frame = this.#body;
+      this.#body = EMPTY;
+      this.#bodyHave = 0;
+      this.#state = State.Header;
+      this.#onFrame(frame);
+    }
+    return take;
+  }
+
+  #tooLarge(length: number): never {
+    this.#state = State.Failed;
+    throw new FrameTooLargeError(length, this.#maxMessageSize);
+  }
+}
+
+const EMPTY = new Uint8Array(0);

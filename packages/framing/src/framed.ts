@@ -1,0 +1,248 @@
+/**
+ * `framed(stream)`: a message {@link Connection} over any Node byte stream — a socket, a child's stdio,
+ * a FIFO — using the 4-byte length-prefixed frames of docs/wire.md.
+ */
+import type { Duplex, Readable, Writable } from "node:stream";
+import {
+  AbortError,
+  ClosedError,
+  ConnectionResetError,
+  Deferred,
+  Inbox,
+  InvalidArgumentError,
+  MessageTooLargeError,
+  fromSystemError,
+  race,
+  resolveConnectionOptions,
+  settledOf,
+  throwIfAborted,
+  type CloseOptions,
+  type Connection,
+  type ConnectionOptions,
+  type Peer,
+  type ReceiveOptions,
+  type SendOptions,
+} from "@ipc/core";
+import { FrameDecoder } from "./decoder.js";
+import { FrameWriter } from "./writer.js";
+
+/** A byte stream: one duplex (a socket), or a readable and a writable (a child's stdout and stdin). */
+export type ByteStream = Duplex | { readonly readable: Readable; readonly writable: Writable };
+
+/** Options of {@link framed}. */
+export interface FramedOptions extends ConnectionOptions {
+  /** Reported as `connection.localAddress`. Default: `""`. */
+  readonly localAddress?: string | undefined;
+  /** Reported as `connection.remoteAddress`, and named in error messages. Default: `""`. */
+  readonly remoteAddress?: string | undefined;
+  /** Reported as `connection.peer`. Default: `undefined`. */
+  readonly peer?: Peer | undefined;
+}
+
+const enum State {
+  Open,
+  /** This end or the peer started closing: no more sends; what was accepted still goes out. */
+  Closing,
+  Closed,
+}
+
+function isDuplex(stream: ByteStream): stream is Duplex {
+  return typeof (stream as Duplex).pipe === "function" && typeof (stream as Duplex).write === "function";
+}
+
+class FramedConnection implements Connection {
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  readonly peer: Peer | undefined;
+  readonly maxMessageSize: number;
+  readonly #readable: Readable;
+  readonly #writable: Writable;
+  /** True when one duplex is both `#readable` and `#writable`. */
+  readonly #duplex: boolean;
+  readonly #inbox: Inbox;
+  readonly #decoder: FrameDecoder;
+  readonly #writer: FrameWriter;
+  readonly #closed = new Deferred();
+  #state = State.Open;
+  #error: Error | undefined;
+  #peerEnded = false;
+  #readableClosed = false;
+  #writableClosed = false;
+
+  constructor(stream: ByteStream, options: FramedOptions | undefined) {
+    const resolved = resolveConnectionOptions(options);
+    this.maxMessageSize = resolved.maxMessageSize;
+    this.localAddress = options?.localAddress ?? "";
+    this.remoteAddress = options?.remoteAddress ?? "";
+    this.peer = options?.peer;
+    if (isDuplex(stream)) {
+      // The connection decides when its side ends: after flushing what it accepted (see onEnd).
+      stream.allowHalfOpen = true;
+      this.#readable = stream;
+      this.#writable = stream;
+      this.#duplex = true;
+    } else {
+      this.#readable = stream.readable;
+      this.#writable = stream.writable;
+      this.#duplex = false;
+    }
+    const readable = this.#readable;
+    this.#inbox = new Inbox({
+      highWaterMark: resolved.highWaterMark,
+      onFull: () => readable.pause(),
+      onDrain: () => {
+        if (this.#state !== State.Closed) readable.resume();
+      },
+    });
+    const inbox = this.#inbox;
+    this.#decoder = new FrameDecoder(resolved.maxMessageSize, (frame) => inbox.push(frame));
+    this.#writer = new FrameWriter(this.#writable, resolved.highWaterMark);
+
+    const onError = (error: Error): void => this.#fail(fromSystemError(error, this.#what()), false);
+    readable.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    readable.on("end", () => this.#onEnd());
+    readable.on("error", onError);
+    readable.on("close", () => {
+      this.#readableClosed = true;
+      this.#onStreamClosed();
+    });
+    if (!this.#duplex) {
+      this.#writable.on("error", onError);
+      this.#writable.on("close", () => {
+        this.#writableClosed = true;
+        this.#onStreamClosed();
+      });
+    } else {
+      this.#writableClosed = true;
+    }
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  send(message: Uint8Array, options?: SendOptions): Promise<void> {
+    if (!(message instanceof Uint8Array)) {
+      return Promise.reject(new InvalidArgumentError("send() takes a Uint8Array"));
+    }
+    if (this.#state !== State.Open) return Promise.reject(this.#sendError());
+    if (message.byteLength > this.maxMessageSize) {
+      return Promise.reject(new MessageTooLargeError(message.byteLength, this.maxMessageSize));
+    }
+    if (options?.signal?.aborted) {
+      try {
+        throwIfAborted(options.signal, "send");
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#writer.send(message, options);
+  }
+
+  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
+    return this.#inbox.receive(options);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#inbox[Symbol.asyncIterator]();
+  }
+
+  async close(options?: CloseOptions): Promise<void> {
+    this.#beginClose();
+    try {
+      await race("close", settledOf(this.#closed.promise), options);
+    } catch (error) {
+      this.abort(error as Error);
+    }
+  }
+
+  abort(reason?: Error): void {
+    if (this.#state === State.Closed) return;
+    this.#fail(reason ?? new AbortError("the connection was aborted"), true);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #what(): string {
+    return this.remoteAddress ? `connection to ${this.remoteAddress}` : "connection";
+  }
+
+  #onData(chunk: Uint8Array): void {
+    try {
+      this.#decoder.push(chunk);
+    } catch (error) {
+      this.#fail(error as Error, false);
+    }
+  }
+
+  #onEnd(): void {
+    this.#peerEnded = true;
+    try {
+      this.#decoder.end();
+    } catch (error) {
+      this.#fail(error as Error, false);
+      return;
+    }
+    this.#inbox.end();
+    // The peer is done: finish our side too, after what we already accepted.
+    this.#beginClose();
+  }
+
+  #beginClose(): void {
+    if (this.#state !== State.Open) return;
+    this.#state = State.Closing;
+    this.#writer.end((error) => {
+      if (error) this.#fail(fromSystemError(error, this.#what()), false);
+    });
+  }
+
+  #onStreamClosed(): void {
+    if (!this.#readableClosed || !this.#writableClosed || this.#state === State.Closed) return;
+    if (this.#peerEnded && this.#writable.writableFinished) {
+      this.#state = State.Closed;
+      this.#closed.resolve();
+      return;
+    }
+    this.#fail(
+      new ConnectionResetError(`${this.#what()}: the stream closed before the connection was closed`),
+      false,
+    );
+  }
+
+  /**
+   * Ends the connection with `error`. Messages already received stay readable before the error unless
+   * `discard` (a local abort); unsent ones are dropped and their sends rejected.
+   */
+  #fail(error: Error, discard: boolean): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    this.#error = error;
+    if (discard) this.#inbox.destroy(error);
+    else this.#inbox.fail(error);
+    this.#writer.fail(error);
+    this.#closed.reject(error);
+    this.#readable.destroy();
+    if (!this.#duplex) this.#writable.destroy();
+  }
+
+  #sendError(): Error {
+    if (this.#error !== undefined) return this.#error;
+    return new ClosedError(
+      this.#peerEnded
+        ? `${this.#what()}: the peer closed the connection; no more messages can be sent`
+        : `${this.#what()}: the connection is closing; no more messages can be sent`,
+    );
+  }
+}
+
+/**
+ * A message connection over `stream`: each `send()` is one frame (a 4-byte big-endian length, then the
+ * bytes), each frame received is one message. The connection owns the stream from now on: do not read or
+ * write it elsewhere. Duplex streams are switched to `allowHalfOpen` so that a close by the peer still
+ * lets this end deliver what it had accepted.
+ */
+export function framed(stream: ByteStream, options?: FramedOptions): Connection {
+  return new FramedConnection(stream, options);
+}

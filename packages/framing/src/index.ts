@@ -1,0 +1,18 @@
+/**
+ * Length-prefixed framing: turns a Node byte stream (a socket, a child's stdio, a FIFO) into a message
+ * {@link Connection} and back. Each message is a 4-byte big-endian length N, then N bytes — byte for byte
+ * the seed's Rust `FramedMessage`, specified in docs/wire.md.
+ *
+ * - {@link framed}: the connection. Sends of one tick leave in one write; backpressure both ways;
+ *   a length over `maxMessageSize` is a `FrameTooLargeError` and is never allocated; a stream that ends
+ *   mid-frame is a `ProtocolError`.
+ * - {@link FrameDecoder} and {@link encodeFrame}: the codec on its own, for tests, benchmarks and other
+ *   byte sources.
+ *
+ * @packageDocumentation
+ */
+export type { Connection } from "@ipc/core";
+export { framed, type ByteStream, type FramedOptions } from "./framed.js";
+export { FrameDecoder } from "./decoder.js";
+export { FrameWriter } from "./writer.js";
+export { HEADER_SIZE, encodeFrame, writeHeader } from "./encoder.js";
