@@ -1,7 +1,7 @@
 /**
  * The sending side: frames go out in batches. Small messages are copied, header and payload together,
- * into a slab, so the sends of one tick leave in one `write()`; large ones are not copied but written
- * with their header in the same `writev` (cork/uncork). The bytes accepted and not yet written are
+ * into a slab, so the sends of one tick leave in one `write()` (or one per 64 KiB); large ones are not
+ * copied but written with their header in the same `writev` (cork/uncork). The bytes accepted and not yet written are
  * bounded by the high-water mark: beyond it, `send()` waits, in order, and a send whose deadline expires
  * while waiting is withdrawn (never sent).
  */
@@ -13,8 +13,18 @@ import { HEADER_SIZE, writeHeader } from "./encoder.js";
 const COPY_LIMIT = 16 * 1024;
 /** The size of a batch slab: the usual unit of one `write()`. */
 const SLAB_SIZE = 64 * 1024;
+/** Written-out slabs kept for reuse (allocating one per 64 KiB sent costs a GC share of several %). */
+const FREE_SLABS = 4;
 
 const RESOLVED = Promise.resolve();
+
+/** A slab and the regions of it given to `write()` whose callbacks have not come yet. */
+interface Slab {
+  readonly bytes: Buffer;
+  pending: number;
+  /** True once the writer moved on to another slab: it is reused when `pending` drops to 0. */
+  retired: boolean;
+}
 
 interface WaitingSend {
   readonly message: Uint8Array;
@@ -26,11 +36,14 @@ interface WaitingSend {
 export class FrameWriter {
   readonly #writable: Writable;
   readonly #highWaterMark: number;
-  #slab: Uint8Array = new Uint8Array(0);
+  #slab: Slab = { bytes: Buffer.alloc(0), pending: 0, retired: false };
   #slabStart = 0;
   #slabEnd = 0;
+  #freeSlabs: Slab[] = [];
   /** Pieces of the current batch before the open slab region: cut slab regions and large payloads. */
   #chunks: Uint8Array[] = [];
+  /** The slab of each slab region in the current batch (one entry per region). */
+  #batchSlabs: Slab[] = [];
   /** Bytes in the current batch (not yet given to `write()`). */
   #batchBytes = 0;
   /** Bytes given to `write()` whose callback has not come yet. */
@@ -104,13 +117,17 @@ export class FrameWriter {
     const chunks = this.#chunks;
     if (chunks.length === 0) return;
     this.#chunks = [];
+    const slabs = this.#batchSlabs;
+    this.#batchSlabs = [];
     const bytes = this.#batchBytes;
     this.#batchBytes = 0;
     this.#inFlight += bytes;
     const done = (error?: Error | null): void => {
       this.#inFlight -= bytes;
       // On error, the stream's 'error' event (or the abort that caused it) fails the connection.
-      if (!error) this.#pump();
+      if (error) return;
+      for (const slab of slabs) this.#release(slab);
+      this.#pump();
     };
     const writable = this.#writable;
     if (chunks.length === 1) {
@@ -133,28 +150,27 @@ export class FrameWriter {
   #append(message: Uint8Array): void {
     if (message.byteLength > COPY_LIMIT) this.#appendLarge(message);
     else this.#appendSmall(message);
+    // A full slab goes out now rather than at the end of the tick, so the OS and the reader work
+    // while this side goes on producing (a sender and its reader overlap instead of taking turns).
+    if (this.#batchBytes >= SLAB_SIZE) this.flush();
   }
 
   #appendSmall(message: Uint8Array): void {
     const size = message.byteLength;
     const need = HEADER_SIZE + size;
-    if (this.#slab.byteLength - this.#slabEnd < need) this.#newSlab(need);
-    const slab = this.#slab;
+    if (this.#slab.bytes.byteLength - this.#slabEnd < need) this.#newSlab(need);
+    const slab = this.#slab.bytes;
     const at = this.#slabEnd;
     writeHeader(slab, at, size);
-    if (size <= 16) {
-      for (let i = 0; i < size; i++) slab[at + HEADER_SIZE + i] = message[i]!;
-    } else {
-      slab.set(message, at + HEADER_SIZE);
-    }
+    slab.set(message, at + HEADER_SIZE);
     this.#slabEnd = at + need;
     this.#batchBytes += need;
     this.#schedule();
   }
 
   #appendLarge(message: Uint8Array): void {
-    if (this.#slab.byteLength - this.#slabEnd < HEADER_SIZE) this.#newSlab(HEADER_SIZE);
-    writeHeader(this.#slab, this.#slabEnd, message.byteLength);
+    if (this.#slab.bytes.byteLength - this.#slabEnd < HEADER_SIZE) this.#newSlab(HEADER_SIZE);
+    writeHeader(this.#slab.bytes, this.#slabEnd, message.byteLength);
     this.#slabEnd += HEADER_SIZE;
     this.#cut();
     this.#chunks.push(message);
@@ -165,17 +181,38 @@ export class FrameWriter {
   /** Moves the open slab region into the batch's chunks. */
   #cut(): void {
     if (this.#slabEnd > this.#slabStart) {
-      this.#chunks.push(this.#slab.subarray(this.#slabStart, this.#slabEnd));
+      const slab = this.#slab;
+      this.#chunks.push(slab.bytes.subarray(this.#slabStart, this.#slabEnd));
+      slab.pending++;
+      this.#batchSlabs.push(slab);
       this.#slabStart = this.#slabEnd;
     }
   }
 
-  /** Starts a fresh slab; the old one stays referenced by the batch until it is written. */
+  /**
+   * Moves on to another slab: a written-out one if there is one, else a new one. The old slab's bytes
+   * stay untouched until every region given to `write()` is written.
+   */
   #newSlab(need: number): void {
     this.#cut();
-    this.#slab = new Uint8Array(Math.max(SLAB_SIZE, need));
+    const old = this.#slab;
+    old.retired = true;
+    if (old.pending === 0) this.#recycle(old);
+    const reuse = need <= SLAB_SIZE ? this.#freeSlabs.pop() : undefined;
+    if (reuse !== undefined) reuse.retired = false;
+    this.#slab = reuse ?? { bytes: Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, need)), pending: 0, retired: false };
     this.#slabStart = 0;
     this.#slabEnd = 0;
+  }
+
+  /** One region of `slab` has been written. */
+  #release(slab: Slab): void {
+    slab.pending--;
+    if (slab.pending === 0 && slab.retired) this.#recycle(slab);
+  }
+
+  #recycle(slab: Slab): void {
+    if (slab.bytes.byteLength === SLAB_SIZE && this.#freeSlabs.length < FREE_SLABS) this.#freeSlabs.push(slab);
   }
 
   /** Accepts waiting sends while there is room. */

@@ -1,0 +1,82 @@
+/**
+ * `pnpm bench`: runs every case in its own process(es), in interleaved rounds (each round visits every
+ * case, in a rotated order), then prints the medians with the ratio to the baseline measured in the same
+ * run, and writes JSON and Markdown to benchmarks/results/.
+ *
+ *   node dist/run.js [--rounds 5] [--only unix,decode] [--out results]
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import { cases as allCases, groupMetrics, metrics, targets } from "./cases/index.js";
+import { buildRows, markdownTable, textTable } from "./lib/report.js";
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    only: { type: "string" },
+    out: { type: "string", default: join(here, "..", "results") },
+  },
+});
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
+const filters = values.only?.split(",").map((f) => f.trim().toLowerCase()).filter(Boolean);
+const cases = allCases.filter(
+  (c) => filters === undefined || filters.some((f) => c.id.includes(f) || c.group.toLowerCase().includes(f)),
+);
+if (cases.length === 0) throw new Error(`--only ${values.only} matches no case`);
+
+function affinity(): string {
+  const status = readFileSync("/proc/self/status", "utf8");
+  return /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1] ?? "unknown";
+}
+
+const environment = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? "unknown",
+  affinity: affinity(),
+  loadBefore: loadavg().map((l) => Number(l.toFixed(2))),
+  loadAfter: [] as number[],
+  rounds,
+};
+
+const samples = new Map<string, Record<string, number>[]>();
+const worker = join(here, "worker.js");
+const started = Date.now();
+for (let round = 0; round < rounds; round++) {
+  const order = cases.map((_, i) => cases[(i + round) % cases.length]!);
+  for (const c of order) {
+    process.stderr.write(`round ${round + 1}/${rounds}  ${c.id.padEnd(24)}\r`);
+    const { stdout } = await run(process.execPath, [worker, c.id], { maxBuffer: 1 << 20, timeout: 120_000 });
+    const result = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, number>;
+    samples.set(c.id, [...(samples.get(c.id) ?? []), result]);
+  }
+}
+environment.loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
+process.stderr.write(`${" ".repeat(50)}\r`);
+
+const rows = buildRows(cases, samples, groupMetrics, metrics, targets);
+const seconds = ((Date.now() - started) / 1000).toFixed(0);
+const summary =
+  `${rounds} rounds in ${seconds} s · node ${environment.node} · ${environment.cpus}× ${environment.cpuModel} · ` +
+  `affinity ${environment.affinity} (not pinned) · load ${environment.loadBefore.join(" ")} → ${environment.loadAfter.join(" ")}`;
+process.stdout.write(`\n${textTable(rows)}\n\n${summary}\n`);
+
+const out = resolve(values.out!);
+mkdirSync(out, { recursive: true });
+const stamp = environment.date.replace(/[:.]/g, "-");
+const json = JSON.stringify({ environment, rows, samples: Object.fromEntries(samples) }, null, 2);
+const markdown = `# @ipc benchmarks\n\n${markdownTable(rows)}\n\n${summary}\n`;
+for (const name of [`bench-${stamp}`, "latest"]) {
+  writeFileSync(join(out, `${name}.json`), json);
+  writeFileSync(join(out, `${name}.md`), markdown);
+}
+process.stdout.write(`results: ${join(out, "latest.md")} (and .json)\n`);

@@ -1,0 +1,40 @@
+/**
+ * One case in one process: `node worker.js <case-id>` prints one JSON line with its metrics;
+ * `node worker.js <case-id> --peer <arg>` plays the case's other side (started by the first).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { cases } from "./cases/index.js";
+import { peerArg } from "./cases/unix.js";
+
+const [id, flag, arg] = process.argv.slice(2);
+const found = cases.find((c) => c.id === id);
+if (found === undefined) throw new Error(`unknown case '${String(id)}'`);
+
+if (flag === "--peer") {
+  await found.peer!(arg!);
+} else if (found.peer === undefined) {
+  process.stdout.write(`${JSON.stringify(await found.run(undefined))}\n`);
+  process.exit(0);
+} else {
+  const dir = mkdtempSync(join(tmpdir(), "ipc-bench-"));
+  const peerArgument = peerArg(join(dir, "s.sock"), found.id);
+  const peer = spawn(process.execPath, [fileURLToPath(import.meta.url), found.id, "--peer", peerArgument], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.value !== "ready") throw new Error(`peer of ${found.id} did not start`);
+    const result = await found.run({ arg: peerArgument });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    peer.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
