@@ -3,9 +3,13 @@
  * case, in a rotated order), then prints the medians with the ratio to the baseline measured in the same
  * run, and writes JSON and Markdown to benchmarks/results/.
  *
- *   node dist/run.js [--rounds 5] [--only unix,decode] [--out results]
+ *   node dist/run.js [--rounds 5] [--only unix,decode] [--out results] [--no-pin]
+ *
+ * Processes are pinned with taskset when it exists (the case on one CPU, its peer on another, or the
+ * same one for "shared" cases), because on a small VM where a process lands moves latency more than
+ * the code under test does.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -22,6 +26,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     only: { type: "string" },
     out: { type: "string", default: join(here, "..", "results") },
+    "no-pin": { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -37,12 +42,25 @@ function affinity(): string {
   return /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1] ?? "unknown";
 }
 
+/** Two CPUs to pin a case and its peer to, if taskset exists and there are two; else no pinning. */
+function pinning(): { cpu: string; peerCpu: string } | undefined {
+  if (values["no-pin"]) return undefined;
+  const allowed = affinity().split(",").flatMap((part) => {
+    const [from, to] = part.split("-").map(Number);
+    return to === undefined ? [from!] : Array.from({ length: to - from! + 1 }, (_, i) => from! + i);
+  });
+  if (allowed.length < 2 || spawnSync("taskset", ["-c", String(allowed[0]), "true"]).status !== 0) return undefined;
+  return { cpu: String(allowed[0]), peerCpu: String(allowed[1]) };
+}
+
+const pin = pinning();
 const environment = {
   date: new Date().toISOString(),
   node: process.version,
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? "unknown",
   affinity: affinity(),
+  pinning: pin === undefined ? "none" : `case on cpu ${pin.cpu}, peer on cpu ${pin.peerCpu} (same core where the case says so)`,
   loadBefore: loadavg().map((l) => Number(l.toFixed(2))),
   loadAfter: [] as number[],
   rounds,
@@ -55,7 +73,9 @@ for (let round = 0; round < rounds; round++) {
   const order = cases.map((_, i) => cases[(i + round) % cases.length]!);
   for (const c of order) {
     process.stderr.write(`round ${round + 1}/${rounds}  ${c.id.padEnd(24)}\r`);
-    const { stdout } = await run(process.execPath, [worker, c.id], { maxBuffer: 1 << 20, timeout: 120_000 });
+    const command = pin === undefined ? [process.execPath, worker, c.id] : ["taskset", "-c", pin.cpu, process.execPath, worker, c.id];
+    const env = pin === undefined ? process.env : { ...process.env, IPC_BENCH_CPU: pin.cpu, IPC_BENCH_PEER_CPU: pin.peerCpu };
+    const { stdout } = await run(command[0]!, command.slice(1), { maxBuffer: 1 << 20, timeout: 120_000, env });
     const result = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, number>;
     samples.set(c.id, [...(samples.get(c.id) ?? []), result]);
   }
@@ -67,7 +87,7 @@ const rows = buildRows(cases, samples, groupMetrics, metrics, targets);
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
 const summary =
   `${rounds} rounds in ${seconds} s · node ${environment.node} · ${environment.cpus}× ${environment.cpuModel} · ` +
-  `affinity ${environment.affinity} (not pinned) · load ${environment.loadBefore.join(" ")} → ${environment.loadAfter.join(" ")}`;
+  `pinning: ${environment.pinning} · load ${environment.loadBefore.join(" ")} → ${environment.loadAfter.join(" ")}`;
 process.stdout.write(`\n${textTable(rows)}\n\n${summary}\n`);
 
 const out = resolve(values.out!);

@@ -1,6 +1,7 @@
 /**
  * One case in one process: `node worker.js <case-id>` prints one JSON line with its metrics;
- * `node worker.js <case-id> --peer <arg>` plays the case's other side (started by the first).
+ * `node worker.js <case-id> --peer <arg>` plays the case's other side (started by the first). With
+ * IPC_BENCH_CPU / IPC_BENCH_PEER_CPU set (by run.js), the peer is pinned to its CPU with taskset.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -23,9 +24,10 @@ if (flag === "--peer") {
 } else {
   const dir = mkdtempSync(join(tmpdir(), "ipc-bench-"));
   const peerArgument = peerArg(join(dir, "s.sock"), found.id);
-  const peer = spawn(process.execPath, [fileURLToPath(import.meta.url), found.id, "--peer", peerArgument], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const command = [process.execPath, fileURLToPath(import.meta.url), found.id, "--peer", peerArgument];
+  const cpu = process.env.IPC_BENCH_PEER_CPU;
+  const pinned = cpu === undefined ? command : ["taskset", "-c", found.placement === "shared" ? process.env.IPC_BENCH_CPU! : cpu, ...command];
+  const peer = spawn(pinned[0]!, pinned.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
     const first = await lines.next();

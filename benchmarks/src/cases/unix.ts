@@ -189,12 +189,15 @@ export function peerArg(path: string, id: string): string {
 }
 
 const RTT = "Unix socket round trip, 64 B";
+const RTT_SHARED = "Unix socket round trip, 64 B, both on one core";
 const THROUGHPUT = "Unix socket throughput, 64 KiB messages";
 const RATE = "Unix socket message rate, 64 B";
 
 export const unixCases: BenchCase[] = [
   { id: "unix-rtt-ours", group: RTT, role: "ours", label: "framed()", run: framedRoundTrips, peer: framedEchoPeer },
   { id: "unix-rtt-raw", group: RTT, role: "baseline", label: "raw node:net", run: rawRoundTrips, peer: rawEchoPeer },
+  { id: "unix-rtt-shared-ours", group: RTT_SHARED, role: "ours", label: "framed()", run: framedRoundTrips, peer: framedEchoPeer, placement: "shared" },
+  { id: "unix-rtt-shared-raw", group: RTT_SHARED, role: "baseline", label: "raw node:net", run: rawRoundTrips, peer: rawEchoPeer, placement: "shared" },
   { id: "unix-throughput-ours", group: THROUGHPUT, role: "ours", label: "framed()", run: framedSend, peer: framedSinkPeer },
   { id: "unix-throughput-raw", group: THROUGHPUT, role: "baseline", label: "raw node:net", run: (p) => rawSend(p, false), peer: rawSinkPeer },
   { id: "unix-rate-ours", group: RATE, role: "ours", label: "framed()", run: framedSend, peer: framedSinkPeer },

@@ -11,6 +11,12 @@ export interface BenchCase {
   run(peer: PeerHandle | undefined): Promise<Record<string, number>>;
   /** The other process's part, if the case needs one: started first, with the same id. */
   peer?(arg: string): Promise<void>;
+  /**
+   * Where the peer runs when processes are pinned: on the other core (`"split"`, the default: what a
+   * client and a server usually get) or on the same core as the case (`"shared"`: no cross-core
+   * wake-ups, so the CPU cost of the code itself shows).
+   */
+  readonly placement?: "split" | "shared";
 }
 
 /** What a case with a peer gets: the argument the peer was started with (a socket path…). */

@@ -16,9 +16,12 @@ export interface InboxOptions {
   readonly onDrain?: (() => void) | undefined;
 }
 
+/** A waiting `receive()` (resolved with the message) or iterator `next()` (with an iterator result). */
 interface Reader {
-  resolve(message: Uint8Array | undefined): void;
+  resolve(value: never): void;
   reject(error: unknown): void;
+  /** True for an iterator's `next()`: it resolves with `{ done, value }` directly, saving a promise. */
+  readonly iterating: boolean;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -69,7 +72,8 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   push(message: Uint8Array): void {
     if (this.#ended || this.#failed) return;
     if (this.#readers.length > 0) {
-      this.#readers.shift()!.resolve(message);
+      const reader = this.#readers.shift()!;
+      reader.resolve((reader.iterating ? { done: false, value: message } : message) as never);
       return;
     }
     this.#queue.push(message);
@@ -114,10 +118,10 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     if (this.#failed) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve(undefined);
     if (options?.signal === undefined && options?.timeout === undefined) {
-      return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }));
+      return new Promise((resolve, reject) => this.#readers.push({ resolve, reject, iterating: false }));
     }
     return wait<Uint8Array | undefined>("receive", options, (resolve, reject) => {
-      const reader: Reader = { resolve, reject };
+      const reader: Reader = { resolve, reject, iterating: false };
       this.#readers.push(reader);
       return () => {
         const i = this.#readers.indexOf(reader);
@@ -130,7 +134,9 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     return {
       next: (): Promise<IteratorResult<Uint8Array, undefined>> => {
         if (this.#head < this.#queue.length) return Promise.resolve({ done: false, value: this.#take() });
-        return this.receive().then(toResult);
+        if (this.#failed) return Promise.reject(this.#error);
+        if (this.#ended) return Promise.resolve(DONE);
+        return new Promise((resolve, reject) => this.#readers.push({ resolve, reject, iterating: true }));
       },
       // Leaving a loop early leaves the connection open: iterate again to go on.
       return: (): Promise<IteratorResult<Uint8Array, undefined>> => Promise.resolve(DONE),
@@ -162,13 +168,9 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     this.#readers = [];
     for (const reader of readers) {
       if (this.#failed) reader.reject(this.#error);
-      else reader.resolve(undefined);
+      else reader.resolve((reader.iterating ? DONE : undefined) as never);
     }
   }
 }
 
 const EMPTY = new Uint8Array(0);
-
-function toResult(message: Uint8Array | undefined): IteratorResult<Uint8Array, undefined> {
-  return message === undefined ? DONE : { done: false, value: message };
-}

@@ -107,3 +107,15 @@ describe("messageChannel", () => {
     expect(await messageChannel(b).receive()).toEqual({ kind: "ack", id: 5n });
   });
 });
+
+describe("docs/wire.md examples", () => {
+  const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+  it.each<[ChannelMessage, string]>([
+    [{ kind: "text", text: "hi" }, "0a 02 68 69"],
+    [{ kind: "text", text: "" }, "0a 00"],
+    [{ kind: "command", cmd: "ls", args: ["-la"] }, "1a 09 0a 02 6c 73 12 03 2d 6c 61"],
+    [{ kind: "ack", id: 300n }, "2a 03 08 ac 02"],
+  ])("%o encodes as documented", (message, bytes) => {
+    expect(hex(encodeChannelMessage(message))).toBe(bytes);
+  });
+});

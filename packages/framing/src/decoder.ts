@@ -127,7 +127,8 @@ export class FrameDecoder {
   }
 
   #startBody(length: number, chunk: Uint8Array, start: number): void {
-    this.#body = new Uint8Array(length);
+    // Not zero-filled: every byte is overwritten before the frame is handed out.
+    this.#body = Buffer.allocUnsafeSlow(length);
     this.#body.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, chunk.byteLength - start));
     this.#bodyHave = chunk.byteLength - start;
     this.#state = State.Body;

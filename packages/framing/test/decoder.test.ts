@@ -154,3 +154,17 @@ describe("encodeFrame", () => {
     expect([...encodeFrame(new Uint8Array(0x01020304 & 0xffff))].slice(0, 4)).toEqual([0, 0, 0x03, 0x04]);
   });
 });
+
+describe("docs/wire.md examples", () => {
+  const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+  it("frames as documented", () => {
+    expect(hex(encodeFrame(new TextEncoder().encode("Message 1")))).toBe("00 00 00 09 4d 65 73 73 61 67 65 20 31");
+    const stream = concat([encodeFrame(new TextEncoder().encode("hi")), encodeFrame(new TextEncoder().encode("!")), encodeFrame(new Uint8Array(0))]);
+    expect(hex(stream)).toBe("00 00 00 02 68 69 00 00 00 01 21 00 00 00 00");
+    expect(decodeAll([stream]).frames).toEqual([[0x68, 0x69], [0x21], []]);
+  });
+
+  it("refuses 01 00 00 01 under the default 16 MiB limit", () => {
+    expect(decodeAll([new Uint8Array([1, 0, 0, 1])]).error?.code).toBe("IPC_ERR_FRAME_TOO_LARGE");
+  });
+});
