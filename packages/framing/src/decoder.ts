@@ -127,8 +127,8 @@ export class FrameDecoder {
   }
 
   #startBody(length: number, chunk: Uint8Array, start: number): void {
-    // Not zero-filled: every byte is overwritten before the frame is handed out.
-    this.#body = Buffer.allocUnsafeSlow(length);
+    // A plain Uint8Array like the in-chunk views, so receivers always get one kind of array.
+    this.#body = new Uint8Array(length);
     this.#body.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, chunk.byteLength - start));
     this.#bodyHave = chunk.byteLength - start;
     this.#state = State.Body;
