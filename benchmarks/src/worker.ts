@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { cases } from "./cases/index.js";
-import { peerArg } from "./cases/unix.js";
 
 const [id, flag, arg] = process.argv.slice(2);
 const found = cases.find((c) => c.id === id);
@@ -23,7 +22,7 @@ if (flag === "--peer") {
   process.exit(0);
 } else {
   const dir = mkdtempSync(join(tmpdir(), "ipc-bench-"));
-  const peerArgument = peerArg(join(dir, "s.sock"), found.id);
+  const peerArgument = found.peerArg?.(dir) ?? JSON.stringify({ path: join(dir, "s.sock") });
   const command = [process.execPath, fileURLToPath(import.meta.url), found.id, "--peer", peerArgument];
   const cpu = process.env.IPC_BENCH_PEER_CPU;
   const pinned = cpu === undefined ? command : ["taskset", "-c", found.placement === "shared" ? process.env.IPC_BENCH_CPU! : cpu, ...command];

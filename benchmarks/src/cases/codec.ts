@@ -6,7 +6,7 @@
 import { once } from "node:events";
 import { FrameDecoder, encodeFrame, framed } from "@ipc/framing";
 import { Duplex } from "node:stream";
-import type { BenchCase } from "../lib/case.js";
+import type { BenchCase, CaseModule } from "../lib/case.js";
 import { now } from "../lib/stats.js";
 
 const CHUNK = 64 * 1024;
@@ -105,7 +105,7 @@ async function measureEncode(size: number, count: number, variant: "ours" | "nai
   return { "frames/s": count / seconds, "bytes/s": (count * size) / seconds };
 }
 
-export const codecCases: BenchCase[] = [
+const cases: BenchCase[] = [
   { id: "decode-64B-ours", group: "decode 64 B frames, 64 KiB chunks", role: "ours", label: "FrameDecoder", run: async () => measureDecode(64, ours) },
   { id: "decode-64B-naive", group: "decode 64 B frames, 64 KiB chunks", role: "baseline", label: "naive Buffer.concat", run: async () => measureDecode(64, naive) },
   { id: "decode-64KiB-ours", group: "decode 64 KiB frames, 64 KiB chunks", role: "ours", label: "FrameDecoder", run: async () => measureDecode(65536, ours) },
@@ -115,3 +115,17 @@ export const codecCases: BenchCase[] = [
   { id: "encode-64KiB-ours", group: "encode 64 KiB frames", role: "ours", label: "framed().send", run: () => measureEncode(65536, 20_000, "ours") },
   { id: "encode-64KiB-naive", group: "encode 64 KiB frames", role: "baseline", label: "write(concat) per frame", run: () => measureEncode(65536, 20_000, "naive") },
 ];
+
+export const codec: CaseModule = {
+  cases,
+  groupMetrics: {
+    "decode 64 B frames, 64 KiB chunks": ["frames/s"],
+    "decode 64 KiB frames, 64 KiB chunks": ["bytes/s"],
+    "encode 64 B frames": ["frames/s"],
+    "encode 64 KiB frames": ["bytes/s"],
+  },
+  targets: [
+    { group: "decode 64 B frames, 64 KiB chunks", metric: "frames/s", absolute: 10e6, text: "≥ 10 M frames/s" },
+    { group: "decode 64 KiB frames, 64 KiB chunks", metric: "bytes/s", absolute: 5e9, text: "≥ 5 GB/s" },
+  ],
+};

@@ -3,10 +3,11 @@
  * 64 B round trip, 64 KiB one-way throughput, 64 B one-way message rate.
  */
 import { once } from "node:events";
+import { join } from "node:path";
 import net from "node:net";
 import { framed } from "@ipc/framing";
 import { memoryPair } from "@ipc/core";
-import type { BenchCase, PeerHandle } from "../lib/case.js";
+import type { BenchCase, CaseModule, PeerHandle } from "../lib/case.js";
 import { latency, now } from "../lib/stats.js";
 
 const WARMUP = 2_000;
@@ -176,32 +177,41 @@ async function memoryRoundTrips(): Promise<Record<string, number>> {
   return { "p50 µs": p50, "p99 µs": p99 };
 }
 
-/** The peer argument for a case: the socket path is filled in by the worker. */
-export function peerArg(path: string, id: string): string {
-  const counts: Record<string, { count: number; size: number }> = {
-    "unix-throughput-ours": { count: 16_384, size: BIG },
-    "unix-throughput-raw": { count: 16_384, size: BIG },
-    "unix-rate-ours": { count: 3_000_000, size: SMALL },
-    "unix-rate-raw": { count: 400_000, size: SMALL },
-    "unix-rate-raw-corked": { count: 3_000_000, size: SMALL },
-  };
-  return JSON.stringify({ path, ...(counts[id] ?? { count: 0, size: SMALL }) });
-}
+/** The peer argument of a one-way stream case: where, how many messages, how big. */
+const stream = (count: number, size: number) => (dir: string): string =>
+  JSON.stringify({ path: join(dir, "s.sock"), count, size });
 
 const RTT = "Unix socket round trip, 64 B";
 const RTT_SHARED = "Unix socket round trip, 64 B, both on one core";
 const THROUGHPUT = "Unix socket throughput, 64 KiB messages";
 const RATE = "Unix socket message rate, 64 B";
 
-export const unixCases: BenchCase[] = [
+const cases: BenchCase[] = [
   { id: "unix-rtt-ours", group: RTT, role: "ours", label: "framed()", run: framedRoundTrips, peer: framedEchoPeer },
   { id: "unix-rtt-raw", group: RTT, role: "baseline", label: "raw node:net", run: rawRoundTrips, peer: rawEchoPeer },
   { id: "unix-rtt-shared-ours", group: RTT_SHARED, role: "ours", label: "framed()", run: framedRoundTrips, peer: framedEchoPeer, placement: "shared" },
   { id: "unix-rtt-shared-raw", group: RTT_SHARED, role: "baseline", label: "raw node:net", run: rawRoundTrips, peer: rawEchoPeer, placement: "shared" },
-  { id: "unix-throughput-ours", group: THROUGHPUT, role: "ours", label: "framed()", run: framedSend, peer: framedSinkPeer },
-  { id: "unix-throughput-raw", group: THROUGHPUT, role: "baseline", label: "raw node:net", run: (p) => rawSend(p, false), peer: rawSinkPeer },
-  { id: "unix-rate-ours", group: RATE, role: "ours", label: "framed()", run: framedSend, peer: framedSinkPeer },
-  { id: "unix-rate-raw", group: RATE, role: "baseline", label: "raw node:net, one write per message", run: (p) => rawSend(p, false), peer: rawSinkPeer },
-  { id: "unix-rate-raw-corked", group: RATE, role: "reference", label: "raw node:net, corked ×1000", run: (p) => rawSend(p, true), peer: rawSinkPeer },
+  { id: "unix-throughput-ours", group: THROUGHPUT, role: "ours", label: "framed()", run: framedSend, peer: framedSinkPeer, peerArg: stream(16_384, BIG) },
+  { id: "unix-throughput-raw", group: THROUGHPUT, role: "baseline", label: "raw node:net", run: (p) => rawSend(p, false), peer: rawSinkPeer, peerArg: stream(16_384, BIG) },
+  { id: "unix-rate-ours", group: RATE, role: "ours", label: "framed()", run: framedSend, peer: framedSinkPeer, peerArg: stream(3_000_000, SMALL) },
+  { id: "unix-rate-raw", group: RATE, role: "baseline", label: "raw node:net, one write per message", run: (p) => rawSend(p, false), peer: rawSinkPeer, peerArg: stream(400_000, SMALL) },
+  { id: "unix-rate-raw-corked", group: RATE, role: "reference", label: "raw node:net, corked ×1000", run: (p) => rawSend(p, true), peer: rawSinkPeer, peerArg: stream(3_000_000, SMALL) },
   { id: "memory-rtt-ours", group: "memory transport round trip, 64 B", role: "ours", label: "memoryPair()", run: memoryRoundTrips },
 ];
+
+export const framedOverUnix: CaseModule = {
+  cases,
+  groupMetrics: {
+    [RTT]: ["p50 µs", "p99 µs"],
+    [RTT_SHARED]: ["p50 µs", "p99 µs"],
+    [THROUGHPUT]: ["bytes/s"],
+    [RATE]: ["msgs/s"],
+    "memory transport round trip, 64 B": ["p50 µs", "p99 µs"],
+  },
+  targets: [
+    { group: RTT, metric: "p50 µs", ratio: 1.15, text: "≤ 1.15× raw" },
+    { group: RTT_SHARED, metric: "p50 µs", ratio: 1.15, text: "≤ 1.15× raw" },
+    { group: THROUGHPUT, metric: "bytes/s", ratio: 0.9, text: "≥ 0.9× raw" },
+    { group: RATE, metric: "msgs/s", absolute: 4e6, text: "≥ 4 M msgs/s" },
+  ],
+};

@@ -12,6 +12,11 @@ export interface BenchCase {
   /** The other process's part, if the case needs one: started first, with the same id. */
   peer?(arg: string): Promise<void>;
   /**
+   * The argument both sides get (`peer(arg)` and `run({ arg })`), from a fresh temp dir the worker
+   * removes afterwards. Default: `JSON.stringify({ path: join(dir, "s.sock") })`.
+   */
+  peerArg?(dir: string): string;
+  /**
    * Where the peer runs when processes are pinned: on the other core (`"split"`, the default: what a
    * client and a server usually get) or on the same core as the case (`"shared"`: no cross-core
    * wake-ups, so the CPU cost of the code itself shows).
@@ -43,4 +48,14 @@ export interface Target {
   /** A bound on the absolute value (latency: at most; rate: at least), in the metric's raw unit. */
   readonly absolute?: number;
   readonly text: string;
+}
+
+/** What each case file exports; cases/index.ts merges them. */
+export interface CaseModule {
+  readonly cases: readonly BenchCase[];
+  /** Metric columns per group, in order. */
+  readonly groupMetrics: Readonly<Record<string, readonly string[]>>;
+  readonly targets?: readonly Target[];
+  /** Metrics beyond the shared ones in cases/index.ts. */
+  readonly metrics?: Readonly<Record<string, MetricSpec>>;
 }
