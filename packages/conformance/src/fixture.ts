@@ -43,4 +43,10 @@ export interface ConformanceCapabilities {
    * answers). Absent: the connect-timeout case is skipped.
    */
   readonly unresponsiveAddress?: (() => Promise<{ address: string; close(): Promise<void> }>) | undefined;
+  /**
+   * The transport is a socket a python3 client can open from the address (`unix://`, `unix-abstract:`,
+   * `tcp://`): the suite's client written from docs/wire.md alone (python/wire_client.py) then exchanges
+   * messages with it; `handshake` says whether the server sends the status frame first. Absent: skipped.
+   */
+  readonly pythonClient?: { readonly handshake: boolean } | undefined;
 }

@@ -15,6 +15,7 @@ import { afterEach, describe } from "vitest";
 import type { Connection } from "@ipc/core";
 import { crossProcessCases } from "./cases/cross-process.js";
 import { faultCases } from "./cases/faults.js";
+import { interopCases } from "./cases/interop.js";
 import { lifecycleCases } from "./cases/lifecycle.js";
 import { messagingCases } from "./cases/messaging.js";
 import type { ConformanceFixture } from "./fixture.js";
@@ -43,5 +44,6 @@ export function runConformance(fixture: ConformanceFixture): void {
     lifecycleCases(fixture, ctx);
     faultCases(fixture, ctx);
     crossProcessCases(fixture, ctx);
+    interopCases(fixture, ctx);
   });
 }

@@ -49,6 +49,7 @@ switch (mode) {
   case "raw-partial": {
     if (transport.connectRaw === undefined) throw new Error(`${modulePath} does not export connectRaw`);
     const socket = await transport.connectRaw(address!);
+    socket.resume(); // read (and drop) whatever the server sends, such as a handshake, like a real client
     for (let seq = 0; seq < count; seq++) socket.write(rawFrame(patterned(seq, 1000)));
     socket.write(rawFrame(patterned(count, 100)).subarray(0, 14), () => process.stdout.write("sent\n"));
     await hang();

@@ -98,6 +98,16 @@ export function decodeChannelMessage(bytes: Uint8Array): ChannelMessage {
       return { kind: "data", id: toBigInt(decoded.data?.id), payload: decoded.data?.payload ?? new Uint8Array(0) };
     case "ack":
       return { kind: "ack", id: toBigInt(decoded.ack?.id) };
+    case "rpcRequest":
+    case "rpcResponse":
+    case "rpcCancel":
+    case "rpcMessage":
+    case "rpcEnd":
+    case "rpcWindow":
+      throw new ProtocolError(
+        `received an @ipc/rpc envelope (${decoded.kind}) on a message channel; ` +
+          `RPC calls are served and made with @ipc/rpc, not messageChannel()`,
+      );
     default:
       throw new ProtocolError(
         `received an ipc.IpcMessage envelope of ${bytes.byteLength} bytes with no kind this channel knows ` +

@@ -102,3 +102,16 @@ export function race<T>(
 }
 
 function noop(): void {}
+
+/**
+ * One deadline over several waits: returns a function giving, at each call, the options for the next
+ * wait — the same signal, and the time left of `options.timeout` (counted from now). For operations made
+ * of steps, such as a connect followed by a handshake.
+ */
+export function deadline(options: WaitOptions | undefined): () => WaitOptions {
+  const timeout = options?.timeout;
+  const signal = options?.signal;
+  if (timeout === undefined || timeout === Infinity) return () => ({ signal });
+  const end = performance.now() + timeout;
+  return () => ({ signal, timeout: Math.max(0, end - performance.now()) });
+}

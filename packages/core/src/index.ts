@@ -62,7 +62,7 @@ export {
   type UnixAbstractAddress,
   type UnixAddress,
 } from "./address.js";
-export { abortError, checkTimeout, race, throwIfAborted, wait } from "./deadline.js";
+export { abortError, checkTimeout, deadline, race, throwIfAborted, wait } from "./deadline.js";
 export {
   DEFAULT_BACKLOG,
   DEFAULT_HIGH_WATER_MARK,

@@ -55,8 +55,13 @@ describe("channel envelope", () => {
   it("reports bytes that are not an envelope as ProtocolError", () => {
     expect(() => decodeChannelMessage(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(/not an ipc.IpcMessage/);
     expect(() => decodeChannelMessage(new Uint8Array(0))).toThrow(/no kind this channel knows/);
-    // Field 16 (reserved for @ipc/rpc), varint 1: decodes, but no kind this version knows.
-    expect(() => decodeChannelMessage(new Uint8Array([0x80, 0x01, 0x01]))).toThrow(/newer protocol version/);
+    // Field 32 (beyond every field of this version), varint 1: decodes, but no kind this version knows.
+    expect(() => decodeChannelMessage(new Uint8Array([0x80, 0x02, 0x01]))).toThrow(/newer protocol version/);
+    // Field 16, an @ipc/rpc request { id: 1 }: a valid envelope, but not a channel message.
+    expect(() => decodeChannelMessage(new Uint8Array([0x82, 0x01, 0x02, 0x08, 0x01]))).toThrow(/@ipc\/rpc envelope \(rpcRequest\)/);
+    expect(() => decodeChannelMessage(ipc.IpcMessage.encode({ rpcWindow: { id: 3, credit: 10 } }).finish())).toThrow(
+      expect.objectContaining({ code: "IPC_ERR_PROTOCOL" }),
+    );
   });
 
   it("never throws anything but ProtocolError on random bytes", () => {

@@ -2,9 +2,23 @@
  * The receiving side of the frame format: a state machine fed with chunks of any size, split anywhere.
  * A frame inside one chunk is handed out as a view of that chunk (no copy); a frame that spans chunks is
  * copied once into an array of exactly its size, allocated only after its length passed the limit.
+ *
+ * When the decoder also chooses where the bytes are read to (`readBuffer()` / `written()`, for sockets
+ * read with Node's `onread` option), a large payload is read straight into its own array: no copy at all.
  */
 import { FrameTooLargeError, ProtocolError } from "@ipc/core";
 import { HEADER_SIZE } from "./encoder.js";
+
+/** Payloads at least this large are read in place; after one, the next read takes just a header. */
+const DIRECT_READ_MIN = 16 * 1024;
+/** The size of a fresh read chunk, as Node's own socket reads use. */
+const READ_CHUNK = 64 * 1024;
+
+const enum Target {
+  Chunk,
+  Body,
+  Header,
+}
 
 const enum State {
   /** Between frames, or with part of a header saved. */
@@ -26,6 +40,12 @@ export class FrameDecoder {
   /** The payload being assembled across chunks, and how much of it is filled. */
   #body: Uint8Array = EMPTY;
   #bodyHave = 0;
+  /** The last frame handed out was large: read the next header on its own (see readBuffer). */
+  #afterLarge = false;
+  /** What the buffer returned by readBuffer() is. */
+  #target = Target.Chunk;
+  #readChunk: Uint8Array = EMPTY;
+  readonly #header = new Uint8Array(HEADER_SIZE);
 
   /**
    * @param maxMessageSize the largest payload accepted; a larger length is a `FrameTooLargeError`.
@@ -72,6 +92,7 @@ export class FrameDecoder {
         this.#startBody(length, chunk, start);
         return;
       }
+      this.#afterLarge = length >= DIRECT_READ_MIN;
       onFrame(new Uint8Array(buffer, base + start, length));
       offset = start + length;
     }
@@ -119,6 +140,7 @@ export class FrameDecoder {
     this.#headerValue = 0;
     if (length > this.#maxMessageSize) this.#tooLarge(length);
     if (end - offset >= length) {
+      this.#afterLarge = length >= DIRECT_READ_MIN;
       this.#onFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
       return offset + length;
     }
@@ -140,14 +162,55 @@ export class FrameDecoder {
     const take = Math.min(need, chunk.byteLength);
     this.#body.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), this.#bodyHave);
     this.#bodyHave += take;
-    if (take === need) {
-      const frame = this.#body;
-      this.#body = EMPTY;
-      this.#bodyHave = 0;
-      this.#state = State.Header;
-      this.#onFrame(frame);
-    }
+    if (take === need) this.#finishBody();
     return take;
+  }
+
+  #finishBody(): void {
+    const frame = this.#body;
+    this.#body = EMPTY;
+    this.#bodyHave = 0;
+    this.#state = State.Header;
+    this.#afterLarge = frame.byteLength >= DIRECT_READ_MIN;
+    this.#onFrame(frame);
+  }
+
+  /**
+   * Where the next read should put its bytes: the rest of a large payload (read in place, no copy), just
+   * the next header after a large frame (so that its payload can be read in place too), or a fresh 64 KiB
+   * chunk whose frames are handed out as views. Report what was read with {@link FrameDecoder.written}.
+   */
+  readBuffer(): Uint8Array {
+    if (this.#state === State.Body && this.#body.byteLength >= DIRECT_READ_MIN) {
+      this.#target = Target.Body;
+      return this.#body.subarray(this.#bodyHave);
+    }
+    if (this.#state === State.Header && this.#afterLarge) {
+      this.#target = Target.Header;
+      return this.#header.subarray(0, HEADER_SIZE - this.#headerHave);
+    }
+    this.#target = Target.Chunk;
+    this.#readChunk = Buffer.allocUnsafeSlow(READ_CHUNK);
+    return this.#readChunk;
+  }
+
+  /** `n` bytes were read into the buffer {@link FrameDecoder.readBuffer} returned. Throws like `push()`. */
+  written(n: number): void {
+    if (this.#state === State.Failed) return;
+    switch (this.#target) {
+      case Target.Body:
+        this.#bodyHave += n;
+        if (this.#bodyHave === this.#body.byteLength) this.#finishBody();
+        return;
+      case Target.Header:
+        this.push(this.#header.subarray(0, n));
+        return;
+      case Target.Chunk: {
+        const chunk = this.#readChunk;
+        this.#readChunk = EMPTY;
+        this.push(chunk.subarray(0, n));
+      }
+    }
   }
 
   #tooLarge(length: number): never {

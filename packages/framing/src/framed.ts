@@ -24,6 +24,7 @@ import {
   type SendOptions,
 } from "@ipc/core";
 import { FrameDecoder } from "./decoder.js";
+import type { FrameReader } from "./reader.js";
 import { FrameWriter } from "./writer.js";
 
 /** A byte stream: one duplex (a socket), or a readable and a writable (a child's stdout and stdin). */
@@ -37,6 +38,12 @@ export interface FramedOptions extends ConnectionOptions {
   readonly remoteAddress?: string | undefined;
   /** Reported as `connection.peer`. Default: `undefined`. */
   readonly peer?: Peer | undefined;
+  /**
+   * The `FrameReader` whose `onread` the socket was created with: frames then come from it (large ones
+   * read in place) instead of from 'data' events. Its `maxMessageSize` must equal this connection's.
+   * Default: none ('data' events).
+   */
+  readonly reader?: FrameReader | undefined;
 }
 
 const enum State {
@@ -60,7 +67,8 @@ class FramedConnection implements Connection {
   /** True when one duplex is both `#readable` and `#writable`. */
   readonly #duplex: boolean;
   readonly #inbox: Inbox;
-  readonly #decoder: FrameDecoder;
+  /** Where frames come from: a decoder fed by 'data' events, or the socket's FrameReader. */
+  readonly #decoder: FrameDecoder | FrameReader;
   readonly #writer: FrameWriter;
   readonly #closed = new Deferred();
   #state = State.Open;
@@ -87,19 +95,34 @@ class FramedConnection implements Connection {
       this.#duplex = false;
     }
     const readable = this.#readable;
+    const reader = options?.reader;
+    if (reader !== undefined && reader.maxMessageSize !== resolved.maxMessageSize) {
+      throw new InvalidArgumentError(
+        `the reader's maxMessageSize (${reader.maxMessageSize}) differs from the connection's (${resolved.maxMessageSize})`,
+      );
+    }
     this.#inbox = new Inbox({
       highWaterMark: resolved.highWaterMark,
-      onFull: () => readable.pause(),
+      onFull: () => {
+        if (reader === undefined) readable.pause();
+        else reader.paused = true;
+      },
       onDrain: () => {
+        if (reader !== undefined) reader.paused = false;
         if (this.#state !== State.Closed) readable.resume();
       },
     });
     const inbox = this.#inbox;
-    this.#decoder = new FrameDecoder(resolved.maxMessageSize, (frame) => inbox.push(frame));
     this.#writer = new FrameWriter(this.#writable, resolved.highWaterMark);
+    if (reader === undefined) {
+      this.#decoder = new FrameDecoder(resolved.maxMessageSize, (frame) => inbox.push(frame));
+      readable.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    } else {
+      this.#decoder = reader;
+      reader.attach({ frame: (frame) => inbox.push(frame), error: (error) => this.#fail(error as Error, false) });
+    }
 
     const onError = (error: Error): void => this.#fail(fromSystemError(error, this.#what()), false);
-    readable.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     readable.on("end", () => this.#onEnd());
     readable.on("error", onError);
     readable.on("close", () => {
@@ -171,7 +194,7 @@ class FramedConnection implements Connection {
 
   #onData(chunk: Uint8Array): void {
     try {
-      this.#decoder.push(chunk);
+      (this.#decoder as FrameDecoder).push(chunk);
     } catch (error) {
       this.#fail(error as Error, false);
     }

@@ -6,6 +6,10 @@
  * - {@link framed}: the connection. Sends of one tick leave in one write; backpressure both ways;
  *   a length over `maxMessageSize` is a `FrameTooLargeError` and is never allocated; a stream that ends
  *   mid-frame is a `ProtocolError`.
+ * - {@link FrameReader}: for sockets created with Node's `onread` option, reads large messages straight
+ *   into their own arrays (transports use it).
+ * - {@link awaitAccepted}, {@link refuse}, {@link statusMessage}: the status-frame handshake of the
+ *   stream-socket transports (docs/wire.md).
  * - {@link FrameDecoder} and {@link encodeFrame}: the codec on its own, for tests, benchmarks and other
  *   byte sources.
  *
@@ -14,5 +18,7 @@
 export type { Connection } from "@ipc/core";
 export { framed, type ByteStream, type FramedOptions } from "./framed.js";
 export { FrameDecoder } from "./decoder.js";
+export { FrameReader, type FrameSink, type OnRead } from "./reader.js";
+export { HandshakeStatus, awaitAccepted, refuse, statusMessage, type HandshakeStatusCode } from "./handshake.js";
 export { FrameWriter } from "./writer.js";
 export { HEADER_SIZE, encodeFrame, writeHeader } from "./encoder.js";

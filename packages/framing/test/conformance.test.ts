@@ -19,5 +19,6 @@ runConformance({
     peerCredentials: false,
     crossProcess: { module: fileURLToPath(new URL("./fixtures/unix-socket-transport.mjs", import.meta.url)) },
     rawConnect: (address) => unixSockets.connectRaw(address),
+    pythonClient: { handshake: false },
   },
 });

@@ -1,0 +1,78 @@
+/**
+ * The read side of a framed socket created with Node's `onread` option: the decoder picks every read's
+ * buffer, so a large message is read by the kernel straight into its own array (one copy fewer than
+ * reading into chunks and assembling). Create it first, give `reader.onread` to the socket's constructor
+ * (`net.connect({ path, onread: reader.onread })`, `new net.Socket({ fd, onread: reader.onread })`), then
+ * pass it to `framed(socket, { reader })`.
+ */
+import { DEFAULT_MAX_MESSAGE_SIZE, InvalidArgumentError, MAX_MESSAGE_SIZE_LIMIT } from "@ipc/core";
+import { FrameDecoder } from "./decoder.js";
+
+/** What Node's `onread` socket option takes. */
+export interface OnRead {
+  readonly buffer: () => Uint8Array;
+  readonly callback: (bytesRead: number, buffer: Uint8Array) => boolean;
+}
+
+/** Where a reader delivers, once a connection is attached. */
+export interface FrameSink {
+  frame(frame: Uint8Array): void;
+  error(error: unknown): void;
+}
+
+/** Decodes frames from a socket that reads into the buffers the decoder chooses. */
+export class FrameReader {
+  /** The limit frames are checked against; the connection must use the same. */
+  readonly maxMessageSize: number;
+  readonly onread: OnRead;
+  readonly #decoder: FrameDecoder;
+  #sink: FrameSink | undefined;
+  #early: Uint8Array[] = [];
+  #earlyError: unknown = undefined;
+  #paused = false;
+
+  /** @param options.maxMessageSize the receive limit. Default: 16 MiB. */
+  constructor(options?: { readonly maxMessageSize?: number | undefined }) {
+    const max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    if (!Number.isInteger(max) || max < 0 || max > MAX_MESSAGE_SIZE_LIMIT) {
+      throw new InvalidArgumentError(`maxMessageSize must be an integer from 0 to ${MAX_MESSAGE_SIZE_LIMIT}, got ${max}`);
+    }
+    this.maxMessageSize = max;
+    this.#decoder = new FrameDecoder(max, (frame) => {
+      if (this.#sink === undefined) this.#early.push(frame);
+      else this.#sink.frame(frame);
+    });
+    this.onread = {
+      buffer: () => this.#decoder.readBuffer(),
+      callback: (bytesRead) => this.#written(bytesRead),
+    };
+  }
+
+  /** Connects the reader to its connection (framed() does this); frames read before are delivered now. */
+  attach(sink: FrameSink): void {
+    this.#sink = sink;
+    for (const frame of this.#early.splice(0)) sink.frame(frame);
+    if (this.#earlyError !== undefined) sink.error(this.#earlyError);
+  }
+
+  /** Stops reading after the current read (the socket's reading resumes with `socket.resume()`). */
+  set paused(value: boolean) {
+    this.#paused = value;
+  }
+
+  /** Declares the end of the stream; throws `ProtocolError` if it ended inside a frame. */
+  end(): void {
+    this.#decoder.end();
+  }
+
+  #written(bytesRead: number): boolean {
+    try {
+      this.#decoder.written(bytesRead);
+    } catch (error) {
+      if (this.#sink === undefined) this.#earlyError = error;
+      else this.#sink.error(error);
+      return false;
+    }
+    return !this.#paused;
+  }
+}

@@ -1,0 +1,150 @@
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FrameDecoder, FrameReader, encodeFrame, framed } from "../src/index.js";
+
+/** Feeds `stream` to a decoder the way a socket with `onread` does: each read fills at most `maxRead`
+ * bytes of the buffer the decoder asks for. Returns the frames. */
+function readThrough(stream: Uint8Array, readSizes: number[]): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  const decoder = new FrameDecoder(1 << 24, (f) => frames.push(f));
+  let at = 0;
+  let i = 0;
+  while (at < stream.byteLength) {
+    const target = decoder.readBuffer();
+    const n = Math.min(target.byteLength, stream.byteLength - at, Math.max(1, readSizes[i++ % readSizes.length] ?? 1));
+    target.set(stream.subarray(at, at + n));
+    at += n;
+    decoder.written(n);
+  }
+  decoder.end();
+  return frames;
+}
+
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+};
+
+describe("FrameDecoder.readBuffer / written", () => {
+  it("decodes any message sequence, however the reads fill the buffers it offers", () => {
+    const message = fc.oneof(
+      { weight: 3, arbitrary: fc.uint8Array({ maxLength: 100 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 16 * 1024, max: 80_000 }).map((n) => new Uint8Array(n).fill(n & 0xff)) },
+    );
+    fc.assert(
+      fc.property(fc.array(message, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 8 }), (msgs, reads) => {
+        const frames = readThrough(concat(msgs.map(encodeFrame)), reads);
+        expect(frames.map((f) => [f.byteLength, f[0]])).toEqual(msgs.map((m) => [m.byteLength, m[0]]));
+        frames.forEach((f, i) => expect(Buffer.compare(f, msgs[i]!)).toBe(0));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("reads a large payload straight into its own array, and the header after it on its own", () => {
+    const decoder = new FrameDecoder(1 << 24, () => undefined);
+    const big = encodeFrame(new Uint8Array(100_000).fill(9));
+    const first = decoder.readBuffer();
+    expect(first.byteLength).toBe(64 * 1024); // a fresh chunk
+    first.set(big.subarray(0, 1000));
+    decoder.written(1000);
+    const rest = decoder.readBuffer(); // the payload's remaining bytes, in place
+    expect(rest.byteLength).toBe(100_000 - 996);
+    rest.set(big.subarray(1000));
+    decoder.written(rest.byteLength);
+    expect(decoder.readBuffer().byteLength).toBe(4); // after a large frame: just the next header
+  });
+});
+
+describe("FrameReader on a real socket", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "ipc-reader-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("delivers glued, split, small and large frames; large ones in arrays of their own", async () => {
+    const path = join(dir, "r.sock");
+    const sizes = [5, 100_000, 0, 3, 70_000, 200_000, 12, 65_536, 7];
+    const server = net.createServer((socket) => {
+      const stream = Buffer.concat(sizes.map((n) => encodeFrame(new Uint8Array(n).fill(n & 0xff))));
+      // Odd-sized writes, so frames and headers straddle reads.
+      for (let at = 0; at < stream.length; at += 33_333) socket.write(stream.subarray(at, at + 33_333));
+      socket.end();
+    });
+    server.listen(path);
+    await once(server, "listening");
+    const reader = new FrameReader();
+    const socket = net.connect({ path, allowHalfOpen: true, onread: reader.onread });
+    const connection = framed(socket, { reader });
+    const got: Uint8Array[] = [];
+    for await (const message of connection) got.push(message);
+    server.close();
+    expect(got.map((m) => m.byteLength)).toEqual(sizes);
+    got.forEach((m, i) => expect(m.every((b) => b === (sizes[i]! & 0xff))).toBe(true));
+    // The payloads read in place own their memory (no 64 KiB chunk behind them).
+    expect(got[5]!.buffer.byteLength).toBe(200_000);
+    expect(got[7]!.buffer.byteLength).toBe(65_536);
+  });
+
+  it("stops reading when the receiver falls behind, and goes on when it catches up", async () => {
+    const path = join(dir, "p.sock");
+    let written = 0;
+    const server = net.createServer((socket) => {
+      const frame = encodeFrame(new Uint8Array(32 * 1024));
+      const pump = (): void => {
+        while (written < 400) {
+          written++;
+          if (!socket.write(frame)) return void socket.once("drain", pump);
+        }
+        socket.end();
+      };
+      pump();
+    });
+    server.listen(path);
+    await once(server, "listening");
+    const reader = new FrameReader();
+    const socket = net.connect({ path, allowHalfOpen: true, onread: reader.onread });
+    const connection = framed(socket, { reader, highWaterMark: 64 * 1024 });
+    // Read nothing until the writer makes no more progress: it is held back by this side's pause.
+    for (let last = -1; last !== written; ) {
+      last = written;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // 400 frames are 13 MB; what got through is this side's 64 KiB plus the socket buffers.
+    expect(written * 32 * 1024).toBeLessThan(4 * 1024 * 1024);
+    let count = 0;
+    for await (const _ of connection) count++;
+    server.close();
+    expect(count).toBe(400);
+  });
+
+  it("fails the connection with FrameTooLargeError from the reader, after the frames before it", async () => {
+    const path = join(dir, "big.sock");
+    const server = net.createServer((socket) => {
+      socket.write(Buffer.concat([encodeFrame(new Uint8Array([1])), Buffer.from([0xff, 0xff, 0xff, 0xff])]));
+    });
+    server.listen(path);
+    await once(server, "listening");
+    const reader = new FrameReader({ maxMessageSize: 1000 });
+    const connection = framed(net.connect({ path, allowHalfOpen: true, onread: reader.onread }), { reader, maxMessageSize: 1000 });
+    expect(await connection.receive()).toEqual(new Uint8Array([1]));
+    await expect(connection.receive()).rejects.toMatchObject({ code: "IPC_ERR_FRAME_TOO_LARGE" });
+    server.close();
+  });
+
+  it("refuses a reader whose limit differs from the connection's", () => {
+    const reader = new FrameReader({ maxMessageSize: 10 });
+    expect(() => framed(new net.Socket(), { reader })).toThrow(/differs from the connection's/);
+  });
+});

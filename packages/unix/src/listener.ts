@@ -1,0 +1,169 @@
+/**
+ * A Unix socket listener: accepts connections paused, reads the client's credentials, decides, and only
+ * then answers with the status frame and starts reading — so a refused client never has a byte read.
+ */
+import net from "node:net";
+import { debuglog } from "node:util";
+import {
+  AcceptQueue,
+  InvalidArgumentError,
+  fromSystemError,
+  resolveBacklog,
+  resolveConnectionOptions,
+  type Connection,
+  type Listener,
+  type Peer,
+  type ResolvedConnectionOptions,
+  type WaitOptions,
+} from "@ipc/core";
+import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
+import { refusal } from "./authorize.js";
+import { bindAbstract, bindPath } from "./bind.js";
+import { own, release, type OwnedFile } from "./cleanup.js";
+import { closeFd, duplicate, peerCredentials } from "./native.js";
+import type { UnixListenOptions } from "./options.js";
+import { resolveTarget, type ResolvedTarget, type UnixTarget } from "./target.js";
+
+const log = debuglog("ipc");
+
+/** The fd of a socket Node created (a stable, if undocumented, property of its handle). */
+function socketFd(socket: net.Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== "number" || fd < 0) throw new InvalidArgumentError("this socket has no file descriptor");
+  return fd;
+}
+
+class UnixListener implements Listener {
+  readonly address: string;
+  readonly #file: OwnedFile | undefined;
+  readonly #server: net.Server;
+  readonly #queue: AcceptQueue;
+  readonly #connection: ResolvedConnectionOptions;
+  readonly #options: UnixListenOptions | undefined;
+  #closed = false;
+
+  constructor(server: net.Server, target: ResolvedTarget, file: OwnedFile | undefined, options: UnixListenOptions | undefined) {
+    this.address = target.url;
+    this.#file = file;
+    this.#server = server;
+    this.#options = options;
+    this.#connection = resolveConnectionOptions(options);
+    this.#queue = new AcceptQueue(resolveBacklog(options));
+    server.on("connection", (socket: net.Socket) => void this.#admit(socket));
+  }
+
+  accept(options?: WaitOptions): Promise<Connection | undefined> {
+    return this.#queue.accept(options);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.close();
+    // close() stops accepting at once; its callback would wait for every connection, which outlive us.
+    this.#server.close();
+    if (this.#file !== undefined) release(this.#file);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #admit(socket: net.Socket): Promise<void> {
+    socket.on("error", () => undefined); // until the connection owns it
+    let peer: Peer;
+    try {
+      peer = peerCredentials(socketFd(socket), `accept on ${this.address}`);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    const reason = this.#closed
+      ? "the listener is closing"
+      : !this.#queue.hasRoom
+        ? "the listener's backlog is full"
+        : await refusal(peer, this.#options);
+    if (reason !== undefined || this.#closed) {
+      this.#rejected(peer, reason ?? "the listener is closing");
+      const busy = reason === undefined || !this.#queue.hasRoom || this.#closed;
+      await refuse(socket, busy ? HandshakeStatus.Busy : HandshakeStatus.Refused, busy ? (reason ?? "") : "not authorized");
+      return;
+    }
+    this.#queue.push(this.#adopt(socket, peer));
+  }
+
+  /** Takes the socket over (a duplicate fd, read with a FrameReader) and sends the "accepted" frame. */
+  #adopt(socket: net.Socket, peer: Peer): Connection {
+    const fd = duplicate(socketFd(socket), `accept on ${this.address}`);
+    socket.destroy();
+    const reader = new FrameReader({ maxMessageSize: this.#connection.maxMessageSize });
+    let adopted: net.Socket;
+    try {
+      // `onread` is a documented Socket option that @types/node 20 only declares for net.connect().
+      const settings = { fd, readable: true, writable: true, allowHalfOpen: true, onread: reader.onread };
+      adopted = new net.Socket(settings as net.SocketConstructorOpts);
+    } catch (error) {
+      closeFd(fd);
+      throw fromSystemError(error, `accept on ${this.address}`);
+    }
+    const connection = framed(adopted, { ...this.#connection, reader, peer, localAddress: this.address, remoteAddress: this.address });
+    void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
+    return connection;
+  }
+
+  #rejected(peer: Peer, reason: string): void {
+    const onReject = this.#options?.onReject;
+    if (onReject === undefined) {
+      log("%s refused pid %d uid %d gid %d: %s", this.address, peer.pid, peer.uid, peer.gid, reason);
+      return;
+    }
+    try {
+      onReject(peer, reason);
+    } catch {
+      // A throwing callback must not take the listener down.
+    }
+  }
+}
+
+/** Listens on an fd we bound (a `{ fd }` handle); closes it if Node cannot. */
+function listenOn(server: net.Server, fd: number, backlog: number, url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      closeFd(fd);
+      reject(fromSystemError(error, `listen on ${url}`));
+    };
+    server.once("error", onError);
+    server.listen({ fd }, backlog, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Listens on a Unix socket: a `unix:` URL or path (the file is created with `mode`, 0600 by default, and
+ * removed on close and at normal exit; a leftover file is replaced only if no server answers on it), or
+ * a `unix-abstract:` name.
+ */
+export async function listen(target: UnixTarget, options?: UnixListenOptions): Promise<Listener> {
+  const resolved = resolveTarget(target);
+  resolveConnectionOptions(options);
+  const backlog = resolveBacklog(options);
+  const mode = options?.mode ?? 0o600;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
+    throw new InvalidArgumentError(`mode must be permission bits such as 0o600, got ${String(mode)}`);
+  }
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  let file: OwnedFile | undefined;
+  if (resolved.path === undefined) {
+    await listenOn(server, bindAbstract(resolved.name, resolved.url), backlog, resolved.url);
+  } else {
+    await listenOn(server, await bindPath(resolved.path, mode, options?.checkDirectory ?? true, resolved.url), backlog, resolved.url);
+    file = own(resolved.path);
+  }
+  return new UnixListener(server, resolved, file, options);
+}

@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseAddress } from "@ipc/core";
+import { runConformance } from "@ipc/conformance";
+import { afterAll } from "vitest";
+import { connect, listen } from "../src/index.js";
+import { bindSocket } from "../src/native.js";
+import { connectRaw } from "./fixtures/peer.mjs";
+
+const dir = mkdtempSync(join(tmpdir(), "ipc-unix-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let serial = 0;
+
+for (const kind of ["unix", "unix-abstract"] as const) {
+  const address = (): string =>
+    kind === "unix" ? `unix://${join(dir, `s${++serial}.sock`)}` : `unix-abstract:ipc-conformance-${process.pid}-${++serial}`;
+  runConformance({
+    name: kind,
+    address,
+    listen,
+    connect,
+    capabilities: {
+      peerCredentials: true,
+      crossProcess: { module: fileURLToPath(new URL("./fixtures/peer.mjs", import.meta.url)) },
+      rawConnect: connectRaw,
+      pythonClient: { handshake: true },
+      // A plain socket server that accepts and never sends the status frame: connect() waits for it.
+      unresponsiveAddress: async () => {
+        const url = address();
+        const target = parseAddress(url);
+        const name = target.scheme === "unix" ? { path: target.path } : { abstract: (target as { name: string }).name };
+        const server = net.createServer(() => undefined);
+        await new Promise<void>((resolve) => server.listen({ fd: bindSocket(name, 0o600, url) }, resolve));
+        return { address: url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+      },
+    },
+  });
+}
