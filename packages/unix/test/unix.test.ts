@@ -35,9 +35,9 @@ async function echoOnce(listener: Listener): Promise<void> {
   for await (const message of server) await server.send(message);
 }
 
-/** Runs the fixture client as another user; resolves with what it printed (JSON). */
+/** Runs the fixture client as another user (it drops to `uid` before connecting); resolves with its report. */
 async function clientAs(uid: number, path: string): Promise<{ ok?: boolean; code?: string; message?: string }> {
-  const { stdout } = await run(process.execPath, [join(fixtures, "client-as.mjs"), path], { uid, gid: uid, timeout: 20_000 });
+  const { stdout } = await run(process.execPath, [join(fixtures, "client-as.mjs"), String(uid), path], { timeout: 20_000 });
   return JSON.parse(stdout) as { ok?: boolean; code?: string };
 }
 
