@@ -30,8 +30,9 @@ if (flag === "--peer") {
   try {
     const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
     const first = await lines.next();
-    if (first.value !== "ready") throw new Error(`peer of ${found.id} did not start`);
-    const result = await found.run({ arg: peerArgument });
+    const line = typeof first.value === "string" ? first.value : "";
+    if (!/^ready( |$)/.test(line)) throw new Error(`peer of ${found.id} did not start`);
+    const result = await found.run({ arg: peerArgument, ready: line.slice("ready ".length) });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     peer.kill("SIGKILL");

@@ -7,10 +7,10 @@ import { codec } from "./codec.js";
 import { pipeCases } from "./pipe.js";
 import { rpcCases } from "./rpc.js";
 import { shmCases } from "./shm.js";
-import { tcpCases } from "./tcp.js";
+import { socketCases } from "./sockets.js";
 import { framedOverUnix } from "./unix.js";
 
-const MODULES: readonly CaseModule[] = [codec, framedOverUnix, tcpCases, pipeCases, shmCases, rpcCases];
+const MODULES: readonly CaseModule[] = [codec, framedOverUnix, socketCases, pipeCases, shmCases, rpcCases];
 
 /** Every case, in table order. */
 export const cases: BenchCase[] = MODULES.flatMap((m) => m.cases);

@@ -24,9 +24,11 @@ export interface BenchCase {
   readonly placement?: "split" | "shared";
 }
 
-/** What a case with a peer gets: the argument the peer was started with (a socket path…). */
+/** What a case with a peer gets: the argument the peer was started with, and what it said when ready. */
 export interface PeerHandle {
   readonly arg: string;
+  /** The text after "ready " on the peer's first line (a URL with the port it picked, say), or "". */
+  readonly ready: string;
 }
 
 /** How a metric is read. */

@@ -49,4 +49,9 @@ export interface ConformanceCapabilities {
    * messages with it; `handshake` says whether the server sends the status frame first. Absent: skipped.
    */
   readonly pythonClient?: { readonly handshake: boolean } | undefined;
+  /**
+   * After `close()`, this end still receives what the peer sends until the peer closes too (half-close).
+   * Default: true. (Node's TLS stops reading once it has sent close_notify.)
+   */
+  readonly halfClose?: boolean | undefined;
 }

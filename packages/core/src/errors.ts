@@ -126,7 +126,10 @@ export class ProtocolError extends IpcError {
   readonly code = "IPC_ERR_PROTOCOL";
 }
 
-/** Thrown at a client whose connection the server refused (peer credentials, TLS, limits). */
+/**
+ * Thrown when a connection is refused on credentials: at a client the server refused (peer credentials,
+ * its TLS certificate, policy), or at a client that does not trust the server's certificate.
+ */
 export class PeerRejectedError extends IpcError {
   override readonly name = "PeerRejectedError";
   readonly code = "IPC_ERR_PEER_REJECTED";

@@ -1,9 +1,52 @@
 import net from "node:net";
-import { ConnectionRefusedError, TimeoutError, deadline, fromSystemError, isIpcError, resolveConnectionOptions, throwIfAborted, type Connection } from "@ipc/core";
+import {
+  ConnectionRefusedError,
+  TimeoutError,
+  deadline,
+  fromSystemError,
+  isIpcError,
+  resolveConnectionOptions,
+  throwIfAborted,
+  wait,
+  type Connection,
+  type WaitOptions,
+} from "@ipc/core";
 import { FrameReader, awaitAccepted, framed } from "@ipc/framing";
-import { closeFd, connectSocket, peerCredentials } from "./native.js";
+import { closeFd, connectSocket, peerCredentials, type SocketName } from "./native.js";
 import type { UnixConnectOptions } from "./options.js";
 import { resolveTarget, type UnixTarget } from "./target.js";
+
+/** How long a connect without a timeout keeps retrying while the listener's backlog is full. */
+const BUSY_RETRY_LIMIT = 2000;
+
+/**
+ * A connected fd. A Unix connect fails at once (EAGAIN) while the listener's kernel backlog is full —
+ * a server momentarily behind on accepting — so it is retried with backoff, within the deadline (or for
+ * {@link BUSY_RETRY_LIMIT} ms without one).
+ */
+async function connectWithRetry(
+  name: SocketName,
+  what: string,
+  options: UnixConnectOptions | undefined,
+  remaining: () => WaitOptions,
+): Promise<number> {
+  const giveUp = performance.now() + (options?.timeout ?? BUSY_RETRY_LIMIT);
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return connectSocket(name, what);
+    } catch (error) {
+      const busy = isIpcError(error) && (error.cause as { code?: string } | undefined)?.code === "EAGAIN";
+      if (!busy) throw error;
+      if (performance.now() + pause > giveUp) {
+        throw new ConnectionRefusedError(`${what}: the server's backlog stayed full; it is not accepting fast enough`, { cause: error });
+      }
+      await wait<void>(what, remaining(), (resolve) => {
+        const timer = setTimeout(resolve, pause);
+        return () => clearTimeout(timer);
+      });
+    }
+  }
+}
 
 /**
  * Connects to a Unix socket listener and waits for it to accept this client. Rejects with
@@ -16,16 +59,7 @@ export async function connect(target: UnixTarget, options?: UnixConnectOptions):
   const what = `connect to ${url}`;
   throwIfAborted(options?.signal, what);
   const remaining = deadline(options);
-  let fd: number;
-  try {
-    fd = connectSocket(name, what);
-  } catch (error) {
-    // EAGAIN: the listener's backlog is full.
-    if (isIpcError(error) && (error.cause as { code?: string } | undefined)?.code === "EAGAIN") {
-      throw new ConnectionRefusedError(`${what}: the server's backlog is full; try again later`, { cause: error });
-    }
-    throw error;
-  }
+  const fd = await connectWithRetry(name, what, options, remaining);
   let peer;
   let socket: net.Socket;
   const reader = new FrameReader({ maxMessageSize: settings.maxMessageSize });

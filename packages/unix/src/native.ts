@@ -49,7 +49,9 @@ function load(): Libc {
   return libc;
 }
 
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
+/** errno → name, keeping the first name of aliases (EAGAIN, not EWOULDBLOCK). */
+const errnoNames = new Map<number, string>();
+for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
 
 /** The typed error for a failed call; `errno` must be read right after the call. */
 function failure(errno: number, call: string, what: string): IpcError {

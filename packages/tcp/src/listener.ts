@@ -1,0 +1,173 @@
+/**
+ * A TCP (or TLS) listener: admits each connection against its limits, takes plain sockets over so large
+ * messages are read in place, and answers with the status frame (docs/wire.md §2.1).
+ */
+import net from "node:net";
+import tls from "node:tls";
+import { debuglog } from "node:util";
+import {
+  AcceptQueue,
+  InvalidArgumentError,
+  fromSystemError,
+  resolveBacklog,
+  resolveConnectionOptions,
+  type Connection,
+  type Listener,
+  type ResolvedConnectionOptions,
+  type WaitOptions,
+} from "@ipc/core";
+import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
+import { closeFd, duplicate } from "./native.js";
+import type { TcpListenOptions } from "./options.js";
+import { checkSocketOptions, configureSocket, socketFd, watch, withSettings } from "./socket.js";
+import { resolveTarget, urlOf, type TcpTarget } from "./target.js";
+
+const log = debuglog("ipc");
+
+class TcpListener implements Listener {
+  readonly address: string;
+  readonly #server: net.Server;
+  readonly #queue: AcceptQueue;
+  readonly #settings: ResolvedConnectionOptions;
+  readonly #options: TcpListenOptions | undefined;
+  /** Connections queued or handed out and still open, for maxConnections. */
+  #live = 0;
+  #closed = false;
+
+  constructor(server: net.Server, address: string, options: TcpListenOptions | undefined) {
+    this.address = address;
+    this.#server = server;
+    this.#options = options;
+    this.#settings = resolveConnectionOptions(options);
+    this.#queue = new AcceptQueue(resolveBacklog(options));
+    if (options?.tls === undefined) {
+      server.on("connection", (socket: net.Socket) => this.#admit(socket));
+    } else {
+      server.on("secureConnection", (socket: tls.TLSSocket) => this.#admit(socket));
+      server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) =>
+        this.#rejected(urlOf(socket.remoteAddress, socket.remotePort), `TLS handshake failed: ${error.message}`),
+      );
+    }
+  }
+
+  accept(options?: WaitOptions): Promise<Connection | undefined> {
+    return this.#queue.accept(options);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.close();
+    this.#server.close(); // stops accepting now; its callback would wait for connections that outlive us
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #admit(socket: net.Socket): void {
+    socket.on("error", () => undefined); // until the connection owns it
+    const remote = urlOf(socket.remoteAddress, socket.remotePort);
+    const max = this.#options?.maxConnections;
+    const reason = this.#closed
+      ? "the listener is closing"
+      : !this.#queue.hasRoom
+        ? "the listener's backlog is full"
+        : max !== undefined && this.#live >= max
+          ? `the listener serves its maximum of ${max} connections`
+          : undefined;
+    if (reason !== undefined) {
+      this.#rejected(remote, reason);
+      void refuse(socket, HandshakeStatus.Busy, reason);
+      return;
+    }
+    let connection: Connection;
+    try {
+      connection = this.#options?.tls === undefined ? this.#adopt(socket, remote) : this.#wrap(socket as tls.TLSSocket, remote);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    this.#live++;
+    void connection.closed.catch(() => undefined).finally(() => this.#live--);
+    void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
+    this.#queue.push(connection);
+  }
+
+  /** Plain TCP: takes the socket over (a duplicate fd, read with a FrameReader). */
+  #adopt(socket: net.Socket, remote: string): Connection {
+    const what = `accept on ${this.address}`;
+    const fd = duplicate(socketFd(socket), what);
+    socket.destroy();
+    const reader = new FrameReader({ maxMessageSize: this.#settings.maxMessageSize });
+    let adopted: net.Socket;
+    try {
+      // `onread` is a documented Socket option that @types/node 20 only declares for net.connect().
+      const settings = { fd, readable: true, writable: true, allowHalfOpen: true, onread: reader.onread };
+      adopted = new net.Socket(settings as net.SocketConstructorOpts);
+    } catch (error) {
+      closeFd(fd);
+      throw fromSystemError(error, what);
+    }
+    const socketOptions = configureSocket(adopted, this.#options, what);
+    const connection = framed(adopted, { ...this.#settings, reader, localAddress: this.address, remoteAddress: remote });
+    watch(adopted, connection, this.#options, `connection from ${remote}`);
+    return withSettings(connection, socketOptions);
+  }
+
+  /** TLS: the connection reads the decrypted stream (the TLS socket's fd is the TCP socket's). */
+  #wrap(socket: tls.TLSSocket, remote: string): Connection {
+    const socketOptions = configureSocket(socket, this.#options, `accept on ${this.address}`);
+    const connection = framed(socket, { ...this.#settings, localAddress: this.address, remoteAddress: remote });
+    watch(socket, connection, this.#options, `connection from ${remote}`);
+    return withSettings(connection, socketOptions);
+  }
+
+  #rejected(remote: string, reason: string): void {
+    const onReject = this.#options?.onReject;
+    if (onReject === undefined) {
+      log("%s refused %s: %s", this.address, remote, reason);
+      return;
+    }
+    try {
+      onReject(remote, reason);
+    } catch {
+      // A throwing callback must not take the listener down.
+    }
+  }
+}
+
+/**
+ * Listens on `tcp://host:port` (port 0 picks a free port; `address` reports it). With `tls`, a TLS
+ * server (mutual TLS with `tls.requestCert`). IPv4 and IPv6 (`tcp://[::1]:7000`).
+ */
+export async function listen(target: TcpTarget, options?: TcpListenOptions): Promise<Listener> {
+  const { host, port } = resolveTarget(target);
+  resolveConnectionOptions(options);
+  const backlog = resolveBacklog(options);
+  checkSocketOptions(options);
+  const max = options?.maxConnections;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    throw new InvalidArgumentError(`maxConnections must be an integer ≥ 1, got ${String(max)}`);
+  }
+  const t = options?.tls;
+  const server =
+    t === undefined
+      ? net.createServer({ allowHalfOpen: true, pauseOnConnect: true })
+      : tls.createServer({ key: t.key, cert: t.cert, ca: t.ca as tls.SecureContextOptions["ca"], requestCert: t.requestCert ?? false, rejectUnauthorized: true, allowHalfOpen: true });
+  const url = `tcp://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => reject(fromSystemError(error, `listen on ${url}`));
+    server.once("error", onError);
+    server.listen({ host, port, backlog }, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  const bound = server.address() as net.AddressInfo;
+  return new TcpListener(server, urlOf(host, bound.port), options);
+}
