@@ -2,10 +2,9 @@
  * The system calls Node lacks for TCP, through koffi, loaded on first use: socket buffer sizes
  * (SO_SNDBUF / SO_RCVBUF, set and read back) and duplicating an accepted socket's fd.
  */
-import { createRequire } from "node:module";
 import { constants } from "node:os";
 import type * as Koffi from "koffi";
-import { fromSystemError, type IpcError } from "@ipc/core";
+import { fromSystemError, type IpcError, requireNative } from "@ipc/core";
 
 const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
@@ -27,7 +26,7 @@ let libc: Libc | undefined;
 
 function load(): Libc {
   if (libc !== undefined) return libc;
-  const koffi = createRequire(import.meta.url)("koffi") as typeof Koffi;
+  const koffi = requireNative<typeof Koffi>("koffi", import.meta.url); // see requireNative: a Node bug
   const lib = koffi.load("libc.so.6");
   libc = {
     setsockopt: lib.func("int setsockopt(int fd, int level, int name, const void *value, uint32_t length)"),

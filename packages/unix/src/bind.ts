@@ -73,7 +73,7 @@ export async function bindPath(path: string, mode: number, check: boolean, url: 
     // Something is at the path: replace it only if it is a socket nobody answers on.
     let isSocket = false;
     try {
-      isSocket = lstatSync(path).isSocket();
+      isSocket = lstatSync(path, { bigint: true }).isSocket(); // bigint: see requireNative (nodejs/node#51142)
     } catch {
       continue; // removed meanwhile: try again
     }

@@ -8,8 +8,8 @@ import { lstatSync, unlinkSync } from "node:fs";
 /** A socket file bound by one listener. */
 export interface OwnedFile {
   readonly path: string;
-  readonly dev: number;
-  readonly ino: number;
+  readonly dev: bigint;
+  readonly ino: bigint;
 }
 
 const owned = new Set<OwnedFile>();
@@ -17,7 +17,8 @@ let hooked = false;
 
 /** Records the socket file at `path`, just bound, for removal. */
 export function own(path: string): OwnedFile {
-  const { dev, ino } = lstatSync(path);
+  // bigint stats: a non-bigint stat of a socket would trip nodejs/node#51142 for later requires (see requireNative).
+  const { dev, ino } = lstatSync(path, { bigint: true });
   const file = { path, dev, ino };
   owned.add(file);
   if (!hooked) {
@@ -33,7 +34,7 @@ export function own(path: string): OwnedFile {
 export function release(file: OwnedFile): void {
   if (!owned.delete(file)) return;
   try {
-    const now = lstatSync(file.path);
+    const now = lstatSync(file.path, { bigint: true });
     if (now.dev === file.dev && now.ino === file.ino) unlinkSync(file.path);
   } catch {
     // Already gone: nothing to remove.

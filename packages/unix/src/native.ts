@@ -2,10 +2,9 @@
  * The system calls Node lacks, through koffi, loaded on first use (importing @ipc/unix loads no native
  * code). Linux x86-64 and arm64 (glibc). Every failure becomes a typed error naming the call.
  */
-import { createRequire } from "node:module";
 import { constants } from "node:os";
 import type * as Koffi from "koffi";
-import { fromSystemError, type IpcError, type Peer } from "@ipc/core";
+import { fromSystemError, type IpcError, type Peer, requireNative } from "@ipc/core";
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -32,7 +31,7 @@ let libc: Libc | undefined;
 
 function load(): Libc {
   if (libc !== undefined) return libc;
-  const koffi = createRequire(import.meta.url)("koffi") as typeof Koffi;
+  const koffi = requireNative<typeof Koffi>("koffi", import.meta.url); // see requireNative: a Node bug
   const lib = koffi.load("libc.so.6");
   // Anonymous types: koffi's type names are global to the process, and other packages declare their own.
   const ucred = koffi.struct({ pid: "int32_t", uid: "uint32_t", gid: "uint32_t" });

@@ -1,0 +1,700 @@
+/**
+ * A single-producer, single-consumer ring of variable-length messages across processes (seed §5.4, done
+ * properly). Pure JavaScript over the mapping — no system call per message. docs/wire.md specifies every
+ * byte, so a C program can produce into or consume from it.
+ *
+ * Layout (offsets from the ring's start, little-endian u32 words, each group on its own cache line):
+ *   0    capacity (bytes of data, a power of two)       4   version (1)
+ *   64   head: bytes written, mod 2^32 (producer)        68  producer finished (1)   72  producer pid
+ *   128  tail: bytes read, mod 2^32 (consumer)          132  consumer finished (1)  136  consumer pid
+ *   192  consumer asleep (1) — set by the consumer, cleared by whoever wakes it
+ *   256  producer asleep (1) — set by the producer, cleared by whoever wakes it
+ *   320  data: `capacity` bytes
+ * A record starts 8-aligned: u32 payload length, u32 flags (1 = padding to the end of the data, skip it;
+ * 2 = a chunk, more of the message follows; 4 = the producer finished), the payload, zero padding to 8.
+ * A record (header included) is at most capacity/2 bytes; longer messages are chunked. The head moves
+ * only after a record is complete, so a consumer never sees a torn one.
+ */
+import { ClosedError, InvalidArgumentError, MessageTooLargeError, TimeoutError, abortError, checkTimeout, type WaitOptions } from "@ipc/core";
+import { PeerDiedError } from "./errors.js";
+import { SegmentKind } from "./header.js";
+import { alive } from "./liveness.js";
+import * as native from "./native.js";
+import { SharedMemory } from "./segment.js";
+
+/** Bytes before the data. */
+export const RING_HEADER = 320;
+const CAPACITY = 0;
+const VERSION = 1;
+const HEAD = 16;
+const PRODUCER_DONE = 17;
+const PRODUCER_PID = 18;
+const TAIL = 32;
+const CONSUMER_DONE = 33;
+const CONSUMER_PID = 34;
+const CONSUMER_ASLEEP = 48;
+const PRODUCER_ASLEEP = 64;
+/** See MessageRing#adaptiveSpin. */
+const MISSES_BEFORE_BACKOFF = 4;
+const PROBE_ODDS = 16;
+const PAD = 1;
+const MORE = 2;
+const END = 4;
+
+/** How a waiting side sleeps and is woken; the flag it sleeps on is a word of the ring (see above). */
+export interface Doorbell {
+  /** Wakes the side asleep on the word at `index` (an Int32Array index into the ring's control words). */
+  ring(words: Int32Array, index: number): void;
+  /** Sleeps while `words[index]` is 1, at most `timeoutMs`; may return early (the caller re-checks). */
+  wait(words: Int32Array, index: number, timeoutMs: number): Promise<void>;
+  /** The same, blocking the thread (for readSync). */
+  waitSync(words: Int32Array, index: number, timeoutMs: number): void;
+  /**
+   * Called before a waiting side spins: a doorbell whose bells leave later in the turn (a batched socket
+   * write) returns a promise that settles once they are out, so a bell for the other side is not held
+   * back by this side's spinning.
+   */
+  beforeSpin?(): Promise<void> | undefined;
+}
+
+/** Options of the waiting reads and writes. */
+export interface RingWaitOptions extends WaitOptions {
+  /**
+   * Microseconds to spin (burning this core, event loop blocked) before sleeping. Default: the ring's
+   * `spin` while spinning pays off; after 4 spins in a row that ended in sleep anyway, none, except on a
+   * random 1 in 16 waits (so a busy machine or an idle peer costs no CPU, and fast peers find each other).
+   */
+  readonly spin?: number | undefined;
+}
+
+/** Bytes a ring with `capacity` bytes of data takes. */
+export function ringSize(capacity: number): number {
+  return RING_HEADER + capacity;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** One end of a ring over `capacity + 320` bytes of a buffer. */
+export class MessageRing {
+  /** Bytes of data (a power of two). */
+  readonly capacity: number;
+  /** The largest payload of one record; longer messages travel as several. */
+  readonly maxRecord: number;
+  readonly #words: Int32Array;
+  readonly #i32: Int32Array;
+  readonly #bytes: Uint8Array;
+  readonly #mask: number;
+  readonly #doorbell: Doorbell;
+  readonly #spin: number;
+  readonly #failure: () => Error | undefined;
+  readonly #closed: () => boolean;
+  // Producer state: our head, and the last tail we saw.
+  #head: number;
+  #tailSeen: number;
+  // Consumer state: our tail, the last head we saw, and where a viewed record ends.
+  #tail: number;
+  #headSeen: number;
+  #released = -1;
+  /** Spins in a row that ended in sleep anyway (see #adaptiveSpin). */
+  #misses = 0;
+  readonly #watchPeer: boolean;
+  /** Whether this end has recorded its pid as the producer's / the consumer's (watchPeer only). */
+  #producing = false;
+  #consuming = false;
+  /** write() and read() calls run one at a time, in call order (chunks of two messages never mix). */
+  #writes: Promise<void> = Promise.resolve();
+  #pendingWrites = 0;
+  #reads: Promise<unknown> = Promise.resolve();
+  #pendingReads = 0;
+
+  /**
+   * A ring at `byteOffset` of `buffer` (8-aligned). `init` writes a fresh header (capacity a power of two,
+   * ≥ 64); otherwise the capacity is read from memory. `closed()` says the memory is gone (nothing may
+   * touch it); `failure()` returns the error that ends waiting and writing (a peer gone) — what is
+   * complete in the ring can still be read. `spin` is the default microseconds to spin before sleeping.
+   * `watchPeer`: each side records its pid in the header, and a side that sleeps waiting for the other
+   * checks, once per sleep slice (≤ 50 ms), that the other process still lives ({@link PeerDiedError}).
+   */
+  constructor(
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    options: {
+      capacity?: number | undefined;
+      init: boolean;
+      doorbell: Doorbell;
+      spin?: number | undefined;
+      closed?: () => boolean;
+      failure?: () => Error | undefined;
+      watchPeer?: boolean;
+    },
+  ) {
+    if (byteOffset % 64 !== 0) throw new InvalidArgumentError(`a ring must start at a 64-byte aligned offset, got ${byteOffset}`);
+    this.#words = new Int32Array(buffer, byteOffset, RING_HEADER / 4);
+    if (options.init) {
+      const capacity = options.capacity ?? 0;
+      if (!Number.isInteger(capacity) || capacity < 64 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
+        throw new InvalidArgumentError(`ring capacity must be a power of two from 64 to 2^30, got ${capacity}`);
+      }
+      this.#words.fill(0);
+      this.#words[VERSION] = 1;
+      Atomics.store(this.#words, CAPACITY, capacity);
+    }
+    this.capacity = Atomics.load(this.#words, CAPACITY);
+    if (byteOffset + ringSize(this.capacity) > buffer.byteLength) throw new InvalidArgumentError(`the ring's ${this.capacity} bytes do not fit the buffer`);
+    this.maxRecord = this.capacity / 2 - 8;
+    this.#mask = this.capacity - 1;
+    this.#bytes = new Uint8Array(buffer, byteOffset + RING_HEADER, this.capacity);
+    this.#i32 = new Int32Array(buffer, byteOffset + RING_HEADER, this.capacity / 4);
+    this.#doorbell = options.doorbell;
+    this.#spin = options.spin ?? 20;
+    this.#failure = options.failure ?? (() => undefined);
+    this.#closed = options.closed ?? (() => false);
+    this.#watchPeer = options.watchPeer ?? false;
+    this.#head = this.#tailSeen = Atomics.load(this.#words, HEAD) >>> 0;
+    this.#tail = this.#headSeen = Atomics.load(this.#words, TAIL) >>> 0;
+  }
+
+  // --- producer ---------------------------------------------------------------------------------
+
+  /** Bytes free for the producer right now. */
+  get free(): number {
+    this.#tailSeen = Atomics.load(this.#words, TAIL) >>> 0;
+    return this.capacity - ((this.#head - this.#tailSeen) >>> 0);
+  }
+
+  /**
+   * Writes one message of at most `maxRecord` bytes if it fits now; false if the ring is full. Never
+   * waits, never makes a system call unless the consumer sleeps (then it rings once).
+   */
+  tryWrite(message: Uint8Array): boolean {
+    this.#checkOpen();
+    if (message.byteLength > this.maxRecord) {
+      throw new MessageTooLargeError(message.byteLength, this.maxRecord, { cause: "use write() for messages longer than one record" });
+    }
+    if (this.#pendingWrites > 0 || !this.#put(message, 0)) return false; // never ahead of a waiting write()
+    this.#publish();
+    return true;
+  }
+
+  /**
+   * Writes as many of `messages` (each at most `maxRecord` bytes), in order, as fit now, and publishes
+   * them at once: one release store and one check of the consumer's sleep flag for the whole batch. The
+   * fast way to send many small messages. Returns how many were written (the rest did not fit).
+   */
+  tryWriteBatch(messages: readonly Uint8Array[]): number {
+    this.#checkOpen();
+    if (this.#pendingWrites > 0) return 0;
+    let written = 0;
+    for (const message of messages) {
+      if (message.byteLength > this.maxRecord) {
+        if (written > 0) this.#publish();
+        throw new MessageTooLargeError(message.byteLength, this.maxRecord, { cause: `message ${written} of the batch is longer than one record` });
+      }
+      if (!this.#put(message, 0)) break;
+      written++;
+    }
+    if (written > 0) this.#publish();
+    return written;
+  }
+
+  /**
+   * Writes a message of any size, waiting for room (backpressure); a long one goes in chunks. Calls are
+   * served in order.
+   */
+  write(message: Uint8Array, options?: RingWaitOptions): Promise<void> {
+    checkTimeout(options?.timeout, "ring write");
+    this.#pendingWrites++;
+    const turn = this.#writes.then(() => this.#write(message, options));
+    this.#writes = turn.then(
+      () => void this.#pendingWrites--,
+      () => void this.#pendingWrites--,
+    );
+    return turn;
+  }
+
+  async #write(message: Uint8Array, options: RingWaitOptions | undefined): Promise<void> {
+    const end = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
+    let at = 0;
+    this.#checkOpen();
+    do {
+      const length = Math.min(this.maxRecord, message.byteLength - at);
+      const last = at + length === message.byteLength;
+      while (!this.#put(message.subarray(at, at + length), last ? 0 : MORE)) {
+        this.#publish();
+        await this.#waitFor(() => this.#fits(length), PRODUCER_ASLEEP, end, options);
+      }
+      at += length;
+      this.#publish();
+    } while (at < message.byteLength);
+  }
+
+  /** Marks the end, after every write() before it: the consumer reads everything, then `undefined`. */
+  finish(options?: RingWaitOptions): Promise<void> {
+    this.#pendingWrites++;
+    const turn = this.#writes.then(() => this.#finish(options));
+    this.#writes = turn.then(
+      () => void this.#pendingWrites--,
+      () => void this.#pendingWrites--,
+    );
+    return turn;
+  }
+
+  async #finish(options: RingWaitOptions | undefined): Promise<void> {
+    const end = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
+    this.#checkOpen();
+    while (!this.#put(new Uint8Array(0), END)) {
+      this.#publish();
+      await this.#waitFor(() => this.#fits(0), PRODUCER_ASLEEP, end, options);
+    }
+    Atomics.store(this.#words, PRODUCER_DONE, 1);
+    this.#publish();
+  }
+
+  #fits(length: number): boolean {
+    const index = this.#head & this.#mask;
+    const need = 8 + align8(length) + (this.capacity - index < 8 + align8(length) ? this.capacity - index : 0);
+    return need <= this.free;
+  }
+
+  /** Writes one record (without publishing it); false if it does not fit. */
+  #put(payload: Uint8Array, flags: number): boolean {
+    if (!this.#producing) this.#claim(PRODUCER_PID);
+    const length = payload.byteLength;
+    const record = 8 + align8(length);
+    let index = this.#head & this.#mask;
+    const pad = this.capacity - index < record ? this.capacity - index : 0;
+    if (((this.#head - this.#tailSeen) >>> 0) + record + pad > this.capacity) {
+      this.#tailSeen = Atomics.load(this.#words, TAIL) >>> 0;
+      if (((this.#head - this.#tailSeen) >>> 0) + record + pad > this.capacity) return false;
+    }
+    if (pad !== 0) {
+      this.#i32[index >> 2] = pad - 8;
+      this.#i32[(index >> 2) + 1] = PAD;
+      this.#head = (this.#head + pad) >>> 0;
+      index = 0;
+    }
+    this.#i32[index >> 2] = length;
+    this.#i32[(index >> 2) + 1] = flags;
+    if (length !== 0) this.#bytes.set(payload, index + 8);
+    this.#head = (this.#head + record) >>> 0;
+    return true;
+  }
+
+  /** Makes written records visible, and wakes the consumer if it sleeps. */
+  #publish(): void {
+    Atomics.store(this.#words, HEAD, this.#head | 0);
+    if (Atomics.load(this.#words, CONSUMER_ASLEEP) !== 0 && Atomics.compareExchange(this.#words, CONSUMER_ASLEEP, 1, 0) === 1) {
+      this.#doorbell.ring(this.#words, CONSUMER_ASLEEP);
+    }
+  }
+
+  // --- consumer ---------------------------------------------------------------------------------
+
+  /** True if a record is ready for the consumer. */
+  get readable(): boolean {
+    if (this.#tail !== this.#headSeen) return true;
+    if (!this.#consuming) this.#claim(CONSUMER_PID);
+    this.#headSeen = Atomics.load(this.#words, HEAD) >>> 0;
+    return this.#tail !== this.#headSeen;
+  }
+
+  /**
+   * The next message, copied out (yours to keep); `undefined` if none is complete yet; `null` once the
+   * producer finished and everything was read. Never waits.
+   */
+  tryRead(): Uint8Array | undefined | null {
+    const view = this.readView();
+    if (view === undefined || view === null) return view;
+    const copy = view.slice();
+    this.release();
+    return copy;
+  }
+
+  /**
+   * The next message without copying: a view into the ring, valid until {@link MessageRing.release}
+   * (which must come before the next read). A message that came in chunks is assembled into a copy.
+   * `undefined` if none is complete yet; `null` once the producer finished.
+   */
+  readView(): Uint8Array | undefined | null {
+    this.#checkMapped();
+    if (this.#released !== -1) throw new InvalidArgumentError("release() the previous view before reading again");
+    if (this.#pendingReads > 0) throw new InvalidArgumentError("a read() is waiting on this ring: one reader at a time");
+    for (;;) {
+      if (!this.readable) return undefined;
+      const index = this.#tail & this.#mask;
+      const length = this.#i32[index >> 2]! >>> 0;
+      const flags = this.#i32[(index >> 2) + 1]!;
+      if (flags & PAD) {
+        this.#tail = (this.#tail + 8 + length) >>> 0;
+        continue;
+      }
+      if (flags & END) return null;
+      if (flags & MORE) return this.#assemble();
+      this.#released = (this.#tail + 8 + align8(length)) >>> 0;
+      return this.#bytes.subarray(index + 8, index + 8 + length);
+    }
+  }
+
+  /** Frees the record of the last {@link MessageRing.readView} for the producer. */
+  release(): void {
+    if (this.#released !== -1) {
+      this.#tail = this.#released;
+      this.#released = -1;
+    }
+    Atomics.store(this.#words, TAIL, this.#tail | 0);
+    if (Atomics.load(this.#words, PRODUCER_ASLEEP) !== 0 && Atomics.compareExchange(this.#words, PRODUCER_ASLEEP, 1, 0) === 1) {
+      this.#doorbell.ring(this.#words, PRODUCER_ASLEEP);
+    }
+  }
+
+  /**
+   * Hands every complete message to `handler` in order (at most `max`), then frees their space at once:
+   * one release store for the batch, no allocation per message. `handler` gets the ring's own bytes
+   * with the message at `data[offset, offset + length)`, valid only while it runs (copy what you keep);
+   * a chunked message is assembled into a copy first. A message whose handler throws counts as read;
+   * the error propagates. Stops at the producer's end mark (a later {@link MessageRing.tryRead} returns
+   * `null`), and before a message longer than the ring (only {@link MessageRing.read} can take those).
+   * Returns how many messages were handled; never waits.
+   */
+  drain(handler: (data: Uint8Array, offset: number, length: number) => void, max = Infinity): number {
+    this.#checkMapped();
+    if (this.#released !== -1) throw new InvalidArgumentError("release() the previous view before reading again");
+    if (this.#pendingReads > 0) throw new InvalidArgumentError("a read() is waiting on this ring: one reader at a time");
+    let handled = 0;
+    try {
+      while (handled < max && this.readable) {
+        const index = this.#tail & this.#mask;
+        const length = this.#i32[index >> 2]! >>> 0;
+        const flags = this.#i32[(index >> 2) + 1]!;
+        if (flags & PAD) {
+          this.#tail = (this.#tail + 8 + length) >>> 0;
+          continue;
+        }
+        if (flags & END) break;
+        if (flags & MORE) {
+          const message = this.#assemble();
+          if (message === undefined) break;
+          handled++;
+          handler(message, 0, message.byteLength);
+          continue;
+        }
+        this.#tail = (this.#tail + 8 + align8(length)) >>> 0;
+        handled++;
+        handler(this.#bytes, index + 8, length);
+      }
+    } finally {
+      this.release();
+    }
+    return handled;
+  }
+
+  /**
+   * Assembles a chunked message once all its chunks are in; undefined (consuming nothing) until then. A
+   * message longer than the ring's capacity can only be read with {@link MessageRing.read}.
+   */
+  #assemble(): Uint8Array | undefined {
+    const parts: Uint8Array[] = [];
+    let position = this.#tail;
+    let total = 0;
+    for (;;) {
+      if (position === this.#headSeen) {
+        this.#headSeen = Atomics.load(this.#words, HEAD) >>> 0;
+        if (position === this.#headSeen) return undefined;
+      }
+      const index = position & this.#mask;
+      const length = this.#i32[index >> 2]! >>> 0;
+      const flags = this.#i32[(index >> 2) + 1]!;
+      position = (position + 8 + (flags & PAD ? length : align8(length))) >>> 0;
+      if (flags & PAD) continue;
+      parts.push(this.#bytes.subarray(index + 8, index + 8 + length));
+      total += length;
+      if ((flags & MORE) === 0) break;
+    }
+    const message = new Uint8Array(total);
+    let at = 0;
+    for (const part of parts) {
+      message.set(part, at);
+      at += part.byteLength;
+    }
+    this.#tail = position;
+    this.#released = -1;
+    Atomics.store(this.#words, TAIL, this.#tail | 0);
+    return message;
+  }
+
+  /**
+   * The next message (copied), waiting for it: spins for `spin` µs, then sleeps until the producer
+   * writes. Resolves `undefined` once the producer finished and everything was read. A message longer
+   * than the ring is assembled here as its chunks arrive, with `maxMessageSize` as its bound. Calls are
+   * served in order.
+   */
+  read(options?: RingWaitOptions & { maxMessageSize?: number }): Promise<Uint8Array | undefined> {
+    checkTimeout(options?.timeout, "ring read");
+    this.#pendingReads++;
+    const turn = this.#reads.then(() => this.#read(options));
+    this.#reads = turn.then(
+      () => void this.#pendingReads--,
+      () => void this.#pendingReads--,
+    );
+    return turn;
+  }
+
+  async #read(options: (RingWaitOptions & { maxMessageSize?: number }) | undefined): Promise<Uint8Array | undefined> {
+    const end = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
+    for (;;) {
+      const record = this.#nextRecord();
+      if (record === undefined) {
+        // Chunks already taken stay in #parts: a read that times out here loses nothing.
+        await this.#waitFor(() => this.readable, CONSUMER_ASLEEP, end, options);
+        continue;
+      }
+      if (record === null) {
+        if (this.#parts.length > 0) throw new InvalidArgumentError("the producer finished in the middle of a chunked message");
+        return undefined;
+      }
+      const [payload, more] = record;
+      const total = this.#partBytes + payload.byteLength;
+      if (options?.maxMessageSize !== undefined && total > options.maxMessageSize) {
+        throw new MessageTooLargeError(total, options.maxMessageSize, { cause: "an incoming chunked message exceeds maxMessageSize" });
+      }
+      this.#parts.push(payload.slice());
+      this.#partBytes = total;
+      this.release();
+      if (!more) {
+        const parts = this.#parts;
+        this.#parts = [];
+        this.#partBytes = 0;
+        return parts.length === 1 ? parts[0]! : concat(parts, total);
+      }
+    }
+  }
+
+  /** Chunks of a message being read, kept across read() calls. */
+  #parts: Uint8Array[] = [];
+  #partBytes = 0;
+
+  /** The next record: [payload view, more chunks follow], undefined if none, null at the end. */
+  #nextRecord(): [Uint8Array, boolean] | undefined | null {
+    this.#checkMapped();
+    for (;;) {
+      if (!this.readable) return undefined;
+      const index = this.#tail & this.#mask;
+      const length = this.#i32[index >> 2]! >>> 0;
+      const flags = this.#i32[(index >> 2) + 1]!;
+      if (flags & PAD) {
+        this.#tail = (this.#tail + 8 + length) >>> 0;
+        continue;
+      }
+      if (flags & END) return null;
+      this.#released = (this.#tail + 8 + align8(length)) >>> 0;
+      return [this.#bytes.subarray(index + 8, index + 8 + length), (flags & MORE) !== 0];
+    }
+  }
+
+  /**
+   * The next message, copied, blocking this thread until it comes: spins for `spin` µs (or forever with
+   * `spin: Infinity`), then sleeps on the futex. For latency-critical loops that may burn a core.
+   */
+  readSync(options?: { readonly spin?: number; readonly timeout?: number }): Uint8Array | undefined {
+    const end = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
+    const spin = options?.spin ?? this.#spin;
+    for (;;) {
+      const message = this.tryRead();
+      if (message !== undefined) return message ?? undefined;
+      const until = performance.now() + spin / 1000;
+      while (!this.readable && performance.now() < until);
+      if (this.readable) continue;
+      if (performance.now() >= end) throw new TimeoutError(`ring read timed out after ${options!.timeout} ms`, options!.timeout!);
+      Atomics.store(this.#words, CONSUMER_ASLEEP, 1);
+      if (!this.readable) this.#doorbell.waitSync(this.#words, CONSUMER_ASLEEP, Math.min(50, end - performance.now()));
+      Atomics.store(this.#words, CONSUMER_ASLEEP, 0);
+      this.#checkPeer(CONSUMER_ASLEEP, () => this.readable);
+    }
+  }
+
+  /** Spins, then sleeps (flag set, condition re-checked, doorbell awaited) until `ready()`. */
+  async #waitFor(ready: () => boolean, flag: number, end: number, options: RingWaitOptions | undefined): Promise<void> {
+    const spin = options?.spin ?? this.#adaptiveSpin();
+    const sent = this.#doorbell.beforeSpin?.();
+    if (sent !== undefined) {
+      await sent;
+      if (ready()) return;
+    }
+    if (spin > 0) {
+      const until = performance.now() + spin / 1000;
+      while (performance.now() < until) {
+        if (ready()) {
+          this.#misses = 0;
+          return;
+        }
+      }
+      this.#misses++;
+    }
+    for (;;) {
+      if (options?.signal?.aborted) throw abortError(options.signal, "ring wait");
+      const left = end - performance.now();
+      if (left <= 0) throw new TimeoutError(`ring wait timed out after ${options!.timeout} ms`, options!.timeout!);
+      this.#checkOpen();
+      Atomics.store(this.#words, flag, 1);
+      // Re-check after announcing the sleep: a write that came just before it would not ring.
+      if (ready()) {
+        Atomics.store(this.#words, flag, 0);
+        return;
+      }
+      await this.#doorbell.wait(this.#words, flag, Math.min(50, left));
+      this.#checkOpen(); // before touching the memory: it may be gone by now
+      if (ready()) {
+        Atomics.store(this.#words, flag, 0); // awake: the other side need not ring any more
+        return;
+      }
+      this.#checkPeer(flag, ready);
+    }
+  }
+
+  /**
+   * The spin of a wait without an explicit `spin`: the ring's, while spinning pays off; after
+   * {@link MISSES_BEFORE_BACKOFF} spins in a row that ended in sleep anyway (a busy machine, a slow or idle
+   * peer), none — burning the core would only take it from the peer — except on a random 1 in
+   * {@link PROBE_ODDS} waits, so that two sides that are both fast again find each other spinning.
+   */
+  #adaptiveSpin(): number {
+    if (this.#misses < MISSES_BEFORE_BACKOFF) return this.#spin;
+    return Math.random() * PROBE_ODDS < 1 ? this.#spin : 0;
+  }
+
+  /** Records this process as the producer or consumer (for the other side's liveness checks). */
+  #claim(word: number): void {
+    if (word === PRODUCER_PID) this.#producing = true;
+    else this.#consuming = true;
+    if (this.#watchPeer) Atomics.store(this.#words, word, process.pid);
+  }
+
+  /**
+   * While waiting on the other side (`flag` says which side we are): if it recorded its pid and that
+   * process is gone, and the ring still is not `ready()` (everything it published has been taken), it
+   * never will be.
+   */
+  #checkPeer(flag: number, ready: () => boolean): void {
+    if (!this.#watchPeer) return;
+    const consumer = flag === CONSUMER_ASLEEP;
+    const pid = Atomics.load(this.#words, consumer ? PRODUCER_PID : CONSUMER_PID);
+    if (pid === 0 || pid === process.pid || alive(pid)) return;
+    if (ready()) return;
+    Atomics.store(this.#words, flag, 0);
+    const role = consumer ? "producer" : "consumer";
+    this.#parts = [];
+    this.#partBytes = 0;
+    throw new PeerDiedError(
+      `the ring's ${role} (pid ${pid}) died${consumer ? "; every message it completed was read" : " while this side waited for room"}`,
+      pid,
+    );
+  }
+
+  /** True once the producer marked the end (the consumer may still have records to read). */
+  get producerFinished(): boolean {
+    return Atomics.load(this.#words, PRODUCER_DONE) === 1;
+  }
+
+  /** Marks the consumer finished (the producer can learn that nobody reads any more). */
+  markConsumerFinished(): void {
+    Atomics.store(this.#words, CONSUMER_DONE, 1);
+    this.#doorbell.ring(this.#words, PRODUCER_ASLEEP);
+  }
+
+  /** True once the consumer marked itself finished. */
+  get consumerFinished(): boolean {
+    return Atomics.load(this.#words, CONSUMER_DONE) === 1;
+  }
+
+  /** Before writing or waiting: the ring must be usable. */
+  #checkOpen(): void {
+    this.#checkMapped();
+    const failure = this.#failure();
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Before reading: the memory must still be there (a failed ring can still be drained). */
+  #checkMapped(): void {
+    if (this.#closed()) throw this.#failure() ?? new ClosedError("the ring's shared memory is closed");
+  }
+
+  /**
+   * A ring in a segment of its own, named `name` (0600 unless `mode` says otherwise), for two processes
+   * that open it by name: one writes, the other reads. Waiting sides sleep on futexes.
+   */
+  static create(options: { readonly name: string; readonly capacity: number; readonly mode?: number; readonly spin?: number }): MessageRing {
+    const memory = SharedMemory.create({ name: options.name, size: ringSize(options.capacity), mode: options.mode }, SegmentKind.Ring);
+    try {
+      return MessageRing.#over(memory, true, options.capacity, options.spin);
+    } catch (error) {
+      memory.close();
+      memory.unlink();
+      throw error;
+    }
+  }
+
+  /** Opens a ring another process created with {@link MessageRing.create}. */
+  static open(name: string, options?: { readonly spin?: number }): MessageRing {
+    const memory = SharedMemory.open(name);
+    if (memory.header?.kind !== SegmentKind.Ring) {
+      memory.close();
+      throw new InvalidArgumentError(`shared memory '${name}' is not a message ring`);
+    }
+    return MessageRing.#over(memory, false, undefined, options?.spin);
+  }
+
+  static #over(memory: SharedMemory, init: boolean, capacity: number | undefined, spin: number | undefined): MessageRing {
+    const doorbell = new FutexDoorbell(native.addressOf(memory.mapping, memory.dataOffset));
+    const ring = new MessageRing(memory.buffer, 0, { capacity, init, doorbell, spin, closed: () => memory.closed, watchPeer: true });
+    ring.#memory = memory;
+    return ring;
+  }
+
+  #memory: SharedMemory | undefined;
+
+  /** The segment of a ring made by {@link MessageRing.create} / {@link MessageRing.open}. */
+  get memory(): SharedMemory | undefined {
+    return this.#memory;
+  }
+
+  /** Closes the ring's own segment (see SharedMemory.close); a ring over a caller's buffer has none. */
+  close(): void {
+    this.#memory?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The doorbell of standalone rings: the asleep flag is itself the futex word. */
+export class FutexDoorbell implements Doorbell {
+  readonly #base: bigint;
+
+  /** `base`: the address of the ring's first control word. */
+  constructor(base: bigint) {
+    this.#base = base;
+  }
+
+  ring(_words: Int32Array, index: number): void {
+    native.futexWake(this.#base + BigInt(index * 4), 1);
+  }
+
+  async wait(_words: Int32Array, index: number, timeoutMs: number): Promise<void> {
+    await native.futexWait(this.#base + BigInt(index * 4), 1, timeoutMs);
+  }
+
+  waitSync(_words: Int32Array, index: number, timeoutMs: number): void {
+    native.futexWaitSync(this.#base + BigInt(index * 4), 1, timeoutMs);
+  }
+}
+
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const message = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    message.set(part, at);
+    at += part.byteLength;
+  }
+  return message;
+}

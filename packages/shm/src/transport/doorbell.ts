@@ -1,0 +1,65 @@
+/**
+ * The transport's doorbell: a ring's asleep flag is in shared memory; the waker sends an empty message on
+ * the rendezvous connection, which the sleeper's event loop receives. It also ends every wait when the
+ * connection ends, so a side sleeping on a dead peer wakes up to find out.
+ */
+import type { Doorbell } from "../ring.js";
+
+export class SocketDoorbell implements Doorbell {
+  readonly #send: () => void;
+  #waiters = new Set<() => void>();
+  #ended = false;
+  /** A bell was sent in this turn and may still sit in the writer's batch. */
+  #pending = false;
+
+  /** `send()` sends one bell to the peer. */
+  constructor(send: () => void) {
+    this.#send = send;
+  }
+
+  ring(): void {
+    if (this.#ended) return;
+    this.#send();
+    this.#pending = true;
+  }
+
+  /**
+   * The bell's socket write goes out at the end of the turn (the framing batches writes on nextTick); a
+   * side about to spin first lets it go — else the peer would sleep through our spin and both sides
+   * would keep finding each other asleep.
+   */
+  beforeSpin(): Promise<void> | undefined {
+    if (!this.#pending) return undefined;
+    this.#pending = false;
+    return new Promise((resolve) => process.nextTick(resolve));
+  }
+
+  wait(_words: Int32Array, _index: number, timeoutMs: number): Promise<void> {
+    // Ended: return, but never within this turn of the event loop (a caller looping on it must not starve it).
+    if (this.#ended) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#waiters.add(done);
+    });
+  }
+
+  waitSync(): void {
+    throw new Error("a transport connection cannot block: its doorbell comes through the event loop");
+  }
+
+  /** A bell arrived: every sleeper re-checks. */
+  rang(): void {
+    for (const done of [...this.#waiters]) done();
+  }
+
+  /** The connection ended: wake everyone, now and from now on. */
+  end(): void {
+    this.#ended = true;
+    this.rang();
+  }
+}

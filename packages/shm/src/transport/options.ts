@@ -1,0 +1,32 @@
+import type { ConnectOptions, ListenOptions, Peer } from "@ipc/core";
+
+/** Options of the shm transport's `listen()`. */
+export interface ShmListenOptions extends ListenOptions {
+  /**
+   * Bytes of each of a connection's two rings (rounded up to a power of two, at least 4 KiB). Messages
+   * longer than half a ring travel in chunks. Default: the `highWaterMark` (256 KiB).
+   */
+  readonly ringCapacity?: number | undefined;
+  /**
+   * Microseconds a waiting side spins before it sleeps. Default: 20, adaptively: a side whose last 4
+   * spins ended in sleep anyway stops spinning except on a random 1 in 16 waits (see MessageRing).
+   */
+  readonly spin?: number | undefined;
+  /** Permission bits of the connection segments. Default: `0o600`. */
+  readonly mode?: number | undefined;
+  /**
+   * Who may connect, decided on the rendezvous socket's credentials before anything else happens.
+   * Default: `sameUser: true` (segments are 0600: another user could not map them anyway).
+   */
+  readonly sameUser?: boolean | undefined;
+  readonly allowUids?: readonly number[] | undefined;
+  readonly allowGids?: readonly number[] | undefined;
+  readonly authorize?: ((peer: Peer) => boolean | Promise<boolean>) | undefined;
+  readonly onReject?: ((peer: Peer, reason: string) => void) | undefined;
+}
+
+/** Options of the shm transport's `connect()`. */
+export interface ShmConnectOptions extends ConnectOptions {
+  /** Microseconds a waiting side spins before it sleeps. Default: 20, adaptively (see ShmListenOptions.spin). */
+  readonly spin?: number | undefined;
+}

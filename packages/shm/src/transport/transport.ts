@@ -1,0 +1,162 @@
+/**
+ * The shm transport: `listen("shm://name")` / `connect("shm://name")`. A client meets the listener on an
+ * @ipc/unix socket (credentials checked there), the listener makes a segment with two rings for the
+ * connection and names it, the client maps it, and the name is unlinked at once — from then on only the
+ * two processes can reach the memory, and nothing is left in /dev/shm even if both are killed.
+ */
+import {
+  AcceptQueue,
+  InvalidArgumentError,
+  ProtocolError,
+  TimeoutError,
+  deadline,
+  parseAddressOf,
+  resolveBacklog,
+  resolveConnectionOptions,
+  throwIfAborted,
+  type Connection,
+  type Listener,
+  type Transport,
+  type WaitOptions,
+} from "@ipc/core";
+import * as unix from "@ipc/unix";
+import { SegmentKind } from "../header.js";
+import { MessageRing, ringSize, type Doorbell } from "../ring.js";
+import { SharedMemory } from "../segment.js";
+import { ShmConnection } from "./connection.js";
+import type { ShmConnectOptions, ShmListenOptions } from "./options.js";
+import { MAPPED, decodeOffer, encodeOffer, rendezvousOf } from "./protocol.js";
+
+function capacityFor(requested: number): number {
+  if (!Number.isInteger(requested) || requested < 1 || requested > 2 ** 30) {
+    throw new InvalidArgumentError(`ringCapacity must be an integer from 1 to 2^30, got ${requested}`);
+  }
+  return Math.max(4096, 2 ** Math.ceil(Math.log2(requested)));
+}
+
+let serial = 0;
+
+class ShmListener implements Listener {
+  readonly address: string;
+  readonly #name: string;
+  readonly #rendezvous: Listener;
+  readonly #queue: AcceptQueue;
+  readonly #options: ShmListenOptions | undefined;
+  readonly #capacity: number;
+  readonly #maxMessageSize: number;
+
+  constructor(name: string, rendezvous: Listener, options: ShmListenOptions | undefined) {
+    this.#name = name;
+    this.address = `shm://${name}`;
+    this.#rendezvous = rendezvous;
+    this.#options = options;
+    const settings = resolveConnectionOptions(options);
+    this.#maxMessageSize = settings.maxMessageSize;
+    this.#capacity = capacityFor(options?.ringCapacity ?? settings.highWaterMark);
+    this.#queue = new AcceptQueue(resolveBacklog(options));
+    void this.#acceptLoop();
+  }
+
+  accept(options?: WaitOptions): Promise<Connection | undefined> {
+    return this.#queue.accept(options);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+
+  async close(): Promise<void> {
+    this.#queue.close();
+    await this.#rendezvous.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for await (const control of this.#rendezvous) void this.#setUp(control);
+  }
+
+  /** Makes the connection's segment, offers it, and hands the connection out once the client mapped it. */
+  async #setUp(control: Connection): Promise<void> {
+    const segment = `${this.#name}.${process.pid}.${++serial}`;
+    let memory: SharedMemory | undefined;
+    try {
+      memory = SharedMemory.create({ name: segment, size: 2 * ringSize(this.#capacity), mode: this.#options?.mode }, SegmentKind.Channel);
+      initRings(memory, this.#capacity);
+      await control.send(encodeOffer({ version: 1, segment, capacity: this.#capacity }));
+      const answer = await control.receive({ timeout: 10_000 });
+      if (answer === undefined || new TextDecoder().decode(answer) !== new TextDecoder().decode(MAPPED)) {
+        throw new ProtocolError(`${this.address}: the client did not map its segment`);
+      }
+      memory.unlink(); // both sides map it: the name can go
+      this.#queue.push(new ShmConnection(memory, control, true, this.address, { maxMessageSize: this.#maxMessageSize, spin: this.#options?.spin ?? 20 }));
+    } catch {
+      control.abort();
+      if (memory !== undefined) {
+        memory.close();
+        try {
+          memory.unlink();
+        } catch {
+          // already unlinked
+        }
+      }
+    }
+  }
+}
+
+/** Writes the headers of the two rings of a fresh channel segment (no one waits on them yet). */
+function initRings(memory: SharedMemory, capacity: number): void {
+  const idle: Doorbell = { ring() {}, async wait() {}, waitSync() {} };
+  for (const offset of [0, ringSize(capacity)]) new MessageRing(memory.buffer, offset, { capacity, init: true, doorbell: idle });
+}
+
+function nameOf(address: string): string {
+  return parseAddressOf(address, "shm").name;
+}
+
+/** Listens on `shm://name` (a rendezvous socket in the abstract namespace, and a segment per connection). */
+export async function listen(address: string, options?: ShmListenOptions): Promise<Listener> {
+  const name = nameOf(address);
+  resolveConnectionOptions(options);
+  capacityFor(options?.ringCapacity ?? resolveConnectionOptions(options).highWaterMark);
+  const rendezvous = await unix.listen(rendezvousOf(name), {
+    backlog: options?.backlog,
+    sameUser: options?.sameUser ?? (options?.allowUids === undefined && options?.allowGids === undefined && options?.authorize === undefined),
+    allowUids: options?.allowUids,
+    allowGids: options?.allowGids,
+    authorize: options?.authorize,
+    onReject: options?.onReject,
+  });
+  return new ShmListener(name, rendezvous, options);
+}
+
+/** Connects to `shm://name`: meets the listener, maps the connection's segment, and is ready. */
+export async function connect(address: string, options?: ShmConnectOptions): Promise<Connection> {
+  const name = nameOf(address);
+  const settings = resolveConnectionOptions(options);
+  const what = `connect to ${address}`;
+  throwIfAborted(options?.signal, what);
+  const remaining = deadline(options);
+  const control = await unix.connect(rendezvousOf(name), remaining());
+  try {
+    const offer = decodeOffer(await control.receive(remaining()), what);
+    const memory = SharedMemory.open(offer.segment);
+    if (memory.header?.kind !== SegmentKind.Channel || memory.size !== 2 * ringSize(offer.capacity)) {
+      memory.close();
+      throw new ProtocolError(`${what}: segment '${offer.segment}' is not the connection's channel`);
+    }
+    await control.send(MAPPED);
+    return new ShmConnection(memory, control, false, address, { maxMessageSize: settings.maxMessageSize, spin: options?.spin ?? 20 });
+  } catch (error) {
+    control.abort();
+    if (error instanceof TimeoutError && options?.timeout !== undefined) {
+      throw new TimeoutError(`${what} timed out after ${options.timeout} ms`, options.timeout, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** The `shm:` transport, for code that picks a transport by URL (`@ipc/kit`). */
+export const shmTransport: Transport<ShmListenOptions, ShmConnectOptions> = { scheme: "shm", listen, connect };

@@ -1,0 +1,34 @@
+import { fileURLToPath } from "node:url";
+import { runConformance } from "@ipc/conformance";
+import * as unix from "@ipc/unix";
+import { connect, listen } from "../src/index.js";
+
+let serial = 0;
+const address = (): string => `shm://conformance-${process.pid}-${++serial}`;
+
+runConformance({
+  name: "shm",
+  address,
+  listen,
+  connect,
+  capabilities: {
+    peerCredentials: true,
+    crossProcess: { module: fileURLToPath(new URL("./fixtures/peer.mjs", import.meta.url)) },
+    // A rendezvous that accepts the client and never offers a segment: connect() waits for the offer.
+    unresponsiveAddress: async () => {
+      const url = address();
+      const rendezvous = await unix.listen(`unix-abstract:ipc-shm/${url.slice("shm://".length)}`);
+      const held: unix.Connection[] = [];
+      void (async () => {
+        for await (const connection of rendezvous) held.push(connection);
+      })();
+      return {
+        address: url,
+        close: async () => {
+          held.forEach((c) => c.abort());
+          await rendezvous.close();
+        },
+      };
+    },
+  },
+});
