@@ -1,0 +1,28 @@
+/**
+ * The `fifo:` transport: message connections between unrelated processes over pairs of FIFOs
+ * (`fifo:///run/app/fifo` → `/run/app/fifo.in`, `.out` and `.lock`; see docs/wire.md §6.2).
+ *
+ * What FIFOs cannot do, stated: there are no peer credentials (`peer` is `undefined`; the files' mode,
+ * 0600 by default, is the access control), both processes must see the same filesystem, handshakes take
+ * turns (a client that takes the lock and then stalls holds up the next ones until its own `timeout`), and a
+ * peer must follow the handshake of docs/wire.md §6.2 (a plain `cat > x.in` does not).
+ */
+import { resolveConnectionOptions, type ConnectOptions, type Connection, type Listener, type Transport } from "@ipc/core";
+import { framed } from "@ipc/framing";
+import { connectFifoStreams } from "./fifo-connect.js";
+import { FifoListener, type FifoListenOptions } from "./fifo-listener.js";
+
+/** `fifo:` — listen creates the FIFO pair and answers clients; connect joins a listener. */
+export const fifoTransport: Transport<FifoListenOptions, ConnectOptions> = {
+  scheme: "fifo",
+
+  async listen(address: string, options?: FifoListenOptions): Promise<Listener> {
+    return new FifoListener(address, options);
+  },
+
+  async connect(address: string, options?: ConnectOptions): Promise<Connection> {
+    resolveConnectionOptions(options);
+    const streams = await connectFifoStreams(address, options);
+    return framed(streams, { ...options, localAddress: address, remoteAddress: address });
+  },
+};

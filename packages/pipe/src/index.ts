@@ -1,0 +1,45 @@
+/**
+ * Pipes done right on Node.js: child processes, pipelines, message channels to children, FIFOs and pipe
+ * capacity (the seed's §2 and the parent/child row of §6).
+ *
+ * - {@link run}: input written while stdout and stderr are read (never deadlocks), bounded by `maxOutput`,
+ *   stopped by `timeout` / `signal`, a typed error on failure.
+ * - {@link spawnLines}: stdout and stderr as async iterators of lines, with backpressure.
+ * - {@link pipeline}: `a | b | c` with OS pipes between the stages and pipefail semantics.
+ * - {@link spawnChannel} / {@link parentChannel}: a framed message `Connection` over a child's stdio, and
+ *   {@link pipeTransport} (`pipe:`) behind the transport contract.
+ * - {@link mkfifo}, {@link openFifoReader}, {@link openFifoWriter}: FIFOs without blocking the event loop
+ *   or holding a threadpool thread, and {@link fifoTransport} (`fifo:`) between unrelated processes.
+ * - {@link createPipe}, {@link pipeCapacity}, {@link setPipeCapacity}: real pipes and their size.
+ *
+ * Linux only.
+ *
+ * @packageDocumentation
+ */
+export { run, type RunOptions, type RunResult } from "./run.js";
+export { spawnLines, type LineProcess, type SpawnLinesOptions } from "./lines.js";
+export { pipeline, type PipelineOptions, type PipelineResult, type PipelineStage } from "./pipeline.js";
+export { spawnChannel, type ChildChannel, type SpawnChannelOptions } from "./child-channel.js";
+export { parentChannel } from "./parent-channel.js";
+export { pipeTransport, type PipeTransport } from "./pipe-transport.js";
+export { mkfifo, openFifoReader, openFifoWriter, type FifoReaderOptions } from "./fifo.js";
+export { fifoTransport } from "./fifo-transport.js";
+export type { FifoListenOptions } from "./fifo-listener.js";
+export {
+  createPipe,
+  maxPipeCapacity,
+  pipeCapacity,
+  setPipeCapacity,
+  type CreatePipeOptions,
+  type PipeEnds,
+} from "./capacity.js";
+export {
+  OutputTooLargeError,
+  ProcessExitError,
+  SpawnError,
+  SystemCallError,
+  type ExitStatus,
+  type StageResult,
+} from "./errors.js";
+export type { Output, OutputEncoding, ProcessInput } from "./io.js";
+export { DEFAULT_FORCE_KILL_AFTER, DEFAULT_MAX_OUTPUT, type SpawnOptions } from "./options.js";

@@ -1,0 +1,101 @@
+/**
+ * The `pipe:` transport: a child process's stdio as a connection, behind the @ipc `Transport` contract.
+ *
+ * - `connect("pipe:/usr/bin/python3?arg=worker.py&arg=--fast")` starts the command (no shell; a command
+ *   without a slash is looked up in PATH) with those arguments, and resolves with the connection to it
+ *   ({@link spawnChannel}; every option of `spawnChannel` is accepted).
+ * - `listen("pipe:")`, in the child, yields exactly one connection: the one to its parent
+ *   ({@link parentChannel}). Once it has been accepted, `accept()` resolves `undefined`. A process has one
+ *   stdin and stdout, so a second `listen("pipe:")` throws `AddressInUseError`.
+ */
+import {
+  ConnectionRefusedError,
+  InvalidAddressError,
+  parseAddressOf,
+  type Connection,
+  type ConnectionOptions,
+  type ListenOptions,
+  type Listener,
+  type Transport,
+  type WaitOptions,
+} from "@ipc/core";
+import { spawnChannel, type ChildChannel, type SpawnChannelOptions } from "./child-channel.js";
+import { SpawnError } from "./errors.js";
+import { parentChannel } from "./parent-channel.js";
+
+/** The listener of `listen("pipe:")`: one connection, to the parent. */
+class ParentListener implements Listener {
+  readonly address = "pipe:";
+  #connection: Connection | undefined;
+
+  constructor(connection: Connection) {
+    this.#connection = connection;
+  }
+
+  async accept(_options?: WaitOptions): Promise<Connection | undefined> {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    return connection;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return {
+      next: async () => {
+        const value = await this.accept();
+        return value === undefined ? { done: true, value: undefined } : { done: false, value };
+      },
+    };
+  }
+
+  /** Stops accepting; the connection to the parent, if not accepted yet, is aborted. */
+  async close(): Promise<void> {
+    this.#connection?.abort();
+    this.#connection = undefined;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The `pipe:` transport; `connect()` resolves with the {@link ChildChannel} (pid, stderr, exit status). */
+export interface PipeTransport extends Transport<ListenOptions, SpawnChannelOptions> {
+  connect(address: string, options?: SpawnChannelOptions): Promise<ChildChannel>;
+}
+
+/** `pipe:` — connect spawns a child and talks over its stdio; listen (in the child) yields the parent. */
+export const pipeTransport: PipeTransport = {
+  scheme: "pipe",
+
+  async listen(address: string, options?: ListenOptions): Promise<Listener> {
+    const parsed = parseAddressOf(address, "pipe");
+    if (parsed.command !== undefined) {
+      throw new InvalidAddressError(
+        `invalid address '${address}': listen takes 'pipe:' (this process's stdio); a command belongs to connect()`,
+      );
+    }
+    const connectionOptions: ConnectionOptions = {
+      maxMessageSize: options?.maxMessageSize,
+      highWaterMark: options?.highWaterMark,
+    };
+    return new ParentListener(parentChannel(connectionOptions));
+  },
+
+  async connect(address: string, options?: SpawnChannelOptions): Promise<ChildChannel> {
+    const { command, args } = parseAddressOf(address, "pipe");
+    if (command === undefined) {
+      throw new InvalidAddressError(
+        `invalid address '${address}': connect needs a command ('pipe:/path/to/cmd?arg=x'); 'pipe:' alone is ` +
+          "the child's side: listen('pipe:')",
+      );
+    }
+    try {
+      return await spawnChannel(command, args, options);
+    } catch (error) {
+      if (error instanceof SpawnError) {
+        throw new ConnectionRefusedError(`connect to ${address}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+  },
+};
