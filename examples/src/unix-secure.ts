@@ -8,7 +8,6 @@
  */
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,8 +16,9 @@ import { connect, listen } from "@ipc/unix";
 
 if (process.argv[2] === "as-nobody") {
   // Started as root, this process becomes "nobody" (65534) before connecting. @ipc/unix loads its native
-  // module on first use: load it now, while this process may still read the checkout it runs from.
-  createRequire(fileURLToPath(import.meta.resolve("@ipc/unix")))("koffi");
+  // module on first use: use it once now (a connect to a name nobody listens on), while this process may
+  // still read the checkout it runs from.
+  await connect(`unix-abstract:ipc-example-nobody-${process.pid}`, { timeout: 1000 }).catch(() => undefined);
   process.setgid!(65534);
   process.setuid!(65534);
   try {

@@ -152,7 +152,7 @@ export class SharedMemory implements Disposable, AsyncDisposable {
     return this.#closed;
   }
 
-  /** The mapping, for the toolkit's own layouts (futex addresses). */
+  /** @internal The mapping, for the toolkit's own layouts (futex addresses); not part of the public API. */
   get mapping(): native.Mapping {
     if (this.#closed) throw new ClosedError(`shared memory '${this.name}' is closed`);
     return this.#mapping;
