@@ -14,6 +14,7 @@ import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createPipe, parentChannel, pipeline, run, spawnChannel, type ChildChannel } from "@ipc/pipe";
 import type { BenchCase, CaseModule } from "../lib/case.js";
+import { connectionRoundTrips, connectionSend, frameOf, rawRoundTrips as rawRoundTripsOver } from "../lib/raw.js";
 import { latency, now } from "../lib/stats.js";
 
 const WARMUP = 2_000;
@@ -71,12 +72,6 @@ function childCommand(...args: (string | number)[]): [string, string[]] {
   return cpu === undefined ? [command[0]!, command.slice(1)] : ["taskset", ["-c", cpu, ...command]];
 }
 
-function frameOf(size: number): Buffer {
-  const frame = Buffer.alloc(4 + size, 0x33);
-  frame.writeUInt32BE(size, 0);
-  return frame;
-}
-
 async function channel(mode: string, pipeCapacity?: number, ...args: number[]): Promise<ChildChannel> {
   const [command, argv] = childCommand(mode, ...args);
   return spawnChannel(command, argv, { pipeCapacity });
@@ -109,52 +104,23 @@ async function rawChild(mode: string, capacity: number | undefined, ...args: num
 
 async function channelRoundTrips(): Promise<Record<string, number>> {
   const connection = await channel("echo");
-  const message = new Uint8Array(SMALL).fill(1);
-  const samples = new Float64Array(ROUND_TRIPS);
-  for (let i = 0; i < WARMUP + ROUND_TRIPS; i++) {
-    const start = now();
-    await connection.send(message);
-    await connection.receive();
-    if (i >= WARMUP) samples[i - WARMUP] = now() - start;
-  }
+  const result = await connectionRoundTrips(connection, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
   await connection.close();
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 async function rawRoundTrips(): Promise<Record<string, number>> {
   const { child, input, output } = await rawChild("raw-echo", undefined);
-  const frame = frameOf(SMALL);
-  const samples = new Float64Array(ROUND_TRIPS);
-  await new Promise<void>((resolve) => {
-    let i = 0;
-    let got = 0;
-    let start = now();
-    output.on("data", (chunk: Buffer) => {
-      got += chunk.length;
-      if (got < frame.length) return;
-      got -= frame.length;
-      if (i >= WARMUP) samples[i - WARMUP] = now() - start;
-      if (++i === WARMUP + ROUND_TRIPS) return resolve();
-      start = now();
-      input.write(frame);
-    });
-    input.write(frame);
-  });
+  const result = await rawRoundTripsOver(output, input, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
   child.kill("SIGKILL");
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 async function channelSend(count: number, size: number, pipeCapacity?: number): Promise<Record<string, number>> {
   const connection = await channel("sink", pipeCapacity, count);
-  const message = new Uint8Array(size).fill(2);
-  const start = now();
-  for (let i = 0; i < count; i++) await connection.send(message);
-  await connection.receive();
-  const seconds = (now() - start) / 1e9;
+  const result = await connectionSend(connection, count, size);
   await connection.close();
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+  return result;
 }
 
 async function rawSend(count: number, size: number, corked: boolean, capacity?: number): Promise<Record<string, number>> {

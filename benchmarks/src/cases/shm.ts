@@ -13,6 +13,7 @@ import { basename, join } from "node:path";
 import type { Connection } from "@ipc/core";
 import { MessageRing, connect, listen } from "@ipc/shm";
 import type { BenchCase, CaseModule, PeerHandle, Target } from "../lib/case.js";
+import { connectionRoundTrips, connectionSend, echoBytes, echoMessages, rawRoundTrips as rawRoundTripsOver, rawSend as rawSendOver, sinkBytes, sinkMessages, type RoundTripPlan } from "../lib/raw.js";
 import { latency, now } from "../lib/stats.js";
 
 const WARMUP = 5_000;
@@ -43,6 +44,8 @@ const argOf = (count: number, size: number, mode: Arg["mode"], take: Arg["take"]
   JSON.stringify({ dir, name: `ipc-bench-${basename(dir)}`, count, size, mode, take } satisfies Arg);
 const parse = (raw: string): Arg => JSON.parse(raw) as Arg;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const planOf = (idle: boolean): RoundTripPlan =>
+  idle ? { warmup: 100, count: IDLE_ROUND_TRIPS, gapMs: IDLE_GAP_MS } : { warmup: WARMUP, count: ROUND_TRIPS };
 
 // --- standalone rings ---------------------------------------------------------------------------
 
@@ -160,52 +163,26 @@ async function transportServer(raw: string, serve: (connection: Connection, arg:
   for await (const connection of listener) void serve(connection, arg).catch(() => undefined);
 }
 
-async function echo(connection: Connection): Promise<void> {
-  for await (const message of connection) await connection.send(message);
-}
-
 async function sink(connection: Connection, arg: Arg): Promise<void> {
-  let seen = 0;
-  for await (const _message of connection) if (++seen === arg.count) await connection.send(new Uint8Array(1));
+  await sinkMessages(connection, arg.count);
 }
 
 async function transportRoundTrips(peer: PeerHandle, idle: boolean): Promise<Record<string, number>> {
   const connection = await connect(peer.ready);
-  const message = new Uint8Array(SMALL).fill(1);
-  const warmup = idle ? 100 : WARMUP;
-  const count = idle ? IDLE_ROUND_TRIPS : ROUND_TRIPS;
-  const samples = new Float64Array(count);
-  for (let i = 0; i < warmup + count; i++) {
-    if (idle) await sleep(IDLE_GAP_MS);
-    const start = now();
-    await connection.send(message);
-    await connection.receive();
-    if (i >= warmup) samples[i - warmup] = now() - start;
-  }
+  const result = await connectionRoundTrips(connection, SMALL, planOf(idle));
   connection.abort();
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 async function transportSend(peer: PeerHandle): Promise<Record<string, number>> {
   const { count, size } = parse(peer.arg);
   const connection = await connect(peer.ready);
-  const message = new Uint8Array(size).fill(2);
-  const start = now();
-  for (let i = 0; i < count; i++) await connection.send(message);
-  await connection.receive();
-  const seconds = (now() - start) / 1e9;
+  const result = await connectionSend(connection, count, size);
   connection.abort();
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+  return result;
 }
 
 // --- raw node:net on a Unix socket ----------------------------------------------------------------
-
-function frameOf(size: number): Buffer {
-  const frame = Buffer.alloc(4 + size, 0x33);
-  frame.writeUInt32BE(size, 0);
-  return frame;
-}
 
 async function rawServer(raw: string, onSocket: (socket: net.Socket, arg: Arg) => void): Promise<void> {
   const arg = parse(raw);
@@ -215,18 +192,11 @@ async function rawServer(raw: string, onSocket: (socket: net.Socket, arg: Arg) =
 }
 
 function rawEcho(socket: net.Socket): void {
-  socket.on("data", (chunk: Buffer) => socket.write(chunk));
-  socket.on("error", () => undefined);
+  echoBytes(socket, socket);
 }
 
 function rawSink(socket: net.Socket, arg: Arg): void {
-  const total = arg.count * (arg.size + 4);
-  let seen = 0;
-  socket.on("data", (chunk: Buffer) => {
-    seen += chunk.length;
-    if (seen === total) socket.write(Buffer.alloc(1));
-  });
-  socket.on("error", () => undefined);
+  sinkBytes(socket, socket, arg.count, arg.size);
 }
 
 async function rawConnect(peer: PeerHandle): Promise<net.Socket> {
@@ -237,45 +207,17 @@ async function rawConnect(peer: PeerHandle): Promise<net.Socket> {
 
 async function rawRoundTrips(peer: PeerHandle, idle: boolean): Promise<Record<string, number>> {
   const socket = await rawConnect(peer);
-  const frame = frameOf(SMALL);
-  const warmup = idle ? 100 : WARMUP;
-  const count = idle ? IDLE_ROUND_TRIPS : ROUND_TRIPS;
-  const samples = new Float64Array(count);
-  await new Promise<void>((resolve) => {
-    let i = 0;
-    let got = 0;
-    let start = 0;
-    const send = (): void => {
-      start = now();
-      socket.write(frame);
-    };
-    socket.on("data", (chunk: Buffer) => {
-      got += chunk.length;
-      if (got < frame.length) return;
-      got -= frame.length;
-      if (i >= warmup) samples[i - warmup] = now() - start;
-      if (++i === warmup + count) return resolve();
-      if (idle) setTimeout(send, IDLE_GAP_MS);
-      else send();
-    });
-    send();
-  });
+  const result = await rawRoundTripsOver(socket, socket, SMALL, planOf(idle));
   socket.destroy();
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 async function rawSend(peer: PeerHandle): Promise<Record<string, number>> {
   const { count, size } = parse(peer.arg);
   const socket = await rawConnect(peer);
-  const frame = frameOf(size);
-  const acked = once(socket, "data");
-  const start = now();
-  for (let i = 0; i < count; i++) if (!socket.write(frame)) await once(socket, "drain");
-  await acked;
-  const seconds = (now() - start) / 1e9;
+  const result = await rawSendOver(socket, once(socket, "data"), count, size);
   socket.destroy();
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+  return result;
 }
 
 // --- the cases ----------------------------------------------------------------------------------
@@ -293,10 +235,10 @@ const cases: BenchCase[] = [
   { id: "shm-rtt-spin-ring", group: SPIN, role: "ours", label: "MessageRing tryWrite + readSync({ spin: Infinity })", run: (p) => ringRoundTrips(p!, "spin"), peer: ringEchoPeer, peerArg: argOf(0, 0, "spin") },
   { id: "shm-rtt-sleep-raw", group: SLEEP, role: "baseline", label: RAW, run: (p) => rawRoundTrips(p!, false), peer: (a) => rawServer(a, rawEcho), peerArg: argOf(0, 0, "sleep") },
   { id: "shm-rtt-sleep-ring", group: SLEEP, role: "ours", label: "MessageRing write() + read()", run: (p) => ringRoundTrips(p!, "sleep"), peer: ringEchoPeer, peerArg: argOf(0, 0, "sleep") },
-  { id: "shm-rtt-sleep-transport", group: SLEEP, role: "ours", label: "shm:// Connection send() + receive()", run: (p) => transportRoundTrips(p!, false), peer: (a) => transportServer(a, echo), peerArg: argOf(0, 0, "sleep") },
+  { id: "shm-rtt-sleep-transport", group: SLEEP, role: "ours", label: "shm:// Connection send() + receive()", run: (p) => transportRoundTrips(p!, false), peer: (a) => transportServer(a, echoMessages), peerArg: argOf(0, 0, "sleep") },
   { id: "shm-rtt-idle-raw", group: IDLE, role: "baseline", label: RAW, run: (p) => rawRoundTrips(p!, true), peer: (a) => rawServer(a, rawEcho), peerArg: argOf(0, 0, "sleep") },
   { id: "shm-rtt-idle-ring", group: IDLE, role: "ours", label: "MessageRing write() + read()", run: (p) => ringRoundTrips(p!, "idle"), peer: ringEchoPeer, peerArg: argOf(0, 0, "sleep") },
-  { id: "shm-rtt-idle-transport", group: IDLE, role: "ours", label: "shm:// Connection send() + receive()", run: (p) => transportRoundTrips(p!, true), peer: (a) => transportServer(a, echo), peerArg: argOf(0, 0, "sleep") },
+  { id: "shm-rtt-idle-transport", group: IDLE, role: "ours", label: "shm:// Connection send() + receive()", run: (p) => transportRoundTrips(p!, true), peer: (a) => transportServer(a, echoMessages), peerArg: argOf(0, 0, "sleep") },
   { id: "shm-throughput-raw", group: THROUGHPUT, role: "baseline", label: RAW, run: (p) => rawSend(p!), peer: (a) => rawServer(a, rawSink), peerArg: argOf(BIG_COUNT / 4, BIG, "sleep") },
   { id: "shm-throughput-ring", group: THROUGHPUT, role: "ours", label: "MessageRing tryWrite / drain, copied into the reader's buffer", run: (p) => ringSend(p!, false), peer: ringSinkPeer, peerArg: argOf(BIG_COUNT, BIG, "spin", "into") },
   { id: "shm-throughput-transport", group: THROUGHPUT, role: "ours", label: "shm:// Connection", run: (p) => transportSend(p!), peer: (a) => transportServer(a, sink), peerArg: argOf(BIG_COUNT / 4, BIG, "sleep") },

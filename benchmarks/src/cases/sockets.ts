@@ -14,7 +14,8 @@ import type { Connection, Listener } from "@ipc/core";
 import * as tcp from "@ipc/tcp";
 import * as unix from "@ipc/unix";
 import type { BenchCase, CaseModule, PeerHandle, Target } from "../lib/case.js";
-import { latency, now } from "../lib/stats.js";
+import { connectionRoundTrips, connectionSend, echoBytes, echoMessages, rawRoundTrips as rawRoundTripsOver, rawSend as rawSendOver, sinkBytes, sinkMessages } from "../lib/raw.js";
+import { now } from "../lib/stats.js";
 
 type Kind = "unix" | "tcp" | "tls";
 
@@ -60,40 +61,19 @@ async function ourServer(kind: Kind, raw: string, serve: (connection: Connection
   for await (const connection of listener) void serve(connection).catch(() => undefined);
 }
 
-async function echo(connection: Connection): Promise<void> {
-  for await (const message of connection) await connection.send(message);
-}
-
-async function sink(connection: Connection, count: number): Promise<void> {
-  let seen = 0;
-  for await (const _message of connection) if (++seen === count) await connection.send(new Uint8Array(1));
-}
-
 async function ourRoundTrips(kind: Kind, peer: PeerHandle): Promise<Record<string, number>> {
   const connection = await ourConnect(kind, peer);
-  const message = new Uint8Array(SMALL).fill(1);
-  const samples = new Float64Array(ROUND_TRIPS);
-  for (let i = 0; i < WARMUP + ROUND_TRIPS; i++) {
-    const start = now();
-    await connection.send(message);
-    await connection.receive();
-    if (i >= WARMUP) samples[i - WARMUP] = now() - start;
-  }
+  const result = await connectionRoundTrips(connection, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
   connection.abort();
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 async function ourSend(kind: Kind, peer: PeerHandle): Promise<Record<string, number>> {
   const { count, size } = JSON.parse(peer.arg) as Arg;
   const connection = await ourConnect(kind, peer);
-  const message = new Uint8Array(size).fill(2);
-  const start = now();
-  for (let i = 0; i < count; i++) await connection.send(message);
-  await connection.receive();
-  const seconds = (now() - start) / 1e9;
+  const result = await connectionSend(connection, count, size);
   connection.abort();
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+  return result;
 }
 
 // --- raw Node --------------------------------------------------------------------------------------
@@ -125,64 +105,27 @@ async function rawConnect(kind: Kind, peer: PeerHandle): Promise<net.Socket> {
   return socket;
 }
 
-function frameOf(size: number): Buffer {
-  const frame = Buffer.alloc(4 + size, 0x33);
-  frame.writeUInt32BE(size, 0);
-  return frame;
-}
-
 async function rawRoundTrips(kind: Kind, peer: PeerHandle): Promise<Record<string, number>> {
   const socket = await rawConnect(kind, peer);
-  const frame = frameOf(SMALL);
-  const samples = new Float64Array(ROUND_TRIPS);
-  await new Promise<void>((resolve) => {
-    let i = 0;
-    let got = 0;
-    let start = now();
-    socket.on("data", (chunk: Buffer) => {
-      got += chunk.length;
-      if (got < frame.length) return;
-      got -= frame.length;
-      if (i >= WARMUP) samples[i - WARMUP] = now() - start;
-      if (++i === WARMUP + ROUND_TRIPS) return resolve();
-      start = now();
-      socket.write(frame);
-    });
-    socket.write(frame);
-  });
+  const result = await rawRoundTripsOver(socket, socket, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
   socket.destroy();
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 async function rawSend(kind: Kind, peer: PeerHandle): Promise<Record<string, number>> {
   const { count, size } = JSON.parse(peer.arg) as Arg;
   const socket = await rawConnect(kind, peer);
-  const frame = frameOf(size);
-  const acked = once(socket, "data");
-  const start = now();
-  for (let i = 0; i < count; i++) if (!socket.write(frame)) await once(socket, "drain");
-  await acked;
-  const seconds = (now() - start) / 1e9;
+  const result = await rawSendOver(socket, once(socket, "data"), count, size);
   socket.destroy();
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+  return result;
 }
 
 function rawEcho(socket: net.Socket): void {
-  socket.on("data", (chunk: Buffer) => socket.write(chunk));
-  socket.on("error", () => undefined);
+  echoBytes(socket, socket);
 }
 
 function rawSink(count: number, size: number): (socket: net.Socket) => void {
-  return (socket) => {
-    const total = count * (size + 4);
-    let seen = 0;
-    socket.on("data", (chunk: Buffer) => {
-      seen += chunk.length;
-      if (seen === total) socket.write(Buffer.alloc(1));
-    });
-    socket.on("error", () => undefined);
-  };
+  return (socket) => sinkBytes(socket, socket, count, size);
 }
 
 // --- 1 000 clients -------------------------------------------------------------------------------
@@ -254,11 +197,11 @@ function casesOf(kind: Kind): { cases: BenchCase[]; groups: Record<string, strin
   const big = kind === "tls" ? 4096 : 16_384;
   const small = kind === "tls" ? 1_000_000 : 3_000_000;
   const cases: BenchCase[] = [
-    { id: `${kind}-rtt-ours`, group: rtt, role: "ours", label: ours, run: (p) => ourRoundTrips(kind, p!), peer: (a) => ourServer(kind, a, echo), peerArg: arg(0, 0) },
+    { id: `${kind}-rtt-ours`, group: rtt, role: "ours", label: ours, run: (p) => ourRoundTrips(kind, p!), peer: (a) => ourServer(kind, a, echoMessages), peerArg: arg(0, 0) },
     { id: `${kind}-rtt-raw`, group: rtt, role: "baseline", label: raw, run: (p) => rawRoundTrips(kind, p!), peer: (a) => rawServer(kind, a, rawEcho), peerArg: arg(0, 0) },
-    { id: `${kind}-throughput-ours`, group: throughput, role: "ours", label: ours, run: (p) => ourSend(kind, p!), peer: (a) => ourServer(kind, a, (c) => sink(c, big)), peerArg: arg(big, BIG) },
+    { id: `${kind}-throughput-ours`, group: throughput, role: "ours", label: ours, run: (p) => ourSend(kind, p!), peer: (a) => ourServer(kind, a, (c) => sinkMessages(c, big)), peerArg: arg(big, BIG) },
     { id: `${kind}-throughput-raw`, group: throughput, role: "baseline", label: raw, run: (p) => rawSend(kind, p!), peer: (a) => rawServer(kind, a, rawSink(big, BIG)), peerArg: arg(big, BIG) },
-    { id: `${kind}-rate-ours`, group: rate, role: "ours", label: ours, run: (p) => ourSend(kind, p!), peer: (a) => ourServer(kind, a, (c) => sink(c, small)), peerArg: arg(small, SMALL) },
+    { id: `${kind}-rate-ours`, group: rate, role: "ours", label: ours, run: (p) => ourSend(kind, p!), peer: (a) => ourServer(kind, a, (c) => sinkMessages(c, small)), peerArg: arg(small, SMALL) },
     { id: `${kind}-rate-raw`, group: rate, role: "baseline", label: `${raw}, one write per message`, run: (p) => rawSend(kind, p!), peer: (a) => rawServer(kind, a, rawSink(small / 5, SMALL)), peerArg: arg(small / 5, SMALL) },
   ];
   return {

@@ -8,7 +8,8 @@ import net from "node:net";
 import { framed } from "@ipc/framing";
 import { memoryPair } from "@ipc/core";
 import type { BenchCase, CaseModule, PeerHandle } from "../lib/case.js";
-import { latency, now } from "../lib/stats.js";
+import { connectionRoundTrips, connectionSend, echoBytes, echoMessages, frameOf, rawRoundTrips as rawRoundTripsOver, sinkBytes, sinkMessages } from "../lib/raw.js";
+import { now } from "../lib/stats.js";
 
 const WARMUP = 2_000;
 const ROUND_TRIPS = 20_000;
@@ -19,12 +20,6 @@ interface PeerArg {
   readonly path: string;
   readonly count: number;
   readonly size: number;
-}
-
-function frameOf(size: number): Buffer {
-  const frame = Buffer.alloc(4 + size, 0x33);
-  frame.writeUInt32BE(size, 0);
-  return frame;
 }
 
 async function serve(path: string, onSocket: (socket: net.Socket) => void): Promise<void> {
@@ -45,58 +40,24 @@ const arg = (peer: PeerHandle | undefined): PeerArg => JSON.parse(peer!.arg) as 
 
 async function framedRoundTrips(peer: PeerHandle | undefined): Promise<Record<string, number>> {
   const connection = framed(await dial(arg(peer).path));
-  const message = new Uint8Array(SMALL).fill(1);
-  const samples = new Float64Array(ROUND_TRIPS);
-  for (let i = 0; i < WARMUP + ROUND_TRIPS; i++) {
-    const start = now();
-    await connection.send(message);
-    await connection.receive();
-    if (i >= WARMUP) samples[i - WARMUP] = now() - start;
-  }
+  const result = await connectionRoundTrips(connection, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
   connection.abort();
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 async function rawRoundTrips(peer: PeerHandle | undefined): Promise<Record<string, number>> {
   const socket = await dial(arg(peer).path);
-  socket.setNoDelay?.(true);
-  const frame = frameOf(SMALL);
-  const samples = new Float64Array(ROUND_TRIPS);
-  await new Promise<void>((resolve) => {
-    let i = 0;
-    let got = 0;
-    let start = now();
-    socket.on("data", (chunk: Buffer) => {
-      got += chunk.length;
-      if (got < frame.length) return;
-      got -= frame.length;
-      if (i >= WARMUP) samples[i - WARMUP] = now() - start;
-      if (++i === WARMUP + ROUND_TRIPS) return resolve();
-      start = now();
-      socket.write(frame);
-    });
-    socket.write(frame);
-  });
+  const result = await rawRoundTripsOver(socket, socket, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
   socket.destroy();
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 async function framedEchoPeer(raw: string): Promise<void> {
-  await serve((JSON.parse(raw) as PeerArg).path, (socket) => {
-    const connection = framed(socket);
-    void (async () => {
-      for await (const message of connection) await connection.send(message);
-    })().catch(() => undefined);
-  });
+  await serve((JSON.parse(raw) as PeerArg).path, (socket) => void echoMessages(framed(socket)).catch(() => undefined));
 }
 
 async function rawEchoPeer(raw: string): Promise<void> {
-  await serve((JSON.parse(raw) as PeerArg).path, (socket) => {
-    socket.on("data", (chunk: Buffer) => socket.write(chunk));
-    socket.on("error", () => undefined);
-  });
+  await serve((JSON.parse(raw) as PeerArg).path, (socket) => echoBytes(socket, socket));
 }
 
 // --- one-way streams: the receiver answers one byte (or message) when it has everything ----------
@@ -104,13 +65,9 @@ async function rawEchoPeer(raw: string): Promise<void> {
 async function framedSend(peer: PeerHandle | undefined): Promise<Record<string, number>> {
   const { path, count, size } = arg(peer);
   const connection = framed(await dial(path));
-  const message = new Uint8Array(size).fill(2);
-  const start = now();
-  for (let i = 0; i < count; i++) await connection.send(message);
-  await connection.receive();
-  const seconds = (now() - start) / 1e9;
+  const result = await connectionSend(connection, count, size);
   connection.abort();
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+  return result;
 }
 
 async function rawSend(peer: PeerHandle | undefined, corked: boolean): Promise<Record<string, number>> {
@@ -135,46 +92,22 @@ async function rawSend(peer: PeerHandle | undefined, corked: boolean): Promise<R
 
 async function framedSinkPeer(raw: string): Promise<void> {
   const { path, count } = JSON.parse(raw) as PeerArg;
-  await serve(path, (socket) => {
-    const connection = framed(socket);
-    void (async () => {
-      let seen = 0;
-      for await (const _message of connection) if (++seen === count) await connection.send(new Uint8Array(1));
-    })().catch(() => undefined);
-  });
+  await serve(path, (socket) => void sinkMessages(framed(socket), count).catch(() => undefined));
 }
 
 async function rawSinkPeer(raw: string): Promise<void> {
   const { path, count, size } = JSON.parse(raw) as PeerArg;
-  await serve(path, (socket) => {
-    const total = count * (size + 4);
-    let seen = 0;
-    socket.on("data", (chunk: Buffer) => {
-      seen += chunk.length;
-      if (seen === total) socket.write(Buffer.alloc(1));
-    });
-    socket.on("error", () => undefined);
-  });
+  await serve(path, (socket) => sinkBytes(socket, socket, count, size));
 }
 
 // --- in-memory round trip (one process) -----------------------------------------------------------
 
 async function memoryRoundTrips(): Promise<Record<string, number>> {
   const [client, server] = memoryPair();
-  void (async () => {
-    for await (const message of server) await server.send(message);
-  })().catch(() => undefined);
-  const message = new Uint8Array(SMALL);
-  const samples = new Float64Array(ROUND_TRIPS);
-  for (let i = 0; i < WARMUP + ROUND_TRIPS; i++) {
-    const start = now();
-    await client.send(message);
-    await client.receive();
-    if (i >= WARMUP) samples[i - WARMUP] = now() - start;
-  }
+  void echoMessages(server).catch(() => undefined);
+  const result = await connectionRoundTrips(client, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
   client.abort();
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  return result;
 }
 
 /** The peer argument of a one-way stream case: where, how many messages, how big. */

@@ -319,20 +319,30 @@ export class MessageRing {
     this.#checkMapped();
     if (this.#released !== -1) throw new InvalidArgumentError("release() the previous view before reading again");
     if (this.#pendingReads > 0) throw new InvalidArgumentError("a read() is waiting on this ring: one reader at a time");
+    const flags = this.#nextFlags();
+    if (flags === -1) return undefined;
+    if (flags & END) return null;
+    if (flags & MORE) return this.#assemble();
+    return this.#lendTail();
+  }
+
+  /** Skips padding records: the flags of the record at the tail, or -1 if none is ready. */
+  #nextFlags(): number {
     for (;;) {
-      if (!this.readable) return undefined;
+      if (!this.readable) return -1;
       const index = this.#tail & this.#mask;
-      const length = this.#i32[index >> 2]! >>> 0;
       const flags = this.#i32[(index >> 2) + 1]!;
-      if (flags & PAD) {
-        this.#tail = (this.#tail + 8 + length) >>> 0;
-        continue;
-      }
-      if (flags & END) return null;
-      if (flags & MORE) return this.#assemble();
-      this.#released = (this.#tail + 8 + align8(length)) >>> 0;
-      return this.#bytes.subarray(index + 8, index + 8 + length);
+      if ((flags & PAD) === 0) return flags;
+      this.#tail = (this.#tail + 8 + (this.#i32[index >> 2]! >>> 0)) >>> 0;
     }
+  }
+
+  /** A view of the payload of the record at the tail, lent until release(). */
+  #lendTail(): Uint8Array {
+    const index = this.#tail & this.#mask;
+    const length = this.#i32[index >> 2]! >>> 0;
+    this.#released = (this.#tail + 8 + align8(length)) >>> 0;
+    return this.#bytes.subarray(index + 8, index + 8 + length);
   }
 
   /** Frees the record of the last {@link MessageRing.readView} for the producer. */
@@ -362,15 +372,9 @@ export class MessageRing {
     if (this.#pendingReads > 0) throw new InvalidArgumentError("a read() is waiting on this ring: one reader at a time");
     let handled = 0;
     try {
-      while (handled < max && this.readable) {
-        const index = this.#tail & this.#mask;
-        const length = this.#i32[index >> 2]! >>> 0;
-        const flags = this.#i32[(index >> 2) + 1]!;
-        if (flags & PAD) {
-          this.#tail = (this.#tail + 8 + length) >>> 0;
-          continue;
-        }
-        if (flags & END) break;
+      while (handled < max) {
+        const flags = this.#nextFlags();
+        if (flags === -1 || flags & END) break;
         if (flags & MORE) {
           const message = this.#assemble();
           if (message === undefined) break;
@@ -378,6 +382,8 @@ export class MessageRing {
           handler(message, 0, message.byteLength);
           continue;
         }
+        const index = this.#tail & this.#mask;
+        const length = this.#i32[index >> 2]! >>> 0;
         this.#tail = (this.#tail + 8 + align8(length)) >>> 0;
         handled++;
         handler(this.#bytes, index + 8, length);
@@ -476,20 +482,12 @@ export class MessageRing {
   /** The next record: [payload view, more chunks follow], undefined if none, null at the end. */
   #nextRecord(): [Uint8Array, boolean] | undefined | null {
     this.#checkMapped();
-    for (;;) {
-      if (!this.readable) return undefined;
-      const index = this.#tail & this.#mask;
-      const length = this.#i32[index >> 2]! >>> 0;
-      const flags = this.#i32[(index >> 2) + 1]!;
-      if (flags & PAD) {
-        this.#tail = (this.#tail + 8 + length) >>> 0;
-        continue;
-      }
-      if (flags & END) return null;
-      this.#released = (this.#tail + 8 + align8(length)) >>> 0;
-      return [this.#bytes.subarray(index + 8, index + 8 + length), (flags & MORE) !== 0];
-    }
+    const flags = this.#nextFlags();
+    if (flags === -1) return undefined;
+    if (flags & END) return null;
+    return [this.#lendTail(), (flags & MORE) !== 0];
   }
+
 
   /**
    * The next message, copied, blocking this thread until it comes: spins for `spin` µs (or forever with
