@@ -39,6 +39,43 @@ export function lifecycleCases(fixture: ConformanceFixture, ctx: () => Context):
       });
     }
 
+    for (const side of ["client", "server"] as const) {
+      it(`settles both ends when the ${side} closes while the other waits with everything read`, SLOW, async () => {
+        const ends = await pair(ctx());
+        const closer = ends[side];
+        const other = side === "client" ? ends.server : ends.client;
+        const received: number[] = [];
+        let delivered!: () => void;
+        const first = new Promise<void>((resolve) => (delivered = resolve));
+        const reading = (async () => {
+          for await (const message of other) {
+            received.push(checkPatterned(message));
+            delivered();
+          }
+        })();
+        await closer.send(patterned(7, 10));
+        await first;
+        // Let the other end go idle waiting for more (asleep, on transports that sleep): the close must
+        // wake it. A pause for the scenario, not a measurement.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await closer.close({ timeout: 20_000 });
+        await reading;
+        expect(received).toEqual([7]);
+        await expect(closer.closed).resolves.toBeUndefined();
+        await expect(other.closed).resolves.toBeUndefined();
+      });
+    }
+
+    it("close() with an already-aborted signal aborts the connection, and nothing is left unhandled", async () => {
+      const { client, server } = await pair(ctx());
+      const reason = new Error("gave up");
+      await client.close({ signal: AbortSignal.abort(reason) });
+      expect((await rejection(client.closed)).code).toBe("IPC_ERR_ABORTED");
+      expect((await rejection(client.send(new Uint8Array(1)))).code).toBeDefined();
+      // The peer sees the connection end, cleanly or with an error, but is not left hanging.
+      await server.closed.catch(() => undefined);
+    });
+
     const noHalfClose = fixture.capabilities.halfClose === false;
     it.skipIf(noHalfClose)(`loses nothing when one end closes while the other is sending${lacking(noHalfClose, "this end stops receiving once it closes (capabilities.halfClose)")}`, SLOW, async () => {
       const { client, server } = await pair(ctx());

@@ -207,14 +207,15 @@ export class ShmConnection implements Connection {
   #beginClose(): void {
     if (this.#state !== State.Open) return;
     this.#state = State.Closing;
-    void this.#tx.finish().then(
-      async () => {
-        await this.#control.send(FIN);
-        this.#finished = true;
-        if (this.#peerFinished) this.#done();
-      },
-      (error: unknown) => this.#fail(error as Error),
-    );
+    void this.#finish().catch((error: unknown) => this.#fail(error as Error));
+  }
+
+  async #finish(): Promise<void> {
+    await this.#tx.finish();
+    await this.#control.send(FIN);
+    this.#finished = true;
+    this.#unmapIfDone();
+    if (this.#peerFinished) this.#done();
   }
 
   /** Both sides finished: the connection is closed; what the peer sent stays readable until read. */
@@ -231,12 +232,22 @@ export class ShmConnection implements Connection {
     this.#error ??= error;
     this.#closed.reject(this.#error);
     this.#doorbell.end();
+    this.#unmapIfDone();
   }
 
-  /** This side read to the end (or gave up): the segment goes. */
+  /** This side read to the end (or gave up reading). */
   #spend(): void {
     if (this.#spent) return;
     this.#spent = true;
+    this.#unmapIfDone();
+  }
+
+  /**
+   * The segment goes once this side no longer uses it: its reading is over, and its end record is
+   * written (or the connection failed, so none will be).
+   */
+  #unmapIfDone(): void {
+    if (!this.#spent || (!this.#finished && this.#error === undefined) || this.#memory.closed) return;
     release.unregister(this);
     this.#memory.close();
   }

@@ -1,0 +1,52 @@
+/**
+ * The RPC conformance suite: @ipc/rpc over one transport, from a fixture — calls, streams with flow
+ * control, deadlines and cancellation, limits, interceptors, shutdown, and a server in a child process.
+ *
+ * ```ts
+ * import { runRpcConformance } from "@ipc/conformance/rpc";
+ * runRpcConformance({ name: "memory", address: () => `memory://rpc-${++n}`, listen, connect });
+ * ```
+ *
+ * Cases a fixture cannot support are skipped by name, with the missing part in the test's title.
+ *
+ * @packageDocumentation
+ */
+import { afterEach, describe } from "vitest";
+import { Resources } from "../harness.js";
+import { callCases } from "./cases/calls.js";
+import { deadlineCases } from "./cases/deadlines.js";
+import { interceptorCases } from "./cases/interceptors.js";
+import { lifecycleCases } from "./cases/lifecycle.js";
+import { limitCases } from "./cases/limits.js";
+import { streamCases } from "./cases/streams.js";
+import { workerCases } from "./cases/worker.js";
+import type { RpcConformanceFixture } from "./fixture.js";
+import type { RpcContext } from "./harness.js";
+
+export type { RpcConformanceFixture, RpcWorkerCapability, WorkerProcess } from "./fixture.js";
+export { TEST_PROTO, createTestService, testService, type TestMethods, type TestService } from "./service.js";
+export { rawRequest, readRaw, type RawEnvelope } from "./raw.js";
+
+/** Defines the RPC suite for `fixture` (call it at the top level of a vitest test file). */
+export function runRpcConformance(fixture: RpcConformanceFixture): void {
+  describe(`rpc conformance: ${fixture.name}`, () => {
+    let current: RpcContext | undefined;
+    const ctx = (): RpcContext => {
+      current ??= { fixture, resources: new Resources() };
+      return current;
+    };
+    afterEach(async () => {
+      const finished = current;
+      current = undefined;
+      await finished?.resources.release();
+      await fixture.teardown?.();
+    });
+    callCases(fixture, ctx);
+    streamCases(fixture, ctx);
+    deadlineCases(fixture, ctx);
+    limitCases(fixture, ctx);
+    interceptorCases(fixture, ctx);
+    lifecycleCases(fixture, ctx);
+    workerCases(fixture, ctx);
+  });
+}
