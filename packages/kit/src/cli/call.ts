@@ -1,0 +1,110 @@
+/** `ipc call <url> <Service/Method> --proto <file> --data '<json>'`: one RPC from the shell. */
+import type { Command } from "commander";
+import { createClient, loadService, type DynamicCall, type Method, type Service } from "@ipc/rpc";
+import { connect } from "../connect.js";
+import { UsageError, positiveInteger, report } from "./fail.js";
+
+interface CallFlags {
+  proto?: string;
+  data: string;
+  timeout: string;
+}
+
+/** The protobufjs reflection a codec loaded from a .proto file has (to read and print JSON). */
+interface Reflected {
+  fromObject(object: Record<string, unknown>): unknown;
+  toObject(message: unknown, options: object): Record<string, unknown>;
+}
+
+const JSON_OPTIONS = { longs: String, enums: String, bytes: String, defaults: true };
+
+/** "pkg.Service/Method", "/pkg.Service/Method" or "pkg.Service.Method" → [service, method]. */
+function splitTarget(target: string): [string, string] {
+  const match = /^\/?([A-Za-z_][\w.]*)[/.]([A-Za-z_]\w*)$/.exec(target);
+  if (match === null) throw new UsageError(`'${target}' is not a method: write it as package.Service/Method`);
+  return [match[1]!, match[2]!];
+}
+
+function findMethod(service: Service, name: string): [string, Method] {
+  const entry = Object.entries(service.methods).find(([key, m]) => m.name === name || key === name);
+  if (entry === undefined) {
+    const known = Object.values(service.methods).map((m) => m.name).join(", ");
+    throw new UsageError(`${service.name} has no method ${name} (it has: ${known})`);
+  }
+  return entry;
+}
+
+function parseData(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--data is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The request object(s) from JSON, checked against the method's request type. */
+function requests(method: Method, data: unknown): unknown {
+  const codec = method.requestType as unknown as Reflected;
+  const one = (value: unknown): unknown => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new UsageError(`--data must be a JSON object for ${method.requestTypeName}, got ${JSON.stringify(value)}`);
+    }
+    try {
+      return codec.fromObject(value as Record<string, unknown>);
+    } catch (error) {
+      throw new UsageError(`--data does not fit ${method.requestTypeName}: ${(error as Error).message}`);
+    }
+  };
+  const streaming = method.kind === "client-stream" || method.kind === "bidi";
+  if (!streaming) return one(data);
+  if (!Array.isArray(data)) throw new UsageError(`${method.name} takes a stream: --data must be a JSON array of ${method.requestTypeName}`);
+  return data.map(one);
+}
+
+async function call(url: string, target: string, flags: CallFlags): Promise<void> {
+  if (flags.proto === undefined) throw new UsageError("--proto <file> is required: the .proto file that declares the service");
+  const [serviceName, methodName] = splitTarget(target);
+  const timeout = positiveInteger("--timeout", flags.timeout);
+  let service: Service;
+  try {
+    service = loadService(flags.proto, serviceName);
+  } catch (error) {
+    throw new UsageError((error as Error).message.split("\n")[0]!);
+  }
+  const [key, method] = findMethod(service, methodName);
+  const request = requests(method, parseData(flags.data));
+  const print = (message: unknown): void => {
+    const codec = method.responseType as unknown as Reflected;
+    process.stdout.write(`${JSON.stringify(codec.toObject(message, JSON_OPTIONS))}\n`);
+  };
+  const connection = await connect(url, { timeout });
+  const client = createClient(service, connection);
+  try {
+    const invoke = (client as unknown as Record<string, DynamicCall>)[key]!;
+    const result = invoke(request as never, { timeout });
+    if (method.kind === "server-stream" || method.kind === "bidi") {
+      for await (const message of result as AsyncIterable<unknown>) print(message);
+    } else print(await result);
+  } finally {
+    await client.close({ timeout: 1000 }).catch(() => connection.abort());
+  }
+}
+
+export function callCommand(program: Command): void {
+  program
+    .command("call")
+    .description("call a method of an @ipc/rpc server and print the response as JSON")
+    .argument("<url>", "the server's address (see ipc serve --help)")
+    .argument("<method>", "package.Service/Method")
+    .option("--proto <file>", "the .proto file that declares the service")
+    .option("-d, --data <json>", "the request as JSON (a JSON array of requests for a client stream)", "{}")
+    .option("-t, --timeout <ms>", "deadline of the call (and limit on connecting)", "5000")
+    .addHelpText("after", `\nExample:\n  ipc call unix:///tmp/calc.sock calc.Calculator/Add --proto calculator.proto --data '{"a":19,"b":23}'`)
+    .action(async (url: string, target: string, flags: CallFlags) => {
+      try {
+        await call(url, target, flags);
+      } catch (error) {
+        report("call", error);
+      }
+    });
+}

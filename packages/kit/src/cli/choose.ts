@@ -1,0 +1,59 @@
+/** `ipc choose`: the recommendation of `choose()` from the shell, optionally by this machine's numbers. */
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { choose } from "../choose.js";
+import { measurementsFrom, type Measurements } from "../measurements.js";
+import type { BenchResults } from "../bench/results.js";
+import { UsageError, positiveInteger, report } from "./fail.js";
+
+interface ChooseFlags {
+  remote: boolean;
+  parentChild: boolean;
+  size: string;
+  latency: boolean;
+  crossLanguage: boolean;
+  results?: string;
+}
+
+function load(file: string): Measurements {
+  let results: BenchResults;
+  try {
+    results = JSON.parse(readFileSync(file, "utf8")) as BenchResults;
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (results.tool !== "ipc bench") throw new UsageError(`${file} is not the JSON of ipc bench`);
+  return measurementsFrom(results);
+}
+
+export function chooseCommand(program: Command): void {
+  program
+    .command("choose")
+    .description("recommend a transport for your needs, with the reasons and the numbers behind them")
+    .option("--remote", "the processes are on different machines", false)
+    .option("--parent-child", "one process starts the other", false)
+    .option("--size <bytes>", "a typical message's size", "1024")
+    .option("--latency", "round-trip latency is critical", false)
+    .option("--cross-language", "the other side is written in another language", false)
+    .option("--results <file>", "decide by this machine's numbers: the latest.json of ipc bench")
+    .action((flags: ChooseFlags) => {
+      try {
+        const choice = choose(
+          {
+            sameHost: !flags.remote,
+            parentChild: flags.parentChild,
+            messageSize: positiveInteger("--size", flags.size),
+            latencyCritical: flags.latency,
+            crossLanguage: flags.crossLanguage,
+          },
+          { measurements: flags.results === undefined ? undefined : load(flags.results) },
+        );
+        const lines = [`${choice.scheme}:  (e.g. ${choice.example})`, ...choice.reasons.map((r) => `  - ${r}`)];
+        for (const a of choice.alternatives) lines.push(`  or ${a.scheme}: when ${a.when}`);
+        lines.push(`numbers: ${choice.source}`);
+        process.stdout.write(`${lines.join("\n")}\n`);
+      } catch (error) {
+        report("choose", error);
+      }
+    });
+}

@@ -1,0 +1,78 @@
+/**
+ * `ipc trace <listen-url> <upstream-url>`: a frame-aware proxy. Clients connect to it instead of the
+ * server; it forwards every message both ways and logs each one — time, connection, direction, size,
+ * content — the seed's tcpdump/strace advice (§8 Q5), at the level of whole messages.
+ */
+import type { Command } from "commander";
+import type { Connection } from "@ipc/core";
+import { connect } from "../connect.js";
+import { listen } from "../listen.js";
+import { positiveInteger, report } from "./fail.js";
+import { PRINT_HELP, printer, type Printer } from "./format.js";
+import { onSignals } from "./signals.js";
+
+interface TraceFlags {
+  print: string;
+  maxBytes: string;
+}
+
+function timestamp(): string {
+  const now = new Date();
+  const micros = String(Math.floor((performance.now() % 1) * 1000)).padStart(3, "0");
+  return `${now.toTimeString().slice(0, 8)}.${String(now.getMilliseconds()).padStart(3, "0")}${micros}`;
+}
+
+/** Forwards `from` → `to`, logging each message; ends `to` when `from` ends. */
+async function pump(from: Connection, to: Connection, arrow: string, id: number, print: Printer): Promise<void> {
+  for await (const message of from) {
+    process.stdout.write(`${timestamp()} #${id} ${arrow} ${message.byteLength} B  ${print(message)}\n`);
+    await to.send(message);
+  }
+  await to.close({ timeout: 5000 });
+}
+
+async function relay(client: Connection, upstreamUrl: string, id: number, print: Printer): Promise<void> {
+  process.stdout.write(`${timestamp()} #${id} open ${client.remoteAddress}${client.peer ? ` (pid ${client.peer.pid})` : ""} → ${upstreamUrl}\n`);
+  let upstream: Connection;
+  try {
+    upstream = await connect(upstreamUrl, { timeout: 5000 });
+  } catch (error) {
+    process.stdout.write(`${timestamp()} #${id} upstream refused: ${(error as Error).message}\n`);
+    client.abort();
+    return;
+  }
+  const results = await Promise.allSettled([pump(client, upstream, "→", id, print), pump(upstream, client, "←", id, print)]);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure !== undefined) {
+    client.abort();
+    upstream.abort();
+    process.stdout.write(`${timestamp()} #${id} failed: ${(failure.reason as Error).message}\n`);
+  } else process.stdout.write(`${timestamp()} #${id} closed\n`);
+}
+
+async function trace(listenUrl: string, upstreamUrl: string, flags: TraceFlags): Promise<void> {
+  const print = printer(flags.print, positiveInteger("--max-bytes", flags.maxBytes));
+  await using listener = await listen(listenUrl);
+  process.stderr.write(`tracing ${listener.address} → ${upstreamUrl}\n`);
+  onSignals(() => listener.close());
+  let id = 0;
+  for await (const client of listener) void relay(client, upstreamUrl, ++id, print);
+}
+
+export function traceCommand(program: Command): void {
+  program
+    .command("trace")
+    .description("a proxy that logs every message in both directions (time, direction, size, content)")
+    .argument("<listen-url>", "where clients connect instead")
+    .argument("<upstream-url>", "the real server")
+    .option("-p, --print <format>", PRINT_HELP, "hex")
+    .option("-m, --max-bytes <n>", "show at most this much of each message", "64")
+    .addHelpText("after", "\nExample:\n  ipc trace unix:///tmp/app-traced.sock unix:///run/app.sock --print utf8")
+    .action(async (listenUrl: string, upstreamUrl: string, flags: TraceFlags) => {
+      try {
+        await trace(listenUrl, upstreamUrl, flags);
+      } catch (error) {
+        report("trace", error);
+      }
+    });
+}

@@ -1,0 +1,128 @@
+/**
+ * Debug logging of connections, the Node way: `NODE_DEBUG=ipc` (through `util.debuglog("ipc")`) or a
+ * `logger` passed to `connect()` / `listen()`. It logs each connection opened, accepted, closed and failed,
+ * and the size of every message sent and received. When neither is on, `connect()` and `listen()` return
+ * the transport's own objects untouched: logging that is off costs nothing per message.
+ */
+import { debuglog } from "node:util";
+import type { Connection, Listener } from "@ipc/core";
+
+/** One thing that happened to a connection or listener. */
+export type DebugEvent =
+  | { readonly event: "listen"; readonly address: string }
+  | { readonly event: "connect" | "accept"; readonly local: string; readonly remote: string; readonly pid?: number | undefined }
+  | { readonly event: "send" | "receive"; readonly remote: string; readonly bytes: number }
+  | { readonly event: "close"; readonly remote: string }
+  | { readonly event: "error"; readonly remote: string; readonly code: string; readonly message: string };
+
+/** Receives every {@link DebugEvent}; must not throw. */
+export type DebugLogger = (event: DebugEvent) => void;
+
+/** The logging option of `connect()` and `listen()`. */
+export interface DebugOptions {
+  /**
+   * Called with every {@link DebugEvent} of this connection (or of every connection of this listener).
+   * Default: none — but with `NODE_DEBUG=ipc` in the environment, the events are written to stderr as
+   * `IPC <pid>: …` lines by `util.debuglog("ipc")`.
+   */
+  readonly logger?: DebugLogger | undefined;
+}
+
+const nodeDebug = debuglog("ipc");
+
+/** An event as one line of text, as `NODE_DEBUG=ipc` prints it. */
+export function formatDebugEvent(event: DebugEvent): string {
+  switch (event.event) {
+    case "listen":
+      return `listening on ${event.address}`;
+    case "connect":
+    case "accept":
+      return `${event.event === "connect" ? "connected" : "accepted"} ${event.local} ↔ ${event.remote}${event.pid === undefined ? "" : ` (peer pid ${event.pid})`}`;
+    case "send":
+      return `→ ${event.remote} ${event.bytes} B`;
+    case "receive":
+      return `← ${event.remote} ${event.bytes} B`;
+    case "close":
+      return `closed ${event.remote}`;
+    case "error":
+      return `failed ${event.remote}: ${event.code}: ${event.message}`;
+  }
+}
+
+/** The logger in effect: the option's, else `NODE_DEBUG=ipc`'s, else none (checked once per call). */
+export function activeLogger(options: DebugOptions | undefined): DebugLogger | undefined {
+  if (options?.logger !== undefined) return options.logger;
+  return nodeDebug.enabled ? (event) => nodeDebug("%s", formatDebugEvent(event)) : undefined;
+}
+
+function errorEvent(remote: string, error: unknown): DebugEvent {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return { event: "error", remote, code: typeof code === "string" ? code : "ERROR", message: String(message ?? error) };
+}
+
+function logged(connection: Connection, log: DebugLogger): Connection {
+  const remote = connection.remoteAddress;
+  connection.closed.then(
+    () => log({ event: "close", remote }),
+    (error: unknown) => log(errorEvent(remote, error)),
+  );
+  const send: Connection["send"] = (message, options) => {
+    log({ event: "send", remote, bytes: message.byteLength });
+    return connection.send(message, options);
+  };
+  const receive: Connection["receive"] = async (options) => {
+    const message = await connection.receive(options);
+    if (message !== undefined) log({ event: "receive", remote, bytes: message.byteLength });
+    return message;
+  };
+  async function* iterate(): AsyncGenerator<Uint8Array, void> {
+    for (;;) {
+      const message = await receive();
+      if (message === undefined) return;
+      yield message;
+    }
+  }
+  // A Proxy, not a wrapper class: whatever else the transport's connection has (a child's pid and kill(),
+  // a reconnecting connection's state) stays reachable, and its private fields see the real object.
+  return new Proxy(connection, {
+    get(target, key) {
+      if (key === "send") return send;
+      if (key === "receive") return receive;
+      if (key === Symbol.asyncIterator) return iterate;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** `connection`, logging to `log` (or unchanged when there is no logger). */
+export function traceConnection<C extends Connection>(connection: C, log: DebugLogger | undefined, event: "connect" | "accept"): C {
+  if (log === undefined) return connection;
+  log({ event, local: connection.localAddress, remote: connection.remoteAddress, pid: connection.peer?.pid });
+  return logged(connection, log) as C;
+}
+
+/** `listener`, whose connections log to `log` (or unchanged when there is no logger). */
+export function traceListener(listener: Listener, log: DebugLogger | undefined): Listener {
+  if (log === undefined) return listener;
+  log({ event: "listen", address: listener.address });
+  const accept: Listener["accept"] = async (options) => {
+    const connection = await listener.accept(options);
+    return connection === undefined ? undefined : traceConnection(connection, log, "accept");
+  };
+  async function* iterate(): AsyncGenerator<Connection, void> {
+    for (;;) {
+      const connection = await accept();
+      if (connection === undefined) return;
+      yield connection;
+    }
+  }
+  return new Proxy(listener, {
+    get(target, key) {
+      if (key === "accept") return accept;
+      if (key === Symbol.asyncIterator) return iterate;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
