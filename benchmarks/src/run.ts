@@ -21,21 +21,44 @@ import { buildRows, markdownTable, textTable } from "./lib/report.js";
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string", default: "5" },
-    only: { type: "string" },
-    out: { type: "string", default: join(here, "..", "results") },
-    "no-pin": { type: "boolean", default: false },
-  },
-});
+const USAGE = `usage: node benchmarks/dist/run.js [--rounds 5] [--only unix,decode] [--out benchmarks/results] [--no-pin]
+  --rounds N     interleaved rounds; the table shows medians and ranges (default 5)
+  --only LIST    only the cases whose id or group contains one of these comma-separated words
+  --out DIR      where latest.md and latest.json go (default benchmarks/results)
+  --no-pin       do not pin processes to CPUs with taskset`;
+
+/** --help: the usage on stdout. Bad usage: the problem and the usage on stderr, exit code 2, no stack trace. */
+function usage(problem?: string): never {
+  if (problem === undefined) process.stdout.write(`${USAGE}\n`);
+  else process.stderr.write(`${problem}\n${USAGE}\n`);
+  process.exit(problem === undefined ? 0 : 2);
+}
+
+function parse(): { rounds: string; only?: string | undefined; out: string; "no-pin": boolean; help: boolean } {
+  try {
+    return parseArgs({
+      options: {
+        rounds: { type: "string", default: "5" },
+        only: { type: "string" },
+        out: { type: "string", default: join(here, "..", "results") },
+        "no-pin": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+}
+
+const values = parse();
+if (values.help) usage();
 const rounds = Number(values.rounds);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
+if (!Number.isInteger(rounds) || rounds < 1) usage(`--rounds must be a positive integer, got ${values.rounds}`);
 const filters = values.only?.split(",").map((f) => f.trim().toLowerCase()).filter(Boolean);
 const cases = allCases.filter(
   (c) => filters === undefined || filters.some((f) => c.id.includes(f) || c.group.toLowerCase().includes(f)),
 );
-if (cases.length === 0) throw new Error(`--only ${values.only} matches no case`);
+if (cases.length === 0) usage(`--only ${values.only} matches no case`);
 
 function affinity(): string {
   const status = readFileSync("/proc/self/status", "utf8");

@@ -32,5 +32,5 @@ export {
 export { Mutex, type LockSyncOptions, type MutexGuard } from "./mutex.js";
 export { SeqLock, type SeqReadOptions } from "./seqlock.js";
 export { FutexDoorbell, MessageRing, RING_HEADER, ringSize, type Doorbell, type RingWaitOptions } from "./ring.js";
-export { connect, listen, shmTransport } from "./transport/transport.js";
+export { DEFAULT_RING_CAPACITY, connect, listen, shmTransport } from "./transport/transport.js";
 export type { ShmConnectOptions, ShmListenOptions } from "./transport/options.js";

@@ -37,6 +37,12 @@ const PRODUCER_ASLEEP = 64;
 /** See MessageRing#adaptiveSpin. */
 const MISSES_BEFORE_BACKOFF = 4;
 const PROBE_ODDS = 16;
+/**
+ * A probe spins this many times longer than a plain spin: long enough to outlast a sleeping peer's
+ * wake-up through the doorbell (tens of µs), or a probe could never find the peer fast again — each side
+ * would answer only after the other's short spin had ended, and both would stay asleep for good.
+ */
+const PROBE_STRETCH = 8;
 const PAD = 1;
 const MORE = 2;
 const END = 4;
@@ -97,6 +103,8 @@ export class MessageRing {
   #released = -1;
   /** Spins in a row that ended in sleep anyway (see #adaptiveSpin). */
   #misses = 0;
+  /** How long this side's waits took lately, µs (see #waited): a peer that takes 40 µs is spun for. */
+  #typicalWait = 0;
   readonly #watchPeer: boolean;
   /** Whether this end has recorded its pid as the producer's / the consumer's (watchPeer only). */
   #producing = false;
@@ -512,18 +520,19 @@ export class MessageRing {
 
   /** Spins, then sleeps (flag set, condition re-checked, doorbell awaited) until `ready()`. */
   async #waitFor(ready: () => boolean, flag: number, end: number, options: RingWaitOptions | undefined): Promise<void> {
+    const started = performance.now();
     const spin = options?.spin ?? this.#adaptiveSpin();
     const sent = this.#doorbell.beforeSpin?.();
     if (sent !== undefined) {
       await sent;
-      if (ready()) return;
+      if (ready()) return this.#waited(started);
     }
     if (spin > 0) {
       const until = performance.now() + spin / 1000;
       while (performance.now() < until) {
         if (ready()) {
           this.#misses = 0;
-          return;
+          return this.#waited(started);
         }
       }
       this.#misses++;
@@ -537,27 +546,35 @@ export class MessageRing {
       // Re-check after announcing the sleep: a write that came just before it would not ring.
       if (ready()) {
         Atomics.store(this.#words, flag, 0);
-        return;
+        return this.#waited(started);
       }
       await this.#doorbell.wait(this.#words, flag, Math.min(50, left));
       this.#checkOpen(); // before touching the memory: it may be gone by now
       if (ready()) {
         Atomics.store(this.#words, flag, 0); // awake: the other side need not ring any more
-        return;
+        return this.#waited(started);
       }
       this.#checkPeer(flag, ready);
     }
   }
 
+  /** Keeps a running mean (µs, weight 1/8) of how long waits took, which sizes the next spin. */
+  #waited(started: number): void {
+    this.#typicalWait += ((performance.now() - started) * 1000 - this.#typicalWait) / 8;
+  }
+
   /**
-   * The spin of a wait without an explicit `spin`: the ring's, while spinning pays off; after
+   * The spin of a wait without an explicit `spin`: while spinning pays off, the ring's, or longer when
+   * recent waits took longer (a peer that copies a large message), up to {@link PROBE_STRETCH} times; after
    * {@link MISSES_BEFORE_BACKOFF} spins in a row that ended in sleep anyway (a busy machine, a slow or idle
    * peer), none — burning the core would only take it from the peer — except on a random 1 in
    * {@link PROBE_ODDS} waits, so that two sides that are both fast again find each other spinning.
    */
   #adaptiveSpin(): number {
-    if (this.#misses < MISSES_BEFORE_BACKOFF) return this.#spin;
-    return Math.random() * PROBE_ODDS < 1 ? this.#spin : 0;
+    if (this.#misses < MISSES_BEFORE_BACKOFF) {
+      return Math.min(Math.max(this.#spin, this.#typicalWait * 1.5), this.#spin * PROBE_STRETCH);
+    }
+    return Math.random() * PROBE_ODDS < 1 ? this.#spin * PROBE_STRETCH : 0;
   }
 
   /** Records this process as the producer or consumer (for the other side's liveness checks). */

@@ -4,12 +4,14 @@ import type { ConnectOptions, ListenOptions, Peer } from "@ipc/core";
 export interface ShmListenOptions extends ListenOptions {
   /**
    * Bytes of each of a connection's two rings (rounded up to a power of two, at least 4 KiB). Messages
-   * longer than half a ring travel in chunks. Default: the `highWaterMark` (256 KiB).
+   * longer than half a ring travel in chunks. Default: 1 MiB (`DEFAULT_RING_CAPACITY`), 2 MiB of
+   * /dev/shm per connection.
    */
   readonly ringCapacity?: number | undefined;
   /**
    * Microseconds a waiting side spins before it sleeps. Default: 20, adaptively: a side whose last 4
-   * spins ended in sleep anyway stops spinning except on a random 1 in 16 waits (see MessageRing).
+   * spins ended in sleep anyway stops spinning except on a random 1 in 16 waits, where it spins 8 times
+   * as long (see MessageRing).
    */
   readonly spin?: number | undefined;
   /** Permission bits of the connection segments. Default: `0o600`. */
