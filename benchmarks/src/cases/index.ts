@@ -3,6 +3,7 @@
  * own file: codec.ts, unix.ts, …). Add a module to MODULES to include it.
  */
 import type { BenchCase, CaseModule, MetricSpec, Target } from "../lib/case.js";
+import { channelCases } from "./channels.js";
 import { codec } from "./codec.js";
 import { pipeCases } from "./pipe.js";
 import { rpcCases } from "./rpc.js";
@@ -10,7 +11,7 @@ import { shmCases } from "./shm.js";
 import { socketCases } from "./sockets.js";
 import { framedOverUnix } from "./unix.js";
 
-const MODULES: readonly CaseModule[] = [codec, framedOverUnix, socketCases, pipeCases, shmCases, rpcCases];
+const MODULES: readonly CaseModule[] = [codec, framedOverUnix, socketCases, pipeCases, shmCases, rpcCases, channelCases];
 
 /** Every case, in table order. */
 export const cases: BenchCase[] = MODULES.flatMap((m) => m.cases);

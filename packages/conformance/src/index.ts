@@ -13,6 +13,7 @@
  */
 import { afterEach, describe } from "vitest";
 import type { Connection } from "@ipc/core";
+import { channelCases } from "./cases/channels.js";
 import { crossProcessCases } from "./cases/cross-process.js";
 import { faultCases } from "./cases/faults.js";
 import { interopCases } from "./cases/interop.js";
@@ -24,6 +25,7 @@ import { Resources, type Context } from "./harness.js";
 export type { ConformanceCapabilities, ConformanceFixture } from "./fixture.js";
 export { checkPatterned, patterned } from "./harness.js";
 export { rawFrame } from "./cases/raw.js";
+export * from "./faults/index.js";
 export type { Connection };
 
 /** Defines the suite for `fixture` (call it at the top level of a vitest test file). */
@@ -45,5 +47,6 @@ export function runConformance(fixture: ConformanceFixture): void {
     faultCases(fixture, ctx);
     crossProcessCases(fixture, ctx);
     interopCases(fixture, ctx);
+    channelCases(fixture, ctx);
   });
 }

@@ -98,6 +98,18 @@ export function decodeChannelMessage(bytes: Uint8Array): ChannelMessage {
       return { kind: "data", id: toBigInt(decoded.data?.id), payload: decoded.data?.payload ?? new Uint8Array(0) };
     case "ack":
       return { kind: "ack", id: toBigInt(decoded.ack?.id) };
+    case "hello":
+    case "welcome":
+    case "sessionEnd":
+    case "goodbye":
+    case "mux":
+    case "subscribe":
+    case "publish":
+    case "batch":
+      throw new ProtocolError(
+        `received a ${LAYER_OF[decoded.kind]} envelope (${decoded.kind}) on a message channel; ` +
+          `open that layer on the connection (${LAYER_OF[decoded.kind]}), not messageChannel()`,
+      );
     case "rpcRequest":
     case "rpcResponse":
     case "rpcCancel":
@@ -115,6 +127,18 @@ export function decodeChannelMessage(bytes: Uint8Array): ChannelMessage {
       );
   }
 }
+
+/** The layer of @ipc/core that owns each envelope kind messageChannel() refuses. */
+const LAYER_OF = {
+  hello: "reliable()",
+  welcome: "reliable()",
+  sessionEnd: "reliable()",
+  goodbye: "reliable() or subscribe()",
+  mux: "mux()",
+  subscribe: "publisher()",
+  publish: "subscribe()",
+  batch: "reliable() or mux()",
+} as const;
 
 class Channel implements MessageChannel {
   readonly connection: Connection;

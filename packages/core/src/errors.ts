@@ -155,7 +155,10 @@ export type IpcErrorCode =
   | MessageTooLargeError["code"]
   | ProtocolError["code"]
   | PeerRejectedError["code"]
-  | PermissionDeniedError["code"];
+  | PermissionDeniedError["code"]
+  | "IPC_ERR_SESSION_LOST"
+  | "IPC_ERR_STREAM_REFUSED"
+  | "IPC_ERR_SLOW_SUBSCRIBER";
 
 /** True when `error` is an {@link IpcError}, and, if `code` is given, carries that code. */
 export function isIpcError(error: unknown, code?: IpcErrorCode): error is IpcError {

@@ -14,6 +14,11 @@ export interface InboxOptions {
   readonly onFull?: (() => void) | undefined;
   /** Called when the queued bytes fall to half of `highWaterMark` after `onFull`: read again. */
   readonly onDrain?: (() => void) | undefined;
+  /**
+   * Called with each message as it is handed to a reader (`receive()` or the iterator), before the
+   * reader sees it: for layers that acknowledge or grant credit as their application takes messages.
+   */
+  readonly onTake?: ((message: Uint8Array) => void) | undefined;
 }
 
 /** A waiting `receive()` (resolved with the message) or iterator `next()` (with an iterator result). */
@@ -32,6 +37,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   readonly #lowWaterMark: number;
   readonly #onFull: (() => void) | undefined;
   readonly #onDrain: (() => void) | undefined;
+  readonly #onTake: ((message: Uint8Array) => void) | undefined;
   #queue: Uint8Array[] = [];
   #head = 0;
   #bytes = 0;
@@ -46,6 +52,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     this.#lowWaterMark = Math.floor(options.highWaterMark / 2);
     this.#onFull = options.onFull;
     this.#onDrain = options.onDrain;
+    this.#onTake = options.onTake;
   }
 
   /** Bytes of the messages queued and not yet received. */
@@ -73,6 +80,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     if (this.#ended || this.#failed) return;
     if (this.#readers.length > 0) {
       const reader = this.#readers.shift()!;
+      this.#onTake?.(message);
       reader.resolve((reader.iterating ? { done: false, value: message } : message) as never);
       return;
     }
@@ -159,6 +167,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       this.#full = false;
       this.#onDrain?.();
     }
+    this.#onTake?.(message);
     return message;
   }
 

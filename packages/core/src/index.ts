@@ -8,6 +8,9 @@
  * - Deadlines: every wait takes `{ signal, timeout }` ({@link wait}).
  * - {@link memoryTransport} and {@link memoryPair}: in-process connections with the full semantics.
  * - {@link messageChannel}: the typed `ipc.IpcMessage` envelope of `proto/ipc.proto` over any connection.
+ * - Channel layers over any connection: {@link reliable} / {@link reliableListener} (sessions that survive
+ *   reconnects, exactly once and in order), {@link mux} (many streams over one connection, credit-paced),
+ *   {@link publisher} / {@link subscribe} (topics, bounded per-subscriber queues, history).
  *
  * @packageDocumentation
  */
@@ -85,3 +88,17 @@ export {
   type MessageChannel,
 } from "./channel.js";
 export { ipc } from "./gen/ipc.js";
+export { reliable, type Connect } from "./reliable/client.js";
+export { reliableListener, type ReliableListener } from "./reliable/listener.js";
+export { SessionLostError, type UnacknowledgedMessage } from "./reliable/errors.js";
+export type { ReliableListenerOptions, ReliableOptions, SessionOptions } from "./reliable/options.js";
+export type { ReliableSession, SessionState, SessionStats } from "./reliable/session.js";
+export { mux, type Mux, type MuxStats } from "./mux/mux.js";
+export { StreamRefusedError } from "./mux/errors.js";
+export type { MuxOptions } from "./mux/options.js";
+export type { MuxStream } from "./mux/stream.js";
+export { publisher, type Publisher, type PublisherStats } from "./pubsub/publisher.js";
+export { subscribe, type Publication, type SubscribeOptions, type Subscription } from "./pubsub/subscriber.js";
+export { SlowSubscriberError } from "./pubsub/errors.js";
+export type { PublisherOptions, SlowSubscriberPolicy } from "./pubsub/options.js";
+export type { SubscriberStats } from "./pubsub/outbox.js";

@@ -64,6 +64,23 @@ describe("channel envelope", () => {
     );
   });
 
+  it("refuses the envelopes of the reliable, mux and pub/sub layers with ProtocolError naming the layer", () => {
+    const layered: [ipc.IIpcMessage, RegExp][] = [
+      [{ hello: { version: 1 } }, /reliable\(\) envelope \(hello\)/],
+      [{ welcome: { version: 1 } }, /reliable\(\) envelope \(welcome\)/],
+      [{ sessionEnd: { last: 3 } }, /reliable\(\) envelope \(sessionEnd\)/],
+      [{ goodbye: { reason: 1 } }, /envelope \(goodbye\)/],
+      [{ mux: { data: { stream: 1 } } }, /mux\(\) envelope \(mux\)/],
+      [{ subscribe: { topics: ["a"] } }, /publisher\(\) envelope \(subscribe\)/],
+      [{ publish: { topic: "a" } }, /subscribe\(\) envelope \(publish\)/],
+    ];
+    for (const [message, pattern] of layered) {
+      const bytes = ipc.IpcMessage.encode(message).finish();
+      expect(() => decodeChannelMessage(bytes)).toThrow(pattern);
+      expect(() => decodeChannelMessage(bytes)).toThrow(expect.objectContaining({ code: "IPC_ERR_PROTOCOL" }));
+    }
+  });
+
   it("never throws anything but ProtocolError on random bytes", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {

@@ -1,0 +1,63 @@
+/**
+ * Many streams over one Unix socket: a bulk transfer, request/response calls and an event stream whose
+ * reader stalls, side by side. Each stream has its own credit window, so the stalled one holds up nobody.
+ * Seed §9.3.
+ *
+ *   pnpm example channels-mux
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mux } from "@ipc/core";
+import { connect, listen } from "@ipc/unix";
+
+const dir = mkdtempSync(join(tmpdir(), "channels-mux-"));
+const text = new TextEncoder();
+const read = new TextDecoder();
+try {
+  await using listener = await listen(`unix://${join(dir, "mux.sock")}`);
+  const accepted = listener.accept({ timeout: 5000 });
+  const client = mux(await connect(listener.address, { timeout: 5000 }), { window: 64 * 1024 });
+  const server = mux((await accepted)!, { window: 64 * 1024 });
+
+  // The server: answers "rpc" calls, counts "bulk" bytes, and never reads "events" (a stalled consumer).
+  const served = (async () => {
+    for await (const stream of server) {
+      if (stream.name === "rpc") void (async () => {
+        for await (const call of stream) await stream.send(text.encode(`pong ${read.decode(call)}`));
+      })().catch(() => undefined); // ends when the client goes
+      if (stream.name === "bulk") void (async () => {
+        let bytes = 0;
+        for await (const chunk of stream) bytes += chunk.byteLength;
+        console.log(`[server] bulk: ${bytes / 1024 / 1024} MiB received`);
+      })().catch(() => undefined);
+      if (stream.name === "events") console.log("[server] events: accepted, and never read");
+    }
+  })();
+
+  const events = await client.open("events", { timeout: 5000 });
+  const rpc = await client.open("rpc", { timeout: 5000 });
+  const bulk = await client.open("bulk", { timeout: 5000 });
+
+  // Fill the events stream until its window is used up: its sends now wait, and only its sends.
+  let queued = 0;
+  while (await events.send(new Uint8Array(1024), { timeout: 100 }).then(() => true, () => false)) queued++;
+  console.log(`[client] events: ${queued} KiB sent, then send() waits (the reader stalls; its window is full)`);
+
+  const sending = (async () => {
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 320; i++) await bulk.send(chunk); // 20 MiB
+    await bulk.close({ timeout: 10_000 });
+  })();
+  for (let i = 1; i <= 3; i++) {
+    await rpc.send(text.encode(`ping ${i}`));
+    console.log(`[client] rpc: ${read.decode(await rpc.receive({ timeout: 5000 }))} (while the bulk stream streams)`);
+  }
+  await sending;
+  console.log(`[client] bulk: 20 MiB sent; buffered on the server now: ${server.stats.bufferedBytes} bytes (the stalled events)`);
+  client.abort();
+  await served.catch(() => undefined);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log("done");
