@@ -21,6 +21,8 @@ describe("kit examples (seed §6, §8, §9, §10) run and say what they should",
     expect(out).toMatch(/^a client on another machine → tcp:/m);
     expect(out).toMatch(/^a worker process this one starts → pipe:/m);
     expect(out).toMatch(/^two unrelated local services → unix:/m);
+    expect(out).toMatch(/^video frames of 1 MiB between local processes → shm:/m);
+    expect(out).toMatch(/^a latency-critical local feed → shm:/m);
     expect(out).toMatch(/^a Python process started by this one → pipe:/m);
     expect(out).toMatch(/round trip costs [\d.]+ µs/);
     expect(out).toMatch(/^numbers: ipc bench/m);

@@ -2,7 +2,7 @@
  * `choose(needs)`: which transport to use, and why — the seed's decision tree (§6, §8 Q1), with the
  * performance branches decided by measured numbers rather than by folklore.
  */
-import type { Scheme } from "@ipc/core";
+import { InvalidArgumentError, type Scheme } from "@ipc/core";
 import { REFERENCE_MEASUREMENTS, type Measurements } from "./measurements.js";
 
 /** What the application needs. */
@@ -134,9 +134,14 @@ function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" 
  * Recommends a transport for `needs`, following the seed's decision tree: across machines, TCP; large data
  * or critical latency, whichever local mechanism the measurements say is fastest (shared memory where it
  * wins); parent and child, a pipe; otherwise a Unix socket. Every reason says which number decided it.
+ * Throws `InvalidArgumentError` for a `messageSize` that is not a number of bytes ≥ 0.
  */
 export function choose(needs: Needs = {}, options?: ChooseOptions): Choice {
   const m = options?.measurements ?? REFERENCE_MEASUREMENTS;
+  const size = needs.messageSize;
+  if (size !== undefined && (typeof size !== "number" || !Number.isFinite(size) || size < 0)) {
+    throw new InvalidArgumentError(`choose(): messageSize must be a number of bytes ≥ 0, got ${String(size)}`);
+  }
   const full: Required<Needs> = {
     sameHost: needs.sameHost ?? true,
     parentChild: needs.parentChild ?? false,

@@ -7,8 +7,11 @@ import { activeLogger, traceConnection } from "./debug.js";
 import type { KitConnectOptions, SchemeOf } from "./options.js";
 import { transports } from "./schemes.js";
 
-/** What `connect()` resolves with: a {@link ChildChannel} (pid, exit status, kill) for `pipe:`. */
-export type ConnectionOf<U extends string> = SchemeOf<U> extends "pipe" ? ChildChannel : Connection;
+/**
+ * What `connect()` resolves with: a {@link ChildChannel} (pid, exit status, kill) for a `pipe:` URL, a
+ * `Connection` for any other scheme — and for a URL that is only a `string`, whose scheme is not known.
+ */
+export type ConnectionOf<U extends string> = [SchemeOf<U>] extends [never] ? Connection : SchemeOf<U> extends "pipe" ? ChildChannel : Connection;
 
 /**
  * Connects to `url`: `unix:///run/app.sock`, `unix-abstract:name`, `tcp://host:port` (TLS with the `tls`

@@ -18,23 +18,24 @@ export interface SchemeNumbers {
 export interface Measurements {
   /** How, where and when they were measured. */
   readonly source: string;
+  /** The numbers of each scheme measured (a scheme left out counts as not measured). */
   readonly schemes: Readonly<Partial<Record<Scheme, SchemeNumbers>>>;
 }
 
 /**
  * Measured with `ipc bench` (defaults: 3 rounds, 300 ms per case, medians) on the toolkit's development
- * machine: a 2-vCPU AMD EPYC VM shared with other work (load average 3–4 during the run), Node.js 20.20,
+ * machine: a 2-vCPU AMD EPYC VM shared with other work (load average about 1 during the run), Node.js 20.20,
  * processes pinned to the two CPUs. Absolute values are pessimistic; the order is what `choose()` uses. On another
  * machine, run `ipc bench` and pass its results through {@link measurementsFrom}.
  */
 export const REFERENCE_MEASUREMENTS: Measurements = {
-  source: "ipc bench on the development machine, 2026-11-27 (2-vCPU AMD EPYC VM under load 3–4, Node.js 20.20, 3 rounds, medians)",
+  source: "ipc bench on the development machine, 2026-11-27 (2-vCPU AMD EPYC VM under load 1, Node.js 20.20, 3 rounds, medians)",
   schemes: {
-    unix: { roundTripP50Us: 84.1, bytesPerSecond: 517e6 },
-    tcp: { roundTripP50Us: 113, bytesPerSecond: 721e6 },
-    shm: { roundTripP50Us: 141, bytesPerSecond: 268e6 },
-    pipe: { roundTripP50Us: 88.2, bytesPerSecond: 252e6 },
-    fifo: { roundTripP50Us: 80.9, bytesPerSecond: 238e6 },
+    unix: { roundTripP50Us: 140, bytesPerSecond: 1345e6 },
+    tcp: { roundTripP50Us: 160, bytesPerSecond: 1123e6 },
+    shm: { roundTripP50Us: 2.94, bytesPerSecond: 2549e6 },
+    pipe: { roundTripP50Us: 147, bytesPerSecond: 706e6 },
+    fifo: { roundTripP50Us: 147, bytesPerSecond: 472e6 },
   },
 };
 

@@ -33,10 +33,23 @@ describe("choose() follows the seed's decision tree", () => {
     expect(choose({ messageSize: 1 << 20 }, { measurements: fastShm }).reasons.join(" ")).toContain("9000 MB/s");
   });
 
+  it("by the reference numbers, large data and critical latency go to shared memory (the seed's high-performance branch)", () => {
+    expect(choose({ messageSize: 1 << 20 }).scheme).toBe("shm");
+    expect(choose({ latencyCritical: true }).scheme).toBe("shm");
+    expect(choose({ latencyCritical: true, parentChild: true }).scheme).toBe("shm");
+  });
+
   it("critical latency goes to the lowest measured round trip", () => {
     const m = { source: "test", schemes: { shm: { roundTripP50Us: 30 }, unix: { roundTripP50Us: 20 }, pipe: { roundTripP50Us: 10 } } };
     expect(choose({ latencyCritical: true }, { measurements: m }).scheme).toBe("unix");
     expect(choose({ latencyCritical: true, parentChild: true }, { measurements: m }).scheme).toBe("pipe");
+  });
+
+  it("a messageSize that is not a number of bytes ≥ 0 is an InvalidArgumentError", () => {
+    for (const messageSize of [-1, Number.NaN, Number.POSITIVE_INFINITY, "64" as unknown as number]) {
+      expect(() => choose({ messageSize })).toThrow(expect.objectContaining({ code: "IPC_ERR_INVALID_ARGUMENT" }));
+    }
+    expect(choose({ messageSize: 0 }).scheme).toBe("unix");
   });
 
   it("measurementsFrom() reads ipc bench's JSON", () => {

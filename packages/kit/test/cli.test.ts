@@ -1,8 +1,10 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { listen, rpc } from "../src/index.js";
-import { ipc, start, stopAll, tempDir, until } from "./fixtures/cli.js";
+import { exited, ipc, processesMentioning, start, stopAll, tempDir, until } from "./fixtures/cli.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -35,6 +37,33 @@ describe("ipc serve + ipc send", () => {
     const out = await until(server.stdout, (t) => t.includes("63 64"));
     expect(out).toContain("3 B: 00 01 ff");
     expect(out).toMatch(/2 B: 61 62\n#\d 2 B: 63 64/);
+  });
+
+  it("stdin (-) is sent byte for byte, binary included", async () => {
+    const url = `unix://${join(temp(), "s.sock")}`;
+    const server = await start(["serve", url, "--print", "hex"], /^listening on /);
+    expect((await ipc(["send", url, "-"], { input: new Uint8Array([0x78, 0x00, 0xff, 0xfe, 0x80]) })).code).toBe(0);
+    expect(await until(server.stdout, (t) => t.includes("#1"))).toBe("#1 5 B: 78 00 ff fe 80\n");
+  });
+
+  it("utf8 printing escapes control characters: one message, one line", async () => {
+    const url = `unix://${join(temp(), "s.sock")}`;
+    const server = await start(["serve", url], /^listening on /);
+    expect((await ipc(["send", url, "two\nlines \x1b[2J"])).code).toBe(0);
+    expect(await until(server.stdout, (t) => t.includes("#1"))).toBe("#1 14 B: two\\nlines \\x1b[2J\n");
+  });
+
+  it("a peer that closes before replying is a failure at run time: exit 1, one line", async () => {
+    const listener = await listen(`unix://${join(temp(), "closing.sock")}`);
+    cleanups.push(() => listener.close());
+    void (async () => {
+      for await (const connection of listener) {
+        await connection.receive({ timeout: 10_000 });
+        await connection.close({ timeout: 10_000 });
+      }
+    })().catch(() => undefined);
+    const result = await ipc(["send", listener.address, "hello", "--replies", "2"]);
+    expect(result).toMatchObject({ code: 1, stderr: "ipc send: the peer closed the connection after 0 of 2 replies\n" });
   });
 
   it("a proto printer decodes messages with a .proto type", async () => {
@@ -73,6 +102,12 @@ describe("ipc call", () => {
 
     const unknown = await ipc(["call", listener.address, "calc.Calculator/Divide", "--proto", proto]);
     expect(unknown.stderr).toBe("ipc call: calc.Calculator has no method Divide (it has: Add)\n");
+
+    // protobufjs alone would send {a: 1, b: 0} for a typo and wrap 2^31 around: the CLI refuses both.
+    const typo = await ipc(["call", listener.address, "calc.Calculator/Add", "--proto", proto, "--data", '{"a":1,"bb":2}']);
+    expect(typo).toMatchObject({ code: 2, stderr: "ipc call: --data: AddRequest has no field 'bb' (its fields: a, b)\n" });
+    const big = await ipc(["call", listener.address, "calc.Calculator/Add", "--proto", proto, "--data", '{"a":2147483648}']);
+    expect(big).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ipc call: --data\.a is out of range for int32/) as unknown });
   });
 });
 
@@ -109,6 +144,56 @@ describe("ipc bench", () => {
     expect(svg).not.toMatch(/<script|href=/);
     expect(svg.match(/<rect /g)!.length).toBeGreaterThan(4);
     expect(readFileSync(join(out, "latest.md"), "utf8")).toMatch(/^# ipc bench/);
+
+    // ipc choose decides by those numbers.
+    const chosen = await ipc(["choose", "--results", join(out, "latest.json")]);
+    expect(chosen.code).toBe(0);
+    expect(chosen.stdout).toMatch(/^unix: {2}\(e\.g\. unix:\/\/\/.+\)$/m);
+    expect(chosen.stdout).toMatch(/a round trip costs [\d.]+ µs \(p50, 64 B\) against not measured over loopback TCP/);
+    expect(chosen.stdout).toMatch(/^numbers: ipc bench, \d{4}-\d\d-\d\dT/m);
+    writeFileSync(join(out, "partial.json"), '{"tool":"ipc bench"}');
+    const partial = await ipc(["choose", "--results", join(out, "partial.json")]);
+    expect(partial).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ipc choose: .*partial\.json does not hold complete ipc bench results \(.+\)\n$/) as unknown });
+  });
+});
+
+describe("Ctrl-C (SIGINT): exit 130, nothing left behind", () => {
+  it("serve and trace remove their socket files", async () => {
+    const dir = temp();
+    const upstream = join(dir, "up.sock");
+    const front = join(dir, "front.sock");
+    const server = await start(["serve", `unix://${upstream}`, "--echo"], /^listening on /);
+    const tracer = await start(["trace", `unix://${front}`, `unix://${upstream}`], /^tracing /);
+    expect(await ipc(["send", `unix://${front}`, "live", "--replies", "1"])).toMatchObject({ code: 0, stdout: "live\n" });
+    for (const { child } of [tracer, server]) {
+      child.kill("SIGINT");
+      expect(await exited(child)).toBe(130);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("serve closes its open connections cleanly: a shm client waiting for a reply sees a close, not a dead peer", async () => {
+    const url = `shm://kit-test-sigint-${process.pid}`;
+    const server = await start(["serve", url], /^listening on /);
+    const waiting = ipc(["send", url, "hold", "--replies", "1", "--timeout", "30000"]);
+    await until(server.stdout, (t) => t.includes("#1 4 B: hold"));
+    server.child.kill("SIGINT");
+    expect(await exited(server.child)).toBe(130);
+    expect(await waiting).toMatchObject({ code: 1, stderr: "ipc send: the peer closed the connection after 0 of 1 replies\n" });
+  });
+
+  it("bench stops the case running: no worker, peer or temporary directory survives, and no results are written", async () => {
+    const dir = temp(); // TMPDIR of the bench: its case directories, and so the command lines of its worker and peer
+    const out = join(temp(), "results");
+    const bench = await start(["bench", "-t", "unix", "-s", "64", "-r", "1", "-d", "60000", "--out", out], /^\[1\/\d+\]/, { ...process.env, TMPDIR: dir });
+    // Wait for the worker and its peer to be running, then interrupt.
+    await until(() => String(processesMentioning(dir).length), (n) => Number(n) >= 2);
+    bench.child.kill("SIGINT");
+    expect(await exited(bench.child)).toBe(130);
+    expect(bench.stderr()).toMatch(/^ipc bench: interrupted; no results written$/m);
+    await until(() => String(processesMentioning(dir).length), (n) => n === "0");
+    expect(readdirSync(dir)).toEqual([]);
+    expect(existsSync(out)).toBe(false);
   });
 });
 
@@ -121,6 +206,7 @@ describe("bad input: one line on stderr, a non-zero exit, no stack trace", () =>
     ["bad --rounds", ["bench", "--rounds", "zero"], /^ipc bench: --rounds must be a positive integer, got 'zero'/],
     ["unknown transport", ["bench", "--transports", "carrier-pigeon"], /^ipc bench: unknown transport 'carrier-pigeon'/],
     ["bad --sizes", ["bench", "--sizes", "64,huge"], /^ipc bench: --sizes takes sizes/],
+    ["negative --replies", ["send", "unix:///tmp/x.sock", "hi", "--replies", "-1"], /^ipc send: --replies must be 0 or a positive integer, got '-1'/],
     ["call without --proto", ["call", "unix:///tmp/x.sock", "a.B/C"], /^ipc call: --proto <file> is required/],
     ["unknown command", ["teleport"], /^ipc: unknown command 'teleport'/],
     ["unknown option", ["send", "--frobnicate"], /^ipc: unknown option '--frobnicate'/],
@@ -133,6 +219,16 @@ describe("bad input: one line on stderr, a non-zero exit, no stack trace", () =>
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("bad input found before measuring", () => {
+  it("bench with an --out that cannot be created fails at once (exit 2), before measuring anything", async () => {
+    const file = join(temp(), "a-file");
+    writeFileSync(file, "");
+    // With every transport and the default duration, the test's timeout would expire if it measured first.
+    const result = await ipc(["bench", "--out", join(file, "results")]);
+    expect(result).toMatchObject({ code: 2, stderr: `ipc bench: --out ${join(file, "results")}: cannot create it (ENOTDIR)\n` });
   });
 });
 
@@ -154,6 +250,24 @@ describe("ipc shm and ipc doctor", () => {
     expect(inspect.stdout).toMatch(/112 B unread/); // a record: 8-byte header + 100 B, padded to 8
     expect(inspect.stdout).toContain(`mapped by ${process.pid}`);
     expect((await ipc(["shm", "rm-stale"])).stdout).not.toContain(name);
+  });
+
+  it("a ring whose creator died is shown as stale, with its producer gone, and rm-stale removes it", async () => {
+    const name = `kit-test-stale-${process.pid}`;
+    cleanups.push(() => rmSync(`/dev/shm/${name}`, { force: true }));
+    const kit = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+    const script = `const { shm } = await import(${JSON.stringify(kit)});
+      const ring = shm.MessageRing.create({ name: ${JSON.stringify(name)}, capacity: 4096 });
+      ring.tryWrite(new Uint8Array(10));
+      process.kill(process.pid, "SIGKILL");`;
+    const crashed = spawnSync(process.execPath, ["--input-type=module", "-e", script]);
+    expect(crashed.signal).toBe("SIGKILL");
+    expect((await ipc(["shm", "ls"])).stdout).toMatch(new RegExp(`^${name} +ring +\\d+ +${crashed.pid} \\(dead\\) .* nobody$`, "m"));
+    const inspect = await ipc(["shm", "inspect", name]);
+    expect(inspect.stdout).toContain(`producer pid ${crashed.pid} (gone)`);
+    expect(inspect.stdout).toContain("stale: its creator is gone and nobody maps it");
+    expect((await ipc(["shm", "rm-stale"])).stdout).toMatch(new RegExp(`^removed .*\\b${name}\\b`));
+    expect(existsSync(`/dev/shm/${name}`)).toBe(false);
   });
 
   it("doctor checks koffi, /dev/shm, pipe-max-size, socket paths and the user", async () => {

@@ -2,8 +2,8 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
-import { SCHEMES, connect, listen, type Connection, type DebugEvent, type Listener } from "../src/index.js";
+import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import { SCHEMES, connect, listen, type Connection, type ConnectionOf, type DebugEvent, type KitConnectOptions, type KitListenOptions, type Listener, type pipe } from "../src/index.js";
 import { tempDir } from "./fixtures/cli.js";
 
 const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
@@ -61,6 +61,24 @@ describe("connect() / listen() pick the transport by scheme", () => {
 
   it("covers every scheme @ipc/core knows", () => {
     expect([...cases.map(([s]) => s), "pipe"].sort()).toEqual([...SCHEMES].sort());
+  });
+});
+
+describe("types (checked by tsc -p test/tsconfig.json)", () => {
+  it("connect() resolves with a ChildChannel for a pipe: URL, a Connection otherwise — and for a plain string", () => {
+    expectTypeOf<ConnectionOf<"pipe:/bin/cat">>().toEqualTypeOf<pipe.ChildChannel>();
+    expectTypeOf<ConnectionOf<"unix:///run/a.sock">>().toEqualTypeOf<Connection>();
+    // A string could hold any scheme: what is known is that it is a Connection, not that it has a pid.
+    expectTypeOf<ConnectionOf<string>>().toEqualTypeOf<Connection>();
+    expectTypeOf(connect<string>).returns.resolves.toEqualTypeOf<Connection>();
+  });
+
+  it("options are typed by the URL's scheme", () => {
+    expectTypeOf<KitConnectOptions<"tcp://127.0.0.1:1">>().toHaveProperty("tls");
+    expectTypeOf<KitConnectOptions<"unix:///a.sock">>().not.toHaveProperty("tls");
+    expectTypeOf<KitListenOptions<"shm://a">>().toHaveProperty("ringCapacity");
+    expectTypeOf<KitConnectOptions<"pipe:/bin/cat">>().toHaveProperty("stderr");
+    expectTypeOf<KitConnectOptions<"memory://a">>().toHaveProperty("logger");
   });
 });
 

@@ -16,7 +16,8 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr): (
     }
     const filled = Math.round((p.done / p.total) * BAR);
     const line = `[${"█".repeat(filled)}${"░".repeat(BAR - filled)}] ${p.done}/${p.total} round ${p.round}/${p.rounds} ${p.label}`;
-    stream.write(`\r\x1b[K${line.slice(0, Math.max(20, (stream.columns ?? 100) - 1))}`);
+    // A terminal that does not say its width (columns 0: a pty with no size) gets 100.
+    stream.write(`\r\x1b[K${line.slice(0, Math.max(20, (stream.columns || 100) - 1))}`);
     if (p.done === p.total) stream.write("\r\x1b[K");
   };
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { abortError } from "@ipc/core";
 import type { Metrics } from "./measure.js";
 import type { BenchResults, CaseResult } from "./results.js";
 import { SUBJECTS, type CaseSpec, type Kind, type Subject } from "./spec.js";
@@ -27,6 +28,11 @@ export interface BenchOptions {
   readonly pin: boolean;
   /** Called before each run and once at the end (`done === total`). */
   readonly onProgress?: ((progress: Progress) => void) | undefined;
+  /**
+   * Stops the bench: the running case's processes are killed, its temporary directory removed, and
+   * `runBench()` rejects with an `AbortError`. Default: none.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface Progress {
@@ -90,11 +96,16 @@ function pinning(enabled: boolean): { cpu: string; peerCpu: string } | undefined
   return { cpu: String(allowed[0]), peerCpu: String(allowed[1]) };
 }
 
-function runOnce(spec: CaseSpec): Promise<Metrics> {
+/**
+ * Runs one case in a worker process. Killing the worker (a timeout, the signal) takes its peer and child
+ * with it: they watch their stdin, a pipe from the worker that closes however the worker ends.
+ */
+function runOnce(spec: CaseSpec, signal: AbortSignal | undefined): Promise<Metrics> {
   const args = [worker, JSON.stringify(spec)];
   const command = spec.cpu === undefined ? [process.execPath, ...args] : ["taskset", "-c", spec.cpu, process.execPath, ...args];
+  const limits = { maxBuffer: 1 << 20, timeout: 30_000 + spec.duration * 20, killSignal: "SIGKILL" as const, signal };
   return new Promise((resolve, reject) => {
-    execFile(command[0]!, command.slice(1), { maxBuffer: 1 << 20, timeout: 30_000 + spec.duration * 20, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
+    execFile(command[0]!, command.slice(1), limits, (error, stdout, stderr) => {
       if (error !== null) {
         const why = stderr.trim().split("\n").pop() || (error.killed ? "timed out" : error.message.split("\n")[0]);
         return reject(new Error(why));
@@ -148,11 +159,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       const c = cases[(i + round) % cases.length]!;
       const label = `${c.subject} ${c.kind} ${sizeText(c.size)}`;
       options.onProgress?.({ done, total, round: round + 1, rounds: options.rounds, label, failure });
+      if (options.signal?.aborted) throw abortError(options.signal, "ipc bench");
       const dir = mkdtempSync(join(tmpdir(), "ipc-bench-"));
       try {
-        c.rounds.push(await runOnce({ subject: c.subject, kind: c.kind, size: c.size, duration: options.duration, dir, cpu: pin?.cpu, peerCpu: pin?.peerCpu }));
+        c.rounds.push(await runOnce({ subject: c.subject, kind: c.kind, size: c.size, duration: options.duration, dir, cpu: pin?.cpu, peerCpu: pin?.peerCpu }, options.signal));
         failure = undefined;
       } catch (error) {
+        if (options.signal?.aborted) throw abortError(options.signal, "ipc bench");
         failure = `${label}: ${(error as Error).message}`;
         c.errors.push((error as Error).message);
       } finally {

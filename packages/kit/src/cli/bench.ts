@@ -1,13 +1,15 @@
 /** `ipc bench`: measures every transport on this machine, prints a table, writes JSON, Markdown and SVG. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { isIpcError } from "@ipc/core";
 import { progressReporter } from "../bench/progress.js";
 import { environmentLine, markdown, textTables } from "../bench/report.js";
 import { runBench, selectSubjects } from "../bench/runner.js";
 import { PEERS, TRANSPORTS } from "../bench/spec.js";
 import { chart } from "../bench/svg.js";
 import { UsageError, positiveInteger, report } from "./fail.js";
+import { onSignals } from "./signals.js";
 
 interface BenchFlags {
   transports: string;
@@ -39,9 +41,23 @@ function sizes(text: string): number[] {
   });
 }
 
+/**
+ * Creates the results folder before measuring, so that a bad --out fails at once, not minutes later.
+ * `created` is the first directory it made, if any (removed again when the bench is interrupted).
+ */
+function outDir(dir: string): { out: string; created: string | undefined } {
+  const out = resolve(dir);
+  try {
+    return { out, created: mkdirSync(out, { recursive: true }) };
+  } catch (error) {
+    throw new UsageError(`--out ${dir}: cannot create it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
 async function bench(flags: BenchFlags): Promise<void> {
   const transports = list("transport", flags.transports, TRANSPORTS);
   const peers = flags.vs === undefined ? [] : flags.vs === "peers" ? PEERS : list("peer", flags.vs, PEERS);
+  const stop = new AbortController();
   const options = {
     transports,
     peers,
@@ -50,13 +66,21 @@ async function bench(flags: BenchFlags): Promise<void> {
     duration: positiveInteger("--duration", flags.duration),
     pin: flags.pin,
     onProgress: progressReporter(),
+    signal: stop.signal,
   };
+  const { out, created } = outDir(flags.out);
   const { missing } = selectSubjects(options);
   for (const m of missing) process.stderr.write(`skipping ${m}: not installed\n`);
-  const results = await runBench(options);
+  const run = runBench(options);
+  // Ctrl-C: stop the case running (its processes, its temporary directory), write nothing, exit 130.
+  onSignals(async () => {
+    stop.abort();
+    await run.catch(() => undefined);
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}ipc bench: interrupted; no results written\n`);
+  });
+  const results = await run;
   process.stdout.write(`\n${textTables(results)}\n\n${environmentLine(results)}\n`);
-  const out = resolve(flags.out);
-  mkdirSync(out, { recursive: true });
   const stamp = results.environment.date.replace(/[:.]/g, "-");
   const files = { json: `${JSON.stringify(results, null, 2)}\n`, md: markdown(results), svg: chart(results) };
   for (const name of [`bench-${stamp}`, "latest"]) {
@@ -91,7 +115,8 @@ export function benchCommand(program: Command): void {
       try {
         await bench(flags);
       } catch (error) {
-        report("bench", error);
+        // Interrupted: the signal handler says so and exits 130.
+        if (!isIpcError(error, "IPC_ERR_ABORTED")) report("bench", error);
       }
     });
 }

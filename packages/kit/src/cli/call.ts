@@ -1,8 +1,9 @@
 /** `ipc call <url> <Service/Method> --proto <file> --data '<json>'`: one RPC from the shell. */
 import type { Command } from "commander";
-import { createClient, loadService, type DynamicCall, type Method, type Service } from "@ipc/rpc";
+import { createClient, loadService, protobuf, type DynamicCall, type Method, type Service } from "@ipc/rpc";
 import { connect } from "../connect.js";
 import { UsageError, positiveInteger, report } from "./fail.js";
+import { message } from "./request-json.js";
 
 interface CallFlags {
   proto?: string;
@@ -10,13 +11,7 @@ interface CallFlags {
   timeout: string;
 }
 
-/** The protobufjs reflection a codec loaded from a .proto file has (to read and print JSON). */
-interface Reflected {
-  fromObject(object: Record<string, unknown>): unknown;
-  toObject(message: unknown, options: object): Record<string, unknown>;
-}
-
-const JSON_OPTIONS = { longs: String, enums: String, bytes: String, defaults: true };
+const JSON_OPTIONS = { longs: String, enums: String, bytes: String, defaults: true, json: true };
 
 /** "pkg.Service/Method", "/pkg.Service/Method" or "pkg.Service.Method" → [service, method]. */
 function splitTarget(target: string): [string, string] {
@@ -42,23 +37,23 @@ function parseData(text: string): unknown {
   }
 }
 
-/** The request object(s) from JSON, checked against the method's request type. */
+/** One request message from JSON, checked field by field against its type first. */
+function request(type: protobuf.Type, value: unknown, where: string): protobuf.Message {
+  const checked = message(type, value, where);
+  try {
+    return type.fromObject(checked);
+  } catch (error) {
+    throw new UsageError(`${where} does not fit ${type.fullName.replace(/^\./, "")}: ${(error as Error).message}`);
+  }
+}
+
+/** The request(s) of the call: one message, or an array of them for a client or bidirectional stream. */
 function requests(method: Method, data: unknown): unknown {
-  const codec = method.requestType as unknown as Reflected;
-  const one = (value: unknown): unknown => {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new UsageError(`--data must be a JSON object for ${method.requestTypeName}, got ${JSON.stringify(value)}`);
-    }
-    try {
-      return codec.fromObject(value as Record<string, unknown>);
-    } catch (error) {
-      throw new UsageError(`--data does not fit ${method.requestTypeName}: ${(error as Error).message}`);
-    }
-  };
+  const type = method.requestType as unknown as protobuf.Type;
   const streaming = method.kind === "client-stream" || method.kind === "bidi";
-  if (!streaming) return one(data);
+  if (!streaming) return request(type, data, "--data");
   if (!Array.isArray(data)) throw new UsageError(`${method.name} takes a stream: --data must be a JSON array of ${method.requestTypeName}`);
-  return data.map(one);
+  return data.map((item, i) => request(type, item, `--data[${i}]`));
 }
 
 async function call(url: string, target: string, flags: CallFlags): Promise<void> {
@@ -72,18 +67,18 @@ async function call(url: string, target: string, flags: CallFlags): Promise<void
     throw new UsageError((error as Error).message.split("\n")[0]!);
   }
   const [key, method] = findMethod(service, methodName);
-  const request = requests(method, parseData(flags.data));
-  const print = (message: unknown): void => {
-    const codec = method.responseType as unknown as Reflected;
-    process.stdout.write(`${JSON.stringify(codec.toObject(message, JSON_OPTIONS))}\n`);
+  const outgoing = requests(method, parseData(flags.data));
+  const print = (response: unknown): void => {
+    const type = method.responseType as unknown as protobuf.Type;
+    process.stdout.write(`${JSON.stringify(type.toObject(response as protobuf.Message, JSON_OPTIONS))}\n`);
   };
   const connection = await connect(url, { timeout });
   const client = createClient(service, connection);
   try {
     const invoke = (client as unknown as Record<string, DynamicCall>)[key]!;
-    const result = invoke(request as never, { timeout });
+    const result = invoke(outgoing as never, { timeout });
     if (method.kind === "server-stream" || method.kind === "bidi") {
-      for await (const message of result as AsyncIterable<unknown>) print(message);
+      for await (const response of result as AsyncIterable<unknown>) print(response);
     } else print(await result);
   } finally {
     await client.close({ timeout: 1000 }).catch(() => connection.abort());

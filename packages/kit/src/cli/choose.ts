@@ -22,8 +22,12 @@ function load(file: string): Measurements {
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  if (results.tool !== "ipc bench") throw new UsageError(`${file} is not the JSON of ipc bench`);
-  return measurementsFrom(results);
+  if (results?.tool !== "ipc bench") throw new UsageError(`${file} is not the JSON of ipc bench`);
+  try {
+    return measurementsFrom(results);
+  } catch (error) {
+    throw new UsageError(`${file} does not hold complete ipc bench results (${(error as Error).message})`);
+  }
 }
 
 export function chooseCommand(program: Command): void {

@@ -36,3 +36,12 @@ export function positiveInteger(name: string, text: string): number {
   }
   return value;
 }
+
+/** Parses an integer option that may be 0, or throws a UsageError naming it. */
+export function nonNegativeInteger(name: string, text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
+    throw new UsageError(`${name} must be 0 or a positive integer, got '${text}'`);
+  }
+  return value;
+}

@@ -1,9 +1,16 @@
 /**
- * `--print hex|utf8|json|proto:<file>:<Type>`: how the CLI shows a message. A message that does not decode
- * as asked is shown in hex with the reason, never dropped and never fatal.
+ * `--print hex|utf8|json|proto:<file>:<Type>`: how the CLI shows a message (and when, for `ipc trace`). A
+ * message that does not decode as asked is shown in hex with the reason, never dropped and never fatal.
  */
 import { protobuf } from "@ipc/rpc";
 import { UsageError } from "./fail.js";
+
+/** Local time to the microsecond: `HH:MM:SS.mmmuuu`, from one clock (so the lines of a trace stay in order). */
+export function timestamp(ms = performance.timeOrigin + performance.now()): string {
+  const now = new Date(Math.floor(ms));
+  const micros = String(Math.floor((ms % 1) * 1000)).padStart(3, "0");
+  return `${now.toTimeString().slice(0, 8)}.${String(now.getMilliseconds()).padStart(3, "0")}${micros}`;
+}
 
 /** Turns a message into one line of text. */
 export type Printer = (message: Uint8Array) => string;
@@ -13,6 +20,16 @@ export const PRINT_HELP = "how to show messages: hex, utf8, json or proto:<file.
 function hex(message: Uint8Array, maxBytes: number): string {
   const shown = Buffer.from(message.subarray(0, maxBytes)).toString("hex").replace(/(..)(?!$)/g, "$1 ");
   return message.byteLength > maxBytes ? `${shown} … (+${message.byteLength - maxBytes} B)` : shown;
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * `text` with its control characters escaped (`\n`, `\x1b`): one message stays on one line, and a peer
+ * cannot move the cursor or recolour the terminal of whoever watches `ipc serve` or `ipc trace`.
+ */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 function clip(text: string, maxBytes: number): string {
@@ -30,7 +47,7 @@ function protoPrinter(spec: string, maxBytes: number): Printer {
   }
   return (message) => {
     try {
-      const object = type.toObject(type.decode(message), { longs: String, enums: String, bytes: String, defaults: true });
+      const object = type.toObject(type.decode(message), { longs: String, enums: String, bytes: String, defaults: true, json: true });
       return clip(`${type.name} ${JSON.stringify(object)}`, maxBytes);
     } catch (error) {
       return `not a ${type.name} (${(error as Error).message}): ${hex(message, maxBytes)}`;
@@ -47,7 +64,7 @@ export function printer(spec: string, maxBytes = Number.POSITIVE_INFINITY): Prin
     case "utf8":
       return (message) => {
         try {
-          return clip(decoder.decode(message), maxBytes);
+          return clip(printable(decoder.decode(message)), maxBytes);
         } catch {
           return `not UTF-8: ${hex(message, maxBytes)}`;
         }

@@ -1,9 +1,9 @@
 /** `ipc send <url> <text | @file | ->`: connects, sends, optionally prints replies, closes. */
 import { readFileSync } from "node:fs";
-import { text as readAll } from "node:stream/consumers";
+import { buffer as readAll } from "node:stream/consumers";
 import type { Command } from "commander";
 import { connect } from "../connect.js";
-import { UsageError, positiveInteger, report } from "./fail.js";
+import { UsageError, nonNegativeInteger, positiveInteger, report } from "./fail.js";
 import { PRINT_HELP, printer } from "./format.js";
 
 interface SendFlags {
@@ -16,7 +16,8 @@ interface SendFlags {
 /** The messages the argument stands for: the text itself, a file's bytes, or stdin (whole, or per line). */
 async function messages(argument: string, lines: boolean): Promise<Uint8Array[]> {
   let bytes: Uint8Array;
-  if (argument === "-") bytes = Buffer.from(await readAll(process.stdin));
+  // Bytes, not text: stdin may be binary (a protobuf message, an image), and decoding would mangle it.
+  if (argument === "-") bytes = await readAll(process.stdin);
   else if (argument.startsWith("@")) {
     try {
       bytes = readFileSync(argument.slice(1));
@@ -27,13 +28,13 @@ async function messages(argument: string, lines: boolean): Promise<Uint8Array[]>
   if (!lines) return [bytes];
   return Buffer.from(bytes)
     .toString("utf8")
-    .split("\n")
+    .split(/\r?\n/)
     .filter((line) => line.length > 0)
     .map((line) => Buffer.from(line));
 }
 
 async function send(url: string, argument: string, flags: SendFlags): Promise<void> {
-  const replies = flags.replies === "0" ? 0 : positiveInteger("--replies", flags.replies);
+  const replies = nonNegativeInteger("--replies", flags.replies);
   const timeout = positiveInteger("--timeout", flags.timeout);
   const print = printer(flags.print);
   const outgoing = await messages(argument, flags.lines);
@@ -41,7 +42,8 @@ async function send(url: string, argument: string, flags: SendFlags): Promise<vo
   for (const message of outgoing) await connection.send(message, { timeout });
   for (let i = 0; i < replies; i++) {
     const reply = await connection.receive({ timeout });
-    if (reply === undefined) throw new UsageError(`the peer closed after ${i} of ${replies} replies`);
+    // A failure at run time (exit 1), not a mistake on the command line.
+    if (reply === undefined) throw new Error(`the peer closed the connection after ${i} of ${replies} replies`);
     process.stdout.write(`${print(reply)}\n`);
   }
   await connection.close({ timeout });

@@ -4,7 +4,7 @@ import type { Connection } from "@ipc/core";
 import { listen } from "../listen.js";
 import { report } from "./fail.js";
 import { PRINT_HELP, printer, type Printer } from "./format.js";
-import { onSignals } from "./signals.js";
+import { closeAll, onSignals, track } from "./signals.js";
 
 interface ServeFlags {
   echo: boolean;
@@ -32,9 +32,11 @@ async function serve(url: string, flags: ServeFlags): Promise<void> {
   // On `pipe:` stdout is the channel to the parent: the messages are shown on stderr instead.
   const out = url.startsWith("pipe:") ? process.stderr : process.stdout;
   process.stderr.write(`listening on ${listener.address}\n`);
-  onSignals(() => listener.close());
+  const open = new Set<Connection>();
+  onSignals(() => closeAll(listener, open));
   let id = 0;
   for await (const connection of listener) {
+    track(open, connection);
     const served = handle(connection, flags, print, out, ++id);
     if (flags.once) {
       await served;

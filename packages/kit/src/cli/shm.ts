@@ -32,6 +32,21 @@ function ls(json: boolean): void {
   for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
 }
 
+/** Whether process `pid` lives (EPERM: it does, as another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** `pid 123`, `pid 123 (gone)` or `none`, for a pid word of a ring header. */
+function pidText(pid: number): string {
+  return pid === 0 ? "none" : `${pid}${alive(pid) ? "" : " (gone)"}`;
+}
+
 /** The state of the ring whose header starts at `offset` in `bytes` (docs/wire.md, "Message ring"). */
 function ringState(bytes: Buffer, offset: number): string[] {
   const word = (index: number): number => bytes.readUInt32LE(offset + index * 4);
@@ -40,8 +55,8 @@ function ringState(bytes: Buffer, offset: number): string[] {
   return [
     `capacity ${capacity} B, version ${word(1)}`,
     `head ${word(16)} (bytes written), tail ${word(32)} (bytes read): ${used} B unread, ${capacity - used} B free`,
-    `producer pid ${word(18) || "none"}${word(17) ? ", finished" : ""}${word(64) ? ", asleep" : ""}`,
-    `consumer pid ${word(34) || "none"}${word(33) ? ", finished" : ""}${word(48) ? ", asleep" : ""}`,
+    `producer pid ${pidText(word(18))}${word(17) ? ", finished" : ""}${word(64) ? ", asleep" : ""}`,
+    `consumer pid ${pidText(word(34))}${word(33) ? ", finished" : ""}${word(48) ? ", asleep" : ""}`,
   ];
 }
 

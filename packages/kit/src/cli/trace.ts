@@ -8,18 +8,12 @@ import type { Connection } from "@ipc/core";
 import { connect } from "../connect.js";
 import { listen } from "../listen.js";
 import { positiveInteger, report } from "./fail.js";
-import { PRINT_HELP, printer, type Printer } from "./format.js";
-import { onSignals } from "./signals.js";
+import { PRINT_HELP, printer, timestamp, type Printer } from "./format.js";
+import { closeAll, onSignals, track } from "./signals.js";
 
 interface TraceFlags {
   print: string;
   maxBytes: string;
-}
-
-function timestamp(): string {
-  const now = new Date();
-  const micros = String(Math.floor((performance.now() % 1) * 1000)).padStart(3, "0");
-  return `${now.toTimeString().slice(0, 8)}.${String(now.getMilliseconds()).padStart(3, "0")}${micros}`;
 }
 
 /** Forwards `from` → `to`, logging each message; ends `to` when `from` ends. */
@@ -31,11 +25,13 @@ async function pump(from: Connection, to: Connection, arrow: string, id: number,
   await to.close({ timeout: 5000 });
 }
 
-async function relay(client: Connection, upstreamUrl: string, id: number, print: Printer): Promise<void> {
+async function relay(client: Connection, upstreamUrl: string, id: number, print: Printer, open: Set<Connection>): Promise<void> {
+  track(open, client);
   process.stdout.write(`${timestamp()} #${id} open ${client.remoteAddress}${client.peer ? ` (pid ${client.peer.pid})` : ""} → ${upstreamUrl}\n`);
   let upstream: Connection;
   try {
     upstream = await connect(upstreamUrl, { timeout: 5000 });
+    track(open, upstream);
   } catch (error) {
     process.stdout.write(`${timestamp()} #${id} upstream refused: ${(error as Error).message}\n`);
     client.abort();
@@ -54,9 +50,10 @@ async function trace(listenUrl: string, upstreamUrl: string, flags: TraceFlags):
   const print = printer(flags.print, positiveInteger("--max-bytes", flags.maxBytes));
   await using listener = await listen(listenUrl);
   process.stderr.write(`tracing ${listener.address} → ${upstreamUrl}\n`);
-  onSignals(() => listener.close());
+  const open = new Set<Connection>();
+  onSignals(() => closeAll(listener, open));
   let id = 0;
-  for await (const client of listener) void relay(client, upstreamUrl, ++id, print);
+  for await (const client of listener) void relay(client, upstreamUrl, ++id, print, open);
 }
 
 export function traceCommand(program: Command): void {
