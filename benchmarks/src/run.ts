@@ -90,6 +90,7 @@ const environment = {
 };
 
 const samples = new Map<string, Record<string, number>[]>();
+const failures: string[] = [];
 const worker = join(here, "worker.js");
 const started = Date.now();
 for (let round = 0; round < rounds; round++) {
@@ -98,9 +99,16 @@ for (let round = 0; round < rounds; round++) {
     process.stderr.write(`round ${round + 1}/${rounds}  ${c.id.padEnd(24)}\r`);
     const command = pin === undefined ? [process.execPath, worker, c.id] : ["taskset", "-c", pin.cpu, process.execPath, worker, c.id];
     const env = pin === undefined ? process.env : { ...process.env, IPC_BENCH_CPU: pin.cpu, IPC_BENCH_PEER_CPU: pin.peerCpu };
-    const { stdout } = await run(command[0]!, command.slice(1), { maxBuffer: 1 << 20, timeout: 120_000, env });
-    const result = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, number>;
-    samples.set(c.id, [...(samples.get(c.id) ?? []), result]);
+    try {
+      const { stdout } = await run(command[0]!, command.slice(1), { maxBuffer: 1 << 20, timeout: 120_000, env });
+      const result = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, number>;
+      samples.set(c.id, [...(samples.get(c.id) ?? []), result]);
+    } catch (error) {
+      // One failing case must not throw away the others: it is reported below, and the run exits 1.
+      const stderr = (error as { stderr?: string }).stderr ?? "";
+      const line = stderr.split("\n").find((l) => /Error\b/.test(l)) ?? (error instanceof Error ? error.message.split("\n")[0] : String(error));
+      failures.push(`${c.id} (round ${round + 1}): ${line!.trim()}`);
+    }
   }
 }
 environment.loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
@@ -111,15 +119,17 @@ const seconds = ((Date.now() - started) / 1000).toFixed(0);
 const summary =
   `${rounds} rounds in ${seconds} s · node ${environment.node} · ${environment.cpus}× ${environment.cpuModel} · ` +
   `pinning: ${environment.pinning} · load ${environment.loadBefore.join(" ")} → ${environment.loadAfter.join(" ")}`;
-process.stdout.write(`\n${textTable(rows)}\n\n${summary}\n`);
+const failed = failures.length === 0 ? "" : `\nFailed:\n${failures.map((f) => `- ${f}`).join("\n")}\n`;
+process.stdout.write(`\n${textTable(rows)}\n\n${summary}\n${failed}`);
 
 const out = resolve(values.out!);
 mkdirSync(out, { recursive: true });
 const stamp = environment.date.replace(/[:.]/g, "-");
-const json = JSON.stringify({ environment, rows, samples: Object.fromEntries(samples) }, null, 2);
-const markdown = `# @ipc benchmarks\n\n${markdownTable(rows)}\n\n${summary}\n`;
+const json = JSON.stringify({ environment, rows, samples: Object.fromEntries(samples), failures }, null, 2);
+const markdown = `# @ipc benchmarks\n\n${markdownTable(rows)}\n\n${summary}\n${failed}`;
 for (const name of [`bench-${stamp}`, "latest"]) {
   writeFileSync(join(out, `${name}.json`), json);
   writeFileSync(join(out, `${name}.md`), markdown);
 }
 process.stdout.write(`results: ${join(out, "latest.md")} (and .json)\n`);
+if (failures.length > 0) process.exitCode = 1;

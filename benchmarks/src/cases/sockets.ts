@@ -44,9 +44,12 @@ function certificate(dir: string): { key: string; cert: string } {
 
 // --- our side ------------------------------------------------------------------------------------
 
+/** A backlog for 1 000 clients connecting at once (the default 128 would let the kernel drop some). */
+const BACKLOG = 1024;
+
 async function ourListener(kind: Kind, dir: string): Promise<Listener> {
-  if (kind === "unix") return unix.listen(join(dir, "s.sock"));
-  return tcp.listen("tcp://127.0.0.1:0", kind === "tls" ? { tls: certificate(dir) } : undefined);
+  if (kind === "unix") return unix.listen(join(dir, "s.sock"), { backlog: BACKLOG });
+  return tcp.listen("tcp://127.0.0.1:0", kind === "tls" ? { tls: certificate(dir), backlog: BACKLOG } : { backlog: BACKLOG });
 }
 
 function ourConnect(kind: Kind, peer: PeerHandle): Promise<Connection> {

@@ -188,6 +188,14 @@ export function fromSystemError(error: unknown, what: string): IpcError {
       return new ConnectionRefusedError(`${what}: nothing is listening there (${detail})`, options);
     case "EADDRINUSE":
       return new AddressInUseError(`${what}: the address is already in use (${detail})`, options);
+    case "EADDRNOTAVAIL":
+      return new InvalidAddressError(`${what}: the address is not one of this machine's (${detail})`, options);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new InvalidAddressError(`${what}: the host name does not resolve (${detail})`, options);
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return new ConnectionRefusedError(`${what}: the host cannot be reached (${detail})`, options);
     case "EACCES":
     case "EPERM":
       return new PermissionDeniedError(`${what}: permission denied (${detail})`, options);

@@ -55,7 +55,7 @@ describe("FrameDecoder.readBuffer / written", () => {
     const decoder = new FrameDecoder(1 << 24, () => undefined);
     const big = encodeFrame(new Uint8Array(100_000).fill(9));
     const first = decoder.readBuffer();
-    expect(first.byteLength).toBe(64 * 1024); // a fresh chunk
+    expect(first.byteLength).toBe(16 * 1024); // a fresh chunk, small while reads are
     first.set(big.subarray(0, 1000));
     decoder.written(1000);
     const rest = decoder.readBuffer(); // the payload's remaining bytes, in place
@@ -63,6 +63,35 @@ describe("FrameDecoder.readBuffer / written", () => {
     rest.set(big.subarray(1000));
     decoder.written(rest.byteLength);
     expect(decoder.readBuffer().byteLength).toBe(4); // after a large frame: just the next header
+  });
+
+  it("puts small reads one after another into one chunk, leaving the frames already read intact", () => {
+    const frames: Uint8Array[] = [];
+    const decoder = new FrameDecoder(1 << 24, (f) => frames.push(f));
+    const buffers = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 1000; i++) {
+      const target = decoder.readBuffer();
+      buffers.add(target.buffer);
+      const frame = encodeFrame(new Uint8Array(60).fill(i & 0xff));
+      target.set(frame);
+      decoder.written(frame.byteLength);
+    }
+    // 64 000 bytes in 64-byte reads: 16 KiB chunks, each until less than 4 KiB of it is left, so 193
+    // reads per chunk and 6 chunks (a chunk per read would be 1 000).
+    expect(buffers.size).toBe(6);
+    expect(frames).toHaveLength(1000);
+    frames.forEach((f, i) => expect(f.every((b) => b === (i & 0xff))).toBe(true));
+  });
+
+  it("moves to 64 KiB chunks once a read fills all it was offered", () => {
+    const decoder = new FrameDecoder(1 << 24, () => undefined);
+    const first = decoder.readBuffer();
+    expect(first.byteLength).toBe(16 * 1024);
+    // Fill it whole with small frames (16 KiB = 256 frames of 60 B + 4 B header).
+    const frames = Buffer.concat(Array.from({ length: 256 }, () => encodeFrame(new Uint8Array(60))));
+    first.set(frames);
+    decoder.written(first.byteLength);
+    expect(decoder.readBuffer().byteLength).toBe(64 * 1024);
   });
 });
 

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { runConformance } from "@ipc/conformance";
+import { describe, expect, it } from "vitest";
 import * as unix from "@ipc/unix";
 import { connect, listen } from "../src/index.js";
 
@@ -31,4 +32,15 @@ runConformance({
       };
     },
   },
+});
+
+describe("shm transport errors", () => {
+  it("a connect to a name nobody listens on fails with ConnectionRefusedError naming the shm URL", async () => {
+    const url = address();
+    const error: unknown = await connect(url, { timeout: 2000 }).then(
+      (connection) => (connection.abort(), undefined),
+      (reason: unknown) => reason,
+    );
+    expect(error).toMatchObject({ code: "IPC_ERR_CONNECTION_REFUSED", message: expect.stringContaining(`connect to ${url}: nothing is listening`) });
+  });
 });

@@ -80,6 +80,15 @@ describe("addresses and socket options", () => {
     await expect(connect("tcp://127.0.0.1:1", { writeTimeout: -5 })).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ARGUMENT" });
     await expect(connect("unix:///tmp/x.sock")).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ADDRESS" });
   });
+
+  it("refuses to listen on an address that is not this machine's with InvalidAddressError naming it", async () => {
+    // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never assigned to a host, so bind() fails with EADDRNOTAVAIL.
+    const error = await listen("tcp://192.0.2.1:0").then(
+      (listener) => keep(listener),
+      (reason: unknown) => reason,
+    );
+    expect(error).toMatchObject({ code: "IPC_ERR_INVALID_ADDRESS", message: expect.stringContaining("192.0.2.1") });
+  });
 });
 
 describe("timeouts and limits", () => {

@@ -6,6 +6,7 @@
  */
 import {
   AcceptQueue,
+  ConnectionRefusedError,
   InvalidArgumentError,
   ProtocolError,
   TimeoutError,
@@ -145,7 +146,16 @@ export async function connect(address: string, options?: ShmConnectOptions): Pro
   const what = `connect to ${address}`;
   throwIfAborted(options?.signal, what);
   const remaining = deadline(options);
-  const control = await unix.connect(rendezvousOf(name), remaining());
+  const control = await unix.connect(rendezvousOf(name), remaining()).catch((error: unknown) => {
+    // Name what the caller asked for, not the rendezvous socket behind it.
+    if (error instanceof ConnectionRefusedError) {
+      throw new ConnectionRefusedError(`${what}: nothing is listening there (no listener on ${rendezvousOf(name)})`, { cause: error });
+    }
+    if (error instanceof TimeoutError && options?.timeout !== undefined) {
+      throw new TimeoutError(`${what} timed out after ${options.timeout} ms`, options.timeout, { cause: error });
+    }
+    throw error;
+  });
   try {
     const offer = decodeOffer(await control.receive(remaining()), what);
     const memory = SharedMemory.open(offer.segment);
