@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import type { Socket } from "node:net";
 import type { Implementation } from "./impl.js";
-import { Sampler, elapsed, now, rates } from "./measure.js";
+import { Sampler, elapsed, now, rates, warmupMs } from "./measure.js";
 
 /** The part of node-ipc's singleton used here (the package has no typings). */
 interface NodeIpc {
@@ -74,9 +74,17 @@ export const nodeIpc: Implementation = {
       }
       const counted = new Promise<number>((resolve) => server.on("count", (n) => resolve(Number(n))));
       const batch = spec.size >= 16_384 ? 1 : 64;
+      // One stream, the first warmupMs() of it unmeasured: only what is sent after that mark counts.
+      const warmup = warmupMs(spec.duration);
       let sent = 0;
-      const start = now();
-      while (!elapsed(start, spec.duration)) {
+      let before = 0;
+      const begin = now();
+      let start = begin;
+      while (!elapsed(begin, warmup + spec.duration)) {
+        if (start === begin && elapsed(begin, warmup)) {
+          start = now();
+          before = sent;
+        }
         for (let i = 0; i < batch; i++) server.emit("m", data);
         sent += batch;
         // node-ipc has no backpressure of its own: wait for the socket, or memory grows without bound.
@@ -86,7 +94,7 @@ export const nodeIpc: Implementation = {
       const received = await counted;
       const took = now() - start;
       if (received !== sent) throw new Error(`sent ${sent} messages, node-ipc's server counted ${received}`);
-      return rates(sent, spec.size, took);
+      return rates(sent - before, spec.size, took);
     } finally {
       server.socket.destroy();
     }

@@ -3,7 +3,7 @@
  * trips, and a one-way stream ended by an empty message, after which the receiver answers with its count.
  */
 import type { Connection } from "@ipc/core";
-import { decodeCount, elapsed, encodeCount, now, payload, rates, roundTrips, type Metrics } from "./measure.js";
+import { decodeCount, elapsed, encodeCount, now, payload, rates, roundTrips, warmupMs, type Metrics } from "./measure.js";
 import type { CaseSpec } from "./spec.js";
 
 /** What the loops use of a connection: ours are `Connection`s; other libraries are adapted to this. */
@@ -42,17 +42,24 @@ export async function measureMessages(connection: MessageEndpoint, spec: CaseSpe
       await connection.receive();
     });
   }
-  const batch = spec.size >= 16_384 ? 1 : 64;
+  await stream(connection, message, warmupMs(spec.duration)); // unmeasured
+  const start = now();
+  const sent = await stream(connection, message, spec.duration);
+  return rates(sent, spec.size, now() - start);
+}
+
+/** Sends `message` for `durationMs`, then an empty one; checks the receiver's count. Returns the count. */
+async function stream(connection: MessageEndpoint, message: Uint8Array, durationMs: number): Promise<number> {
+  const batch = message.byteLength >= 16_384 ? 1 : 64;
   let sent = 0;
   const start = now();
-  while (!elapsed(start, spec.duration)) {
+  while (!elapsed(start, durationMs)) {
     for (let i = 0; i < batch; i++) await connection.send(message);
     sent += batch;
   }
   await connection.send(new Uint8Array(0));
   const answer = await connection.receive();
-  const took = now() - start;
   const received = answer === undefined ? -1 : decodeCount(answer);
   if (received !== sent) throw new Error(`sent ${sent} messages, the receiver counted ${received}`);
-  return rates(sent, spec.size, took);
+  return sent;
 }
