@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import type { Socket } from "node:net";
 import type { Implementation } from "./impl.js";
-import { Sampler, elapsed, now, rates, warmupMs } from "./measure.js";
+import { Sampler, now, rates, warmedStream } from "./measure.js";
 
 /** The part of node-ipc's singleton used here (the package has no typings). */
 interface NodeIpc {
@@ -73,28 +73,16 @@ export const nodeIpc: Implementation = {
         });
       }
       const counted = new Promise<number>((resolve) => server.on("count", (n) => resolve(Number(n))));
-      const batch = spec.size >= 16_384 ? 1 : 64;
-      // One stream, the first warmupMs() of it unmeasured: only what is sent after that mark counts.
-      const warmup = warmupMs(spec.duration);
-      let sent = 0;
-      let before = 0;
-      const begin = now();
-      let start = begin;
-      while (!elapsed(begin, warmup + spec.duration)) {
-        if (start === begin && elapsed(begin, warmup)) {
-          start = now();
-          before = sent;
-        }
+      const { sent, measured, start } = await warmedStream(spec.duration, spec.size >= 16_384 ? 1 : 64, async (batch) => {
         for (let i = 0; i < batch; i++) server.emit("m", data);
-        sent += batch;
         // node-ipc has no backpressure of its own: wait for the socket, or memory grows without bound.
         if (server.socket.writableNeedDrain) await once(server.socket, "drain");
-      }
+      });
       server.emit("end", null);
       const received = await counted;
       const took = now() - start;
       if (received !== sent) throw new Error(`sent ${sent} messages, node-ipc's server counted ${received}`);
-      return rates(sent - before, spec.size, took);
+      return rates(measured, spec.size, took);
     } finally {
       server.socket.destroy();
     }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Implementation } from "./impl.js";
-import { Sampler, elapsed, now, rates, warmupMs, type Metrics } from "./measure.js";
+import { Sampler, now, rates, warmedStream, type Metrics } from "./measure.js";
 import type { CaseSpec } from "./spec.js";
 
 const worker = fileURLToPath(new URL("./worker.js", import.meta.url));
@@ -78,29 +78,17 @@ async function stream(input: Readable, output: Writable, spec: CaseSpec): Promis
     input.on("error", reject);
     input.resume(); // paused after the child's first byte
   });
-  const batch = spec.size >= 16_384 ? 1 : 64;
-  // One stream, the first warmupMs() of it unmeasured: only what is sent after that mark counts.
-  const warmup = warmupMs(spec.duration);
-  let sent = 0;
-  let before = 0;
-  const begin = now();
-  let start = begin;
-  while (!elapsed(begin, warmup + spec.duration)) {
-    if (start === begin && elapsed(begin, warmup)) {
-      start = now();
-      before = sent;
-    }
+  const { sent, measured, start } = await warmedStream(spec.duration, spec.size >= 16_384 ? 1 : 64, async (batch) => {
     let ok = true;
     for (let i = 0; i < batch; i++) ok = output.write(bytes);
-    sent += batch;
     if (!ok) await once(output, "drain");
-  }
+  });
   output.end();
   const received = await answer;
   const took = now() - start;
   const counted = received.byteLength === 8 ? received.readDoubleLE(0) : -1;
   if (counted !== sent * bytes.byteLength) throw new Error(`sent ${sent * bytes.byteLength} bytes, the receiver counted ${counted}`);
-  return rates(sent - before, spec.size, took);
+  return rates(measured, spec.size, took);
 }
 
 function measure(input: Readable, output: Writable, spec: CaseSpec): Promise<Metrics> {

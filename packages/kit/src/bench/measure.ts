@@ -26,6 +26,34 @@ const WARMUP_MS = 200;
 export function warmupMs(durationMs: number): number {
   return Math.min(WARMUP_MS, durationMs);
 }
+
+/** What {@link warmedStream} sent: in all, and after the warm-up (from `start`, in ns). */
+export interface WarmedStream {
+  readonly sent: number;
+  readonly measured: number;
+  readonly start: number;
+}
+
+/**
+ * One stream whose first {@link warmupMs} is not measured: calls `send(batch)` (which sends `batch`
+ * messages, waiting on backpressure) until the warm-up and `durationMs` have passed.
+ */
+export async function warmedStream(durationMs: number, batch: number, send: (batch: number) => Promise<void> | void): Promise<WarmedStream> {
+  const warmup = warmupMs(durationMs);
+  let sent = 0;
+  let before = 0;
+  const begin = now();
+  let start = begin;
+  while (!elapsed(begin, warmup + durationMs)) {
+    if (start === begin && elapsed(begin, warmup)) {
+      start = now();
+      before = sent;
+    }
+    await send(batch);
+    sent += batch;
+  }
+  return { sent, measured: sent - before, start };
+}
 const MAX_SAMPLES = 1 << 20;
 
 /** Nanoseconds since the process started (performance.now() allocates nothing). */
