@@ -5,6 +5,7 @@
  */
 import { ClosedError } from "./errors.js";
 import { wait } from "./deadline.js";
+import { removeItem } from "./send-queue.js";
 import type { Connection, WaitOptions } from "./types.js";
 
 interface Waiter<T> {
@@ -54,7 +55,7 @@ export class AcceptQueue implements AsyncIterable<Connection> {
     return wait<void>("connect", options, (resolve, reject) => {
       const waiter = { resolve, reject };
       this.#roomWaiters.push(waiter);
-      return () => remove(this.#roomWaiters, waiter);
+      return () => removeItem(this.#roomWaiters, waiter);
     });
   }
 
@@ -69,7 +70,7 @@ export class AcceptQueue implements AsyncIterable<Connection> {
     return wait<Connection | undefined>("accept", options, (resolve, reject) => {
       const waiter = { resolve, reject };
       this.#acceptors.push(waiter);
-      return () => remove(this.#acceptors, waiter);
+      return () => removeItem(this.#acceptors, waiter);
     });
   }
 
@@ -94,9 +95,4 @@ export class AcceptQueue implements AsyncIterable<Connection> {
       return: () => Promise.resolve(DONE),
     };
   }
-}
-
-function remove<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
 }

@@ -5,7 +5,7 @@
  */
 import { AcceptQueue } from "./accept-queue.js";
 import { formatAddress, parseAddressOf } from "./address.js";
-import { throwIfAborted, race, wait } from "./deadline.js";
+import { throwIfAborted, race } from "./deadline.js";
 import { Deferred, settledOf } from "./deferred.js";
 import {
   AbortError,
@@ -18,6 +18,7 @@ import {
   MessageTooLargeError,
 } from "./errors.js";
 import { Inbox } from "./inbox.js";
+import { queueSend, type PendingSend } from "./send-queue.js";
 import { resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
 import type {
   CloseOptions,
@@ -33,12 +34,6 @@ import type {
 } from "./types.js";
 
 const RESOLVED = Promise.resolve();
-
-interface PendingSend {
-  readonly message: Uint8Array;
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 const enum State {
   Open,
@@ -106,15 +101,7 @@ class MemoryConnection implements Connection {
       this.#deliver(message);
       return RESOLVED;
     }
-    return wait<void>("send", options, (resolve, reject) => {
-      const entry: PendingSend = { message, resolve, reject };
-      this.#pending.push(entry);
-      return () => {
-        const i = this.#pending.indexOf(entry);
-        if (i >= 0) this.#pending.splice(i, 1);
-        this.#finishSendingIfClosing();
-      };
-    });
+    return queueSend(this.#pending, message, options, () => this.#finishSendingIfClosing());
   }
 
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {

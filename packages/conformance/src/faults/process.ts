@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { ClosedError, InvalidArgumentError, TimeoutError } from "@ipc/core";
 
 /** How to run the server. */
 export interface ServerProcessOptions {
@@ -59,7 +60,7 @@ class Server implements ServerProcess {
   }
 
   async start(): Promise<void> {
-    if (this.#child !== undefined) throw new Error("the server process is already running");
+    if (this.#child !== undefined) throw new InvalidArgumentError("the server process is already running");
     const [program, ...args] = this.#options.command;
     const child = spawn(program!, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...this.#options.env } });
     this.#child = child;
@@ -67,14 +68,14 @@ class Server implements ServerProcess {
     createInterface({ input: child.stdout! }).on("line", (line) => this.#onLine(line));
     const ready = this.waitForLine(this.#options.ready ?? "ready", this.#options.startTimeout ?? 20_000);
     const died = this.#exit.then(({ code, signal }) => {
-      throw new Error(`the server process exited (code ${code}, signal ${signal}) before it was ready`);
+      throw new ClosedError(`the server process exited (code ${code}, signal ${signal}) before it was ready`);
     });
     await Promise.race([ready, died]);
   }
 
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.#child;
-    if (child === undefined) throw new Error("the server process is not running");
+    if (child === undefined) throw new ClosedError("the server process is not running");
     if (child.exitCode === null && child.signalCode === null) {
       if (signal === "SIGKILL" || signal === "SIGTERM") child.kill("SIGCONT"); // a frozen child cannot exit
       child.kill(signal);
@@ -101,7 +102,7 @@ class Server implements ServerProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#watchers = this.#watchers.filter((w) => w !== watcher);
-        reject(new Error(`the server process printed no line matching ${String(pattern)} within ${timeout} ms`));
+        reject(new TimeoutError(`the server process printed no line matching ${String(pattern)} within ${timeout} ms`, timeout));
       }, timeout);
       const watcher = {
         pattern,

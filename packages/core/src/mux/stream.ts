@@ -3,10 +3,11 @@
  * window in flight (each message costs its length, at least 1 byte); the receiver grants more as its
  * application takes messages. A stream whose reader stalls therefore stops only its own sender.
  */
-import { race, wait } from "../deadline.js";
+import { race } from "../deadline.js";
 import { Deferred, settledOf } from "../deferred.js";
 import { AbortError, ClosedError, ConnectionResetError, InvalidArgumentError, MessageTooLargeError, ProtocolError } from "../errors.js";
 import { Inbox } from "../inbox.js";
+import { queueSend, type PendingSend } from "../send-queue.js";
 import type { CloseOptions, Connection, Peer, ReceiveOptions, SendOptions } from "../types.js";
 import type { MuxFrame } from "./codec.js";
 
@@ -35,12 +36,6 @@ export interface MuxStream extends Connection {
   readonly opened: boolean;
   /** Bytes received and not yet taken by the application; at most the stream's window + one message. */
   readonly bufferedBytes: number;
-}
-
-interface PendingSend {
-  readonly message: Uint8Array;
-  resolve(): void;
-  reject(error: unknown): void;
 }
 
 export class Stream implements MuxStream {
@@ -102,15 +97,7 @@ export class Stream implements MuxStream {
     if (this.#closing || this.#done) return Promise.reject(this.#error ?? new ClosedError(`stream ${this.#label()} is closing or closed`));
     if (message.byteLength > this.maxMessageSize) return Promise.reject(new MessageTooLargeError(message.byteLength, this.maxMessageSize));
     if (this.#pending.length === 0 && this.#credit > 0) return this.#write(message);
-    return wait<void>("send", options, (resolve, reject) => {
-      const entry: PendingSend = { message, resolve, reject };
-      this.#pending.push(entry);
-      return () => {
-        const i = this.#pending.indexOf(entry);
-        if (i >= 0) this.#pending.splice(i, 1);
-        this.#pump();
-      };
-    });
+    return queueSend(this.#pending, message, options, () => this.#pump());
   }
 
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {

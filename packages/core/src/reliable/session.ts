@@ -9,6 +9,7 @@ import { race, wait } from "../deadline.js";
 import { Deferred, noop, settledOf } from "../deferred.js";
 import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError, ProtocolError, TimeoutError } from "../errors.js";
 import { Inbox } from "../inbox.js";
+import { queueSend, removeItem, type PendingSend } from "../send-queue.js";
 import type { CloseOptions, Connection, Peer, ReceiveOptions, SendOptions, WaitOptions } from "../types.js";
 import {
   dataInner,
@@ -75,12 +76,6 @@ export interface SessionLink {
    * the server does once it has every acknowledgement), so that no end is left waiting for a lost one.
    */
   readonly closesLast: boolean;
-}
-
-interface PendingSend {
-  readonly message: Uint8Array;
-  resolve(): void;
-  reject(error: unknown): void;
 }
 
 interface PendingFlush {
@@ -235,14 +230,7 @@ export class Session implements ReliableSession {
       this.#accept(message);
       return RESOLVED;
     }
-    return wait<void>("send", options, (resolve, reject) => {
-      const entry: PendingSend = { message, resolve, reject };
-      this.#pendingSends.push(entry);
-      return () => {
-        remove(this.#pendingSends, entry);
-        this.#pumpSends();
-      };
-    });
+    return queueSend(this.#pendingSends, message, options, () => this.#pumpSends());
   }
 
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
@@ -260,7 +248,7 @@ export class Session implements ReliableSession {
     return wait<void>("flush", options, (resolve, reject) => {
       const entry: PendingFlush = { id, resolve, reject };
       this.#pendingFlushes.push(entry);
-      return () => remove(this.#pendingFlushes, entry);
+      return () => removeItem(this.#pendingFlushes, entry);
     });
   }
 
@@ -611,9 +599,4 @@ class ConnectionReplaced extends ClosedError {
   constructor() {
     super("a newer connection resumed this session");
   }
-}
-
-function remove<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
 }
