@@ -1,8 +1,10 @@
 // The fault injectors do what they say, on real resources: message faults over in-memory connections,
 // byte faults through the proxy in front of a real TCP server, process faults on a real child process.
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { memoryPair, memoryTransport, type Connection } from "@ipc/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { faultProxy, faultyConnect, faultyConnection, faultyListener, patterned, randomSource, serverProcess } from "../src/index.js";
@@ -119,8 +121,8 @@ describe("faultyConnection", () => {
   });
 });
 
-/** A real TCP server that records every chunk it reads, per connection. */
-async function recordingServer(): Promise<{ address: string; chunks: Buffer[][]; sockets: net.Socket[] }> {
+/** A real TCP server (or Unix socket server at `path`) that records every chunk it reads, per connection. */
+async function recordingServer(path?: string): Promise<{ address: string; chunks: Buffer[][]; sockets: net.Socket[] }> {
   const chunks: Buffer[][] = [];
   const sockets: net.Socket[] = [];
   const server = net.createServer((socket) => {
@@ -130,14 +132,15 @@ async function recordingServer(): Promise<{ address: string; chunks: Buffer[][];
     socket.on("data", (chunk: Buffer) => mine.push(chunk));
     socket.on("error", () => undefined);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => (path === undefined ? server.listen(0, "127.0.0.1", resolve) : server.listen(path, resolve)));
   cleanups.push(() => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))));
-  return { address: `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}`, chunks, sockets };
+  const address = path === undefined ? `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}` : `unix://${path}`;
+  return { address, chunks, sockets };
 }
 
 async function dial(address: string): Promise<net.Socket> {
-  const port = Number(new URL(address).port);
-  const socket = net.connect({ host: "127.0.0.1", port });
+  const url = new URL(address);
+  const socket = url.protocol === "unix:" ? net.connect(url.pathname) : net.connect({ host: "127.0.0.1", port: Number(url.port) });
   socket.on("error", () => undefined);
   cleanups.push(() => socket.destroy());
   await once(socket, "connect");
@@ -230,6 +233,28 @@ describe("faultProxy", () => {
     await until(() => target.sockets[0]?.destroyed === true);
     expect(total(target.chunks[0])).toBe(500);
     expect(proxy.stats.dropped).toBe(1);
+  });
+
+  it("proxies Unix sockets too: dropAfterBytes and close() end both sides (a Unix socket has no reset to send)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ipc-fault-proxy-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const target = await recordingServer(join(dir, "target.sock"));
+    const proxy = await faultProxy(target.address, { dropAfterBytes: 500, split: [1, 64] }, `unix://${join(dir, "proxy.sock")}`);
+    cleanups.push(() => proxy.close());
+    expect(proxy.address).toBe(`unix://${join(dir, "proxy.sock")}`);
+    const dropped = await dial(proxy.address);
+    const closed = once(dropped, "close");
+    dropped.write(Buffer.alloc(2000, 1));
+    await closed;
+    await until(() => target.sockets[0]?.destroyed === true);
+    expect(total(target.chunks[0])).toBe(500);
+    expect(proxy.stats.dropped).toBe(1);
+    // close() ends the connections still open (Node's resetAndDestroy() throws for a Unix socket).
+    const open = await dial(proxy.address);
+    const ended = once(open, "close");
+    await until(() => target.sockets.length === 2);
+    await proxy.close();
+    await ended;
   });
 
   it("dropAll() resets every connection; new ones are still accepted", async () => {

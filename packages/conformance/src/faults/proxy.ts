@@ -54,6 +54,10 @@ export async function faultProxy(target: string, faults: ByteFaults = {}, listen
     const n = ++stats.connections;
     const random = randomSource((faults.seed ?? 1) + n * 7919);
     const upstream = net.connect(to);
+    // Each piece of a split chunk must leave as its own segment now, not wait behind Nagle for an ACK
+    // (40 ms per piece with delayed ACKs). A no-op on Unix sockets.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
     const link: Link = { random, budget: faults.dropAfterBytes === undefined ? Infinity : draw(faults.dropAfterBytes, random), dropped: false };
@@ -61,8 +65,8 @@ export async function faultProxy(target: string, faults: ByteFaults = {}, listen
       if (link.dropped) return;
       link.dropped = true;
       stats.dropped++;
-      client.resetAndDestroy();
-      upstream.resetAndDestroy();
+      reset(client, true);
+      reset(upstream, true);
     };
     const gate = () => paused?.promise;
     client.on("error", () => upstream.destroy());
@@ -81,8 +85,8 @@ export async function faultProxy(target: string, faults: ByteFaults = {}, listen
   const dropAll = (): void => {
     for (const [client, upstream] of pairs) {
       stats.dropped++;
-      client.resetAndDestroy();
-      upstream.resetAndDestroy();
+      reset(client);
+      reset(upstream);
     }
     pairs.clear();
   };
@@ -171,6 +175,22 @@ async function forward(
     if (link.dropped) return;
   }
   if (!link.dropped && from.readableEnded) to.end();
+}
+
+/**
+ * Breaks a connection: a TCP socket with a reset (RST), so its peer gets ECONNRESET. A Unix socket has no
+ * reset (Node's `resetAndDestroy()` throws for it): it is closed instead, and its peer sees the end of the
+ * stream — at once, or with `flush` once the bytes already forwarded to it are written (a socket still
+ * connecting holds them until it connects).
+ */
+function reset(socket: net.Socket, flush = false): void {
+  if (socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    if (flush) socket.destroySoon();
+    else socket.destroy();
+  }
 }
 
 function write(to: net.Socket, bytes: Uint8Array): Promise<void> {
