@@ -2,8 +2,14 @@
  * @ipc beyond one machine, on NATS: @ipc/rpc services over NATS request/reply with queue groups, @ipc
  * pub/sub on NATS subjects, durable channels on JetStream, and local-first routing.
  *
+ * - {@link serveNats} / {@link createNatsClient}: any @ipc/rpc service, served by N processes in a queue
+ *   group, called with the same methods and options as over a socket.
+ *
  * The subjects, headers and payloads are specified in docs/wire.md §9.
  *
  * @packageDocumentation
  */
-export {};
+export { createNatsClient, type NatsClient, type NatsClientHandle } from "./rpc/client.js";
+export { serveNats, type NatsServer, type NatsServerStats } from "./rpc/server.js";
+export { DEFAULT_NATS_STREAM_WINDOW, type NatsClientOptions, type NatsServeOptions } from "./rpc/options.js";
+export { DEFAULT_RPC_PREFIX } from "./rpc/wire.js";

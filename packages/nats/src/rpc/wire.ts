@@ -1,0 +1,229 @@
+/**
+ * The subjects and headers of an @ipc/rpc call over NATS (docs/wire.md §9.2–9.4): plain NATS messages
+ * whose payloads are the service's own protobuf messages and whose control travels in `Ipc-*` headers,
+ * so that any NATS client with protobuf can take either side.
+ */
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
+import { InvalidArgumentError } from "../deps.js";
+import { RPC_STATUS_CODES, RpcError, statusName, type RpcErrorStatus } from "@ipc/rpc";
+import { MAX_METADATA_BYTES, MAX_METADATA_ENTRIES } from "@ipc/rpc/internal";
+
+/** The default first tokens of every RPC subject. */
+export const DEFAULT_RPC_PREFIX = "ipc.rpc";
+
+/** Header names (docs/wire.md §9.3); receivers match them case-insensitively. */
+export const H_TIMEOUT = "Ipc-Timeout";
+export const H_WINDOW = "Ipc-Window";
+export const H_STATUS = "Ipc-Status";
+export const H_MESSAGE = "Ipc-Message";
+export const H_DETAILS = "Ipc-Details";
+export const H_CALL = "Ipc-Call";
+export const H_END = "Ipc-End";
+export const H_CANCEL = "Ipc-Cancel";
+export const H_REPLY = "Ipc-Reply";
+
+/** Lower-case header names, as receivers compare them. */
+export const enum Lower {
+  Timeout = "ipc-timeout",
+  Window = "ipc-window",
+  Status = "ipc-status",
+  Message = "ipc-message",
+  Details = "ipc-details",
+  Call = "ipc-call",
+  End = "ipc-end",
+  Cancel = "ipc-cancel",
+  Reply = "ipc-reply",
+}
+
+/** The longest status message sent in `Ipc-Message`, in characters (it rides in a header). */
+const MAX_STATUS_MESSAGE = 1024;
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/** Checks a subject prefix: dot-separated tokens without wildcards. */
+export function checkPrefix(prefix: string, name = "prefix"): string {
+  if (typeof prefix !== "string" || prefix.length === 0 || !prefix.split(".").every((t) => TOKEN.test(t))) {
+    throw new InvalidArgumentError(`${name} must be dot-separated tokens of letters, digits, '_' and '-', got ${String(prefix)}`);
+  }
+  return prefix;
+}
+
+/** `ipc.rpc.calc.Calculator`: the subject every method subject of a service starts with. */
+export function serviceSubject(prefix: string, service: string): string {
+  return `${prefix}.${service}`;
+}
+
+/** `ipc.rpc.calc.Calculator.Add`: where calls of a method are sent. */
+export function methodSubject(prefix: string, service: string, method: string): string {
+  return `${prefix}.${service}.${method}`;
+}
+
+/** `ipc.rpc.$cancel.calc.Calculator`: where a client cancels a call whose server it does not know yet. */
+export function cancelSubject(prefix: string, service: string): string {
+  return `${prefix}.$cancel.${service}`;
+}
+
+/** The header value of a non-negative integer, or undefined when absent or malformed. */
+export function parseCount(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** True for header names that carry no metadata: the protocol's own and NATS's. */
+export function isReservedHeader(lowerName: string): boolean {
+  return lowerName.startsWith("ipc-") || lowerName.startsWith("nats-");
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * The headers of a request: its timeout, initial window and metadata. Throws an `RpcError` with
+ * `INVALID_ARGUMENT` for metadata NATS cannot carry as headers, `RESOURCE_EXHAUSTED` over the limits of
+ * docs/wire.md §7.2.
+ */
+export function requestHeaders(
+  timeoutMs: number,
+  window: number,
+  metadata: Readonly<Record<string, string>> | undefined,
+): MsgHdrs | undefined {
+  let headers: MsgHdrs | undefined;
+  if (timeoutMs > 0) (headers ??= natsHeaders()).set(H_TIMEOUT, String(timeoutMs));
+  if (window > 0) (headers ??= natsHeaders()).set(H_WINDOW, String(window));
+  if (metadata === undefined) return headers;
+  if (typeof metadata !== "object" || metadata === null) {
+    throw new RpcError("INVALID_ARGUMENT", "metadata must be an object of strings");
+  }
+  let entries = 0;
+  let bytes = 0;
+  for (const name in metadata) {
+    const value = metadata[name];
+    if (typeof value !== "string") {
+      throw new RpcError("INVALID_ARGUMENT", `metadata '${name}' must be a string, got ${typeof value}`);
+    }
+    if (!HEADER_NAME.test(name) || isReservedHeader(name.toLowerCase())) {
+      throw new RpcError(
+        "INVALID_ARGUMENT",
+        `metadata name '${name}' cannot travel as a NATS header: use letters, digits and -_.!#$%&'*+^\`|~, ` +
+          `not starting with Ipc- or Nats- (docs/wire.md §9.3)`,
+      );
+    }
+    if (/[\r\n]/.test(value) || value !== value.trim()) {
+      throw new RpcError(
+        "INVALID_ARGUMENT",
+        `metadata '${name}': a NATS header value cannot hold CR or LF, nor start or end with whitespace`,
+      );
+    }
+    entries++;
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
+    (headers ??= natsHeaders()).set(name, value);
+  }
+  if (entries > MAX_METADATA_ENTRIES || bytes > MAX_METADATA_BYTES) {
+    throw new RpcError(
+      "RESOURCE_EXHAUSTED",
+      `the metadata (${entries} entries, ${bytes} bytes) is over the limits of ${MAX_METADATA_ENTRIES} entries and ${MAX_METADATA_BYTES} bytes`,
+    );
+  }
+  return headers;
+}
+
+/** What a server reads from a request's headers. */
+export interface RequestHead {
+  timeoutMs: number;
+  window: number;
+  metadata: Record<string, string> | undefined;
+  metadataTooLarge: boolean;
+}
+
+/** Reads a request's headers in one pass. */
+export function readRequestHead(headers: MsgHdrs | undefined): RequestHead {
+  const head: RequestHead = { timeoutMs: 0, window: 0, metadata: undefined, metadataTooLarge: false };
+  if (headers === undefined) return head;
+  let entries = 0;
+  let bytes = 0;
+  for (const [name, values] of headers) {
+    const lower = name.toLowerCase();
+    const value = values[values.length - 1] ?? "";
+    if (lower === Lower.Timeout) head.timeoutMs = parseCount(value) ?? 0;
+    else if (lower === Lower.Window) head.window = parseCount(value) ?? 0;
+    else if (!isReservedHeader(lower)) {
+      entries++;
+      bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
+      (head.metadata ??= Object.create(null) as Record<string, string>)[name] = value;
+    }
+  }
+  if (entries > MAX_METADATA_ENTRIES || bytes > MAX_METADATA_BYTES) {
+    head.metadata = undefined;
+    head.metadataTooLarge = true;
+  }
+  return head;
+}
+
+/** The headers of the message that ends a call: `Ipc-Status`, and for a failure its message and details. */
+export function statusHeaders(error: RpcError | undefined): MsgHdrs {
+  const headers = natsHeaders();
+  if (error === undefined) {
+    headers.set(H_STATUS, "0");
+    return headers;
+  }
+  headers.set(H_STATUS, String(RPC_STATUS_CODES[error.status]));
+  const message = error.message.replace(/[\r\n]+/g, " ").trim().slice(0, MAX_STATUS_MESSAGE);
+  if (message.length > 0) headers.set(H_MESSAGE, message);
+  if (error.details !== undefined && error.details.byteLength > 0) {
+    headers.set(H_DETAILS, Buffer.from(error.details.buffer, error.details.byteOffset, error.details.byteLength).toString("base64"));
+  }
+  return headers;
+}
+
+/** What a client reads from a message the server sent to its reply subject. */
+export interface ReplyHead {
+  /** The status of a message that ends the call, else undefined. */
+  status: number | undefined;
+  message: string;
+  details: Uint8Array | undefined;
+  /** The server's subject for this call (`Ipc-Call`), on its first message of a streaming call. */
+  call: string | undefined;
+  /** Credit granted (`Ipc-Window`), or 0. */
+  window: number;
+  /** NATS's own status code (503: no responders), or 0. */
+  natsCode: number;
+}
+
+export function readReplyHead(headers: MsgHdrs | undefined): ReplyHead | undefined {
+  if (headers === undefined) return undefined;
+  const head: ReplyHead = { status: undefined, message: "", details: undefined, call: undefined, window: 0, natsCode: headers.code };
+  for (const [name, values] of headers) {
+    const value = values[values.length - 1] ?? "";
+    switch (name.toLowerCase()) {
+      case Lower.Status:
+        head.status = parseCount(value) ?? RPC_STATUS_CODES.UNKNOWN;
+        break;
+      case Lower.Message:
+        head.message = value;
+        break;
+      case Lower.Details:
+        head.details = new Uint8Array(Buffer.from(value, "base64"));
+        break;
+      case Lower.Call:
+        head.call = value;
+        break;
+      case Lower.Window:
+        head.window = parseCount(value) ?? 0;
+        break;
+      default:
+    }
+  }
+  return head;
+}
+
+/** The error a client raises for a failure status the server sent. */
+export function statusError(head: ReplyHead, path: string): RpcError {
+  const status = statusName(head.status!) as RpcErrorStatus;
+  return new RpcError(status, head.message || `${path} failed with ${status}`, { details: head.details });
+}
+
+/** A header-only control message: `Ipc-End`, `Ipc-Window` or `Ipc-Cancel`. */
+export function controlHeaders(name: string, value: string): MsgHdrs {
+  const headers = natsHeaders();
+  headers.set(name, value);
+  return headers;
+}
