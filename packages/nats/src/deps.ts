@@ -16,6 +16,9 @@ export {
   isIpcError,
   type IpcErrorOptions,
   type Peer,
+  type ReceiveOptions,
   type WaitOptions,
 } from "@ipc/core";
+// Channel layers (to @ipc/channels with issue 15).
+export { SlowSubscriberError } from "@ipc/core";
 export { Deferred, noop } from "@ipc/core";

@@ -13,3 +13,13 @@ export { createNatsClient, type NatsClient, type NatsClientHandle } from "./rpc/
 export { serveNats, type NatsServer, type NatsServerStats } from "./rpc/server.js";
 export { DEFAULT_NATS_STREAM_WINDOW, type NatsClientOptions, type NatsServeOptions } from "./rpc/options.js";
 export { DEFAULT_RPC_PREFIX } from "./rpc/wire.js";
+export { natsPublisher, type NatsPublisher, type NatsPublisherOptions, type NatsPublisherStats } from "./pubsub/publisher.js";
+export {
+  natsSubscribe,
+  type NatsPublication,
+  type NatsSlowSubscriberPolicy,
+  type NatsSubscribeOptions,
+  type NatsSubscriberStats,
+  type NatsSubscription,
+} from "./pubsub/subscriber.js";
+export { bridgeTopics, type BridgeOptions, type PublicationSource, type PublicationTarget } from "./pubsub/bridge.js";
