@@ -17,6 +17,7 @@ export {
   type IpcErrorOptions,
   type Peer,
   type ReceiveOptions,
+  type SendOptions,
   type WaitOptions,
 } from "@ipc/core";
 // Channel layers (to @ipc/channels with issue 15).

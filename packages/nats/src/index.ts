@@ -23,3 +23,10 @@ export {
   type NatsSubscription,
 } from "./pubsub/subscriber.js";
 export { bridgeTopics, type BridgeOptions, type PublicationSource, type PublicationTarget } from "./pubsub/bridge.js";
+export {
+  durableChannel,
+  type DurableChannel,
+  type DurableChannelOptions,
+  type DurableChannelStats,
+  type DurableMessage,
+} from "./durable/channel.js";
