@@ -30,3 +30,12 @@ export {
   type DurableChannelStats,
   type DurableMessage,
 } from "./durable/channel.js";
+export { serveLocalFirst, type LocalFirstServeOptions, type LocalFirstServer } from "./local/serve.js";
+export {
+  connectService,
+  type ConnectServiceOptions,
+  type ServiceClient,
+  type ServiceClientHandle,
+  type ServiceRoute,
+} from "./local/connect.js";
+export { LOCAL_PREFERENCE, localHostId, type Announcement } from "./local/announce.js";
