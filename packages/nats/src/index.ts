@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-export { createNatsClient, type NatsClient, type NatsClientHandle } from "./rpc/client.js";
+export { createNatsClient, type NatsClient, type NatsClientHandle, type NatsClientStats } from "./rpc/client.js";
 export { serveNats, type NatsServer, type NatsServerStats } from "./rpc/server.js";
 export { DEFAULT_NATS_STREAM_WINDOW, type NatsClientOptions, type NatsServeOptions } from "./rpc/options.js";
 export { DEFAULT_RPC_PREFIX } from "./rpc/wire.js";

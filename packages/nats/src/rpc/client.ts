@@ -33,10 +33,23 @@ export interface NatsClientHandle extends AsyncDisposable {
   abort(reason?: Error): void;
   /** Resolves once the client is closed or aborted, or its NATS connection closed. */
   readonly closed: Promise<void>;
+  /** Counters, for monitoring and tests. */
+  stats(): NatsClientStats;
+}
+
+/** What {@link NatsClientHandle.stats} reports. */
+export interface NatsClientStats {
+  /** Calls in flight now. */
+  readonly calls: number;
+  /** Requests sent again after the NATS connection came back (see `retryOnReconnect`). */
+  readonly resent: number;
 }
 
 /** A client of service methods `M` over NATS: one method per rpc, as @ipc/rpc's `Client<M>`. */
 export type NatsClient<M extends Methods> = { readonly [K in keyof M]: ClientMethod<M[K]> } & NatsClientHandle;
+
+/** Members of a NATS client beyond @ipc/rpc's reserved names (`route`: see `connectService`). */
+const NATS_CLIENT_MEMBERS: ReadonlySet<string> = new Set(["nats", "stats", "route"]);
 
 const enum State {
   Open,
@@ -60,6 +73,7 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
   #unavailable: RpcError | undefined;
   #idle: Deferred | undefined;
   #stopWatching: () => void = () => undefined;
+  #resent = 0;
 
   constructor(service: Service<Methods>, nats: NatsConnection, options: ResolvedClientOptions) {
     this.nats = nats;
@@ -79,6 +93,10 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
 
   get closed(): Promise<void> {
     return this.#closed.promise;
+  }
+
+  stats(): NatsClientStats {
+    return { calls: this.#calls.size, resent: this.#resent };
   }
 
   register(call: NatsClientCall): string {
@@ -156,6 +174,7 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
         if (call.resendable && this.#options.retry(call.info)) {
           try {
             call.send();
+            this.#resent++;
           } catch (sendError) {
             call.cancel(sendError as RpcError);
           }
@@ -272,6 +291,11 @@ export function createNatsClient<M extends Methods>(
   }
   if (typeof nats?.publish !== "function" || typeof nats.subscribe !== "function") {
     throw new InvalidArgumentError("createNatsClient() takes a NatsConnection (connect() of @nats-io/transport-node)");
+  }
+  for (const key of Object.keys(service.methods)) {
+    if (NATS_CLIENT_MEMBERS.has(key)) {
+      throw new InvalidArgumentError(`service ${service.name}: rpc '${key}' would hide the NATS client's own '${key}'; rename the rpc`);
+    }
   }
   return new NatsRpcClient(service as Service<Methods>, nats, resolveClientOptions(options)) as unknown as NatsClient<M>;
 }
