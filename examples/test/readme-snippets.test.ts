@@ -122,7 +122,8 @@ describe("README snippets", () => {
     it(`${name(block)} runs as a plain .mjs file`, { timeout: SNIPPET_TIMEOUT + 30_000 }, async () => {
       if (!existsSync(join(root, "packages/core/dist/index.js"))) throw new Error("the packages are not built: run `pnpm run build` first");
       mkdirSync(workDir, { recursive: true });
-      const file = join(workDir, `${block.readme.replace(/[^A-Za-z0-9]+/g, "-")}-${block.line}.mjs`);
+      // Named per process too: two runs in one checkout must not run (or delete) each other's files.
+      const file = join(workDir, `${block.readme.replace(/[^A-Za-z0-9]+/g, "-")}-${block.line}-${process.pid}.mjs`);
       writeFileSync(file, block.code);
       const cwd = mkdtempSync(join(tmpdir(), "ipc-readme-snippet-"));
       try {
@@ -159,13 +160,13 @@ describe("the packages are ESM only, and their READMEs say so", () => {
   const packages = tracked.filter((file) => /^packages\/[^/]+\/package\.json$/.test(file)).map((file) => join(root, file, ".."));
 
   for (const dir of packages) {
-    const { name } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name: string };
-    it(`${name}: require() loads it on this Node, as its README says`, { timeout: SNIPPET_TIMEOUT + 30_000 }, async () => {
+    const packageName = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name: string }).name;
+    it(`${packageName}: require() loads it on this Node, as its README says`, { timeout: SNIPPET_TIMEOUT + 30_000 }, async () => {
       const readme = join(dir, "README.md");
       if (tracked.includes(relative(root, readme))) expect(readFileSync(readme, "utf8"), `${readme} should say "${ESM_NOTE}: …"`).toContain(ESM_NOTE);
       // The package loads itself by name (its "exports"), from its built dist/, as a CommonJS caller would.
-      const result = await runNode("-e", dir, [`require(${JSON.stringify(name)})`]);
-      expect(result.code, `require("${name}") ended with ${result.ending}\n${result.stderr}`).toBe(0);
+      const result = await runNode("-e", dir, [`require(${JSON.stringify(packageName)})`]);
+      expect(result.code, `require("${packageName}") ended with ${result.ending}\n${result.stderr}`).toBe(0);
     });
   }
 });
