@@ -19,10 +19,16 @@ export const natsServerBinary: string | undefined = findBinary();
  * Why the NATS tests cannot run here, or undefined when they can. Used as the skip reason, word for word.
  */
 export const natsServerMissing: string | undefined =
-  natsServerBinary === undefined ? "nats-server is not installed (Debian: apt-get install nats-server)" : undefined;
+  natsServerBinary !== undefined
+    ? undefined
+    : process.env.NATS_SERVER_BIN
+      ? `NATS_SERVER_BIN (${process.env.NATS_SERVER_BIN}) is not a nats-server`
+      : "nats-server is not installed (Debian: apt-get install nats-server)";
 
+/** `NATS_SERVER_BIN` names another binary (a newer build); otherwise the one on PATH or Debian's. */
 function findBinary(): string | undefined {
-  for (const candidate of ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"]) {
+  const chosen = process.env.NATS_SERVER_BIN;
+  for (const candidate of chosen ? [chosen] : ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"]) {
     const probe = spawnSync(candidate, ["--version"], { encoding: "utf8" });
     if (probe.status === 0 && /nats-server/.test(probe.stdout)) return candidate;
   }
