@@ -1,11 +1,18 @@
 /**
- * Binding a socket file safely: the directory is checked, the mode is set before bind, and a leftover
- * socket file is replaced only after a connect probe proves no server is alive behind it.
+ * Binding a socket file safely: the directory is checked, the file never exists with wider permissions
+ * than its mode, and a leftover socket file is replaced only after a connect probe proves no server is
+ * alive behind it.
+ *
+ * With native calls the mode is set on the socket before bind(). Without them (another platform, or
+ * IPC_NATIVE=off), node:net binds the socket in a private directory made beside the path (0700: nobody
+ * else can reach it there), the file is given its mode, then hard-linked into place — link() never
+ * replaces an existing file, so a live server's socket is never taken over — and the private name is
+ * removed. The guarantee is the same; the path must leave room for the private directory's name.
  */
-import { chmodSync, lstatSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, linkSync, lstatSync, mkdtempSync, rmSync, statSync, unlinkSync } from "node:fs";
 import net from "node:net";
-import { dirname, resolve } from "node:path";
-import { AddressInUseError, InvalidAddressError, isIpcError } from "@ipc/core";
+import { dirname, join, resolve } from "node:path";
+import { AddressInUseError, InvalidAddressError, UNIX_PATH_MAX, fromSystemError, isIpcError } from "@ipc/core";
 import { InsecureDirectoryError } from "./errors.js";
 import { bindSocket, type SocketName } from "./native.js";
 
@@ -57,23 +64,22 @@ export function bindAbstract(name: SocketName, url: string): number {
   }
 }
 
-/** Binds a socket file at `path` with `mode`; returns the fd, ready for listen(). */
-export async function bindPath(path: string, mode: number, check: boolean, url: string): Promise<number> {
+/**
+ * Binds a socket file at `path` with `mode` through `bindOnce` (which throws `AddressInUseError` when
+ * something is at the path), replacing a leftover socket file nobody answers on.
+ */
+export async function bindPath<T>(path: string, check: boolean, bindOnce: () => T | Promise<T>): Promise<T> {
   if (check) checkDirectory(path);
-  const what = `listen on ${url}`;
   for (let attempt = 0; ; attempt++) {
     try {
-      const fd = bindSocket({ path }, mode, what);
-      // bind() created the file with `mode & ~umask`: widen it to exactly `mode` (never beyond).
-      chmodSync(path, mode);
-      return fd;
+      return await bindOnce();
     } catch (error) {
       if (!isIpcError(error, "IPC_ERR_ADDRESS_IN_USE") || attempt > 0) throw error;
     }
     // Something is at the path: replace it only if it is a socket nobody answers on.
     let isSocket = false;
     try {
-      isSocket = lstatSync(path, { bigint: true }).isSocket(); // bigint: see requireNative (nodejs/node#51142)
+      isSocket = lstatSync(path, { bigint: true }).isSocket(); // bigint: see @ipc/native (nodejs/node#51142)
     } catch {
       continue; // removed meanwhile: try again
     }
@@ -87,5 +93,59 @@ export async function bindPath(path: string, mode: number, check: boolean, url: 
         // Removed by someone else meanwhile: the next bind tells.
       }
     }
+  }
+}
+
+/** One native bind of a socket file: the mode is set before bind(); returns the fd, ready for listen(). */
+export function bindNative(path: string, mode: number, url: string): number {
+  const fd = bindSocket({ path }, mode, `listen on ${url}`);
+  // bind() created the file with `mode & ~umask`: widen it to exactly `mode` (never beyond).
+  chmodSync(path, mode);
+  return fd;
+}
+
+/** The private directory's name beside the path, and the socket's name in it: `.ipc-XXXXXX/s`. */
+const PRIVATE_PREFIX = ".ipc-";
+const PRIVATE_ROOM = PRIVATE_PREFIX.length + 6 + "/s".length + 1;
+
+/**
+ * One bind of a socket file through node:net (no native calls): `server` listens in a private directory
+ * beside `path`, the file gets exactly `mode`, and is linked into place. Throws `AddressInUseError` when
+ * something is at `path` (the server is closed again).
+ */
+export async function bindWithNode(server: net.Server, path: string, mode: number, backlog: number, url: string): Promise<void> {
+  const what = `listen on ${url}`;
+  if (Buffer.byteLength(resolve(path)) + PRIVATE_ROOM > UNIX_PATH_MAX) {
+    throw new InvalidAddressError(
+      `${what}: without native calls the socket is bound in a private directory beside the path first (so it never ` +
+        `exists with wider permissions than its mode), which needs ${PRIVATE_ROOM} more bytes than the path; use a path ` +
+        `of at most ${UNIX_PATH_MAX - PRIVATE_ROOM} bytes`,
+    );
+  }
+  let directory: string;
+  try {
+    directory = mkdtempSync(join(dirname(resolve(path)), PRIVATE_PREFIX));
+  } catch (error) {
+    throw fromSystemError(error, what);
+  }
+  const hidden = join(directory, "s");
+  try {
+    await new Promise<void>((settle, reject) => {
+      const onError = (error: Error): void => reject(fromSystemError(error, what));
+      server.once("error", onError);
+      server.listen({ path: hidden, backlog }, () => {
+        server.off("error", onError);
+        settle();
+      });
+    });
+    try {
+      chmodSync(hidden, mode);
+      linkSync(hidden, path);
+    } catch (error) {
+      await new Promise((closed) => server.close(closed));
+      throw fromSystemError(error, what);
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
   }
 }

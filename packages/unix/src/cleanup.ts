@@ -17,7 +17,7 @@ let hooked = false;
 
 /** Records the socket file at `path`, just bound, for removal. */
 export function own(path: string): OwnedFile {
-  // bigint stats: a non-bigint stat of a socket would trip nodejs/node#51142 for later requires (see requireNative).
+  // bigint stats: a non-bigint stat of a socket would trip nodejs/node#51142 for later requires (see @ipc/native).
   const { dev, ino } = lstatSync(path, { bigint: true });
   const file = { path, dev, ino };
   owned.add(file);

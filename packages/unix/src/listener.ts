@@ -18,9 +18,9 @@ import {
 } from "@ipc/core";
 import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
 import { refusal } from "./authorize.js";
-import { bindAbstract, bindPath } from "./bind.js";
+import { bindAbstract, bindNative, bindPath, bindWithNode } from "./bind.js";
 import { own, release, type OwnedFile } from "./cleanup.js";
-import { closeFd, duplicate, peerCredentials } from "./native.js";
+import { canUse, closeFd, duplicate, mustUse, peerCredentials } from "./native.js";
 import type { UnixListenOptions } from "./options.js";
 import { resolveTarget, type ResolvedTarget, type UnixTarget } from "./target.js";
 
@@ -75,9 +75,10 @@ class UnixListener implements Listener {
 
   async #admit(socket: net.Socket): Promise<void> {
     socket.on("error", () => undefined); // until the connection owns it
-    let peer: Peer;
+    // Without native calls there are no credentials to read: listen() refused credential rules then.
+    let peer: Peer | undefined;
     try {
-      peer = peerCredentials(socketFd(socket), `accept on ${this.address}`);
+      if (canUse("unix.peerCredentials")) peer = peerCredentials(socketFd(socket), `accept on ${this.address}`);
     } catch {
       socket.destroy();
       return;
@@ -86,7 +87,9 @@ class UnixListener implements Listener {
       ? "the listener is closing"
       : !this.#queue.hasRoom
         ? "the listener's backlog is full"
-        : await refusal(peer, this.#options);
+        : peer === undefined
+          ? undefined
+          : await refusal(peer, this.#options);
     if (reason !== undefined || this.#closed) {
       this.#rejected(peer, reason ?? "the listener is closing");
       const busy = reason === undefined || !this.#queue.hasRoom || this.#closed;
@@ -96,8 +99,17 @@ class UnixListener implements Listener {
     this.#queue.push(this.#adopt(socket, peer));
   }
 
-  /** Takes the socket over (a duplicate fd, read with a FrameReader) and sends the "accepted" frame. */
-  #adopt(socket: net.Socket, peer: Peer): Connection {
+  /**
+   * Takes the socket over (a duplicate fd, read with a FrameReader, so large messages are read in place)
+   * and sends the "accepted" frame. Without native calls, frames the socket Node accepted as it is.
+   */
+  #adopt(socket: net.Socket, peer: Peer | undefined): Connection {
+    if (!canUse("sockets.inPlaceReads")) {
+      const connection = framed(socket, { ...this.#connection, peer, localAddress: this.address, remoteAddress: this.address });
+      socket.resume(); // accepted paused (pauseOnConnect): 'data' listeners alone do not start it
+      void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
+      return connection;
+    }
     const fd = duplicate(socketFd(socket), `accept on ${this.address}`);
     socket.destroy();
     const reader = new FrameReader({ maxMessageSize: this.#connection.maxMessageSize });
@@ -115,10 +127,11 @@ class UnixListener implements Listener {
     return connection;
   }
 
-  #rejected(peer: Peer, reason: string): void {
+  #rejected(peer: Peer | undefined, reason: string): void {
     const onReject = this.#options?.onReject;
-    if (onReject === undefined) {
-      log("%s refused pid %d uid %d gid %d: %s", this.address, peer.pid, peer.uid, peer.gid, reason);
+    if (onReject === undefined || peer === undefined) {
+      if (peer === undefined) log("%s refused a client: %s", this.address, reason);
+      else log("%s refused pid %d uid %d gid %d: %s", this.address, peer.pid, peer.uid, peer.gid, reason);
       return;
     }
     try {
@@ -144,6 +157,13 @@ function listenOn(server: net.Server, fd: number, backlog: number, url: string):
   });
 }
 
+/** True when `options` asks to admit clients by their credentials (which need native calls to read). */
+function hasCredentialRules(options: UnixListenOptions | undefined): boolean {
+  return (
+    options?.sameUser === true || options?.allowUids !== undefined || options?.allowGids !== undefined || options?.authorize !== undefined
+  );
+}
+
 /**
  * Listens on a Unix socket: a `unix:` URL or path (the file is created with `mode`, 0600 by default, and
  * removed on close and at normal exit; a leftover file is replaced only if no server answers on it), or
@@ -157,13 +177,20 @@ export async function listen(target: UnixTarget, options?: UnixListenOptions): P
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
     throw new InvalidArgumentError(`mode must be permission bits such as 0o600, got ${String(mode)}`);
   }
+  if (resolved.path === undefined) mustUse("unix.abstract");
+  if (hasCredentialRules(options)) mustUse("unix.peerCredentials");
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
   let file: OwnedFile | undefined;
-  if (resolved.path === undefined) {
+  const path = resolved.path;
+  const check = options?.checkDirectory ?? true;
+  if (path === undefined) {
     await listenOn(server, bindAbstract(resolved.name, resolved.url), backlog, resolved.url);
+  } else if (canUse("unix.peerCredentials")) {
+    await listenOn(server, await bindPath(path, check, () => bindNative(path, mode, resolved.url)), backlog, resolved.url);
+    file = own(path);
   } else {
-    await listenOn(server, await bindPath(resolved.path, mode, options?.checkDirectory ?? true, resolved.url), backlog, resolved.url);
-    file = own(resolved.path);
+    await bindPath(path, check, () => bindWithNode(server, path, mode, backlog, resolved.url));
+    file = own(path);
   }
   return new UnixListener(server, resolved, file, options);
 }

@@ -1,10 +1,12 @@
 /**
- * The system calls Node lacks, through koffi, loaded on first use (importing @ipc/unix loads no native
- * code). Linux x86-64 and arm64 (glibc). Every failure becomes a typed error naming the call.
+ * The system calls of @ipc/unix that Node lacks, declared on @ipc/native's shared C library and made on
+ * first use (importing @ipc/unix loads no native code): binding and connecting abstract names with their
+ * exact bytes, the mode of a socket file before bind, SO_PEERCRED, and duplicating an accepted socket's
+ * fd. Every failure is @ipc/native's typed error naming the call; where native calls cannot be made, each
+ * feature's `UnsupportedError` (the callers fall back to node:net where Node alone can do the job).
  */
-import { constants } from "node:os";
-import type * as Koffi from "koffi";
-import { fromSystemError, type IpcError, type Peer, requireNative } from "@ipc/core";
+import type { Peer } from "@ipc/core";
+import { declare, failure, isSupported, requireFeature, type NativeFeature } from "@ipc/native";
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -16,50 +18,55 @@ const F_DUPFD_CLOEXEC = 1030;
 /** struct sockaddr_un: a 2-byte family, then 108 bytes of path. */
 const SOCKADDR_UN_SIZE = 110;
 
-interface Libc {
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, address: Buffer, length: number): number;
-  connect(fd: number, address: Buffer, length: number): number;
-  fchmod(fd: number, mode: number): number;
-  close(fd: number): number;
-  fcntl(fd: number, command: number, argument: number): number;
-  getsockopt(fd: number, level: number, name: number, value: { pid?: number; uid?: number; gid?: number }, length: number[]): number;
-  errno(): number;
+interface Ucred {
+  pid?: number;
+  uid?: number;
+  gid?: number;
 }
 
-let libc: Libc | undefined;
-
-function load(): Libc {
-  if (libc !== undefined) return libc;
-  const koffi = requireNative<typeof Koffi>("koffi", import.meta.url); // see requireNative: a Node bug
-  const lib = koffi.load("libc.so.6");
+const sys = declare((libc, koffi) => {
   // Anonymous types: koffi's type names are global to the process, and other packages declare their own.
   const ucred = koffi.struct({ pid: "int32_t", uid: "uint32_t", gid: "uint32_t" });
-  libc = {
-    socket: lib.func("int socket(int domain, int type, int protocol)"),
-    bind: lib.func("int bind(int fd, const void *address, uint32_t length)"),
-    connect: lib.func("int connect(int fd, const void *address, uint32_t length)"),
-    fchmod: lib.func("int fchmod(int fd, uint32_t mode)"),
-    close: lib.func("int close(int fd)"),
-    fcntl: lib.func("fcntl", "int", ["int", "int", "long"]),
-    getsockopt: lib.func("getsockopt", "int", ["int", "int", "int", koffi.out(koffi.pointer(ucred)), koffi.inout(koffi.pointer("uint32_t"))]),
-    errno: () => koffi.errno(),
+  return {
+    socket: libc.func("int socket(int domain, int type, int protocol)") as (domain: number, type: number, protocol: number) => number,
+    bind: libc.func("int bind(int fd, const void *address, uint32_t length)") as (fd: number, address: Buffer, length: number) => number,
+    connect: libc.func("int connect(int fd, const void *address, uint32_t length)") as (fd: number, address: Buffer, length: number) => number,
+    fchmod: libc.func("int fchmod(int fd, uint32_t mode)") as (fd: number, mode: number) => number,
+    close: libc.func("int close(int fd)") as (fd: number) => number,
+    fcntl: libc.func("fcntl", "int", ["int", "int", "long"]) as (fd: number, command: number, argument: number) => number,
+    getsockopt: libc.func("getsockopt", "int", ["int", "int", "int", koffi.out(koffi.pointer(ucred)), koffi.inout(koffi.pointer("uint32_t"))]) as (
+      fd: number,
+      level: number,
+      name: number,
+      value: Ucred,
+      length: number[],
+    ) => number,
   };
-  return libc;
+});
+
+/** The features of @ipc/unix that need native calls. */
+export type UnixFeature = Extract<NativeFeature, "unix.peerCredentials" | "unix.abstract" | "sockets.inPlaceReads">;
+
+/** True when the feature's native calls can be made here (the callers fall back to node:net otherwise). */
+export function canUse(feature: UnixFeature): boolean {
+  return isSupported(feature);
 }
 
-/** errno → name, keeping the first name of aliases (EAGAIN, not EWOULDBLOCK). */
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
-
-/** The typed error for a failed call; `errno` must be read right after the call. */
-function failure(errno: number, call: string, what: string): IpcError {
-  const code = errnoNames.get(errno) ?? `errno ${errno}`;
-  return fromSystemError(Object.assign(new Error(`${call}() failed: ${code}`), { code, errno, syscall: call }), what);
+/** Throws the feature's `UnsupportedError` where its native calls cannot be made. */
+export function mustUse(feature: UnixFeature): void {
+  requireFeature(feature);
 }
 
 /** A socket file's path, or a name in the abstract namespace. */
 export type SocketName = { readonly path: string } | { readonly abstract: string };
+
+/**
+ * Socket files are bound and connected through these calls where the peer's credentials can be read (the
+ * same native layer), and through node:net elsewhere; abstract names only through these calls.
+ */
+function featureOf(name: SocketName): UnixFeature {
+  return "path" in name ? "unix.peerCredentials" : "unix.abstract";
+}
 
 /**
  * struct sockaddr_un and its length. A path ends with a NUL; an abstract name is a NUL then exactly the
@@ -80,13 +87,13 @@ function socketAddress(name: SocketName): { address: Buffer; length: number } {
  * a live server), or the typed error of the failure.
  */
 export function bindSocket(name: SocketName, mode: number, what: string): number {
-  const c = load();
+  const c = sys(featureOf(name));
   const fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw failure(c.errno(), "socket", what);
+  if (fd < 0) throw failure("socket", what);
   try {
-    if ("path" in name && c.fchmod(fd, mode) !== 0) throw failure(c.errno(), "fchmod", what);
+    if ("path" in name && c.fchmod(fd, mode) !== 0) throw failure("fchmod", what);
     const { address, length } = socketAddress(name);
-    if (c.bind(fd, address, length) !== 0) throw failure(c.errno(), "bind", what);
+    if (c.bind(fd, address, length) !== 0) throw failure("bind", what);
   } catch (error) {
     c.close(fd);
     throw error;
@@ -100,35 +107,35 @@ export function bindSocket(name: SocketName, mode: number, what: string): number
  * full, EACCES when the socket file's mode forbids it.
  */
 export function connectSocket(name: SocketName, what: string): number {
-  const c = load();
+  const c = sys(featureOf(name));
   const fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw failure(c.errno(), "socket", what);
+  if (fd < 0) throw failure("socket", what);
   const { address, length } = socketAddress(name);
   if (c.connect(fd, address, length) !== 0) {
-    const errno = c.errno();
+    const error = failure("connect", what); // errno first: close() would overwrite it
     c.close(fd);
-    throw failure(errno, "connect", what);
+    throw error;
   }
   return fd;
 }
 
 /** Closes an fd this module handed out (after a failure, before Node owns it). */
 export function closeFd(fd: number): void {
-  load().close(fd);
+  sys("sockets.inPlaceReads").close(fd);
 }
 
 /** A duplicate of `fd` (close-on-exec), for taking over a socket Node accepted. */
 export function duplicate(fd: number, what: string): number {
-  const c = load();
+  const c = sys("sockets.inPlaceReads");
   const copy = c.fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) throw failure(c.errno(), "fcntl(F_DUPFD_CLOEXEC)", what);
+  if (copy < 0) throw failure("fcntl(F_DUPFD_CLOEXEC)", what);
   return copy;
 }
 
 /** The pid, uid and gid of the process at the other end of the Unix socket `fd` (SO_PEERCRED). */
 export function peerCredentials(fd: number, what: string): Peer {
-  const c = load();
-  const value: { pid?: number; uid?: number; gid?: number } = {};
-  if (c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, value, [12]) !== 0) throw failure(c.errno(), "getsockopt(SO_PEERCRED)", what);
+  const c = sys("unix.peerCredentials");
+  const value: Ucred = {};
+  if (c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, value, [12]) !== 0) throw failure("getsockopt(SO_PEERCRED)", what);
   return { pid: value.pid ?? 0, uid: value.uid ?? 0, gid: value.gid ?? 0 };
 }

@@ -26,7 +26,8 @@ export interface UnixListenOptions extends ListenOptions {
   readonly sameUser?: boolean | undefined;
   /**
    * Called for every client turned away (not authorized, or the backlog is full), with the reason.
-   * Default: a line in the debug log (`NODE_DEBUG=ipc`).
+   * Without native calls there are no credentials to pass: clients turned away are only logged. Default: a
+   * line in the debug log (`NODE_DEBUG=ipc`).
    */
   readonly onReject?: ((peer: Peer, reason: string) => void) | undefined;
 }
