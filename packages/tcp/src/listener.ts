@@ -17,7 +17,7 @@ import {
   type WaitOptions,
 } from "@ipc/core";
 import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
-import { closeFd, duplicate } from "./native.js";
+import { canAdopt, closeFd, duplicate } from "./native.js";
 import type { TcpListenOptions } from "./options.js";
 import { checkSocketOptions, configureSocket, socketFd, watch, withSettings } from "./socket.js";
 import { resolveTarget, urlOf, type TcpTarget } from "./target.js";
@@ -98,9 +98,19 @@ class TcpListener implements Listener {
     this.#queue.push(connection);
   }
 
-  /** Plain TCP: takes the socket over (a duplicate fd, read with a FrameReader). */
+  /**
+   * Plain TCP: takes the socket over (a duplicate fd, read with a FrameReader, so large messages are read
+   * in place). Without native calls, frames the socket Node accepted as it is.
+   */
   #adopt(socket: net.Socket, remote: string): Connection {
     const what = `accept on ${this.address}`;
+    if (!canAdopt()) {
+      const socketOptions = configureSocket(socket, this.#options, what);
+      const connection = framed(socket, { ...this.#settings, localAddress: this.address, remoteAddress: remote });
+      socket.resume(); // accepted paused (pauseOnConnect): 'data' listeners alone do not start it
+      watch(socket, connection, this.#options, `connection from ${remote}`);
+      return withSettings(connection, socketOptions);
+    }
     const fd = duplicate(socketFd(socket), what);
     socket.destroy();
     const reader = new FrameReader({ maxMessageSize: this.#settings.maxMessageSize });

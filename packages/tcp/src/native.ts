@@ -1,10 +1,10 @@
 /**
- * The system calls Node lacks for TCP, through koffi, loaded on first use: socket buffer sizes
- * (SO_SNDBUF / SO_RCVBUF, set and read back) and duplicating an accepted socket's fd.
+ * The system calls of @ipc/tcp that Node lacks, declared on @ipc/native's shared C library and made on
+ * first use: socket buffer sizes (SO_SNDBUF / SO_RCVBUF, set and read back) and duplicating an accepted
+ * socket's fd. Where native calls cannot be made, asking for a buffer size is an `UnsupportedError`, the
+ * settings are reported as Node set them, and accepted sockets are used as Node made them.
  */
-import { constants } from "node:os";
-import type * as Koffi from "koffi";
-import { fromSystemError, type IpcError, requireNative } from "@ipc/core";
+import { declare, failure, isSupported, requireFeature } from "@ipc/native";
 
 const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
@@ -14,38 +14,24 @@ const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const F_DUPFD_CLOEXEC = 1030;
 
-interface Libc {
-  setsockopt(fd: number, level: number, name: number, value: Int32Array, length: number): number;
-  getsockopt(fd: number, level: number, name: number, value: Int32Array, length: number[]): number;
-  fcntl(fd: number, command: number, argument: number): number;
-  close(fd: number): number;
-  errno(): number;
-}
-
-let libc: Libc | undefined;
-
-function load(): Libc {
-  if (libc !== undefined) return libc;
-  const koffi = requireNative<typeof Koffi>("koffi", import.meta.url); // see requireNative: a Node bug
-  const lib = koffi.load("libc.so.6");
-  libc = {
-    setsockopt: lib.func("int setsockopt(int fd, int level, int name, const void *value, uint32_t length)"),
-    getsockopt: lib.func("getsockopt", "int", ["int", "int", "int", "void *", koffi.inout(koffi.pointer("uint32_t"))]),
-    fcntl: lib.func("fcntl", "int", ["int", "int", "long"]),
-    close: lib.func("int close(int fd)"),
-    errno: () => koffi.errno(),
-  };
-  return libc;
-}
-
-/** errno → name, keeping the first name of aliases (EAGAIN, not EWOULDBLOCK). */
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
-
-function failure(errno: number, call: string, what: string): IpcError {
-  const code = errnoNames.get(errno) ?? `errno ${errno}`;
-  return fromSystemError(Object.assign(new Error(`${call}() failed: ${code}`), { code, errno, syscall: call }), what);
-}
+const sys = declare((libc, koffi) => ({
+  setsockopt: libc.func("int setsockopt(int fd, int level, int name, const void *value, uint32_t length)") as (
+    fd: number,
+    level: number,
+    name: number,
+    value: Int32Array,
+    length: number,
+  ) => number,
+  getsockopt: libc.func("getsockopt", "int", ["int", "int", "int", "void *", koffi.inout(koffi.pointer("uint32_t"))]) as (
+    fd: number,
+    level: number,
+    name: number,
+    value: Int32Array,
+    length: number[],
+  ) => number,
+  fcntl: libc.func("fcntl", "int", ["int", "int", "long"]) as (fd: number, command: number, argument: number) => number,
+  close: libc.func("int close(int fd)") as (fd: number) => number,
+}));
 
 /** A TCP socket's options as the kernel reports them. */
 export interface SocketSettings {
@@ -53,23 +39,44 @@ export interface SocketSettings {
   readonly noDelay: boolean;
   /** SO_KEEPALIVE. */
   readonly keepAlive: boolean;
-  /** SO_SNDBUF in bytes (Linux doubles what was asked, within net.core.wmem_max). */
-  readonly sendBufferSize: number;
-  /** SO_RCVBUF in bytes (Linux doubles what was asked, within net.core.rmem_max). */
-  readonly receiveBufferSize: number;
+  /**
+   * SO_SNDBUF in bytes (Linux doubles what was asked, within net.core.wmem_max); `undefined` where native
+   * calls cannot be made (see @ipc/native).
+   */
+  readonly sendBufferSize: number | undefined;
+  /**
+   * SO_RCVBUF in bytes (Linux doubles what was asked, within net.core.rmem_max); `undefined` where native
+   * calls cannot be made (see @ipc/native).
+   */
+  readonly receiveBufferSize: number | undefined;
+}
+
+/** True when accepted sockets can be taken over (a duplicate fd, so large messages are read in place). */
+export function canAdopt(): boolean {
+  return isSupported("sockets.inPlaceReads");
+}
+
+/** True when socket settings can be set and read back through native calls. */
+export function canReadSettings(): boolean {
+  return isSupported("tcp.bufferSizes");
+}
+
+/** Throws `UnsupportedError` when buffer sizes are asked for where native calls cannot be made. */
+export function checkBufferSizes(send: number | undefined, receive: number | undefined): void {
+  if (send !== undefined || receive !== undefined) requireFeature("tcp.bufferSizes");
 }
 
 /** Sets the send and/or receive buffer size of socket `fd`, then reads its settings back. */
 export function socketSettings(fd: number, send: number | undefined, receive: number | undefined, what: string): SocketSettings {
-  const c = load();
+  const c = sys("tcp.bufferSizes");
   const value = new Int32Array(1);
   for (const [name, size, label] of [[SO_SNDBUF, send, "SO_SNDBUF"], [SO_RCVBUF, receive, "SO_RCVBUF"]] as const) {
     if (size === undefined) continue;
     value[0] = size;
-    if (c.setsockopt(fd, SOL_SOCKET, name, value, 4) !== 0) throw failure(c.errno(), `setsockopt(${label})`, what);
+    if (c.setsockopt(fd, SOL_SOCKET, name, value, 4) !== 0) throw failure(`setsockopt(${label})`, what);
   }
   const read = (level: number, name: number, label: string): number => {
-    if (c.getsockopt(fd, level, name, value, [4]) !== 0) throw failure(c.errno(), `getsockopt(${label})`, what);
+    if (c.getsockopt(fd, level, name, value, [4]) !== 0) throw failure(`getsockopt(${label})`, what);
     return value[0]!;
   };
   return {
@@ -82,13 +89,13 @@ export function socketSettings(fd: number, send: number | undefined, receive: nu
 
 /** A duplicate of `fd` (close-on-exec), for taking over a socket Node accepted. */
 export function duplicate(fd: number, what: string): number {
-  const c = load();
+  const c = sys("sockets.inPlaceReads");
   const copy = c.fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) throw failure(c.errno(), "fcntl(F_DUPFD_CLOEXEC)", what);
+  if (copy < 0) throw failure("fcntl(F_DUPFD_CLOEXEC)", what);
   return copy;
 }
 
 /** Closes an fd this module handed out, before Node owns it. */
 export function closeFd(fd: number): void {
-  load().close(fd);
+  sys("sockets.inPlaceReads").close(fd);
 }

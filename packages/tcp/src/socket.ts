@@ -1,7 +1,7 @@
 /** What every TCP connection gets, on both sides: socket options, buffer sizes, idle and write watchdogs. */
 import type net from "node:net";
 import { InvalidArgumentError, TimeoutError, type Connection } from "@ipc/core";
-import { socketSettings, type SocketSettings } from "./native.js";
+import { canReadSettings, checkBufferSizes, socketSettings, type SocketSettings } from "./native.js";
 import type { TcpSocketOptions } from "./options.js";
 
 /** A TCP connection: the core `Connection`, plus what the kernel says about its socket. */
@@ -23,7 +23,10 @@ function checkMilliseconds(name: string, value: number | undefined): void {
   }
 }
 
-/** Rejects bad socket options up front. */
+/**
+ * Rejects bad socket options up front; buffer sizes where native calls cannot be made are an
+ * `UnsupportedError` (Node alone cannot set them on a TCP socket).
+ */
 export function checkSocketOptions(options: TcpSocketOptions | undefined): void {
   checkMilliseconds("idleTimeout", options?.idleTimeout);
   checkMilliseconds("writeTimeout", options?.writeTimeout);
@@ -33,12 +36,19 @@ export function checkSocketOptions(options: TcpSocketOptions | undefined): void 
       throw new InvalidArgumentError(`${name} must be an integer number of bytes from 1 to 2^30, got ${String(size)}`);
     }
   }
+  checkBufferSizes(options?.sendBufferSize, options?.receiveBufferSize);
 }
 
-/** Applies Nagle, keep-alive and buffer sizes to the TCP socket itself; returns what the kernel reports. */
+/**
+ * Applies Nagle, keep-alive and buffer sizes to the TCP socket itself; returns what the kernel reports
+ * (without native calls: Nagle and keep-alive as Node set them, and no buffer sizes).
+ */
 export function configureSocket(socket: net.Socket, options: TcpSocketOptions | undefined, what: string): SocketSettings {
-  socket.setNoDelay(options?.noDelay ?? true);
-  socket.setKeepAlive(options?.keepAlive ?? true, options?.keepAliveInitialDelay ?? 10_000);
+  const noDelay = options?.noDelay ?? true;
+  const keepAlive = options?.keepAlive ?? true;
+  socket.setNoDelay(noDelay);
+  socket.setKeepAlive(keepAlive, options?.keepAliveInitialDelay ?? 10_000);
+  if (!canReadSettings()) return { noDelay, keepAlive, sendBufferSize: undefined, receiveBufferSize: undefined };
   return socketSettings(socketFd(socket), options?.sendBufferSize, options?.receiveBufferSize, what);
 }
 
