@@ -1,11 +1,11 @@
 /**
- * The system calls behind @ipc/shm, through koffi, loaded on first use: POSIX shared memory
- * (shm_open / ftruncate / mmap / munmap / shm_unlink) and futexes. Linux x86-64 and arm64 (glibc ≥ 2.34,
- * where shm_open lives in libc). Every failure becomes a typed error naming the call.
+ * The system calls behind @ipc/shm, declared on @ipc/native's shared C library and made on first use:
+ * POSIX shared memory (shm_open / ftruncate / mmap / munmap / shm_unlink) and futexes. Linux x86-64 and
+ * arm64 (glibc ≥ 2.34, where shm_open lives in libc); elsewhere, and with IPC_NATIVE=off, every call is
+ * @ipc/native's `UnsupportedError` for the feature "shm". Every failure is a typed error naming the call.
  */
-import { constants } from "node:os";
-import type * as Koffi from "koffi";
-import { fromSystemError, type IpcError, requireNative } from "@ipc/core";
+import type { IpcError } from "@ipc/core";
+import { declare, errnoName, failure as nativeFailure, lastErrno, requireFeature } from "@ipc/native";
 
 export const O_RDONLY = 0;
 export const O_RDWR = 0o2;
@@ -31,72 +31,60 @@ type FutexCall = ((nr: number, address: Pointer, op: number, value: number, time
   async(nr: number, address: Pointer, op: number, value: number, timeout: Timespec, address2: null, value3: number, done: (error: unknown, result: number) => void): void;
 };
 
-interface Libc {
-  koffi: typeof Koffi;
-  shmOpen(name: string, flags: number, mode: number): number;
-  shmUnlink(name: string): number;
-  ftruncate(fd: number, length: number): number;
-  mmap(address: Pointer | null, length: number, protection: number, flags: number, fd: number, offset: number): Pointer;
-  munmap(address: Pointer, length: number): number;
-  fchmod(fd: number, mode: number): number;
-  close(fd: number): number;
-  futex: FutexCall;
-  gettid: () => number;
-  errno(): number;
-}
-
-let libc: Libc | undefined;
-
-function load(): Libc {
-  if (libc !== undefined) return libc;
-  const koffi = requireNative<typeof Koffi>("koffi", import.meta.url); // see requireNative: a Node bug
-  const lib = koffi.load("libc.so.6");
+const sys = declare((libc, koffi) => {
   const timespec = koffi.struct({ tv_sec: "int64_t", tv_nsec: "long" });
-  const syscall0 = lib.func("syscall", "long", ["long"]);
-  libc = {
-    koffi,
-    shmOpen: lib.func("int shm_open(const char *name, int flags, uint32_t mode)"),
-    shmUnlink: lib.func("int shm_unlink(const char *name)"),
-    ftruncate: lib.func("int ftruncate(int fd, int64_t length)"),
-    mmap: lib.func("void *mmap(void *address, size_t length, int protection, int flags, int fd, int64_t offset)"),
-    munmap: lib.func("int munmap(void *address, size_t length)"),
-    fchmod: lib.func("int fchmod(int fd, uint32_t mode)"),
-    close: lib.func("int close(int fd)"),
-    futex: lib.func("syscall", "long", ["long", "void *", "int", "int", koffi.pointer(timespec), "void *", "int"]) as unknown as FutexCall,
-    gettid: () => syscall0(SYS_GETTID) as number,
-    errno: () => koffi.errno(),
+  const syscall0 = libc.func("syscall", "long", ["long"]) as (nr: number) => number;
+  return {
+    view: (address: Pointer, length: number): ArrayBuffer => koffi.view(address, length),
+    shmOpen: libc.func("int shm_open(const char *name, int flags, uint32_t mode)") as (name: string, flags: number, mode: number) => number,
+    shmUnlink: libc.func("int shm_unlink(const char *name)") as (name: string) => number,
+    ftruncate: libc.func("int ftruncate(int fd, int64_t length)") as (fd: number, length: number) => number,
+    mmap: libc.func("void *mmap(void *address, size_t length, int protection, int flags, int fd, int64_t offset)") as (
+      address: Pointer | null,
+      length: number,
+      protection: number,
+      flags: number,
+      fd: number,
+      offset: number,
+    ) => Pointer,
+    munmap: libc.func("int munmap(void *address, size_t length)") as (address: Pointer, length: number) => number,
+    fchmod: libc.func("int fchmod(int fd, uint32_t mode)") as (fd: number, mode: number) => number,
+    close: libc.func("int close(int fd)") as (fd: number) => number,
+    futex: libc.func("syscall", "long", ["long", "void *", "int", "int", koffi.pointer(timespec), "void *", "int"]) as unknown as FutexCall,
+    gettid: () => syscall0(SYS_GETTID),
   };
-  return libc;
+});
+
+/** The shm calls, or @ipc/native's `UnsupportedError` for "shm" where they cannot be made. */
+const load = () => sys("shm");
+
+/** Throws `UnsupportedError` for "shm" where its native calls cannot be made (before other work starts). */
+export function requireShm(): void {
+  requireFeature("shm");
 }
 
-/** errno → name, keeping the first name of aliases (EAGAIN, not EWOULDBLOCK). */
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
-
-/** The errno name of a failed call (read right after it), and its typed error. */
-export function failure(errno: number, call: string, what: string): IpcError & { cause: { code: string } } {
-  const code = errnoNames.get(errno) ?? `errno ${errno}`;
-  const error = Object.assign(new Error(`${call}() failed: ${code}`), { code, errno, syscall: call });
-  return fromSystemError(error, what) as IpcError & { cause: { code: string } };
+/** The typed error of the call that just failed (read right after it), with its OS error as `cause`. */
+export function failure(call: string, what: string): IpcError & { cause: { code: string } } {
+  return nativeFailure(call, what) as IpcError & { cause: { code: string } };
 }
 
 /** Opens (or creates) a POSIX shared-memory object; returns its fd (close-on-exec, no symlinks). */
 export function shmOpen(name: string, flags: number, mode: number, what: string): number {
   const c = load();
   const fd = c.shmOpen(`/${name}`, flags | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) throw failure(c.errno(), "shm_open", what);
+  if (fd < 0) throw failure("shm_open", what);
   return fd;
 }
 
 /** Gives an fd exactly `mode` (the umask narrowed it at creation). */
 export function fchmod(fd: number, mode: number, what: string): void {
   const c = load();
-  if (c.fchmod(fd, mode) !== 0) throw failure(c.errno(), "fchmod", what);
+  if (c.fchmod(fd, mode) !== 0) throw failure("fchmod", what);
 }
 
 export function truncate(fd: number, length: number, what: string): void {
   const c = load();
-  if (c.ftruncate(fd, length) !== 0) throw failure(c.errno(), "ftruncate", what);
+  if (c.ftruncate(fd, length) !== 0) throw failure("ftruncate", what);
 }
 
 export function closeFd(fd: number): void {
@@ -105,7 +93,7 @@ export function closeFd(fd: number): void {
 
 export function shmUnlink(name: string, what: string): void {
   const c = load();
-  if (c.shmUnlink(`/${name}`) !== 0) throw failure(c.errno(), "shm_unlink", what);
+  if (c.shmUnlink(`/${name}`) !== 0) throw failure("shm_unlink", what);
 }
 
 /** A mapping of `length` bytes of `fd` and an ArrayBuffer over it. */
@@ -122,8 +110,8 @@ export interface Mapping {
 export function map(fd: number, length: number, readOnly: boolean, what: string): Mapping {
   const c = load();
   const address = c.mmap(null, length, PROT_READ | PROT_WRITE, readOnly ? MAP_PRIVATE : MAP_SHARED, fd, 0);
-  if (address === MAP_FAILED) throw failure(c.errno(), "mmap", what);
-  return { address, length, buffer: c.koffi.view(address, length) };
+  if (address === MAP_FAILED) throw failure("mmap", what);
+  return { address, length, buffer: c.view(address, length) };
 }
 
 /**
@@ -143,7 +131,7 @@ export function unmap(address: Pointer, length: number): void {
 
 /** An ArrayBuffer over `length` bytes of a mapping from `offset`. */
 export function view(mapping: Mapping, offset: number, length: number): ArrayBuffer {
-  return load().koffi.view(mapping.address + BigInt(offset), length);
+  return load().view(mapping.address + BigInt(offset), length);
 }
 
 /** The address of byte `offset` of a mapping, for futexes. */
@@ -160,8 +148,7 @@ export function futexWaitSync(address: Pointer, expected: number, timeoutMs: num
   const timeout = { tv_sec: Math.floor(timeoutMs / 1000), tv_nsec: Math.round((timeoutMs % 1000) * 1e6) };
   const result = c.futex(SYS_FUTEX, address, FUTEX_WAIT, expected | 0, timeout, null, 0);
   if (result === 0) return "woken";
-  const errno = c.errno();
-  return errnoNames.get(errno) === "ETIMEDOUT" ? "timeout" : "changed";
+  return errnoName(lastErrno()) === "ETIMEDOUT" ? "timeout" : "changed";
 }
 
 /**
@@ -174,7 +161,7 @@ export function futexWait(address: Pointer, expected: number, timeoutMs: number)
   return new Promise((resolve) => {
     c.futex.async(SYS_FUTEX, address, FUTEX_WAIT, expected | 0, timeout, null, 0, (_error, result) => {
       if (result === 0) return resolve("woken");
-      resolve(errnoNames.get(c.errno()) === "ETIMEDOUT" ? "timeout" : "changed");
+      resolve(errnoName(lastErrno()) === "ETIMEDOUT" ? "timeout" : "changed");
     });
   });
 }

@@ -22,6 +22,7 @@ import {
 } from "@ipc/core";
 import * as unix from "@ipc/unix";
 import { SegmentKind } from "../header.js";
+import { requireShm } from "../native.js";
 import { MessageRing, ringSize, type Doorbell } from "../ring.js";
 import { SharedMemory } from "../segment.js";
 import { ShmConnection } from "./connection.js";
@@ -126,6 +127,7 @@ function nameOf(address: string): string {
 /** Listens on `shm://name` (a rendezvous socket in the abstract namespace, and a segment per connection). */
 export async function listen(address: string, options?: ShmListenOptions): Promise<Listener> {
   const name = nameOf(address);
+  requireShm();
   resolveConnectionOptions(options);
   capacityFor(options?.ringCapacity ?? DEFAULT_RING_CAPACITY);
   const rendezvous = await unix.listen(rendezvousOf(name), {
@@ -144,6 +146,7 @@ export async function connect(address: string, options?: ShmConnectOptions): Pro
   const name = nameOf(address);
   const settings = resolveConnectionOptions(options);
   const what = `connect to ${address}`;
+  requireShm();
   throwIfAborted(options?.signal, what);
   const remaining = deadline(options);
   const control = await unix.connect(rendezvousOf(name), remaining()).catch((error: unknown) => {
