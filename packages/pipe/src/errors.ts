@@ -1,6 +1,7 @@
 /**
  * The conditions of running processes that @ipc/core has no class for. Everything else (timeouts, aborts,
- * permissions, closed connections, bad arguments) uses @ipc/core's classes.
+ * permissions, closed connections, bad arguments, failed system calls, unsupported features) uses @ipc/core's
+ * classes.
  */
 import { IpcError, type IpcErrorOptions } from "@ipc/core";
 
@@ -114,20 +115,7 @@ export class SpawnError extends IpcError {
 }
 
 /**
- * Thrown when a system call fails for a reason no other class covers (EMFILE, ENOSPC, …). `errno` names
- * the error (`"EMFILE"`), `syscall` the call.
+ * Thrown when a system call fails for a reason no other class covers. It is @ipc/core's, re-exported here
+ * where it was first documented: every package's native calls fail the same way (see @ipc/native).
  */
-export class SystemCallError extends IpcError {
-  override readonly name = "SystemCallError";
-  readonly code = "IPC_ERR_SYSTEM_CALL";
-  /** The system call that failed, e.g. `"pipe2"`. */
-  readonly syscall: string;
-  /** The OS error's name, e.g. `"EMFILE"`. */
-  readonly errno: string;
-
-  constructor(message: string, syscall: string, errno: string, options?: IpcErrorOptions) {
-    super(message, options);
-    this.syscall = syscall;
-    this.errno = errno;
-  }
-}
+export { SystemCallError } from "@ipc/core";

@@ -4,6 +4,10 @@
  * pointed at /dev/null and fd 1 at stderr: a stray `console.log` then goes to the log instead of corrupting
  * the frames, the process's own children do not inherit the channel, and closing the channel really closes
  * it (Node never closes `process.stdout`).
+ *
+ * Where native calls cannot be made (dup2 and fcntl; another platform, or IPC_NATIVE=off), the channel is
+ * fds 0 and 1 themselves: nothing else may write to stdout (log to stderr), and the process's own children
+ * inherit the channel unless they are given other stdio.
  */
 import { closeSync, fstatSync, openSync } from "node:fs";
 import {
@@ -14,7 +18,7 @@ import {
   type ConnectionOptions,
 } from "@ipc/core";
 import { framed } from "@ipc/framing";
-import { dup2, dupCloexec } from "./native.js";
+import { canUse, dup2, dupCloexec } from "./native.js";
 import { peerOf } from "./proc.js";
 import { PipeSocket } from "./socket.js";
 
@@ -60,6 +64,13 @@ export function takeParentStdio(): { readable: PipeSocket; writable: PipeSocket 
   }
   checkStdio(0, "stdin");
   checkStdio(1, "stdout");
+  if (!canUse("pipe.stdio")) {
+    claimed = true;
+    return {
+      readable: new PipeSocket(0, "read", "the channel from the parent (stdin)"),
+      writable: new PipeSocket(1, "write", "the channel to the parent (stdout)"),
+    };
+  }
   const input = dupCloexec(0);
   const output = dupCloexec(1);
   claimed = true;

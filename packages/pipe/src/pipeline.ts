@@ -2,9 +2,8 @@
  * `pipeline()`: `a | b | c` without a shell (seed §2.3). Each stage's stdout is an OS pipe straight into the
  * next stage's stdin — the data never passes through this process — with pipefail semantics: every stage's
  * status is reported, the pipeline fails when any stage fails, and a failure (or the timeout) stops every
- * stage.
+ * stage. Where native calls cannot be made, the stages are connected by socket pairs instead (stdio-pair.ts).
  */
-import { closeSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { InvalidArgumentError, type WaitOptions } from "@ipc/core";
 import { createPipe, type PipeEnds } from "./capacity.js";
@@ -21,7 +20,9 @@ import {
   type ResolvedSpawnOptions,
   type SpawnOptions,
 } from "./options.js";
+import { canUse } from "./native.js";
 import { startProcess, type ManagedProcess, type Slot } from "./process.js";
+import { childLink, closeEnd, type ChildEnd } from "./stdio-pair.js";
 
 /** One stage: the command, then its arguments (no shell). */
 export type PipelineStage = readonly string[];
@@ -91,22 +92,22 @@ async function startAll(
   input: Slot,
   output: Slot,
 ): Promise<ManagedProcess[]> {
-  const between: PipeEnds[] = [];
+  const between: Link[] = [];
   /** Pipe ends not handed to a stage yet: this process must close them if a stage cannot start. */
-  const open = new Set<number>();
+  const open = new Set<ChildEnd>();
   const started: ManagedProcess[] = [];
   try {
     for (let i = 0; i < stages.length - 1; i++) {
-      const pipe = createPipe({ capacity: options.pipeCapacity });
-      between.push(pipe);
-      open.add(pipe.readFd).add(pipe.writeFd);
+      const link = await linkStages(options.pipeCapacity);
+      between.push(link);
+      open.add(link.read).add(link.write);
     }
     for (const [i, [command, ...args]] of stages.entries()) {
-      const stdin = i === 0 ? input : between[i - 1]!.readFd;
-      const stdout = i === stages.length - 1 ? output : between[i]!.writeFd;
+      const stdin = i === 0 ? input : between[i - 1]!.read;
+      const stdout = i === stages.length - 1 ? output : between[i]!.write;
       // The stage's ends of the pipes go with it: this process closes its copies right after the spawn,
       // or no stage would ever see end-of-file.
-      const handOver = [stdin, stdout].filter((fd): fd is number => typeof fd === "number" && open.delete(fd));
+      const handOver = [stdin, stdout].filter((end): end is ChildEnd => typeof end !== "string" && open.delete(end));
       started.push(await startProcess(command!, args, options, [stdin, stdout, "pipe"], handOver));
     }
     return started;
@@ -115,8 +116,27 @@ async function startAll(
     await Promise.all(started.map((child) => child.exited));
     throw error;
   } finally {
-    for (const fd of open) closeSync(fd);
+    for (const end of open) closeEnd(end);
   }
+}
+
+/** The connection between two stages: the ends the writing and the reading stage get. */
+interface Link {
+  readonly write: ChildEnd;
+  readonly read: ChildEnd;
+}
+
+/**
+ * A real pipe (`pipe2`, of `capacity` bytes if given), as a shell makes them; where native calls cannot
+ * be made, a socket pair through node:net (and `capacity` is an `UnsupportedError`).
+ */
+async function linkStages(capacity: number | undefined): Promise<Link> {
+  if (capacity !== undefined || canUse("pipe.capacity")) {
+    const { readFd, writeFd }: PipeEnds = createPipe({ capacity });
+    return { write: writeFd, read: readFd };
+  }
+  const [write, read] = await childLink();
+  return { write, read };
 }
 
 /**

@@ -5,6 +5,8 @@
  * that option is given. Either way this process keeps one end as a {@link PipeSocket} (so its errors are
  * typed and its end-of-file can wait for the exit status), the child gets the other as its fd 0, 1 or 2,
  * and this process's copy of the child's end is closed right after the spawn (or end-of-file never comes).
+ * Where native calls cannot be made, the socket pair is made through node:net (stdio-pair.ts), and
+ * `pipeCapacity` is an `UnsupportedError`.
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { closeSync } from "node:fs";
@@ -12,12 +14,16 @@ import { InvalidArgumentError, PermissionDeniedError, noop } from "@ipc/core";
 import { createPipe, type PipeEnds } from "./capacity.js";
 import type { ExitStatus } from "./errors.js";
 import { SpawnError } from "./errors.js";
-import { socketpair } from "./native.js";
+import { canUse, socketpair } from "./native.js";
 import { formatCommand, type ResolvedSpawnOptions } from "./options.js";
 import { PipeSocket } from "./socket.js";
+import { closeEnd, pairWith, type ChildEnd } from "./stdio-pair.js";
 
-/** How one of fds 0, 1, 2 of a child is wired: a new pipe, /dev/null, this process's, or a given fd. */
-export type Slot = "pipe" | "ignore" | "inherit" | number;
+/**
+ * How one of fds 0, 1, 2 of a child is wired: a new pipe, /dev/null, this process's, or a given end (an fd,
+ * or a socket made through node:net).
+ */
+export type Slot = "pipe" | "ignore" | "inherit" | ChildEnd;
 
 const STREAM_NAMES = ["stdin", "stdout", "stderr"] as const;
 
@@ -117,11 +123,11 @@ export class ManagedProcess {
   }
 }
 
-/** The pipe ends this process keeps, and the fds the child gets. */
+/** The pipe ends this process keeps, and the ends the child gets. */
 interface Wiring {
-  readonly childSlots: (string | number)[];
-  readonly ours: (number | undefined)[];
-  readonly childEnds: number[];
+  readonly childSlots: (string | ChildEnd)[];
+  readonly ours: (PipeSocket | undefined)[];
+  readonly childEnds: ChildEnd[];
 }
 
 /** `[the child's end, this process's end]` of a pipe for fd `index` (0: the child reads). */
@@ -129,22 +135,45 @@ function pipeEnds({ readFd, writeFd }: PipeEnds, index: number): [number, number
   return index === 0 ? [readFd, writeFd] : [writeFd, readFd];
 }
 
-function wire(slots: readonly Slot[], capacity: number | undefined): Wiring {
+/** One new stream to the child's fd `index`: the child's end, and this process's as a {@link PipeSocket}. */
+async function newStream(index: number, capacity: number | undefined, what: string): Promise<[ChildEnd, PipeSocket]> {
+  const direction = index === 0 ? "write" : "read";
+  if (capacity !== undefined || canUse("pipe.stdio")) {
+    const [child, own] = capacity === undefined ? socketpair() : pipeEnds(createPipe({ capacity }), index);
+    try {
+      return [child, new PipeSocket(own, direction, what)];
+    } catch (error) {
+      closeSync(child);
+      closeSync(own);
+      throw error;
+    }
+  }
+  const own = new PipeSocket(undefined, direction, what);
+  try {
+    return [await pairWith(own), own];
+  } catch (error) {
+    own.destroy();
+    throw error;
+  }
+}
+
+async function wire(slots: readonly Slot[], capacity: number | undefined, display: string): Promise<Wiring> {
   const wiring: Wiring = { childSlots: [], ours: [], childEnds: [] };
   try {
-    slots.forEach((slot, index) => {
+    for (const [index, slot] of slots.entries()) {
       if (slot !== "pipe") {
         wiring.childSlots.push(slot);
         wiring.ours.push(undefined);
-        return;
+        continue;
       }
-      const [child, own] = capacity === undefined ? socketpair() : pipeEnds(createPipe({ capacity }), index);
+      const [child, own] = await newStream(index, capacity, `${STREAM_NAMES[index]} of \`${display}\``);
       wiring.childSlots.push(child);
       wiring.childEnds.push(child);
       wiring.ours.push(own);
-    });
+    }
   } catch (error) {
-    for (const fd of [...wiring.childEnds, ...wiring.ours]) if (fd !== undefined) closeSync(fd);
+    for (const end of wiring.childEnds) closeEnd(end);
+    for (const own of wiring.ours) own?.destroy();
     throw error;
   }
   return wiring;
@@ -175,10 +204,16 @@ export async function startProcess(
   args: readonly string[],
   options: ResolvedSpawnOptions,
   slots: readonly [Slot, Slot, Slot],
-  handOver: readonly number[] = [],
+  handOver: readonly ChildEnd[] = [],
 ): Promise<ManagedProcess> {
   const display = formatCommand(command, args);
-  const wiring = wire(slots, options.pipeCapacity);
+  let wiring: Wiring;
+  try {
+    wiring = await wire(slots, options.pipeCapacity, display);
+  } catch (error) {
+    for (const end of handOver) closeEnd(end);
+    throw error;
+  }
   const startedAt = performance.now();
   let child: ChildProcess;
   try {
@@ -190,14 +225,12 @@ export async function startProcess(
       windowsHide: true,
     });
   } catch (error) {
-    for (const fd of wiring.ours) if (fd !== undefined) closeSync(fd);
+    for (const own of wiring.ours) own?.destroy();
     throw spawnError(error, display);
   } finally {
-    for (const fd of [...wiring.childEnds, ...handOver]) closeSync(fd);
+    for (const end of [...wiring.childEnds, ...handOver]) closeEnd(end);
   }
-  const streams = wiring.ours.map((fd, index) =>
-    fd === undefined ? null : new PipeSocket(fd, index === 0 ? "write" : "read", `${STREAM_NAMES[index]} of \`${display}\``),
-  );
+  const streams = wiring.ours.map((own) => own ?? null);
   try {
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
