@@ -1,15 +1,36 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * The tests that run a second time with the native layer switched off (IPC_NATIVE=off, as on a platform
+ * without @ipc/native's system calls), in the project "native-off": @ipc/native's own tests, each package's
+ * test/native-off.test.ts (what Node alone still does there, and the UnsupportedError of each feature that
+ * needs native calls), the Unix socket conformance suite (the node:net bind/connect and accept paths, with
+ * the channel layers over them) and RPC over Unix sockets: about 20 s in all. Chosen for coverage per
+ * second: TCP and pipes without native calls differ from their native runs only in what their native-off
+ * tests check, so their full suites (a minute more) do not run twice.
+ */
+const NATIVE_OFF = [
+  "packages/native/test/**/*.test.ts",
+  "packages/*/test/native-off.test.ts",
+  "packages/unix/test/conformance.test.ts",
+  "packages/rpc/test/transports-unix.test.ts",
+];
 
 /** One project per workspace package that has tests, named after the package, inheriting this config. */
-function projects(): { extends: true; test: { name: string; root: string } }[] {
+function projects(): { extends: true; test: { name: string; root: string; exclude?: string[] } }[] {
   const roots = [...readdirSync("packages").map((name) => join("packages", name)), "examples"];
   return roots
     .filter((root) => existsSync(join(root, "test")) && existsSync(join(root, "package.json")))
     .map((root) => ({
       extends: true,
-      test: { name: (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string }).name, root },
+      test: {
+        name: (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string }).name,
+        root,
+        // native-off.test.ts runs only in the "native-off" project below.
+        exclude: [...configDefaults.exclude, "test/native-off.test.ts"],
+      },
     }));
 }
 
@@ -21,6 +42,9 @@ export default defineConfig({
     resolve: { conditions: ["@ipc/source", "module", "node", "development|production"] },
   },
   test: {
-    projects: projects(),
+    projects: [
+      ...projects(),
+      { extends: true, test: { name: "native-off", root: ".", include: NATIVE_OFF, env: { IPC_NATIVE: "off" } } },
+    ],
   },
 });

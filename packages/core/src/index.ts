@@ -82,7 +82,6 @@ export {
 export { Deferred, noop, settledOf } from "./deferred.js";
 export { Inbox, type InboxOptions } from "./inbox.js";
 export { AcceptQueue } from "./accept-queue.js";
-export { requireNative } from "./require-native.js";
 export { memoryPair, memoryTransport } from "./memory.js";
 export {
   decodeChannelMessage,

@@ -4,10 +4,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statfsSync } from "node:fs";
-import { cpus, platform, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { UNIX_PATH_MAX, requireNative } from "@ipc/core";
+import { UNIX_PATH_MAX } from "@ipc/core";
+import { nativeSupport, type NativeSupport } from "@ipc/native";
 import { SharedMemory } from "@ipc/shm";
 import { listen } from "../listen.js";
 import { describe, report } from "./fail.js";
@@ -29,16 +30,28 @@ const checks: { readonly name: string; readonly fix?: string; readonly run: Chec
     Number(process.versions.node.split(".")[0]) >= 20
       ? { status: "ok", what: `Node.js ${process.version}` }
       : { status: "fail", what: `Node.js ${process.version} is too old`, fix: "install Node.js 20 or later" } },
-  { name: "platform", run: () =>
-    platform() === "linux"
-      ? { status: "ok", what: "Linux" }
-      : { status: "fail", what: `${platform()}: the toolkit's system calls (shm, futex, SO_PEERCRED, FIFOs) are Linux's`, fix: "run on Linux" } },
-  { name: "koffi", fix: "reinstall without --ignore-scripts errors (koffi ships prebuilt binaries for linux x64/arm64), or check that node_modules/koffi exists", run: () => {
-    // koffi is resolved from @ipc/shm, the package that loads it: @ipc/kit itself never does.
-    const koffi = requireNative<{ version: string }>("koffi", import.meta.resolve("@ipc/shm"));
-    return { status: "ok", what: `koffi ${koffi.version} loads (the FFI behind shm, FIFOs, pipe sizes, peer credentials)` };
+  { name: "platform", run: () => {
+    const native = nativeSupport();
+    if (native.available) return { status: "ok", what: `${native.platform}: every native feature is available` };
+    return {
+      status: native.switchedOff ? "warn" : "fail",
+      what: `${native.platform}: ${native.reason ?? "native calls cannot be made"}`,
+      fix: native.switchedOff
+        ? "unset IPC_NATIVE to use the native features listed below"
+        : "what works without native calls is listed below; docs/platforms.md has the plan for other platforms",
+    };
   } },
+  { name: "koffi", fix: "reinstall without --ignore-scripts errors (koffi ships prebuilt binaries for linux x64/arm64), or check that node_modules/koffi exists", run: () => {
+    const native = nativeSupport();
+    if (native.koffiVersion !== undefined) {
+      return { status: "ok", what: `koffi ${native.koffiVersion} loads (the FFI behind @ipc/native: shm, FIFOs, pipe sizes, peer credentials)` };
+    }
+    return { status: native.switchedOff ? "warn" : "fail", what: `koffi is not loaded: ${native.reason ?? "unknown"}` };
+  } },
+  { name: "native features", run: () => features(nativeSupport()) },
   { name: "/dev/shm", fix: "mount a tmpfs on /dev/shm (mount -t tmpfs -o size=512M tmpfs /dev/shm) or give the container --shm-size", run: () => {
+    const native = nativeSupport();
+    if (!native.available) return { status: "warn", what: `/dev/shm not checked: shared memory needs native calls (${native.reason ?? ""})` };
     const free = (() => {
       const s = statfsSync("/dev/shm");
       return s.bavail * s.bsize;
@@ -87,6 +100,16 @@ const checks: { readonly name: string; readonly fix?: string; readonly run: Chec
       : { status: "warn", what, fix: "ipc bench numbers will be noisier: install util-linux (taskset) and use 2+ CPUs" };
   } },
 ];
+
+/** The support table: one line per native feature, with what the packages do where it is missing. */
+function features(native: NativeSupport): Finding {
+  const lines = native.features.map((f) =>
+    f.supported ? `    ✔ ${f.feature}: ${f.description}` : `    ✖ ${f.feature}: ${f.description}\n        without it: ${f.without}`,
+  );
+  const missing = native.features.filter((f) => !f.supported).length;
+  const what = `native features (${native.features.length - missing} of ${native.features.length} available on ${native.platform}):\n${lines.join("\n")}`;
+  return missing === 0 ? { status: "ok", what } : { status: "warn", what, fix: "see docs/platforms.md for what works without native calls" };
+}
 
 /** Runs every check; a check that throws is a failure carrying its error and the check's fix. */
 export async function diagnose(): Promise<Finding[]> {
