@@ -113,6 +113,7 @@ class Channel implements DurableChannel {
   #tail: Promise<unknown> = Promise.resolve();
   #closing = false;
   #receiving = false;
+  #unconfirmed: JsMsg | undefined;
 
   constructor(
     nats: NatsConnection,
@@ -158,15 +159,23 @@ class Channel implements DurableChannel {
   }
 
   async #store(message: Uint8Array, options: SendOptions | undefined): Promise<number> {
-    const sequence = this.#sent + 1;
-    const headers = natsHeaders();
-    headers.set(H_SEQ, String(sequence));
     const { signal, release } = linkSignals(options?.signal, this.#stop.signal);
+    let sequence = this.#sent + 1;
     let attempts = 0;
     try {
       await retry(`send on durable channel ${this.channel}`, { signal, timeout: options?.timeout }, async (left) => {
         if (attempts++ > 0) this.#retries++;
-        await this.#js.publish(this.#subject, message, { msgID: `${this.self}-${sequence}`, headers, timeout: Math.min(left, 5000) });
+        const headers = natsHeaders();
+        headers.set(H_SEQ, String(sequence));
+        const ack = await this.#js.publish(this.#subject, message, { msgID: `${this.self}-${sequence}`, headers, timeout: Math.min(left, 5000) });
+        if (ack.duplicate && attempts === 1) {
+          // A first attempt cannot be a copy of itself: an earlier run of this end stored a message under
+          // this number after this one read its count. Count again and send under the next free number.
+          this.#sent = await lastSequence(this.#jsm, this.#stream, this.#subject);
+          sequence = this.#sent + 1;
+          attempts = 0;
+          throw new Error(`message number ${sequence - 1} was already taken`);
+        }
       });
     } finally {
       release();
@@ -187,6 +196,8 @@ class Channel implements DurableChannel {
     try {
       // A failed attempt (a restarting server, a failover) is made again within the limits.
       return await retry(`receive on durable channel ${this.channel}`, { signal, timeout: options?.timeout }, async (left) => {
+        const unconfirmed = await this.#settleUnconfirmed();
+        if (unconfirmed !== undefined) return unconfirmed;
         for (;;) {
           // A message pulled but not taken (stopped meanwhile) is given again after ackWait.
           const msg = await Promise.race([this.#consumer.next({ expires: Math.max(1000, Math.min(left, 30_000)) }), stopped]);
@@ -210,22 +221,36 @@ class Channel implements DurableChannel {
 
   /** Acknowledges `msg` for sure (JetStream confirms it), then gives it out, unless it was a copy. */
   async #take(msg: JsMsg): Promise<DurableMessage | undefined> {
-    const streamSequence = msg.seq;
-    const sequence = Number(msg.headers?.get(H_SEQ) ?? 0);
-    const copy = streamSequence <= this.#lastStreamSeq;
     const confirmed = await msg.ackAck({ timeout: 5000 }).catch(() => false);
     if (!confirmed) {
-      // The confirmation may be what was lost: the consumer's ack floor says whether JetStream has it.
-      const info = await this.#jsm.consumers.info(this.#stream, this.self);
-      if (info.ack_floor.stream_seq < streamSequence) throw new Error(`the acknowledgement of message ${streamSequence} was not confirmed`);
+      // The confirmation may be what was lost: settled on the next attempt, by the consumer's ack floor.
+      this.#unconfirmed = msg;
+      throw new Error(`the acknowledgement of message ${msg.seq} was not confirmed`);
     }
-    if (copy) {
+    return this.#deliver(msg);
+  }
+
+  /**
+   * A message whose acknowledgement was not confirmed: JetStream has it acknowledged (its ack floor says so:
+   * one message is pending at a time), then it is given out now; or not, and JetStream gives it again.
+   */
+  async #settleUnconfirmed(): Promise<DurableMessage | undefined> {
+    const msg = this.#unconfirmed;
+    if (msg === undefined) return undefined;
+    const info = await this.#jsm.consumers.info(this.#stream, this.self);
+    this.#unconfirmed = undefined;
+    return info.ack_floor.stream_seq >= msg.seq ? this.#deliver(msg) : undefined;
+  }
+
+  #deliver(msg: JsMsg): DurableMessage | undefined {
+    const streamSequence = msg.seq;
+    if (streamSequence <= this.#lastStreamSeq) {
       this.#duplicates++;
       return undefined;
     }
     this.#lastStreamSeq = streamSequence;
-    this.#received = sequence;
-    return { message: msg.data, sequence, streamSequence };
+    this.#received = Number(msg.headers?.get(H_SEQ) ?? 0);
+    return { message: msg.data, sequence: this.#received, streamSequence };
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<DurableMessage> {
@@ -256,6 +281,12 @@ class Channel implements DurableChannel {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The number (`Ipc-Seq`) of the last message stored on `subject`, or 0. */
+async function lastSequence(jsm: JetStreamManager, stream: string, subject: string): Promise<number> {
+  const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  return last === null ? 0 : Number(last.header.get(H_SEQ) || 0);
 }
 
 /** A signal that aborts with `a` or `b`, and the function that unhooks it from them. */
@@ -302,8 +333,7 @@ export async function durableChannel(nats: NatsConnection, options: DurableChann
       maxAgeMs: options.maxAge ?? 0,
     });
     await ensureConsumer(jsm, stream, self, `${prefix}.${channel}.${peer}`, options.ackWait ?? 2000);
-    const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-    const sent = last === null ? 0 : Number(last.header.get(H_SEQ) || 0);
+    const sent = await lastSequence(jsm, stream, subject);
     const js = jetstream(nats);
     const consumer = await js.consumers.get(stream, self);
     return new Channel(nats, js, jsm, { channel, self, peer, stream, subject }, consumer, sent);
