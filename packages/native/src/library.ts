@@ -5,7 +5,7 @@
 import type * as Koffi from "koffi";
 import { UnsupportedError } from "@ipc/core";
 import { FEATURES, type NativeFeature } from "./features.js";
-import { SWITCH, isSwitchedOff, platformName, platformProblem } from "./platform.js";
+import { SWITCH, isSwitchedOff, noteCLibrary, platformName, platformProblem } from "./platform.js";
 import { requireNative } from "./require-native.js";
 
 /** koffi's module, for the types a package declares (structs, pointers, `out`/`inout`) and `view`. */
@@ -28,14 +28,29 @@ function load(): Loaded {
     loaded = { problem };
     return loaded;
   }
+  let koffi: KoffiModule;
   try {
-    const koffi = requireNative<KoffiModule>("koffi", import.meta.url); // see require-native.ts: a Node bug
-    loaded = { koffi, libc: koffi.load("libc.so.6") };
+    koffi = requireNative<KoffiModule>("koffi", import.meta.url); // see require-native.ts: a Node bug
   } catch (error) {
     loaded = {
       problem:
-        `koffi or the C library could not be loaded (${(error as Error)?.message ?? String(error)}); reinstall ` +
-        `the package, or set ${SWITCH}=off to run without native calls`,
+        `koffi could not be loaded (${(error as Error)?.message ?? String(error)}); reinstall the package ` +
+        `(koffi ships prebuilt binaries), or set ${SWITCH}=off to run without native calls`,
+      cause: error,
+    };
+    return loaded;
+  }
+  try {
+    const libc = koffi.load("libc.so.6");
+    // glibc's own answer; another C library (musl) has no libc.so.6, or not this function.
+    const version = (libc.func("const char *gnu_get_libc_version()") as () => string)();
+    noteCLibrary(`glibc ${version}`);
+    loaded = { koffi, libc };
+  } catch (error) {
+    loaded = {
+      problem:
+        `the C library is not glibc (${(error as Error)?.message ?? String(error)}); @ipc's native calls need ` +
+        `glibc's libc.so.6 today (musl is planned: docs/platforms.md)`,
       cause: error,
     };
   }

@@ -9,53 +9,42 @@ export const SWITCH = "IPC_NATIVE";
 /** What the native calls support today: Linux with glibc, on these CPUs. */
 const ARCHITECTURES = new Set(["x64", "arm64"]);
 
-interface Platform {
-  /** `linux-x64 (glibc 2.36)`, `linux-arm64 (musl)`, `darwin-arm64`, `win32-x64`. */
-  readonly name: string;
-  /** Why the native calls cannot run here, or undefined when they can. */
-  readonly problem: string | undefined;
+let problem: string | null | undefined;
+/** The C library, once the native layer has loaded it: `glibc 2.36`. */
+let cLibrary: string | undefined;
+
+/** Records the C library the native layer loaded, for {@link platformName}. */
+export function noteCLibrary(name: string): void {
+  cLibrary = name;
 }
 
-let platform: Platform | undefined;
-
-/** The C library of a Linux process: glibc's version, or undefined for another libc (musl). */
-function glibcVersion(): string | undefined {
-  // The diagnostic report's header names the glibc the process runs on (about 5 ms, once).
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  return report?.header?.glibcVersionRuntime;
-}
-
-function detect(): Platform {
-  const base = `${process.platform}-${process.arch}`;
-  if (process.platform !== "linux") {
-    return {
-      name: base,
-      problem:
-        "@ipc's native calls support Linux on x86-64 and arm64 (glibc) today; docs/platforms.md plans " +
-        "macOS and Windows call by call",
-    };
-  }
-  const glibc = glibcVersion();
-  const name = `${base} (${glibc === undefined ? "not glibc" : `glibc ${glibc}`})`;
-  if (!ARCHITECTURES.has(process.arch)) {
-    return { name, problem: `@ipc's native calls support Linux on x86-64 and arm64 today, not ${process.arch}` };
-  }
-  if (glibc === undefined) {
-    return { name, problem: "@ipc's native calls need glibc (libc.so.6); this C library (musl?) is not supported yet" };
-  }
-  return { name, problem: undefined };
-}
-
-/** This platform, as errors and `ipc doctor` name it, e.g. `linux-x64 (glibc 2.36)`. */
+/**
+ * This platform, as errors and `ipc doctor` name it: `linux-x64 (glibc 2.36)` once the C library is loaded
+ * (it is asked for its version), `linux-x64`, `darwin-arm64`, `win32-x64`.
+ */
 export function platformName(): string {
-  platform ??= detect();
-  return platform.name;
+  const base = `${process.platform}-${process.arch}`;
+  return cLibrary === undefined ? base : `${base} (${cLibrary})`;
 }
 
-/** Why the native calls cannot run on this platform, or undefined when they can. */
+/**
+ * Why the native calls cannot run on this operating system and CPU, or undefined when they may (whether the
+ * C library is glibc is known only once it is loaded). Not `process.report`: a report lists the process's
+ * sockets, and can wait on DNS lookups of their addresses.
+ */
 export function platformProblem(): string | undefined {
-  platform ??= detect();
-  return platform.problem;
+  if (problem === undefined) {
+    if (process.platform !== "linux") {
+      problem =
+        "@ipc's native calls support Linux on x86-64 and arm64 (glibc) today; docs/platforms.md plans " +
+        "macOS and Windows call by call";
+    } else if (!ARCHITECTURES.has(process.arch)) {
+      problem = `@ipc's native calls support Linux on x86-64 and arm64 today, not ${process.arch}`;
+    } else {
+      problem = null;
+    }
+  }
+  return problem ?? undefined;
 }
 
 let switchedOff: boolean | undefined;
