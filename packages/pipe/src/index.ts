@@ -12,7 +12,9 @@
  *   or holding a threadpool thread, and {@link fifoTransport} (`fifo:`) between unrelated processes.
  * - {@link createPipe}, {@link pipeCapacity}, {@link setPipeCapacity}: real pipes and their size.
  *
- * Linux only.
+ * Linux. Where native calls cannot be made (another platform, or IPC_NATIVE=off), processes, pipelines and
+ * channels run over socket pairs made through node:net, and pipe capacity and FIFOs fail with
+ * `UnsupportedError` (docs/platforms.md).
  *
  * @packageDocumentation
  */

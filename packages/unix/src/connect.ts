@@ -87,7 +87,8 @@ async function connectWithRetry(
 /**
  * Connects to a Unix socket listener and waits for it to accept this client. Rejects with
  * `ConnectionRefusedError` (nobody listens, or the server is busy), `PermissionDeniedError` (the socket's
- * mode forbids it), `PeerRejectedError` (the server refused this client), `TimeoutError`, `AbortError`.
+ * mode forbids it), `PeerRejectedError` (the server refused this client), `TimeoutError`, `AbortError`, or
+ * `UnsupportedError` for an abstract name where native calls cannot be made.
  */
 export async function connect(target: UnixTarget, options?: UnixConnectOptions): Promise<Connection> {
   const { url, name } = resolveTarget(target);

@@ -11,6 +11,11 @@
  *
  * Messages are framed as docs/wire.md says; large ones are read straight into their own arrays.
  *
+ * Credentials, abstract names and the mode set before bind are native calls (@ipc/native). Where they
+ * cannot be made (another platform, or IPC_NATIVE=off), socket files work through node:net, still with
+ * exactly their mode, `peer` is undefined, and abstract names and credential rules fail with
+ * `UnsupportedError` (docs/platforms.md).
+ *
  * @packageDocumentation
  */
 import type { Transport } from "@ipc/core";

@@ -167,7 +167,8 @@ function hasCredentialRules(options: UnixListenOptions | undefined): boolean {
 /**
  * Listens on a Unix socket: a `unix:` URL or path (the file is created with `mode`, 0600 by default, and
  * removed on close and at normal exit; a leftover file is replaced only if no server answers on it), or
- * a `unix-abstract:` name.
+ * a `unix-abstract:` name. Where native calls cannot be made, an abstract name or a credential rule
+ * (`sameUser`, `allowUids`, `allowGids`, `authorize`) is an `UnsupportedError`, before anything is bound.
  */
 export async function listen(target: UnixTarget, options?: UnixListenOptions): Promise<Listener> {
   const resolved = resolveTarget(target);
