@@ -230,8 +230,8 @@ export class PermissionDeniedError extends IpcError {
 
 /**
  * Thrown when the system has run out of something a call needs: descriptors (EMFILE, ENFILE), memory
- * (ENOMEM, ENOBUFS), space (ENOSPC, EDQUOT: a full disk or /dev/shm), or a resource that is busy for now
- * (EAGAIN). The message says which, and what to do.
+ * (ENOMEM, ENOBUFS), space (ENOSPC, EDQUOT: a full disk or /dev/shm), locks (ENOLCK), or a resource that
+ * is busy for now (EAGAIN, EBUSY). The message says which, and what to do.
  */
 export class ResourceExhaustedError extends IpcError {
   override readonly name = "ResourceExhaustedError";
@@ -240,14 +240,14 @@ export class ResourceExhaustedError extends IpcError {
 
 /**
  * Thrown when a system call fails for a reason no other class covers. `syscall` names the call, `errno`
- * the OS error (`"EBUSY"`); the OS-style error is the `cause`.
+ * the OS error (`"ENOTEMPTY"`); the OS-style error is the `cause`.
  */
 export class SystemCallError extends IpcError {
   override readonly name = "SystemCallError";
   readonly code = "IPC_ERR_SYSTEM_CALL";
   /** The system call that failed, e.g. `"pipe2"`. */
   readonly syscall: string;
-  /** The OS error's name, e.g. `"EBUSY"`. */
+  /** The OS error's name, e.g. `"EINTR"`. */
   readonly errno: string;
 
   constructor(message: string, syscall: string, errno: string, options?: IpcErrorOptions) {
@@ -317,6 +317,7 @@ const DATA_PATH = new Set(["read", "write", "writev", "recv", "recvmsg", "send",
 /** errno name → what it means, as the typed error and a phrase for the message. */
 const ERRNO_MAP: Readonly<Record<string, readonly [Make, string]>> = {
   ECONNREFUSED: [refused, "nothing is listening there"],
+  ENXIO: [refused, "nobody has the other end open (a FIFO without a reader)"],
   EHOSTUNREACH: [refused, "the host cannot be reached"],
   ENETUNREACH: [refused, "the network cannot be reached"],
   EHOSTDOWN: [refused, "the host is down"],
@@ -331,6 +332,8 @@ const ERRNO_MAP: Readonly<Record<string, readonly [Make, string]>> = {
   ENAMETOOLONG: [badAddress, "the path or name is too long"],
   ENOTDIR: [badAddress, "a component of the path is not a directory"],
   ELOOP: [badAddress, "the path has too many symbolic links"],
+  EISDIR: [badAddress, "the path is a directory"],
+  ENODEV: [badAddress, "the path is not a device, file or object this call can use"],
   EAFNOSUPPORT: [badAddress, "this address family is not supported by the socket or the system"],
   EPFNOSUPPORT: [badAddress, "this protocol family is not supported"],
   EPROTONOSUPPORT: [badAddress, "this protocol is not supported for the address"],
@@ -343,6 +346,8 @@ const ERRNO_MAP: Readonly<Record<string, readonly [Make, string]>> = {
   EFAULT: [badArgument, "an argument points outside this process's memory"],
   EISCONN: [badArgument, "the socket is already connected"],
   EALREADY: [badArgument, "a connect is already in progress on the socket"],
+  EINPROGRESS: [badArgument, "a connect is already in progress on the socket"],
+  ENOPROTOOPT: [badArgument, "the socket has no such option"],
   EOVERFLOW: [badArgument, "a value is too large for the call"],
   EACCES: [denied, "permission denied"],
   EPERM: [denied, "permission denied"],
@@ -366,6 +371,8 @@ const ERRNO_MAP: Readonly<Record<string, readonly [Make, string]>> = {
   EDQUOT: [exhausted, "the disk quota is exceeded"],
   EFBIG: [exhausted, "over the file size limit (ulimit -f)"],
   EMLINK: [exhausted, "too many links"],
+  ENOLCK: [exhausted, "the system is out of file locks"],
+  EBUSY: [exhausted, "the resource is busy; try again"],
   EAGAIN: [exhausted, "the resource is temporarily unavailable; try again"],
   ENOSYS: [unsupported, "the kernel does not implement this call"],
   EOPNOTSUPP: [unsupported, "the operation is not supported here"],

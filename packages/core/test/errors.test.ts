@@ -46,7 +46,7 @@ describe("error classes", () => {
     [new PeerRejectedError("p"), "PeerRejectedError", "IPC_ERR_PEER_REJECTED"],
     [new PermissionDeniedError("p"), "PermissionDeniedError", "IPC_ERR_PERMISSION_DENIED"],
     [new ResourceExhaustedError("r"), "ResourceExhaustedError", "IPC_ERR_RESOURCE_EXHAUSTED"],
-    [new SystemCallError("s", "fcntl", "EBUSY"), "SystemCallError", "IPC_ERR_SYSTEM_CALL"],
+    [new SystemCallError("s", "rmdir", "ENOTEMPTY"), "SystemCallError", "IPC_ERR_SYSTEM_CALL"],
     [new UnsupportedError("u", "shared memory", "darwin-arm64"), "UnsupportedError", "IPC_ERR_UNSUPPORTED"],
     [new SessionLostError("l", []), "SessionLostError", "IPC_ERR_SESSION_LOST"],
     [new StreamRefusedError("r"), "StreamRefusedError", "IPC_ERR_STREAM_REFUSED"],
@@ -175,7 +175,14 @@ describe("fromSystemError: every errno a connect, bind, open or mmap can return"
     ["EOPNOTSUPP", "setsockopt", "IPC_ERR_UNSUPPORTED"],
     ["ECONNABORTED", "read", "IPC_ERR_CONNECTION_RESET"],
     ["ENOTCONN", "write", "IPC_ERR_CONNECTION_RESET"],
-    ["EBUSY", "fcntl", "IPC_ERR_SYSTEM_CALL"],
+    ["EBUSY", "fcntl", "IPC_ERR_RESOURCE_EXHAUSTED"],
+    ["ENOLCK", "flock", "IPC_ERR_RESOURCE_EXHAUSTED"],
+    ["EINPROGRESS", "connect", "IPC_ERR_INVALID_ARGUMENT"],
+    ["ENOPROTOOPT", "getsockopt", "IPC_ERR_INVALID_ARGUMENT"],
+    ["EISDIR", "open", "IPC_ERR_INVALID_ADDRESS"],
+    ["ENXIO", "open", "IPC_ERR_CONNECTION_REFUSED"],
+    ["ENODEV", "mmap", "IPC_ERR_INVALID_ADDRESS"],
+    ["EINTR", "connect", "IPC_ERR_SYSTEM_CALL"],
     ["EXDEV", "read", "IPC_ERR_CONNECTION_RESET"],
   ])("%s from %s() is %s, and the message names the call and the target", (errno, syscall, code) => {
     const cause = system(errno, syscall);
@@ -193,9 +200,9 @@ describe("fromSystemError: every errno a connect, bind, open or mmap can return"
   });
 
   it("an errno no rule covers, outside a connection's reads and writes, is a SystemCallError naming the call", () => {
-    const error = fromSystemError(system("EBUSY", "fcntl"), "set the capacity of pipe fd 7");
+    const error = fromSystemError(system("ENOTEMPTY", "rmdir"), "remove /run/app");
     expect(error).toBeInstanceOf(SystemCallError);
-    expect(error).toMatchObject({ syscall: "fcntl", errno: "EBUSY" });
+    expect(error).toMatchObject({ syscall: "rmdir", errno: "ENOTEMPTY" });
   });
 
   it("ENOSYS is an UnsupportedError naming the call", () => {
