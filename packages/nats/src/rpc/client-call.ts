@@ -189,7 +189,9 @@ export class NatsClientCall {
     }
     const responses = this.responses;
     if (responses === undefined) {
-      this.#giveUp(CANCELLED, this.#error("INTERNAL", `the server sent a stream message on a ${this.method.kind} call`));
+      // A single response without headers: the call succeeded (docs/wire.md §9.4).
+      const value = this.#decode(msg.data);
+      if (value !== FAILED) this.#finish(undefined, value, false);
       return;
     }
     const value = this.#decode(msg.data);

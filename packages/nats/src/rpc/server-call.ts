@@ -258,7 +258,9 @@ export class NatsServerCall implements CallContext {
     this.#settle(undefined);
     const nats = this.#owner.nats;
     try {
-      nats.publish(this.reply, data, { headers: statusHeaders(undefined) });
+      // A single response that succeeded is the bare message (docs/wire.md §9.4); a stream ends with a status.
+      if (kind === "unary" || kind === "client-stream") nats.publish(this.reply, data);
+      else nats.publish(this.reply, data, { headers: statusHeaders(undefined) });
     } catch (publishError) {
       // Over NATS's max_payload: the caller still deserves a status.
       publishQuietly(nats, this.reply, EMPTY, { headers: statusHeaders(publishFailure(publishError, this.method.path, data.byteLength, nats.info?.max_payload)) });
