@@ -194,6 +194,65 @@ describe.skipIf(skip)(`@ipc/rpc services over NATS${why}`, () => {
     expect(isRpcError(error, "INVALID_ARGUMENT")).toBe(true);
   });
 
+  it("interceptors on both sides, in @ipc/rpc's order; a server interceptor refuses with its status", async () => {
+    const order: string[] = [];
+    const guarded = serveNats(serverConnection, Calculator, implementation(new Observed()), {
+      prefix: "guarded",
+      interceptors: [
+        async (context, next) => {
+          order.push("server");
+          if (context.metadata.authorization !== "Bearer ok") throw new RpcError("UNAUTHENTICATED", "bad token");
+          await next();
+        },
+      ],
+    });
+    await serverConnection.flush();
+    const caller = createNatsClient(Calculator, clientConnection, {
+      prefix: "guarded",
+      interceptors: [
+        async (context, next) => {
+          order.push("client");
+          context.metadata.authorization = context.method.name === "Add" ? "Bearer ok" : "Bearer no";
+          await next();
+        },
+      ],
+    });
+    expect(await caller.add({ a: 2, b: 3 })).toEqual({ value: 5 });
+    const refused = await caller.echo({ message: "x" }).catch((e: unknown) => e);
+    expect(isRpcError(refused, "UNAUTHENTICATED")).toBe(true);
+    expect(order).toEqual(["client", "server", "client", "server"]);
+    await caller.close();
+    await guarded.close();
+  });
+
+  it("a deadline ends a server stream too, and the handler stops", async () => {
+    const got: number[] = [];
+    const error = await (async () => {
+      for await (const n of client.count({ to: 1_000_000_000 }, { timeout: 300 })) got.push(n.value);
+    })().catch((e: unknown) => e);
+    expect(isRpcError(error, "DEADLINE_EXCEEDED")).toBe(true);
+    expect(got.length).toBeGreaterThan(0);
+    // The handler's generator is stopped (its slot given back): a condition, polled until it holds.
+    while (service.stats().callsRunning > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(service.stats()).toMatchObject({ callsRunning: 0, callsQueued: 0 });
+  });
+
+  it("graceful close: running calls finish, new ones find no server", async () => {
+    const nc = await connect({ servers: server.url });
+    const closing = serveNats(nc, Calculator, implementation(observed), { prefix: "closing" });
+    await nc.flush();
+    const caller = createNatsClient(Calculator, clientConnection, { prefix: "closing" });
+    const running = caller.sleep({ ms: 300 });
+    await observed.wait("sleep 300 started");
+    const closed = closing.close();
+    expect(await running).toEqual({ value: 300 });
+    await closed;
+    const after = await caller.add({ a: 1, b: 1 }).catch((e: unknown) => e);
+    expect(isRpcError(after, "UNAVAILABLE")).toBe(true);
+    await caller.close();
+    await nc.close();
+  });
+
   it("a queue group shares the calls between the servers of a service", async () => {
     const extra = await Promise.all([connect({ servers: server.url }), connect({ servers: server.url })]);
     const servers = extra.map((nc) => serveNats(nc, Calculator, implementation(new Observed()), { prefix: "shared" }));
