@@ -42,6 +42,13 @@ export default defineConfig({
     resolve: { conditions: ["@ipc/source", "module", "node", "development|production"] },
   },
   test: {
+    // Generous per-test and per-hook limits, for every project (each inherits this config). Vitest's defaults
+    // (5 s per test, 10 s per hook) are exceeded by tests that start child processes or servers when the
+    // machine is busy: at a load average of 6 on 2 cores a test that takes 1 s alone can take 5 s or more.
+    // A limit here only guards against a hang; no test relies on it to pass, and the tests themselves wait
+    // for events, never for time.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     projects: [
       ...projects(),
       { extends: true, test: { name: "native-off", root: ".", include: NATIVE_OFF, env: { IPC_NATIVE: "off" } } },
