@@ -30,7 +30,10 @@ export type { Connection };
 
 /** Defines the suite for `fixture` (call it at the top level of a vitest test file). */
 export function runConformance(fixture: ConformanceFixture): void {
-  describe(`conformance: ${fixture.name}`, () => {
+  // Every case may start processes or servers (a pipe: connection is a child process): on a busy machine one
+  // that takes a second alone can take several, past vitest's default 5 s. The limit only guards against a
+  // hang, so it is generous, whatever the caller's vitest config says; the slowest cases set their own.
+  describe(`conformance: ${fixture.name}`, { timeout: 60_000 }, () => {
     let current: Context | undefined;
     const ctx = (): Context => {
       current ??= { fixture, resources: new Resources() };
@@ -41,7 +44,7 @@ export function runConformance(fixture: ConformanceFixture): void {
       current = undefined;
       await finished?.resources.release();
       await fixture.teardown?.();
-    });
+    }, 60_000);
     messagingCases(fixture, ctx);
     lifecycleCases(fixture, ctx);
     faultCases(fixture, ctx);

@@ -29,7 +29,9 @@ export { rawRequest, readRaw, type RawEnvelope } from "./raw.js";
 
 /** Defines the RPC suite for `fixture` (call it at the top level of a vitest test file). */
 export function runRpcConformance(fixture: RpcConformanceFixture): void {
-  describe(`rpc conformance: ${fixture.name}`, () => {
+  // A generous limit for every case (see runConformance): it only guards against a hang, whatever the
+  // caller's vitest config says.
+  describe(`rpc conformance: ${fixture.name}`, { timeout: 60_000 }, () => {
     let current: RpcContext | undefined;
     const ctx = (): RpcContext => {
       current ??= { fixture, resources: new Resources() };
@@ -40,7 +42,7 @@ export function runRpcConformance(fixture: RpcConformanceFixture): void {
       current = undefined;
       await finished?.resources.release();
       await fixture.teardown?.();
-    });
+    }, 60_000);
     callCases(fixture, ctx);
     streamCases(fixture, ctx);
     deadlineCases(fixture, ctx);
