@@ -37,7 +37,7 @@ runConformance({
 describe("shm transport errors", () => {
   it("a connect to a name nobody listens on fails with ConnectionRefusedError naming the shm URL", async () => {
     const url = address();
-    const error: unknown = await connect(url, { timeout: 2000 }).then(
+    const error: unknown = await connect(url, { timeout: 10_000 }).then(
       (connection) => (connection.abort(), undefined),
       (reason: unknown) => reason,
     );
