@@ -121,12 +121,12 @@ describe("fifoTransport (fifo:)", () => {
 
   it("refuses to connect where nothing listens, with ConnectionRefusedError", async () => {
     const { path, address } = fresh();
-    expect((await rejection(fifoTransport.connect(address, { timeout: 1000 }))).code).toBe("IPC_ERR_CONNECTION_REFUSED");
+    expect((await rejection(fifoTransport.connect(address, { timeout: 10_000 }))).code).toBe("IPC_ERR_CONNECTION_REFUSED");
     // The files of a dead listener: nobody reads .in.
     mkfifo(`${path}.in`);
     mkfifo(`${path}.out`);
     writeFileSync(`${path}.lock`, "");
-    expect((await rejection(fifoTransport.connect(address, { timeout: 1000 }))).code).toBe("IPC_ERR_CONNECTION_REFUSED");
+    expect((await rejection(fifoTransport.connect(address, { timeout: 10_000 }))).code).toBe("IPC_ERR_CONNECTION_REFUSED");
   });
 
   it.skipIf(!hasPython)(
