@@ -40,6 +40,8 @@ describe.skipIf(skip)(`durable channels on JetStream${why}`, () => {
       if (got.length === 100) break;
     }
     expect(got).toEqual(Array.from({ length: 100 }, (_, i) => `${i + 1}:m${i}`));
+    // Nothing more: a receive with a timeout says so.
+    await expect(b.receive({ timeout: 100 })).rejects.toMatchObject({ code: "IPC_ERR_TIMEOUT" });
     // And back the other way on the same channel.
     await b.send(text("reply"));
     expect(str((await a.receive())!.message)).toBe("reply");

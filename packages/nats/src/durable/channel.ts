@@ -7,7 +7,7 @@
  */
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
-import { AbortError, ClosedError, Deferred, InvalidArgumentError, MessageTooLargeError, type ReceiveOptions, type SendOptions } from "../deps.js";
+import { AbortError, ClosedError, Deferred, InvalidArgumentError, MessageTooLargeError, TimeoutError, type ReceiveOptions, type SendOptions } from "../deps.js";
 import { DEFAULT_DURABLE_PREFIX, checkName, ensureConsumer, ensureStream, retry, streamName } from "./stream.js";
 
 /** Options of {@link durableChannel}. */
@@ -90,6 +90,8 @@ export interface DurableChannel extends AsyncIterable<DurableMessage>, AsyncDisp
 }
 
 const H_SEQ = "Ipc-Seq";
+/** Milliseconds a pull request waits for a message before it is renewed. */
+const PULL_EXPIRES = 5000;
 /** Headers and protocol line bytes a message costs within `max_payload`, at most (generously). */
 const HEADER_ROOM = 256;
 
@@ -188,32 +190,40 @@ class Channel implements DurableChannel {
     if (this.#closing) return undefined;
     if (this.#receiving) throw new InvalidArgumentError("receive() is already waiting: one reader at a time");
     this.#receiving = true;
-    const { signal, release } = linkSignals(options?.signal, this.#stop.signal);
+    const timeout = options?.timeout;
+    const timer = new AbortController();
+    const timing = timeout === undefined || timeout === Infinity ? undefined : setTimeout(() => timer.abort(), timeout);
+    const { signal, release } = linkSignals(options?.signal, this.#stop.signal, timer.signal);
     const stopped = new Promise<null>((resolve) => {
       if (signal.aborted) resolve(null);
       else signal.addEventListener("abort", () => resolve(null), { once: true });
     });
     try {
-      // A failed attempt (a restarting server, a failover) is made again within the limits.
-      return await retry(`receive on durable channel ${this.channel}`, { signal, timeout: options?.timeout }, async (left) => {
+      // A failed attempt (a restarting server, a failover) is made again until the limits.
+      return await retry(`receive on durable channel ${this.channel}`, { signal }, async () => {
         const unconfirmed = await this.#settleUnconfirmed();
         if (unconfirmed !== undefined) return unconfirmed;
         for (;;) {
-          // A message pulled but not taken (stopped meanwhile) is given again after ackWait.
-          const msg = await Promise.race([this.#consumer.next({ expires: Math.max(1000, Math.min(left, 30_000)) }), stopped]);
-          if (signal.aborted || this.#closing) return undefined;
-          if (msg === null) {
-            if (options?.timeout !== undefined) throw new Error("no message yet");
-            continue;
-          }
+          // One pull per message: JetStream has one unacknowledged at a time anyway, and a pull lost in a
+          // failover is renewed when it expires. A message pulled but not taken (stopped meanwhile) is
+          // given again after ackWait.
+          const msg = await Promise.race([this.#consumer.next({ expires: PULL_EXPIRES }), stopped]);
+          if (signal.aborted) return undefined;
+          if (msg === null) continue;
           const taken = await this.#take(msg);
           if (taken !== undefined) return taken;
         }
+      }).then((message) => {
+        if (message === undefined && timer.signal.aborted && !this.#closing) throw timedOut(timeout!);
+        if (message === undefined && options?.signal?.aborted) throw new AbortError("receive was aborted", { cause: options.signal.reason });
+        return message;
       });
     } catch (error) {
       if (this.#closing) return undefined;
+      if (timer.signal.aborted) throw timedOut(timeout!);
       throw error;
     } finally {
+      clearTimeout(timing);
       release();
       this.#receiving = false;
     }
@@ -289,11 +299,16 @@ async function lastSequence(jsm: JetStreamManager, stream: string, subject: stri
   return last === null ? 0 : Number(last.header.get(H_SEQ) || 0);
 }
 
-/** A signal that aborts with `a` or `b`, and the function that unhooks it from them. */
-function linkSignals(a: AbortSignal | undefined, b: AbortSignal): { signal: AbortSignal; release(): void } {
+function timedOut(timeout: number): TimeoutError {
+  return new TimeoutError(`receive timed out after ${timeout} ms`, timeout);
+}
+
+/** A signal that aborts with any of `signals`, and the function that unhooks it from them. */
+function linkSignals(...signals: (AbortSignal | undefined)[]): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
   const hooks: (() => void)[] = [];
-  for (const signal of a === undefined ? [b] : [a, b]) {
+  for (const signal of signals) {
+    if (signal === undefined) continue;
     if (signal.aborted) {
       controller.abort(signal.reason);
       continue;
