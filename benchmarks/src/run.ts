@@ -1,31 +1,36 @@
+#!/usr/bin/env node
 /**
- * `pnpm bench`: runs every case in its own process(es), in interleaved rounds (each round visits every
- * case, in a rotated order), then prints the medians with the ratio to the baseline measured in the same
- * run, and writes JSON and Markdown to benchmarks/results/.
- *
- *   node dist/run.js [--rounds 5] [--only unix,decode] [--out results] [--no-pin]
- *
- * Processes are pinned with taskset when it exists (the case on one CPU, its peer on another, or the
- * same one for "shared" cases), because on a small VM where a process lands moves latency more than
- * the code under test does.
+ * The harness's command (`pnpm bench`, `node benchmarks/dist/run.js`, `npx ipc-bench`): runs a profile, prints
+ * the table, writes latest.{json,md,svg} and measurements.json to --out. See USAGE.
  */
-import { execFile, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
-import { cases as allCases, groupMetrics, metrics, targets } from "./cases/index.js";
-import { buildRows, markdownTable, textTable } from "./lib/report.js";
+import { parseArgs } from "node:util";
+import { REGIMES, type Regime } from "./lib/case.js";
+import { mechanismBlock, replaceBlock, targetsBlock, writeMeasurements, writeResults } from "./lib/files.js";
+import { progressReporter } from "./lib/progress.js";
+import { textReport } from "./lib/report.js";
+import { BenchAbortedError, PEERS, PROFILES, runBench, type ProfileName } from "./lib/runner.js";
+import { parseSize } from "./lib/sizes.js";
 
-const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 
-const USAGE = `usage: node benchmarks/dist/run.js [--rounds 5] [--only unix,decode] [--out benchmarks/results] [--no-pin]
-  --rounds N     interleaved rounds; the table shows medians and ranges (default 5)
-  --only LIST    only the cases whose id or group contains one of these comma-separated words
-  --out DIR      where latest.md and latest.json go (default benchmarks/results)
-  --no-pin       do not pin processes to CPUs with taskset`;
+const USAGE = `usage: node benchmarks/dist/run.js [options]
+  --profile NAME      full (every case: pnpm bench) or quick (the transports and RPC: ipc bench); default full
+  --rounds N          interleaved rounds; the table shows medians and ranges (default: the profile's, 3)
+  --only WORDS        only groups whose title, or cases whose id, contains one of these comma-separated words
+                      (a case comes with its group's baseline and reference loop)
+  --transports LIST   only these transports' groups: unix,tcp,tls,shm,pipe,fifo,memory,rpc
+  --sizes LIST        message sizes of the transport cases, e.g. 64,64k,1m (default: full 64,64k,1m; quick 64,64k)
+  --regimes LIST      unpinned,split,one-core (default: full all three; quick unpinned)
+  --no-pin            the same as --regimes unpinned
+  --warmup MS         unmeasured time before each measurement (default: full 300, quick 100)
+  --duration MS       measured time of each case run (default: full 1000, quick 200)
+  --vs LIST           also measure other libraries: peers (all), or some of ${Object.keys(PEERS).join(",")}
+  --lock FILE         take an exclusive flock on FILE around each case run (others run between cases)
+  --out DIR           where latest.{json,md,svg} and measurements.json go (default benchmarks/results)
+  --measurements FILE also write the figures choose() decides by there (e.g. packages/kit/measurements.json)
+  --readme FILE       replace the ipc-bench and bench blocks of FILE (the README) with this run's tables`;
 
 /** --help: the usage on stdout. Bad usage: the problem and the usage on stderr, exit code 2, no stack trace. */
 function usage(problem?: string): never {
@@ -34,14 +39,24 @@ function usage(problem?: string): never {
   process.exit(problem === undefined ? 0 : 2);
 }
 
-function parse(): { rounds: string; only?: string | undefined; out: string; "no-pin": boolean; help: boolean } {
+function parse() {
   try {
     return parseArgs({
       options: {
-        rounds: { type: "string", default: "5" },
+        profile: { type: "string", default: "full" },
+        rounds: { type: "string" },
         only: { type: "string" },
-        out: { type: "string", default: join(here, "..", "results") },
+        transports: { type: "string" },
+        sizes: { type: "string" },
+        regimes: { type: "string" },
         "no-pin": { type: "boolean", default: false },
+        warmup: { type: "string" },
+        duration: { type: "string" },
+        vs: { type: "string" },
+        lock: { type: "string" },
+        out: { type: "string", default: join(here, "..", "results") },
+        measurements: { type: "string" },
+        readme: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }).values;
@@ -50,86 +65,61 @@ function parse(): { rounds: string; only?: string | undefined; out: string; "no-
   }
 }
 
+const list = (text: string | undefined): string[] | undefined => text?.split(",").map((w) => w.trim()).filter(Boolean);
+
+function positive(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) usage(`${name} must be a positive integer, got ${text}`);
+  return n;
+}
+
 const values = parse();
 if (values.help) usage();
-const rounds = Number(values.rounds);
-if (!Number.isInteger(rounds) || rounds < 1) usage(`--rounds must be a positive integer, got ${values.rounds}`);
-const filters = values.only?.split(",").map((f) => f.trim().toLowerCase()).filter(Boolean);
-const cases = allCases.filter(
-  (c) => filters === undefined || filters.some((f) => c.id.includes(f) || c.group.toLowerCase().includes(f)),
-);
-if (cases.length === 0) usage(`--only ${values.only} matches no case`);
+if (!(values.profile in PROFILES)) usage(`--profile must be one of ${Object.keys(PROFILES).join(", ")}, got ${values.profile}`);
+const regimes = values["no-pin"] ? ["unpinned"] : list(values.regimes)?.map((r) => r.replace("-", " "));
+for (const r of regimes ?? []) if (!REGIMES.includes(r as Regime)) usage(`--regimes takes ${REGIMES.map((x) => x.replace(" ", "-")).join(",")}, got ${r}`);
+const sizes = list(values.sizes)?.map((s) => {
+  const size = parseSize(s);
+  if (!Number.isSafeInteger(size) || size < 1 || size > 64 << 20) usage(`--sizes takes sizes from 1 byte to 64 MiB such as 64,4k,1m; got ${s}`);
+  return size;
+});
+const vs = values.vs === undefined ? undefined : values.vs === "peers" ? true : list(values.vs)!;
+for (const name of vs === true || vs === undefined ? [] : vs) if (PEERS[name] === undefined) usage(`--vs: unknown library ${name} (known: peers, ${Object.keys(PEERS).join(", ")})`);
 
-function affinity(): string {
-  const status = readFileSync("/proc/self/status", "utf8");
-  return /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1] ?? "unknown";
-}
+const stop = new AbortController();
+process.once("SIGINT", () => stop.abort());
+process.once("SIGTERM", () => stop.abort());
 
-/** Two CPUs to pin a case and its peer to, if taskset exists and there are two; else no pinning. */
-function pinning(): { cpu: string; peerCpu: string } | undefined {
-  if (values["no-pin"]) return undefined;
-  const allowed = affinity().split(",").flatMap((part) => {
-    const [from, to] = part.split("-").map(Number);
-    return to === undefined ? [from!] : Array.from({ length: to - from! + 1 }, (_, i) => from! + i);
+try {
+  const run = await runBench({
+    profile: values.profile as ProfileName,
+    rounds: positive("--rounds", values.rounds),
+    only: list(values.only),
+    transports: list(values.transports),
+    sizes,
+    regimes: regimes as Regime[] | undefined,
+    budget: { ...(values.warmup === undefined ? {} : { warmupMs: positive("--warmup", values.warmup) }), ...(values.duration === undefined ? {} : { measureMs: positive("--duration", values.duration) }) },
+    peers: vs,
+    lock: values.lock,
+    signal: stop.signal,
+    onProgress: progressReporter(),
   });
-  if (allowed.length < 2 || spawnSync("taskset", ["-c", String(allowed[0]), "true"]).status !== 0) return undefined;
-  return { cpu: String(allowed[0]), peerCpu: String(allowed[1]) };
-}
-
-const pin = pinning();
-const environment = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model ?? "unknown",
-  affinity: affinity(),
-  pinning: pin === undefined ? "none" : `case on cpu ${pin.cpu}, peer on cpu ${pin.peerCpu} (same core where the case says so)`,
-  loadBefore: loadavg().map((l) => Number(l.toFixed(2))),
-  loadAfter: [] as number[],
-  rounds,
-};
-
-const samples = new Map<string, Record<string, number>[]>();
-const failures: string[] = [];
-const worker = join(here, "worker.js");
-const started = Date.now();
-for (let round = 0; round < rounds; round++) {
-  const order = cases.map((_, i) => cases[(i + round) % cases.length]!);
-  for (const c of order) {
-    process.stderr.write(`round ${round + 1}/${rounds}  ${c.id.padEnd(24)}\r`);
-    const command = pin === undefined ? [process.execPath, worker, c.id] : ["taskset", "-c", pin.cpu, process.execPath, worker, c.id];
-    const env = pin === undefined ? process.env : { ...process.env, IPC_BENCH_CPU: pin.cpu, IPC_BENCH_PEER_CPU: pin.peerCpu };
-    try {
-      const { stdout } = await run(command[0]!, command.slice(1), { maxBuffer: 1 << 20, timeout: 120_000, env });
-      const result = JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, number>;
-      samples.set(c.id, [...(samples.get(c.id) ?? []), result]);
-    } catch (error) {
-      // One failing case must not throw away the others: it is reported below, and the run exits 1.
-      const stderr = (error as { stderr?: string }).stderr ?? "";
-      const line = stderr.split("\n").find((l) => /Error\b/.test(l)) ?? (error instanceof Error ? error.message.split("\n")[0] : String(error));
-      failures.push(`${c.id} (round ${round + 1}): ${line!.trim()}`);
-    }
+  if (run.rows.length === 0 && run.failures.length === 0) usage(`--only ${values.only ?? ""} --transports ${values.transports ?? ""} matches no case`);
+  process.stdout.write(`\n${textReport(run)}`);
+  const latest = writeResults(run, values.out!);
+  if (values.measurements !== undefined) writeMeasurements(run, values.measurements);
+  if (values.readme !== undefined) {
+    replaceBlock(values.readme, "ipc-bench", mechanismBlock(run));
+    replaceBlock(values.readme, "bench", targetsBlock(run));
   }
+  process.stdout.write(`results: ${latest} (and latest.json, latest.svg, measurements.json)\n`);
+  if (run.failures.length > 0) process.exitCode = 1;
+} catch (error) {
+  if (error instanceof BenchAbortedError) {
+    process.stderr.write(`\ninterrupted; no results written\n`);
+    process.exit(130);
+  }
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
 }
-environment.loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
-process.stderr.write(`${" ".repeat(50)}\r`);
-
-const rows = buildRows(cases, samples, groupMetrics, metrics, targets);
-const seconds = ((Date.now() - started) / 1000).toFixed(0);
-const summary =
-  `${rounds} rounds in ${seconds} s · node ${environment.node} · ${environment.cpus}× ${environment.cpuModel} · ` +
-  `pinning: ${environment.pinning} · load ${environment.loadBefore.join(" ")} → ${environment.loadAfter.join(" ")}`;
-const failed = failures.length === 0 ? "" : `\nFailed:\n${failures.map((f) => `- ${f}`).join("\n")}\n`;
-process.stdout.write(`\n${textTable(rows)}\n\n${summary}\n${failed}`);
-
-const out = resolve(values.out!);
-mkdirSync(out, { recursive: true });
-const stamp = environment.date.replace(/[:.]/g, "-");
-const json = JSON.stringify({ environment, rows, samples: Object.fromEntries(samples), failures }, null, 2);
-const markdown = `# @ipc benchmarks\n\n${markdownTable(rows)}\n\n${summary}\n${failed}`;
-for (const name of [`bench-${stamp}`, "latest"]) {
-  writeFileSync(join(out, `${name}.json`), json);
-  writeFileSync(join(out, `${name}.md`), markdown);
-}
-process.stdout.write(`results: ${join(out, "latest.md")} (and .json)\n`);
-if (failures.length > 0) process.exitCode = 1;

@@ -1,42 +1,61 @@
 /**
- * One case in one process: `node worker.js <case-id>` prints one JSON line with its metrics;
- * `node worker.js <case-id> --peer <arg>` plays the case's other side (started by the first). With
- * IPC_BENCH_CPU / IPC_BENCH_PEER_CPU set (by run.js), the peer is pinned to its CPU with taskset.
+ * One case in one process: `node worker.js '<WorkerSpec JSON>'` measures and prints one JSON line of metrics.
+ * It loads only the module its case lives in (a measuring process carries no other library: see
+ * docs/benchmarks.md, "Why the old baselines were slow"), starts the case's peer first if it has one (on the
+ * peer CPU when pinned), and kills it afterwards. With `"role": "peer"` or `"child"` it is that other side.
+ * A failure is one line on stderr and exit code 1. A peer's stdin is a pipe from its worker: when it closes —
+ * the worker ended, however it ended — the peer exits, so a killed worker leaves no server behind.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { cases } from "./cases/index.js";
+import type { BenchCase, CaseContext } from "./lib/case.js";
+import { exitWithParent, pinned, startReady, type Ready } from "./lib/processes.js";
+import { loadModule, type WorkerSpec } from "./lib/registry.js";
 
-const [id, flag, arg] = process.argv.slice(2);
-const found = cases.find((c) => c.id === id);
-if (found === undefined) throw new Error(`unknown case '${String(id)}'`);
+const self = fileURLToPath(import.meta.url);
 
-if (flag === "--peer") {
-  await found.peer!(arg!);
-} else if (found.peer === undefined) {
-  process.stdout.write(`${JSON.stringify(await found.run(undefined))}\n`);
-  process.exit(0);
-} else {
-  const dir = mkdtempSync(join(tmpdir(), "ipc-bench-"));
-  const peerArgument = found.peerArg?.(dir) ?? JSON.stringify({ path: join(dir, "s.sock") });
-  const command = [process.execPath, fileURLToPath(import.meta.url), found.id, "--peer", peerArgument];
-  const cpu = process.env.IPC_BENCH_PEER_CPU;
-  const pinned = cpu === undefined ? command : ["taskset", "-c", found.placement === "shared" ? process.env.IPC_BENCH_CPU! : cpu, ...command];
-  const peer = spawn(pinned[0]!, pinned.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+/** The command line of a worker process playing `role` for `spec`, on `cpu` when pinned. */
+function command(spec: WorkerSpec, role: "peer" | "child", arg: string, cpu: string | undefined): string[] {
+  return pinned(cpu, [process.execPath, self, JSON.stringify({ ...spec, role, arg })]);
+}
+
+async function measure(spec: WorkerSpec, found: BenchCase): Promise<void> {
+  const arg = found.peerArg?.(spec.dir) ?? JSON.stringify({ dir: spec.dir });
+  let peer: Ready | undefined;
   try {
-    const lines = createInterface({ input: peer.stdout! })[Symbol.asyncIterator]();
-    const first = await lines.next();
-    const line = typeof first.value === "string" ? first.value : "";
-    if (!/^ready( |$)/.test(line)) throw new Error(`peer of ${found.id} did not start`);
-    const result = await found.run({ arg: peerArgument, ready: line.slice("ready ".length) });
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (found.peer !== undefined) peer = await startReady(command(spec, "peer", arg, spec.peerCpu));
+    const context: CaseContext = {
+      arg,
+      ready: peer?.ready ?? "",
+      dir: spec.dir,
+      budget: spec.budget,
+      cpu: spec.cpu,
+      peerCpu: spec.peerCpu,
+      tellPeer: (line) => peer?.tell(line),
+      childCommand: (childArg) => command(spec, "child", childArg, spec.peerCpu),
+    };
+    const metrics = await found.run(context);
+    process.stdout.write(`${JSON.stringify(metrics)}\n`);
   } finally {
-    peer.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
+    peer?.kill();
   }
-  process.exit(0);
+}
+
+try {
+  const spec = JSON.parse(process.argv[2] ?? "") as WorkerSpec;
+  const module = await loadModule(spec.module);
+  const found = module.cases(spec.params).find((c) => c.id === spec.id);
+  if (found === undefined) throw new Error(`no case '${spec.id}' in module ${spec.module}`);
+  if (spec.role === "peer") {
+    exitWithParent();
+    await found.peer!(spec.arg!);
+  } else if (spec.role === "child") {
+    await found.child!(spec.arg!); // resolves once the other side is done with it
+    process.exit(0);
+  } else {
+    await measure(spec, found);
+    process.exit(0);
+  }
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
 }

@@ -6,7 +6,7 @@
 import { once } from "node:events";
 import { FrameDecoder, encodeFrame, framed } from "@ipc/framing";
 import { Duplex } from "node:stream";
-import type { BenchCase, CaseModule } from "../lib/case.js";
+import type { Budget, BenchCase, CaseModule, Group } from "../lib/case.js";
 import { now } from "../lib/stats.js";
 
 const CHUNK = 64 * 1024;
@@ -22,14 +22,16 @@ function chunkedStream(size: number, totalBytes: number): { chunks: Buffer[]; fr
   return { chunks, frames };
 }
 
-/** Decodes the stream repeatedly for about `ms`; returns frames/s and payload bytes/s. */
-function measureDecode(size: number, decodeAll: (chunks: Buffer[], onFrame: (f: Uint8Array) => void) => void): Record<string, number> {
+/** Decodes the stream repeatedly through the warm-up and the measured time; returns frames/s and payload bytes/s. */
+function measureDecode(budget: Budget, size: number, decodeAll: (chunks: Buffer[], onFrame: (f: Uint8Array) => void) => void): Record<string, number> {
   const { chunks, frames } = chunkedStream(size, 8 * 1024 * 1024);
   let seen = 0;
   const onFrame = (f: Uint8Array): void => {
     seen += f.byteLength === size ? 1 : 0;
   };
-  for (let i = 0; i < 3; i++) decodeAll(chunks, onFrame); // warm up
+  const warm = now() + budget.warmupMs * 1e6;
+  do decodeAll(chunks, onFrame);
+  while (now() < warm);
   seen = 0;
   let passes = 0;
   const start = now();
@@ -38,7 +40,7 @@ function measureDecode(size: number, decodeAll: (chunks: Buffer[], onFrame: (f: 
     decodeAll(chunks, onFrame);
     passes++;
     elapsed = now() - start;
-  } while (elapsed < 700e6);
+  } while (elapsed < budget.measureMs * 1e6);
   if (seen !== passes * frames) throw new Error(`decoded ${seen} frames, expected ${passes * frames}`);
   const seconds = elapsed / 1e9;
   return { "frames/s": seen / seconds, "bytes/s": (seen * size) / seconds };
@@ -80,52 +82,69 @@ function sink(): Duplex & { bytes: number } {
   return counter;
 }
 
-async function measureEncode(size: number, count: number, variant: "ours" | "naive"): Promise<Record<string, number>> {
+/** Encodes into a sink through the warm-up, then for the measured time (the clock read every 64 frames). */
+async function measureEncode(budget: Budget, size: number, variant: "ours" | "naive"): Promise<Record<string, number>> {
   const payload = new Uint8Array(size).fill(1);
-  const run = async (n: number): Promise<number> => {
+  const run = async (ms: number): Promise<{ n: number; ns: number }> => {
     const out = sink();
     const start = now();
+    const end = start + ms * 1e6;
+    let n = 0;
     if (variant === "ours") {
       const connection = framed(out);
-      for (let i = 0; i < n; i++) await connection.send(payload);
+      do {
+        for (let i = 0; i < 64; i++) await connection.send(payload);
+        n += 64;
+      } while (now() < end);
       await new Promise((resolve) => setImmediate(resolve));
     } else {
       const header = Buffer.alloc(4);
       header.writeUInt32BE(size);
-      for (let i = 0; i < n; i++) {
-        if (!out.write(Buffer.concat([header, payload]))) await once(out, "drain");
-      }
+      do {
+        for (let i = 0; i < 64; i++) if (!out.write(Buffer.concat([header, payload]))) await once(out, "drain");
+        n += 64;
+      } while (now() < end);
     }
-    const elapsed = now() - start;
+    const ns = now() - start;
     if (out.bytes !== n * (size + 4)) throw new Error(`wrote ${out.bytes} bytes, expected ${n * (size + 4)}`);
-    return elapsed;
+    return { n, ns };
   };
-  await run(Math.ceil(count / 10));
-  const seconds = (await run(count)) / 1e9;
-  return { "frames/s": count / seconds, "bytes/s": (count * size) / seconds };
+  await run(budget.warmupMs);
+  const { n, ns } = await run(budget.measureMs);
+  return { "frames/s": n / (ns / 1e9), "bytes/s": (n * size) / (ns / 1e9) };
 }
 
+const DECODE_SMALL = "decode 64 B frames, 64 KiB chunks";
+const DECODE_BIG = "decode 64 KiB frames, 64 KiB chunks";
+const ENCODE_SMALL = "encode 64 B frames";
+const ENCODE_BIG = "encode 64 KiB frames";
+
 const cases: BenchCase[] = [
-  { id: "decode-64B-ours", group: "decode 64 B frames, 64 KiB chunks", role: "ours", label: "FrameDecoder", run: async () => measureDecode(64, ours) },
-  { id: "decode-64B-naive", group: "decode 64 B frames, 64 KiB chunks", role: "baseline", label: "naive Buffer.concat", run: async () => measureDecode(64, naive) },
-  { id: "decode-64KiB-ours", group: "decode 64 KiB frames, 64 KiB chunks", role: "ours", label: "FrameDecoder", run: async () => measureDecode(65536, ours) },
-  { id: "decode-64KiB-naive", group: "decode 64 KiB frames, 64 KiB chunks", role: "baseline", label: "naive Buffer.concat", run: async () => measureDecode(65536, naive) },
-  { id: "encode-64B-ours", group: "encode 64 B frames", role: "ours", label: "framed().send", run: () => measureEncode(64, 2_000_000, "ours") },
-  { id: "encode-64B-naive", group: "encode 64 B frames", role: "baseline", label: "write(concat) per frame", run: () => measureEncode(64, 500_000, "naive") },
-  { id: "encode-64KiB-ours", group: "encode 64 KiB frames", role: "ours", label: "framed().send", run: () => measureEncode(65536, 20_000, "ours") },
-  { id: "encode-64KiB-naive", group: "encode 64 KiB frames", role: "baseline", label: "write(concat) per frame", run: () => measureEncode(65536, 20_000, "naive") },
+  { id: "decode-64B-ours", label: "FrameDecoder", run: async (c) => measureDecode(c.budget, 64, ours) },
+  { id: "decode-64B-naive", label: "naive Buffer.concat", run: async (c) => measureDecode(c.budget, 64, naive) },
+  { id: "decode-64KiB-ours", label: "FrameDecoder", run: async (c) => measureDecode(c.budget, 65536, ours) },
+  { id: "decode-64KiB-naive", label: "naive Buffer.concat", run: async (c) => measureDecode(c.budget, 65536, naive) },
+  { id: "encode-64B-ours", label: "framed().send", run: (c) => measureEncode(c.budget, 64, "ours") },
+  { id: "encode-64B-naive", label: "write(concat) per frame", run: (c) => measureEncode(c.budget, 64, "naive") },
+  { id: "encode-64KiB-ours", label: "framed().send", run: (c) => measureEncode(c.budget, 65536, "ours") },
+  { id: "encode-64KiB-naive", label: "write(concat) per frame", run: (c) => measureEncode(c.budget, 65536, "naive") },
 ];
 
-export const codec: CaseModule = {
-  cases,
-  groupMetrics: {
-    "decode 64 B frames, 64 KiB chunks": ["frames/s"],
-    "decode 64 KiB frames, 64 KiB chunks": ["bytes/s"],
-    "encode 64 B frames": ["frames/s"],
-    "encode 64 KiB frames": ["bytes/s"],
-  },
-  targets: [
-    { group: "decode 64 B frames, 64 KiB chunks", metric: "frames/s", absolute: 10e6, text: "≥ 10 M frames/s" },
-    { group: "decode 64 KiB frames, 64 KiB chunks", metric: "bytes/s", absolute: 5e9, text: "≥ 5 GB/s" },
+const pair = (title: string, metric: string, id: string): Group => ({
+  title,
+  metrics: [metric],
+  rows: [
+    { case: `${id}-ours`, role: "ours" },
+    { case: `${id}-naive`, role: "baseline" },
+  ],
+});
+
+export const module: CaseModule = {
+  cases: () => cases,
+  groups: () => [
+    { ...pair(DECODE_SMALL, "frames/s", "decode-64B"), targets: [{ metric: "frames/s", absolute: 10e6, text: "≥ 10 M frames/s" }] },
+    { ...pair(DECODE_BIG, "bytes/s", "decode-64KiB"), targets: [{ metric: "bytes/s", absolute: 5e9, text: "≥ 5 GB/s" }] },
+    pair(ENCODE_SMALL, "frames/s", "encode-64B"),
+    pair(ENCODE_BIG, "bytes/s", "encode-64KiB"),
   ],
 };

@@ -1,154 +1,65 @@
 /**
- * @ipc/pipe: a framed channel to a child process (spawnChannel / parentChannel) against raw Node stdio with
- * the same frames in the same run — 64 B round trip, 64 KiB throughput (the default socketpairs, and
- * 1 MiB pipes), 64 B message rate — and pipeline() against `sh -c 'a | b | c'`.
- *
- * The child is this module run as a program (`node cases/pipe.js child <mode> [arg]`), pinned to the peer
- * CPU when the run pins processes. Pipeline stages may use both CPUs (as a shell's would), in both variants.
+ * @ipc/pipe beyond the transport groups (cases/transports.ts has spawnChannel() over the default socket
+ * pairs): spawnChannel() over 1 MiB pipes and raw Node over the same pipes, in the 64 KiB throughput group;
+ * and pipeline() against `sh -c 'a | b | c'` and against Node streams between the stages.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync } from "node:fs";
 import net from "node:net";
-import type { Readable, Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
-import { createPipe, parentChannel, pipeline, run, spawnChannel, type ChildChannel } from "@ipc/pipe";
-import type { BenchCase, CaseModule } from "../lib/case.js";
-import { connectionRoundTrips, connectionSend, frameOf, rawRoundTrips as rawRoundTripsOver } from "../lib/raw.js";
-import { latency, now } from "../lib/stats.js";
+import { createPipe, pipeline, run, spawnChannel } from "@ipc/pipe";
+import type { BenchCase, CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
+import { measureMessages, serveMessages } from "../lib/loops.js";
+import { readyLine } from "../lib/processes.js";
+import { readAnswer, sendStream } from "../lib/raw.js";
+import { now } from "../lib/stats.js";
+import { groupTitle } from "../lib/titles.js";
+import { parentChannel } from "@ipc/pipe";
+import { receiverChild } from "./raw.js";
 
-const WARMUP = 2_000;
-const ROUND_TRIPS = 20_000;
-const SMALL = 64;
 const BIG = 64 * 1024;
-const BIG_COUNT = 16_384;
-const RATE_COUNT = 3_000_000;
-const RAW_RATE_COUNT = 400_000;
-const PIPELINE_BYTES = 2 * 1024 * 1024 * 1024;
 const MIB = 1024 * 1024;
-const self = fileURLToPath(import.meta.url);
+const PIPELINE_BYTES = 1024 * 1024 * 1024;
 
-// --- the child --------------------------------------------------------------------------------------
-
-/** The child's side: `child <mode> [count] [size]`. */
-async function child(mode: string, count: number, size: number): Promise<void> {
-  switch (mode) {
-    case "echo": {
-      const connection = parentChannel();
-      for await (const message of connection) await connection.send(message);
-      await connection.close();
-      return;
-    }
-    case "sink": {
-      const connection = parentChannel();
-      let seen = 0;
-      for await (const _message of connection) if (++seen === count) await connection.send(new Uint8Array(1));
-      await connection.close();
-      return;
-    }
-    case "raw-echo":
-      process.stdin.on("data", (chunk: Buffer) => process.stdout.write(chunk));
-      return;
-    case "raw-sink": {
-      const total = count * (size + 4);
-      let seen = 0;
-      process.stdin.on("data", (chunk: Buffer) => {
-        seen += chunk.length;
-        if (seen === total) process.stdout.write(Buffer.alloc(1));
-      });
-      return;
-    }
-    default:
-      throw new Error(`unknown child mode '${mode}'`);
+/** spawnChannel() with pipes of 1 MiB instead of Node's socket pairs. */
+async function channelOverPipes(context: CaseContext): Promise<Metrics> {
+  const [command, ...args] = context.childCommand("channel");
+  const connection = await spawnChannel(command!, args, { pipeCapacity: MIB });
+  try {
+    return await measureMessages(connection, "stream", BIG, context.budget);
+  } finally {
+    connection.abort();
   }
 }
 
-// --- the parent -------------------------------------------------------------------------------------
-
-/** `node this-file child …`, on the peer CPU when the run pins processes. */
-function childCommand(...args: (string | number)[]): [string, string[]] {
-  const command = [process.execPath, self, "child", ...args.map(String)];
-  const cpu = process.env.IPC_BENCH_PEER_CPU;
-  return cpu === undefined ? [command[0]!, command.slice(1)] : ["taskset", ["-c", cpu, ...command]];
-}
-
-async function channel(mode: string, pipeCapacity?: number, ...args: number[]): Promise<ChildChannel> {
-  const [command, argv] = childCommand(mode, ...args);
-  return spawnChannel(command, argv, { pipeCapacity });
-}
-
-/** A child speaking raw bytes over Node's stdio (socketpairs), or over real pipes of `capacity` bytes. */
-async function rawChild(mode: string, capacity: number | undefined, ...args: number[]): Promise<{
-  child: ChildProcess;
-  input: Writable;
-  output: Readable;
-}> {
-  const [command, argv] = childCommand(mode, ...args);
-  if (capacity === undefined) {
-    const child = spawn(command, argv, { stdio: ["pipe", "pipe", "inherit"] });
-    await once(child, "spawn");
-    return { child, input: child.stdin!, output: child.stdout! };
-  }
-  const toChild = createPipe({ capacity });
-  const fromChild = createPipe({ capacity });
-  const child = spawn(command, argv, { stdio: [toChild.readFd, fromChild.writeFd, "inherit"] });
+/** Raw Node over two 1 MiB pipes to a child (the child reads with onread, as the raw baseline's does). */
+async function rawOverPipes(context: CaseContext): Promise<Metrics> {
+  const toChild = createPipe({ capacity: MIB });
+  const fromChild = createPipe({ capacity: MIB });
+  const [command, ...args] = context.childCommand("raw");
+  const child = spawn(command!, args, { stdio: [toChild.readFd, fromChild.writeFd, "inherit"] });
   await once(child, "spawn");
   closeSync(toChild.readFd);
   closeSync(fromChild.writeFd);
-  return {
-    child,
-    input: new net.Socket({ fd: toChild.writeFd, readable: false, writable: true }),
-    output: new net.Socket({ fd: fromChild.readFd, readable: true, writable: false }),
-  };
-}
-
-async function channelRoundTrips(): Promise<Record<string, number>> {
-  const connection = await channel("echo");
-  const result = await connectionRoundTrips(connection, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
-  await connection.close();
-  return result;
-}
-
-async function rawRoundTrips(): Promise<Record<string, number>> {
-  const { child, input, output } = await rawChild("raw-echo", undefined);
-  const result = await rawRoundTripsOver(output, input, SMALL, { warmup: WARMUP, count: ROUND_TRIPS });
-  child.kill("SIGKILL");
-  return result;
-}
-
-async function channelSend(count: number, size: number, pipeCapacity?: number): Promise<Record<string, number>> {
-  const connection = await channel("sink", pipeCapacity, count);
-  const result = await connectionSend(connection, count, size);
-  await connection.close();
-  return result;
-}
-
-async function rawSend(count: number, size: number, corked: boolean, capacity?: number): Promise<Record<string, number>> {
-  const { child, input, output } = await rawChild("raw-sink", capacity, count, size);
-  const frame = frameOf(size);
-  const acked = once(output, "data");
-  const start = now();
-  const batch = corked ? 1000 : 1;
-  for (let i = 0; i < count; i += batch) {
-    if (corked) input.cork();
-    let ok = true;
-    for (let j = i; j < i + batch && j < count; j++) ok = input.write(frame);
-    if (corked) input.uncork();
-    if (!ok) await once(input, "drain");
+  const output = new net.Socket({ fd: toChild.writeFd, readable: false, writable: true });
+  const input = new net.Socket({ fd: fromChild.readFd, readable: true, writable: false });
+  try {
+    await readyLine(input);
+    return await sendStream(output, readAnswer(input), BIG, context.budget, "frames");
+  } finally {
+    child.kill("SIGKILL");
+    input.destroy();
   }
-  await acked;
-  const seconds = (now() - start) / 1e9;
-  child.kill("SIGKILL");
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
 }
 
-// --- pipelines -------------------------------------------------------------------------------------
-
-/** Stages may run on both CPUs of the run, as a shell's would. */
-function bothCpus(): string[] {
-  const { IPC_BENCH_CPU: a, IPC_BENCH_PEER_CPU: b } = process.env;
-  return a === undefined || b === undefined ? [] : ["taskset", "-c", `${a},${b}`];
+async function child(arg: string): Promise<void> {
+  if (arg === "raw") return receiverChild();
+  const connection = parentChannel();
+  await serveMessages(connection, "stream").catch(() => undefined);
+  await connection.close().catch(() => undefined);
 }
+
+// --- pipelines ---------------------------------------------------------------------------------------------
 
 const STAGES = [["head", "-c", String(PIPELINE_BYTES), "/dev/zero"], ["cat"], ["wc", "-c"]];
 
@@ -156,16 +67,21 @@ function checkCount(output: string): void {
   if (Number(output.trim()) !== PIPELINE_BYTES) throw new Error(`the pipeline passed ${output.trim()} bytes`);
 }
 
-async function ourPipeline(): Promise<Record<string, number>> {
+/** Stages may run on both CPUs of a pinned run, as a shell's would. */
+function stage(context: CaseContext, command: readonly string[]): string[] {
+  return context.cpu === undefined || context.peerCpu === undefined ? [...command] : ["taskset", "-c", `${context.cpu},${context.peerCpu}`, ...command];
+}
+
+async function ourPipeline(context: CaseContext): Promise<Metrics> {
   const start = now();
-  const { stdout } = await pipeline(STAGES.map((stage) => [...bothCpus(), ...stage]));
+  const { stdout } = await pipeline(STAGES.map((s) => stage(context, s)));
   const seconds = (now() - start) / 1e9;
   checkCount(stdout);
   return { "bytes/s": PIPELINE_BYTES / seconds };
 }
 
-async function shellPipeline(): Promise<Record<string, number>> {
-  const command = [...bothCpus(), "sh", "-c", STAGES.map((stage) => stage.join(" ")).join(" | ")];
+async function shellPipeline(context: CaseContext): Promise<Metrics> {
+  const command = stage(context, ["sh", "-c", STAGES.map((s) => s.join(" ")).join(" | ")]);
   const start = now();
   const { stdout } = await run(command[0]!, command.slice(1));
   const seconds = (now() - start) / 1e9;
@@ -173,11 +89,11 @@ async function shellPipeline(): Promise<Record<string, number>> {
   return { "bytes/s": PIPELINE_BYTES / seconds };
 }
 
-/** What code without this package does: every stage's output read into Node and written to the next. */
-async function nodeStreamsPipeline(): Promise<Record<string, number>> {
+/** What code without @ipc/pipe does: every stage's output read into Node and written to the next. */
+async function nodeStreamsPipeline(context: CaseContext): Promise<Metrics> {
   const start = now();
-  const children = STAGES.map((stage) => {
-    const command = [...bothCpus(), ...stage];
+  const children = STAGES.map((s) => {
+    const command = stage(context, s);
     return spawn(command[0]!, command.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
   });
   children[0]!.stdin!.end();
@@ -190,44 +106,41 @@ async function nodeStreamsPipeline(): Promise<Record<string, number>> {
   return { "bytes/s": PIPELINE_BYTES / seconds };
 }
 
-// --- the table -------------------------------------------------------------------------------------
-
-const RTT = "child channel round trip, 64 B";
-const THROUGHPUT = "child channel throughput, 64 KiB messages";
-const RATE = "child channel message rate, 64 B";
-const PIPELINE = "pipeline throughput, head -c 2G /dev/zero | cat | wc -c";
+const PIPELINE = "pipeline throughput, head -c 1G /dev/zero | cat | wc -c";
 
 const cases: BenchCase[] = [
-  { id: "pipe-rtt-ours", group: RTT, role: "ours", label: "spawnChannel()", run: channelRoundTrips },
-  { id: "pipe-rtt-raw", group: RTT, role: "baseline", label: "raw Node stdio", run: rawRoundTrips },
-  { id: "pipe-throughput-ours", group: THROUGHPUT, role: "ours", label: "spawnChannel(), default (socketpairs)", run: () => channelSend(BIG_COUNT, BIG) },
-  { id: "pipe-throughput-1m-ours", group: THROUGHPUT, role: "ours", label: "spawnChannel(), pipeCapacity 1 MiB (pipes)", run: () => channelSend(BIG_COUNT, BIG, MIB) },
-  { id: "pipe-throughput-raw", group: THROUGHPUT, role: "baseline", label: "raw Node stdio (socketpairs)", run: () => rawSend(BIG_COUNT, BIG, false) },
-  { id: "pipe-throughput-raw-1m", group: THROUGHPUT, role: "reference", label: "raw Node, 1 MiB pipes", run: () => rawSend(BIG_COUNT, BIG, false, MIB) },
-  { id: "pipe-rate-ours", group: RATE, role: "ours", label: "spawnChannel()", run: () => channelSend(RATE_COUNT, SMALL) },
-  { id: "pipe-rate-raw", group: RATE, role: "baseline", label: "raw Node stdio, one write per message", run: () => rawSend(RAW_RATE_COUNT, SMALL, false) },
-  { id: "pipe-rate-raw-corked", group: RATE, role: "reference", label: "raw Node stdio, corked ×1000", run: () => rawSend(RATE_COUNT, SMALL, true) },
-  { id: "pipeline-ours", group: PIPELINE, role: "ours", label: "pipeline()", run: ourPipeline },
-  { id: "pipeline-sh", group: PIPELINE, role: "baseline", label: "sh -c 'a | b | c'", run: shellPipeline },
-  { id: "pipeline-node-streams", group: PIPELINE, role: "reference", label: "Node streams between stages", run: nodeStreamsPipeline },
+  { id: "pipe-stream-64KiB-1MiB-pipes", label: "spawnChannel(), pipeCapacity 1 MiB (pipes)", run: channelOverPipes, child },
+  { id: "raw-pipes-stream-64KiB", label: "raw Node, 1 MiB pipes", run: rawOverPipes, child },
+  { id: "pipeline-ours", label: "pipeline()", run: ourPipeline },
+  { id: "pipeline-sh", label: "sh -c 'a | b | c'", run: shellPipeline },
+  { id: "pipeline-node-streams", label: "Node streams between stages", run: nodeStreamsPipeline },
 ];
 
-export const pipeCases: CaseModule = {
-  cases,
-  groupMetrics: {
-    [RTT]: ["p50 µs", "p99 µs"],
-    [THROUGHPUT]: ["bytes/s"],
-    [RATE]: ["msgs/s"],
-    [PIPELINE]: ["bytes/s"],
-  },
-  targets: [
-    { group: RTT, metric: "p50 µs", ratio: 1.15, text: "≤ 1.15× raw" },
-    { group: THROUGHPUT, metric: "bytes/s", ratio: 0.9, text: "≥ 0.9× raw" },
-    { group: RATE, metric: "msgs/s", ratio: 4, text: "≥ 4× raw (not syscall-bound)" },
-    { group: PIPELINE, metric: "bytes/s", ratio: 0.9, text: "≥ 0.9× sh -c" },
-  ],
-};
-
-if (process.argv[1] === self && process.argv[2] === "child") {
-  await child(process.argv[3]!, Number(process.argv[4] ?? 0), Number(process.argv[5] ?? 0));
+function groups(sizes: readonly number[]): Group[] {
+  const all: Group[] = [
+    {
+      title: PIPELINE,
+      metrics: ["bytes/s"],
+      rows: [
+        { case: "pipeline-ours", role: "ours" },
+        { case: "pipeline-sh", role: "baseline" },
+        { case: "pipeline-node-streams", role: "other" },
+      ],
+      targets: [{ metric: "bytes/s", ratio: 0.9, text: "≥ 0.9× sh -c" }],
+      transport: "pipe",
+    },
+  ];
+  if (sizes.includes(BIG)) {
+    all.push({
+      title: groupTitle("pipe", "stream", BIG),
+      metrics: ["bytes/s"],
+      rows: [
+        { case: "pipe-stream-64KiB-1MiB-pipes", role: "ours", profiles: [] },
+        { case: "raw-pipes-stream-64KiB", role: "other", profiles: [] },
+      ],
+    });
+  }
+  return all;
 }
+
+export const module: CaseModule = { cases: () => cases, groups: (params) => groups(params.sizes) };

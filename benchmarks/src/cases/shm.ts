@@ -1,64 +1,53 @@
 /**
- * @ipc/shm between two processes, against raw node:net on a Unix socket in the same run:
- * - 64 B round trip in three modes: both sides spinning (`tryWrite` + `readSync({ spin: Infinity })`),
- *   spin-then-sleep (async `read()`, event loop free while waiting; also through the `shm://` transport's
- *   Connection), and idle (one message every millisecond, so the other side is asleep when it comes);
- * - one-way throughput of 64 KiB messages (ring `write()`/`readView()`, and the transport);
- * - one-way rate of 64 B messages (`tryWrite` / `readView` + `release`, both sides spinning).
- * Standalone rings: the peer creates two (to it, from it), the case opens them and unlinks the names.
+ * @ipc/shm's MessageRing on its own, between two processes, added to the shared-memory groups of
+ * cases/transports.ts (where the shm:// Connection and the raw Unix socket baseline already are):
+ * - 64 B round trips: both sides spinning (`tryWrite` + `readSync({ spin: Infinity })`), spin-then-sleep
+ *   (async `write()` / `read()`), and idle (one message every millisecond, so the other side sleeps);
+ * - one-way throughput of 64 KiB messages (`tryWrite` / `drain` into the reader's own buffer);
+ * - one-way rate of 64 B messages (`tryWrite`, `tryWriteBatch` / `drain`, both sides spinning).
+ * The peer creates the two rings (to it, from it); the case opens them and unlinks the names at once.
  */
-import { once } from "node:events";
-import net from "node:net";
-import { basename, join } from "node:path";
-import type { Connection } from "@ipc/core";
-import { MessageRing, connect, listen } from "@ipc/shm";
-import type { BenchCase, CaseModule, PeerHandle, Target } from "../lib/case.js";
-import { connectionRoundTrips, connectionSend, echoBytes, echoMessages, rawRoundTrips as rawRoundTripsOver, rawSend as rawSendOver, sinkBytes, sinkMessages, type RoundTripPlan } from "../lib/raw.js";
-import { latency, now } from "../lib/stats.js";
+import { basename } from "node:path";
+import { MessageRing, shmTransport } from "@ipc/shm";
+import type { BenchCase, CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
+import { serveMessages } from "../lib/loops.js";
+import { exitWithParent } from "../lib/processes.js";
+import { Sampler, now, rates } from "../lib/stats.js";
+import { groupTitle } from "../lib/titles.js";
+import { IDLE_GAP_MS, plainId, rawId } from "./raw.js";
 
-const WARMUP = 5_000;
-const ROUND_TRIPS = 50_000;
-const IDLE_ROUND_TRIPS = 1_000;
-const IDLE_GAP_MS = 1;
-const BIG = 64 * 1024;
-const BIG_COUNT = 40_000;
-const SMALL = 64;
-const SMALL_COUNT = 20_000_000;
 const RING_CAPACITY = 1 << 22;
+const SMALL = 64;
+const BIG = 64 * 1024;
 
 interface Arg {
-  readonly dir: string;
   readonly name: string;
-  readonly count: number;
   readonly size: number;
-  /** How the peer waits: spinning forever, or async read() (spin then sleep). */
+  /** How the echo peer waits: spinning forever, or async read() (spin then sleep). */
   readonly mode: "spin" | "sleep";
   /**
-   * How a sink peer takes messages: `copy`: tryRead(), a fresh copy each; `into`: drain(), copied into
-   * one buffer of the consumer's; `drain`: drain(), read in place (one byte looked at).
+   * How a sink peer takes messages: `into`: drain(), copied into one buffer of the consumer's; `drain`:
+   * drain(), read in place (one byte looked at).
    */
-  readonly take: "copy" | "into" | "drain";
+  readonly take: "into" | "drain";
 }
 
-const argOf = (count: number, size: number, mode: Arg["mode"], take: Arg["take"] = "copy") => (dir: string): string =>
-  JSON.stringify({ dir, name: `ipc-bench-${basename(dir)}`, count, size, mode, take } satisfies Arg);
-const parse = (raw: string): Arg => JSON.parse(raw) as Arg;
+const argOf = (size: number, mode: Arg["mode"], take: Arg["take"] = "drain") => (dir: string): string =>
+  JSON.stringify({ name: `ipc-bench-${basename(dir)}`, size, mode, take } satisfies Arg);
+const parse = (text: string): Arg => JSON.parse(text) as Arg;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const planOf = (idle: boolean): RoundTripPlan =>
-  idle ? { warmup: 100, count: IDLE_ROUND_TRIPS, gapMs: IDLE_GAP_MS } : { warmup: WARMUP, count: ROUND_TRIPS };
 
-// --- standalone rings ---------------------------------------------------------------------------
-
-/** The peer's side: creates the rings `<name>.in` (it reads) and `<name>.out` (it writes). */
+/** The peer's side: creates `<name>.in` (it reads) and `<name>.out` (it writes). */
 function peerRings(arg: Arg): { input: MessageRing; output: MessageRing } {
-  const input = MessageRing.create({ name: `${arg.name}.in`, capacity: RING_CAPACITY });
-  const output = MessageRing.create({ name: `${arg.name}.out`, capacity: RING_CAPACITY });
-  return { input, output };
+  return {
+    input: MessageRing.create({ name: `${arg.name}.in`, capacity: RING_CAPACITY }),
+    output: MessageRing.create({ name: `${arg.name}.out`, capacity: RING_CAPACITY }),
+  };
 }
 
 /** The case's side: opens them and removes the names (the mappings stay; nothing is left behind). */
-function caseRings(peer: PeerHandle): { output: MessageRing; input: MessageRing } {
-  const { name } = parse(peer.arg);
+function caseRings(context: CaseContext): { output: MessageRing; input: MessageRing } {
+  const { name } = parse(context.arg);
   const output = MessageRing.open(`${name}.in`);
   const input = MessageRing.open(`${name}.out`);
   output.memory!.unlink();
@@ -66,28 +55,37 @@ function caseRings(peer: PeerHandle): { output: MessageRing; input: MessageRing 
   return { output, input };
 }
 
-async function ringEchoPeer(raw: string): Promise<void> {
-  const arg = parse(raw);
+/**
+ * For the spinning peers, which never yield to the event loop (so cannot watch their stdin): true once the
+ * worker that started this process is gone (it was re-parented), so that a killed worker leaves no spinner.
+ */
+const parent = process.ppid;
+function orphaned(): boolean {
+  return process.ppid !== parent;
+}
+
+// --- round trips ------------------------------------------------------------------------------------------
+
+async function ringEchoPeer(text: string): Promise<void> {
+  const arg = parse(text);
   const { input, output } = peerRings(arg);
   process.stdout.write("ready\n");
   if (arg.mode === "spin") {
     for (;;) {
-      const message = input.readSync({ spin: Infinity })!;
+      let spins = 0;
+      while (!input.readable) if ((++spins & 0xfffff) === 0 && orphaned()) process.exit(0);
+      const message = input.tryRead()!;
       while (!output.tryWrite(message));
     }
   }
+  exitWithParent();
   for (;;) await output.write((await input.read())!);
 }
 
-async function ringRoundTrips(peer: PeerHandle, mode: "spin" | "sleep" | "idle"): Promise<Record<string, number>> {
-  const { output, input } = caseRings(peer);
+async function ringRoundTrips(context: CaseContext, mode: "spin" | "sleep" | "idle"): Promise<Metrics> {
+  const { output, input } = caseRings(context);
   const message = new Uint8Array(SMALL).fill(1);
-  const warmup = mode === "idle" ? 100 : WARMUP;
-  const count = mode === "idle" ? IDLE_ROUND_TRIPS : ROUND_TRIPS;
-  const samples = new Float64Array(count);
-  for (let i = 0; i < warmup + count; i++) {
-    if (mode === "idle") await sleep(IDLE_GAP_MS);
-    const start = now();
+  const once = async (): Promise<void> => {
     if (mode === "spin") {
       output.tryWrite(message);
       input.readSync({ spin: Infinity });
@@ -95,170 +93,172 @@ async function ringRoundTrips(peer: PeerHandle, mode: "spin" | "sleep" | "idle")
       await output.write(message);
       await input.read();
     }
-    if (i >= warmup) samples[i - warmup] = now() - start;
-  }
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
+  };
+  await once();
+  const sampler = new Sampler(context.budget);
+  do {
+    if (mode === "idle") await sleep(IDLE_GAP_MS);
+    sampler.begin();
+    await once();
+  } while (sampler.end());
+  return sampler.result();
 }
 
-/** The peer takes every message (see Arg.take) and answers once it has all of them. */
-async function ringSinkPeer(raw: string): Promise<void> {
-  const arg = parse(raw);
+/** The shm:// Connection, one round trip every millisecond. */
+async function transportIdlePeer(text: string): Promise<void> {
+  exitWithParent();
+  const listener = await shmTransport.listen(`shm://${parse(text).name}`);
+  process.stdout.write(`ready ${listener.address}\n`);
+  for await (const connection of listener) void serveMessages(connection, "rtt").catch(() => connection.abort());
+}
+
+async function transportIdle(context: CaseContext): Promise<Metrics> {
+  const connection = await shmTransport.connect(context.ready, { timeout: 10_000 });
+  const message = new Uint8Array(SMALL).fill(1);
+  try {
+    await connection.send(message);
+    await connection.receive();
+    const sampler = new Sampler(context.budget);
+    do {
+      await sleep(IDLE_GAP_MS);
+      sampler.begin();
+      await connection.send(message);
+      await connection.receive();
+    } while (sampler.end());
+    return sampler.result();
+  } finally {
+    connection.abort();
+  }
+}
+
+// --- one-way streams: an empty message ends each phase, and the peer answers its count ------------------
+
+const EMPTY = new Uint8Array(0);
+
+/** Takes every message (see Arg.take) until an empty one, answers the count; again, until killed. */
+async function ringSinkPeer(text: string): Promise<void> {
+  const arg = parse(text);
   const { input, output } = peerRings(arg);
   process.stdout.write("ready\n");
-  let seen = 0;
-  let bytes = 0;
-  if (arg.take === "copy") {
-    while (seen < arg.count) {
-      const message = input.tryRead();
-      if (message instanceof Uint8Array) {
-        bytes += message.byteLength;
-        seen++;
-      }
-    }
-  } else if (arg.take === "into") {
-    const buffer = new Uint8Array(arg.size);
-    const copy = (data: Uint8Array, offset: number, length: number): void => {
-      buffer.set(data.subarray(offset, offset + length));
-      bytes += length;
-    };
-    while (seen < arg.count) seen += input.drain(copy);
-  } else {
-    let first = 0;
-    const look = (data: Uint8Array, offset: number, length: number): void => {
-      first ^= data[offset]!;
-      bytes += length;
-    };
-    while (seen < arg.count) seen += input.drain(look);
-    if (first === -1) throw new Error("unreachable: keeps the read of each message");
+  const buffer = new Uint8Array(arg.size);
+  let count = 0;
+  let ended = false;
+  let first = 0;
+  const handle =
+    arg.take === "into"
+      ? (data: Uint8Array, offset: number, length: number): void => {
+          if (length === 0) ended = true;
+          else {
+            buffer.set(data.subarray(offset, offset + length));
+            count++;
+          }
+        }
+      : (data: Uint8Array, offset: number, length: number): void => {
+          if (length === 0) ended = true;
+          else {
+            first ^= data[offset]!;
+            count++;
+          }
+        };
+  for (;;) {
+    let spins = 0;
+    while (!ended) if (input.drain(handle) === 0 && (++spins & 0xfffff) === 0 && orphaned()) process.exit(0);
+    const answer = new Float64Array([count, first]);
+    while (!output.tryWrite(new Uint8Array(answer.buffer)));
+    count = 0;
+    ended = false;
   }
-  output.tryWrite(new Uint8Array([bytes === arg.count * arg.size ? 1 : 0]));
-  await sleep(60_000);
 }
 
-/** Sends `count` messages one by one with `tryWrite()`, or in batches of 64 with `tryWriteBatch()`. */
-async function ringSend(peer: PeerHandle, batched: boolean): Promise<Record<string, number>> {
-  const { count, size } = parse(peer.arg);
-  const { output, input } = caseRings(peer);
+/** Sends for the warm-up, then for the measured time, one message at a time or 64 at a time. */
+async function ringSend(context: CaseContext, batched: boolean): Promise<Metrics> {
+  const { size } = parse(context.arg);
+  const { output, input } = caseRings(context);
   const message = new Uint8Array(size).fill(2);
   const batch = Array.from({ length: 64 }, () => message);
+  const checkEvery = size >= 4096 ? 1 : 64;
+  const phase = (ms: number): number => {
+    let sent = 0;
+    const end = now() + ms * 1e6;
+    do {
+      if (batched) sent += output.tryWriteBatch(batch);
+      else {
+        for (let i = 0; i < checkEvery; i++) while (!output.tryWrite(message));
+        sent += checkEvery;
+      }
+    } while (now() < end);
+    while (!output.tryWrite(EMPTY));
+    const answer = input.readSync({ spin: Infinity })!;
+    const counted = new Float64Array(answer.buffer.slice(answer.byteOffset, answer.byteOffset + 16))[0];
+    if (counted !== sent) throw new Error(`sent ${sent} messages, the peer counted ${counted}`);
+    return sent;
+  };
+  phase(context.budget.warmupMs);
   const start = now();
-  if (batched) {
-    for (let sent = 0; sent < count; ) sent += output.tryWriteBatch(count - sent >= 64 ? batch : batch.slice(0, count - sent));
-  } else {
-    for (let i = 0; i < count; i++) while (!output.tryWrite(message));
-  }
-  const ack = input.readSync({ spin: Infinity });
-  const seconds = (now() - start) / 1e9;
-  if (ack?.[0] !== 1) throw new Error("the peer received the wrong number of bytes");
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+  const sent = phase(context.budget.measureMs);
+  return rates(sent, size, now() - start);
 }
 
-// --- the shm:// transport -------------------------------------------------------------------------
+// --- the cases --------------------------------------------------------------------------------------------
 
-async function transportServer(raw: string, serve: (connection: Connection, arg: Arg) => Promise<void>): Promise<void> {
-  const arg = parse(raw);
-  const listener = await listen(`shm://${arg.name}`, { ringCapacity: RING_CAPACITY });
-  process.stdout.write(`ready ${listener.address}\n`);
-  for await (const connection of listener) void serve(connection, arg).catch(() => undefined);
-}
-
-async function sink(connection: Connection, arg: Arg): Promise<void> {
-  await sinkMessages(connection, arg.count);
-}
-
-async function transportRoundTrips(peer: PeerHandle, idle: boolean): Promise<Record<string, number>> {
-  const connection = await connect(peer.ready);
-  const result = await connectionRoundTrips(connection, SMALL, planOf(idle));
-  connection.abort();
-  return result;
-}
-
-async function transportSend(peer: PeerHandle): Promise<Record<string, number>> {
-  const { count, size } = parse(peer.arg);
-  const connection = await connect(peer.ready);
-  const result = await connectionSend(connection, count, size);
-  connection.abort();
-  return result;
-}
-
-// --- raw node:net on a Unix socket ----------------------------------------------------------------
-
-async function rawServer(raw: string, onSocket: (socket: net.Socket, arg: Arg) => void): Promise<void> {
-  const arg = parse(raw);
-  const server = net.createServer((socket) => onSocket(socket, arg));
-  await new Promise<void>((resolve) => server.listen(join(arg.dir, "raw.sock"), resolve));
-  process.stdout.write(`ready ${join(arg.dir, "raw.sock")}\n`);
-}
-
-function rawEcho(socket: net.Socket): void {
-  echoBytes(socket, socket);
-}
-
-function rawSink(socket: net.Socket, arg: Arg): void {
-  sinkBytes(socket, socket, arg.count, arg.size);
-}
-
-async function rawConnect(peer: PeerHandle): Promise<net.Socket> {
-  const socket = net.connect(peer.ready);
-  await once(socket, "connect");
-  return socket;
-}
-
-async function rawRoundTrips(peer: PeerHandle, idle: boolean): Promise<Record<string, number>> {
-  const socket = await rawConnect(peer);
-  const result = await rawRoundTripsOver(socket, socket, SMALL, planOf(idle));
-  socket.destroy();
-  return result;
-}
-
-async function rawSend(peer: PeerHandle): Promise<Record<string, number>> {
-  const { count, size } = parse(peer.arg);
-  const socket = await rawConnect(peer);
-  const result = await rawSendOver(socket, once(socket, "data"), count, size);
-  socket.destroy();
-  return result;
-}
-
-// --- the cases ----------------------------------------------------------------------------------
-
-const SPIN = "Shared memory: round trip 64 B, both sides spinning";
-const SLEEP = "Shared memory: round trip 64 B, spin then sleep";
-const IDLE = `Shared memory: round trip 64 B, idle (one every ${IDLE_GAP_MS} ms)`;
-const THROUGHPUT = "Shared memory: throughput, 64 KiB messages";
-const RATE = "Shared memory: message rate, 64 B";
-const RAW = "raw node:net, Unix socket";
-const RAW_COUNT = 1_000_000;
+const SPIN = "Shared memory: round trip, 64 B, both sides spinning";
+const IDLE = `Shared memory: round trip, 64 B, idle (one every ${IDLE_GAP_MS} ms)`;
 
 const cases: BenchCase[] = [
-  { id: "shm-rtt-spin-raw", group: SPIN, role: "baseline", label: RAW, run: (p) => rawRoundTrips(p!, false), peer: (a) => rawServer(a, rawEcho), peerArg: argOf(0, 0, "spin") },
-  { id: "shm-rtt-spin-ring", group: SPIN, role: "ours", label: "MessageRing tryWrite + readSync({ spin: Infinity })", run: (p) => ringRoundTrips(p!, "spin"), peer: ringEchoPeer, peerArg: argOf(0, 0, "spin") },
-  { id: "shm-rtt-sleep-raw", group: SLEEP, role: "baseline", label: RAW, run: (p) => rawRoundTrips(p!, false), peer: (a) => rawServer(a, rawEcho), peerArg: argOf(0, 0, "sleep") },
-  { id: "shm-rtt-sleep-ring", group: SLEEP, role: "ours", label: "MessageRing write() + read()", run: (p) => ringRoundTrips(p!, "sleep"), peer: ringEchoPeer, peerArg: argOf(0, 0, "sleep") },
-  { id: "shm-rtt-sleep-transport", group: SLEEP, role: "ours", label: "shm:// Connection send() + receive()", run: (p) => transportRoundTrips(p!, false), peer: (a) => transportServer(a, echoMessages), peerArg: argOf(0, 0, "sleep") },
-  { id: "shm-rtt-idle-raw", group: IDLE, role: "baseline", label: RAW, run: (p) => rawRoundTrips(p!, true), peer: (a) => rawServer(a, rawEcho), peerArg: argOf(0, 0, "sleep") },
-  { id: "shm-rtt-idle-ring", group: IDLE, role: "ours", label: "MessageRing write() + read()", run: (p) => ringRoundTrips(p!, "idle"), peer: ringEchoPeer, peerArg: argOf(0, 0, "sleep") },
-  { id: "shm-rtt-idle-transport", group: IDLE, role: "ours", label: "shm:// Connection send() + receive()", run: (p) => transportRoundTrips(p!, true), peer: (a) => transportServer(a, echoMessages), peerArg: argOf(0, 0, "sleep") },
-  { id: "shm-throughput-raw", group: THROUGHPUT, role: "baseline", label: RAW, run: (p) => rawSend(p!), peer: (a) => rawServer(a, rawSink), peerArg: argOf(BIG_COUNT / 4, BIG, "sleep") },
-  { id: "shm-throughput-ring", group: THROUGHPUT, role: "ours", label: "MessageRing tryWrite / drain, copied into the reader's buffer", run: (p) => ringSend(p!, false), peer: ringSinkPeer, peerArg: argOf(BIG_COUNT, BIG, "spin", "into") },
-  { id: "shm-throughput-transport", group: THROUGHPUT, role: "ours", label: "shm:// Connection", run: (p) => transportSend(p!), peer: (a) => transportServer(a, sink), peerArg: argOf(BIG_COUNT / 4, BIG, "sleep") },
-  { id: "shm-rate-raw", group: RATE, role: "baseline", label: `${RAW}, one write per message`, run: (p) => rawSend(p!), peer: (a) => rawServer(a, rawSink), peerArg: argOf(RAW_COUNT, SMALL, "sleep") },
-  { id: "shm-rate-ring", group: RATE, role: "ours", label: "MessageRing tryWrite / drain", run: (p) => ringSend(p!, false), peer: ringSinkPeer, peerArg: argOf(SMALL_COUNT, SMALL, "spin", "drain") },
-  { id: "shm-rate-ring-batch", group: RATE, role: "ours", label: "MessageRing tryWriteBatch(64) / drain", run: (p) => ringSend(p!, true), peer: ringSinkPeer, peerArg: argOf(SMALL_COUNT, SMALL, "spin", "drain") },
-  { id: "shm-rate-transport", group: RATE, role: "ours", label: "shm:// Connection", run: (p) => transportSend(p!), peer: (a) => transportServer(a, sink), peerArg: argOf(RAW_COUNT * 2, SMALL, "sleep") },
+  { id: "shm-ring-rtt-spin", label: "MessageRing tryWrite + readSync({ spin: Infinity })", run: (c) => ringRoundTrips(c, "spin"), peer: ringEchoPeer, peerArg: argOf(0, "spin") },
+  { id: "shm-ring-rtt-sleep", label: "MessageRing write() + read()", run: (c) => ringRoundTrips(c, "sleep"), peer: ringEchoPeer, peerArg: argOf(0, "sleep") },
+  { id: "shm-ring-rtt-idle", label: "MessageRing write() + read()", run: (c) => ringRoundTrips(c, "idle"), peer: ringEchoPeer, peerArg: argOf(0, "sleep") },
+  { id: "shm-rtt-idle", label: "shm:// Connection", run: transportIdle, peer: transportIdlePeer, peerArg: argOf(0, "sleep") },
+  { id: "shm-ring-stream-64KiB", label: "MessageRing tryWrite / drain, copied into the reader's buffer", run: (c) => ringSend(c, false), peer: ringSinkPeer, peerArg: argOf(BIG, "spin", "into") },
+  { id: "shm-ring-stream-64B", label: "MessageRing tryWrite / drain", run: (c) => ringSend(c, false), peer: ringSinkPeer, peerArg: argOf(SMALL, "spin", "drain") },
+  { id: "shm-ring-stream-64B-batch", label: "MessageRing tryWriteBatch(64) / drain", run: (c) => ringSend(c, true), peer: ringSinkPeer, peerArg: argOf(SMALL, "spin", "drain") },
 ];
 
-const targets: Target[] = [
-  { group: SPIN, metric: "p50 µs", absolute: 1, text: "≤ 1 µs" },
-  { group: SPIN, metric: "p50 µs", ratio: 1 / 20, text: "≥ 20× faster than raw" },
-  { group: SLEEP, metric: "p50 µs", absolute: 2, text: "≤ 2 µs" },
-  { group: IDLE, metric: "p50 µs", ratio: 1, text: "no slower than raw" },
-  { group: THROUGHPUT, metric: "bytes/s", ratio: 2, text: "≥ 2× raw" },
-  { group: RATE, metric: "msgs/s", absolute: 20e6, text: "≥ 20 M msgs/s" },
-];
+function groups(): { size?: number; group: Group }[] {
+  const rttBaseline = [
+    { case: rawId("unix", "rtt", SMALL), role: "baseline" as const },
+    { case: plainId("unix", "rtt", SMALL), role: "reference" as const },
+  ];
+  return [
+    { size: SMALL, group: {
+      title: SPIN,
+      metrics: ["p50 µs", "p99 µs"],
+      rows: [{ case: "shm-ring-rtt-spin", role: "ours" }, ...rttBaseline],
+      targets: [
+        { metric: "p50 µs", absolute: 1, text: "≤ 1 µs" },
+        { metric: "p50 µs", ratio: 1 / 20, text: "≥ 20× faster than raw" },
+      ],
+      transport: "shm",
+    } },
+    { size: SMALL, group: { title: groupTitle("shm", "rtt", SMALL), metrics: ["p50 µs", "p99 µs"], rows: [{ case: "shm-ring-rtt-sleep", role: "ours", profiles: [] }], transport: "shm" } },
+    { group: {
+      title: IDLE,
+      metrics: ["p50 µs", "p99 µs"],
+      rows: [
+        { case: "shm-ring-rtt-idle", role: "ours" },
+        { case: "shm-rtt-idle", role: "ours" },
+        { case: "raw-unix-rtt-idle", role: "baseline" },
+        { case: "plain-unix-rtt-idle", role: "reference" },
+      ],
+      targets: [{ metric: "p50 µs", ratio: 1, text: "no slower than raw" }],
+      transport: "shm",
+    } },
+    { size: BIG, group: { title: groupTitle("shm", "stream", BIG), metrics: ["bytes/s"], rows: [{ case: "shm-ring-stream-64KiB", role: "ours", profiles: [] }], transport: "shm" } },
+    { size: SMALL, group: {
+      title: groupTitle("shm", "stream", SMALL),
+      metrics: ["msgs/s"],
+      rows: [
+        { case: "shm-ring-stream-64B", role: "ours", profiles: [] },
+        { case: "shm-ring-stream-64B-batch", role: "ours", profiles: [] },
+      ],
+      transport: "shm",
+    } },
+  ];
+}
 
-export const shmCases: CaseModule = {
-  cases,
-  groupMetrics: { [SPIN]: ["p50 µs", "p99 µs"], [SLEEP]: ["p50 µs", "p99 µs"], [IDLE]: ["p50 µs", "p99 µs"], [THROUGHPUT]: ["bytes/s"], [RATE]: ["msgs/s"] },
-  targets,
+export const module: CaseModule = {
+  cases: () => cases,
+  // The groups that need a size of the transports' (their baseline, or the shm:// rows they join) come only
+  // when the run measures that size.
+  groups: (params) => groups().filter(({ size }) => size === undefined || params.sizes.includes(size)).map(({ group }) => group),
 };

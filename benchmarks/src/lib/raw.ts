@@ -1,113 +1,226 @@
 /**
- * The measuring loops the case files share: round trips and one-way sends over a raw Node stream (the
- * baselines: 4-byte length frames written straight to the stream, replies counted in bytes) and over an
- * @ipc Connection (ours), so that every baseline and every contender is measured the same way.
+ * The loops of the raw baselines: the fastest straightforward Node code for each job, with nothing but
+ * `node:*` (docs/benchmarks.md, "Baselines", says why each is written the way it is):
+ *
+ * - Round trip: the client writes one frame (4-byte length + payload, docs/wire.md §1) from a reused buffer
+ *   and counts the echo's bytes as they arrive, read with Node's `onread` option into one reused buffer where
+ *   the socket allows it (no allocation per read); the echo side writes back every chunk it gets.
+ * - Stream of large messages: the sender writes one reused frame buffer per message and honours
+ *   `write() === false` / `'drain'`; the receiver reads with `onread` into one reused 64 KiB buffer and walks
+ *   the frame headers, counting messages.
+ * - Stream of small messages: the sender packs each message (length, then payload) into a 64 KiB buffer and
+ *   writes the buffer when it is full; written buffers are reused once their write completed. One write per
+ *   message is kept as an "other" row: it measures system calls, not messaging.
+ *
+ * A stream runs for the warm-up and then the measured time; the sender then ends its side, and the receiver
+ * answers how many messages and bytes it counted, which must be everything that was sent.
  */
 import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
-import type { Connection } from "@ipc/core";
-import { latency, now } from "./stats.js";
+import type { Budget, Metrics } from "./case.js";
+import { Sampler, now, rates } from "./stats.js";
+
+/** What Node's `onread` socket option takes (documented for net.Socket; typed only on net.connect). */
+export interface OnRead {
+  readonly buffer: Uint8Array | (() => Uint8Array);
+  readonly callback: (bytesRead: number, buffer: Uint8Array) => boolean | void;
+}
+
+/** Bytes per write when small messages are packed. */
+export const PACK_BYTES = 64 * 1024;
 
 /** A frame as docs/wire.md §1 has it: a 4-byte big-endian length, then `size` bytes. */
 export function frameOf(size: number): Buffer {
-  const frame = Buffer.alloc(4 + size, 0x33);
+  const frame = Buffer.alloc(4 + size, 0x61);
   frame.writeUInt32BE(size, 0);
   return frame;
 }
 
-/** How many round trips: `warmup` unmeasured, then `count` measured, `gapMs` apart (idle mode). */
-export interface RoundTripPlan {
-  readonly warmup: number;
-  readonly count: number;
-  readonly gapMs?: number;
-}
+/** Walks frame headers across chunks, counting whole messages (frames may straddle chunks). */
+export class FrameCounter {
+  messages = 0;
+  bytes = 0;
+  #remaining = 0;
+  #header = 0;
+  #headerBytes = 0;
 
-/** Round trips of one `size`-byte frame written to `output`, the echo read from `input`: p50 / p99 µs. */
-export async function rawRoundTrips(input: Readable, output: Writable, size: number, plan: RoundTripPlan): Promise<Record<string, number>> {
-  const frame = frameOf(size);
-  const samples = new Float64Array(plan.count);
-  await new Promise<void>((resolve) => {
-    let i = 0;
-    let got = 0;
-    let start = 0;
-    const send = (): void => {
-      start = now();
-      output.write(frame);
-    };
-    input.on("data", (chunk: Buffer) => {
-      got += chunk.length;
-      if (got < frame.length) return;
-      got -= frame.length;
-      if (i >= plan.warmup) samples[i - plan.warmup] = now() - start;
-      if (++i === plan.warmup + plan.count) return resolve();
-      if (plan.gapMs === undefined) send();
-      else setTimeout(send, plan.gapMs);
-    });
-    send();
-  });
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
-}
-
-/** Round trips of a `size`-byte message over an echoing Connection: p50 / p99 µs. */
-export async function connectionRoundTrips(connection: Connection, size: number, plan: RoundTripPlan): Promise<Record<string, number>> {
-  const message = new Uint8Array(size).fill(1);
-  const samples = new Float64Array(plan.count);
-  for (let i = 0; i < plan.warmup + plan.count; i++) {
-    if (plan.gapMs !== undefined) await new Promise((resolve) => setTimeout(resolve, plan.gapMs));
-    const start = now();
-    await connection.send(message);
-    await connection.receive();
-    if (i >= plan.warmup) samples[i - plan.warmup] = now() - start;
+  push(chunk: Uint8Array, length = chunk.byteLength): void {
+    this.bytes += length;
+    let at = 0;
+    while (at < length) {
+      if (this.#remaining > 0) {
+        const take = Math.min(this.#remaining, length - at);
+        at += take;
+        this.#remaining -= take;
+        if (this.#remaining === 0) this.messages++;
+        continue;
+      }
+      if (this.#headerBytes === 0 && length - at >= 4) {
+        this.#remaining = ((chunk[at]! << 24) | (chunk[at + 1]! << 16) | (chunk[at + 2]! << 8) | chunk[at + 3]!) >>> 0;
+        at += 4;
+      } else {
+        this.#header = this.#header * 256 + chunk[at++]!;
+        if (++this.#headerBytes < 4) continue;
+        this.#remaining = this.#header;
+        this.#header = 0;
+        this.#headerBytes = 0;
+      }
+      if (this.#remaining === 0) this.messages++;
+    }
   }
-  const { p50, p99 } = latency(samples);
-  return { "p50 µs": p50, "p99 µs": p99 };
 }
 
-/** Sends `count` frames of `size` bytes to `output` (waiting on drain), then waits for `acked`: rates. */
-export async function rawSend(output: Writable, acked: Promise<unknown>, count: number, size: number): Promise<Record<string, number>> {
-  const frame = frameOf(size);
-  const start = now();
-  for (let i = 0; i < count; i++) if (!output.write(frame)) await once(output, "drain");
-  await acked;
-  const seconds = (now() - start) / 1e9;
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+/** What a stream receiver answers at the end. */
+export interface StreamCount {
+  readonly messages: number;
+  readonly bytes: number;
 }
 
-/** Sends `count` messages of `size` bytes, then waits for the peer's one-message answer: rates. */
-export async function connectionSend(connection: Connection, count: number, size: number): Promise<Record<string, number>> {
-  const message = new Uint8Array(size).fill(2);
-  const start = now();
-  for (let i = 0; i < count; i++) await connection.send(message);
-  await connection.receive();
-  const seconds = (now() - start) / 1e9;
-  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+/** An `onread` that counts frames into one reused 64 KiB buffer, and the counter. */
+export function countingReader(): { onread: OnRead; counter: FrameCounter } {
+  const counter = new FrameCounter();
+  return { counter, onread: { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n, buffer) => counter.push(buffer, n) } };
 }
 
-/** The raw echo peer: writes back whatever arrives. */
-export function echoBytes(input: Readable, output: Writable): void {
-  input.on("data", (chunk: Buffer) => output.write(chunk));
+/**
+ * The receiving side of a stream: counts frames (with `counter`, fed by the socket's `onread`, or by 'data'
+ * events when `viaData`), and once the input ends answers the count as JSON (and ends `output` if `close`).
+ */
+export function answerCount(input: Readable, output: Writable, counter: FrameCounter, viaData: boolean, close: boolean): void {
   input.on("error", () => undefined);
-}
-
-/** The raw sink peer: counts bytes and writes one byte once `count` frames of `size` bytes arrived. */
-export function sinkBytes(input: Readable, output: Writable, count: number, size: number): void {
-  const total = count * (size + 4);
-  let seen = 0;
-  input.on("data", (chunk: Buffer) => {
-    seen += chunk.length;
-    if (seen === total) output.write(Buffer.alloc(1));
+  output.on("error", () => undefined);
+  if (viaData) input.on("data", (chunk: Buffer) => counter.push(chunk));
+  input.on("end", () => {
+    output.write(JSON.stringify({ messages: counter.messages, bytes: counter.bytes } satisfies StreamCount));
+    if (close) output.end();
   });
+}
+
+/** How a stream's sender writes: see the file's comment. */
+export type StreamShape = "frames" | "packed" | "per-message";
+
+/** What a sender wrote: in all, and in the measured part that began at `start` (ns). */
+interface Sent {
+  readonly sent: number;
+  readonly measured: number;
+  readonly start: number;
+}
+
+/**
+ * Calls `write()` (which writes `perWrite` messages and returns what `write()` returned) through the warm-up
+ * and the measured time, waiting for 'drain' whenever a write says so; checks the clock every `checkEvery`.
+ */
+async function writeFor(budget: Budget, output: Writable, perWrite: number, checkEvery: number, write: () => boolean): Promise<Sent> {
+  let sent = 0;
+  let before = 0;
+  const warm = now() + budget.warmupMs * 1e6;
+  let start = 0;
+  for (;;) {
+    let ok = true;
+    for (let i = 0; i < checkEvery && ok; i++) {
+      ok = write();
+      sent += perWrite;
+    }
+    if (!ok) await once(output, "drain");
+    const t = now();
+    if (start === 0 && t >= warm) {
+      start = t;
+      before = sent;
+    }
+    if (start !== 0 && t >= start + budget.measureMs * 1e6) return { sent, measured: sent - before, start };
+  }
+}
+
+/** Writes `size`-byte messages shaped as `shape` for the budget, ends, and checks the receiver's count. */
+export async function sendStream(output: Writable, answer: Promise<StreamCount>, size: number, budget: Budget, shape: StreamShape): Promise<Metrics> {
+  let result: Sent;
+  if (shape === "packed") {
+    const payload = new Uint8Array(size).fill(0x61);
+    const frame = 4 + size;
+    const perWrite = Math.max(1, Math.floor(PACK_BYTES / frame));
+    const free: Buffer[] = [];
+    const recycle = (buffer: Buffer) => () => free.push(buffer);
+    result = await writeFor(budget, output, perWrite, 1, () => {
+      const buffer = free.pop() ?? Buffer.allocUnsafe(perWrite * frame);
+      for (let i = 0, at = 0; i < perWrite; i++, at += frame) {
+        buffer.writeUInt32BE(size, at);
+        buffer.set(payload, at + 4);
+      }
+      return output.write(buffer, recycle(buffer));
+    });
+  } else {
+    const frame = frameOf(size);
+    result = await writeFor(budget, output, 1, shape === "per-message" ? 64 : 1, () => output.write(frame));
+  }
+  output.end();
+  const counted = await answer;
+  const took = now() - result.start;
+  if (counted.messages !== result.sent) throw new Error(`sent ${result.sent} messages, the receiver counted ${counted.messages}`);
+  return rates(result.measured, size, took);
+}
+
+/** The answer of a stream receiver, read from `input` (JSON, then the end). */
+export async function readAnswer(input: Readable): Promise<StreamCount> {
+  let text = "";
+  input.on("data", (chunk: Buffer) => (text += chunk.toString()));
+  input.resume(); // a stream paused by readyLine() stays paused when a 'data' listener comes
+  await once(input, "end");
+  return JSON.parse(text) as StreamCount;
+}
+
+/** Writes back every chunk that arrives. */
+export function echo(input: Readable, output: Writable): void {
   input.on("error", () => undefined);
+  output.on("error", () => undefined);
+  input.on("data", (chunk: Buffer) => output.write(chunk));
 }
 
-/** The Connection echo peer. */
-export async function echoMessages(connection: Connection): Promise<void> {
-  for await (const message of connection) await connection.send(message);
-}
+/**
+ * The measuring side of a round trip: write one frame of `size` bytes, count the echo's bytes (fed to
+ * {@link received}, by `onread` or by 'data'), repeat; p50 and p99 over the measured time. With `gapMs`,
+ * waits that long between round trips (both sides fall asleep: the idle case).
+ */
+export class RoundTrips {
+  readonly onread: OnRead;
+  readonly #frame: Buffer;
+  #got = 0;
+  #done: (() => void) | undefined;
 
-/** The Connection sink peer: answers one message once `count` arrived. */
-export async function sinkMessages(connection: Connection, count: number): Promise<void> {
-  let seen = 0;
-  for await (const _message of connection) if (++seen === count) await connection.send(new Uint8Array(1));
+  constructor(size: number) {
+    this.#frame = frameOf(size);
+    this.onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n) => this.received(n) };
+  }
+
+  received(bytes: number): void {
+    this.#got += bytes;
+    if (this.#got < this.#frame.byteLength) return;
+    this.#got -= this.#frame.byteLength;
+    this.#done?.();
+  }
+
+  /**
+   * Callbacks, not a promise per round trip: the next frame goes out from the read callback itself. The
+   * first round trip only shows that the other side is up (a child process boots meanwhile): the clock of
+   * the warm-up starts after it.
+   */
+  run(output: Writable, budget: Budget, gapMs?: number): Promise<Metrics> {
+    let sampler: Sampler | undefined;
+    return new Promise((resolve) => {
+      const send = (): void => {
+        sampler?.begin();
+        output.write(this.#frame);
+      };
+      this.#done = () => {
+        if (sampler === undefined) {
+          sampler = new Sampler(budget);
+          send();
+        } else if (!sampler.end()) {
+          this.#done = undefined;
+          resolve(sampler.result());
+        } else if (gapMs === undefined) send();
+        else setTimeout(send, gapMs);
+      };
+      send();
+    });
+  }
 }

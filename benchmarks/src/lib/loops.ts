@@ -1,0 +1,107 @@
+/**
+ * The loops over a message Connection (ours, and other libraries adapted to it): ping-pong round trips, and a
+ * one-way stream ended by an empty message, after which the receiver answers how many messages it counted.
+ * An empty message answered at once comes first, so that no clock runs while the other side starts.
+ */
+import type { Connection } from "@ipc/core";
+import type { Budget, Metrics } from "./case.js";
+import { SMALL_MESSAGE } from "./sizes.js";
+import { Sampler, now, rates } from "./stats.js";
+
+/** What the loops use of a connection. */
+export type MessageEndpoint = Pick<Connection, "send" | "receive" | typeof Symbol.asyncIterator>;
+
+/** An 8-byte count, the receiver's answer at the end of a stream. */
+function encodeCount(count: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setFloat64(0, count, true);
+  return bytes;
+}
+
+function decodeCount(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
+}
+
+/** The serving side: echo (`rtt`), or count until an empty message and answer the count (`stream`). */
+export async function serveMessages(connection: MessageEndpoint, kind: "rtt" | "stream"): Promise<void> {
+  if (kind === "rtt") {
+    for await (const message of connection) await connection.send(message);
+    return;
+  }
+  let count = 0;
+  for await (const message of connection) {
+    if (message.byteLength > 0) count++;
+    else {
+      await connection.send(encodeCount(count));
+      count = 0;
+    }
+  }
+}
+
+/** The measuring side. */
+export async function measureMessages(connection: MessageEndpoint, kind: "rtt" | "stream", size: number, budget: Budget): Promise<Metrics> {
+  const message = new Uint8Array(size).fill(0x61);
+  await connection.send(new Uint8Array(0));
+  await connection.receive();
+  if (kind === "rtt") {
+    const sampler = new Sampler(budget);
+    do {
+      sampler.begin();
+      await connection.send(message);
+      await connection.receive();
+    } while (sampler.end());
+    return sampler.result();
+  }
+  await stream(connection, message, budget.warmupMs); // unmeasured
+  const start = now();
+  const sent = await stream(connection, message, budget.measureMs);
+  return rates(sent, size, now() - start);
+}
+
+/** Sends `message` for `ms`, then an empty one; checks the receiver's count, and returns it. */
+async function stream(connection: MessageEndpoint, message: Uint8Array, ms: number): Promise<number> {
+  const batch = message.byteLength >= SMALL_MESSAGE ? 1 : 64;
+  let sent = 0;
+  const end = now() + ms * 1e6;
+  do {
+    for (let i = 0; i < batch; i++) await connection.send(message);
+    sent += batch;
+  } while (now() < end);
+  await connection.send(new Uint8Array(0));
+  const answer = await connection.receive();
+  const received = answer === undefined ? -1 : decodeCount(answer);
+  if (received !== sent) throw new Error(`sent ${sent} messages, the receiver counted ${received}`);
+  return sent;
+}
+
+/** Round trips of any `call()` for the budget: p50 and p99 µs. */
+export async function timedCalls(budget: Budget, call: () => Promise<unknown>): Promise<Metrics> {
+  await call();
+  const sampler = new Sampler(budget);
+  do {
+    sampler.begin();
+    await call();
+  } while (sampler.end());
+  return sampler.result();
+}
+
+/** Keeps `window` calls in flight through the warm-up, then for the measured time: calls per second. */
+export async function callsInFlight(budget: Budget, window: number, call: () => Promise<unknown>): Promise<Metrics> {
+  const run = async (ms: number): Promise<number> => {
+    let calls = 0;
+    const end = now() + ms * 1e6;
+    await Promise.all(
+      Array.from({ length: window }, async () => {
+        while (now() < end) {
+          await call();
+          calls++;
+        }
+      }),
+    );
+    return calls;
+  };
+  await run(budget.warmupMs);
+  const start = now();
+  const calls = await run(budget.measureMs);
+  return { "calls/s": calls / ((now() - start) / 1e9) };
+}
