@@ -245,16 +245,17 @@ describe("reconnecting client", () => {
 });
 
 describe("pool", () => {
+  // Waits that must succeed (a connect, an echo) get generous limits: a busy machine can take seconds.
   it("lends, takes back, and reuses connections; FIFO when all are out", async () => {
     const listener = keep(await listen("tcp://127.0.0.1:0"));
     echo(listener);
     const connections = keep(pool(listener.address, { max: 2 }));
-    const a = await connections.acquire({ timeout: 5000 });
-    const b = await connections.acquire({ timeout: 5000 });
+    const a = await connections.acquire({ timeout: 30_000 });
+    const b = await connections.acquire({ timeout: 30_000 });
     expect(connections.size).toBe(2);
     const order: string[] = [];
-    const third = connections.acquire({ timeout: 5000 }).then((c) => (order.push("third"), c));
-    const fourth = connections.acquire({ timeout: 5000 }).then((c) => (order.push("fourth"), c));
+    const third = connections.acquire({ timeout: 30_000 }).then((c) => (order.push("third"), c));
+    const fourth = connections.acquire({ timeout: 30_000 }).then((c) => (order.push("fourth"), c));
     expect(connections.pending).toBe(2);
     a.release();
     b.release();
@@ -262,7 +263,7 @@ describe("pool", () => {
     expect(order).toEqual(["third", "fourth"]);
     await expect(a.send(bytes("x"))).rejects.toMatchObject({ code: "IPC_ERR_CLOSED" });
     await c3.send(bytes("reused"));
-    expect(text(await c3.receive({ timeout: 5000 }))).toBe("reused");
+    expect(text(await c3.receive({ timeout: 30_000 }))).toBe("reused");
     c3.release();
     c4.release();
     expect(connections.size).toBe(2);
@@ -271,7 +272,9 @@ describe("pool", () => {
   it("acquire() times out when every connection is out", async () => {
     const listener = keep(await listen("tcp://127.0.0.1:0"));
     const connections = keep(pool(listener.address, { max: 1, acquireTimeout: 50 }));
-    const held = await connections.acquire();
+    // The first acquire opens the connection: it must succeed, so it gets a generous limit of its own (50 ms
+    // is too short for a connect on a busy machine). The second has none to get: the pool's 50 ms must fire.
+    const held = await connections.acquire({ timeout: 30_000 });
     await expect(connections.acquire()).rejects.toMatchObject({ code: "IPC_ERR_TIMEOUT" });
     held.release();
   });
@@ -283,16 +286,16 @@ describe("pool", () => {
       for await (const connection of listener) served.push(connection);
     })();
     const connections = keep(pool(listener.address, { max: 2 }));
-    const first = await connections.acquire({ timeout: 5000 });
+    const first = await connections.acquire({ timeout: 30_000 });
     first.release();
     expect(connections.idle).toBe(1);
     while (served.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
     served[0]!.abort(); // the server side goes away
     while (connections.idle > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    const next = await connections.acquire({ timeout: 5000 });
+    const next = await connections.acquire({ timeout: 30_000 });
     while (served.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     await next.send(bytes("fresh"));
-    expect(text(await served[1]!.receive({ timeout: 5000 }))).toBe("fresh");
+    expect(text(await served[1]!.receive({ timeout: 30_000 }))).toBe("fresh");
     next.release();
   });
 
@@ -301,23 +304,23 @@ describe("pool", () => {
     echo(listener);
     let calls = 0;
     const connections = keep(pool(listener.address, { max: 2, validate: () => ++calls > 1 }));
-    const first = await connections.acquire({ timeout: 5000 }); // new: not validated
+    const first = await connections.acquire({ timeout: 30_000 }); // new: not validated
     first.release();
     // The idle one fails validation (call 1) and is closed; a new one is opened and lent unchecked.
-    const second = await connections.acquire({ timeout: 5000 });
+    const second = await connections.acquire({ timeout: 30_000 });
     expect(calls).toBe(1);
     expect(connections.size).toBe(1);
     await second.send(bytes("valid"));
-    expect(text(await second.receive({ timeout: 5000 }))).toBe("valid");
+    expect(text(await second.receive({ timeout: 30_000 }))).toBe("valid");
     second.release();
   });
 
   it("drain() waits for borrowed connections to come back, then closes everything", async () => {
     const listener = keep(await listen("tcp://127.0.0.1:0"));
     const connections = pool(listener.address, { max: 2 });
-    const lent = await connections.acquire({ timeout: 5000 });
+    const lent = await connections.acquire({ timeout: 30_000 });
     let drained = false;
-    const draining = connections.drain({ timeout: 5000 }).then(() => (drained = true));
+    const draining = connections.drain({ timeout: 30_000 }).then(() => (drained = true));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(drained).toBe(false);
     await expect(connections.acquire()).rejects.toMatchObject({ code: "IPC_ERR_CLOSED" });
