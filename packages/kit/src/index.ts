@@ -18,9 +18,7 @@ export { listen } from "./listen.js";
 export type { ConnectOptionsByScheme, KitConnectOptions, KitListenOptions, ListenOptionsByScheme, SchemeOf } from "./options.js";
 export { SCHEME_DESCRIPTIONS, transports } from "./schemes.js";
 export { choose, LARGE_MESSAGE, type ChooseOptions, type Choice, type Needs } from "./choose.js";
-export { REFERENCE_MEASUREMENTS, measurementsFrom, type Measurements, type SchemeNumbers } from "./measurements.js";
-export type { BenchResults, CaseResult } from "./bench/results.js";
-export type { Metrics } from "./bench/measure.js";
+export { REFERENCE_MEASUREMENTS, measurementsFrom, type Measurements, type SchemeNumbers, type SizeNumbers } from "./measurements.js";
 export { formatDebugEvent, type DebugEvent, type DebugLogger, type DebugOptions } from "./debug.js";
 
 export * as framing from "@ipc/framing";

@@ -2,7 +2,7 @@
  * Progress of `ipc bench` on stderr: a bar redrawn in place on a terminal, one plain line per run
  * otherwise (CI logs, pipes), and a failed run's reason either way.
  */
-import type { Progress } from "./runner.js";
+import type { Progress } from "@ipc/bench";
 
 const BAR = 30;
 

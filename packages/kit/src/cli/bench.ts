@@ -1,21 +1,28 @@
-/** `ipc bench`: measures every transport on this machine, prints a table, writes JSON, Markdown and SVG. */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+/**
+ * `ipc bench`: the quick profile of the benchmark harness (@ipc/bench, the same cases and code as `pnpm
+ * bench`): prints a table, writes JSON, Markdown, SVG and the measurements `ipc choose --results` reads.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { BenchAbortedError, PEERS, PROFILES, parseSize, runBench, textReport, writeResults, type ProfileName, type Regime } from "@ipc/bench";
 import type { Command } from "commander";
-import { isIpcError } from "@ipc/core";
 import { progressReporter } from "../bench/progress.js";
-import { environmentLine, markdown, textTables } from "../bench/report.js";
-import { runBench, selectSubjects } from "../bench/runner.js";
-import { PEERS, TRANSPORTS } from "../bench/spec.js";
-import { chart } from "../bench/svg.js";
 import { UsageError, positiveInteger, report } from "./fail.js";
 import { onSignals } from "./signals.js";
 
+/** The `--transports` names. */
+const TRANSPORTS = ["unix", "tcp", "tls", "shm", "pipe", "fifo", "memory", "rpc"];
+const REGIMES = ["unpinned", "split", "one-core"];
+
 interface BenchFlags {
-  transports: string;
-  sizes: string;
-  rounds: string;
-  duration: string;
+  profile: string;
+  transports?: string;
+  only?: string;
+  sizes?: string;
+  rounds?: string;
+  duration?: string;
+  warmup?: string;
+  regimes?: string;
   vs?: string;
   out: string;
   pin: boolean;
@@ -31,9 +38,7 @@ function list(name: string, text: string, known: readonly string[]): string[] {
 
 function sizes(text: string): number[] {
   return text.split(",").map((t) => {
-    const match = /^\s*(\d+)\s*(k|ki|kib|m|mi|mib)?\s*$/i.exec(t);
-    const unit = match?.[2]?.toLowerCase()[0];
-    const value = match === null ? Number.NaN : Number(match[1]) * (unit === "k" ? 1024 : unit === "m" ? 1 << 20 : 1);
+    const value = parseSize(t);
     if (!Number.isSafeInteger(value) || value < 1 || value > 64 << 20) {
       throw new UsageError(`--sizes takes sizes from 1 byte to 64 MiB such as 64,4k,64k,1m; got '${t.trim()}'`);
     }
@@ -55,22 +60,26 @@ function outDir(dir: string): { out: string; created: string | undefined } {
 }
 
 async function bench(flags: BenchFlags): Promise<void> {
-  const transports = list("transport", flags.transports, TRANSPORTS);
-  const peers = flags.vs === undefined ? [] : flags.vs === "peers" ? PEERS : list("peer", flags.vs, PEERS);
+  if (!(flags.profile in PROFILES)) throw new UsageError(`--profile must be one of ${Object.keys(PROFILES).join(", ")}, got '${flags.profile}'`);
+  const peers = flags.vs === undefined ? undefined : flags.vs === "peers" ? true : list("library", flags.vs, Object.keys(PEERS));
+  const regimes = !flags.pin ? ["unpinned"] : flags.regimes === undefined ? undefined : list("regime", flags.regimes, REGIMES).map((r) => r.replace("-", " "));
   const stop = new AbortController();
   const options = {
-    transports,
+    profile: flags.profile as ProfileName,
+    transports: flags.transports === undefined ? undefined : list("transport", flags.transports, TRANSPORTS),
+    only: flags.only?.split(",").map((w) => w.trim()).filter(Boolean),
+    sizes: flags.sizes === undefined ? undefined : sizes(flags.sizes),
+    rounds: flags.rounds === undefined ? undefined : positiveInteger("--rounds", flags.rounds),
+    budget: {
+      ...(flags.duration === undefined ? {} : { measureMs: positiveInteger("--duration", flags.duration) }),
+      ...(flags.warmup === undefined ? {} : { warmupMs: positiveInteger("--warmup", flags.warmup) }),
+    },
+    regimes: regimes as Regime[] | undefined,
     peers,
-    sizes: sizes(flags.sizes),
-    rounds: positiveInteger("--rounds", flags.rounds),
-    duration: positiveInteger("--duration", flags.duration),
-    pin: flags.pin,
     onProgress: progressReporter(),
     signal: stop.signal,
   };
   const { out, created } = outDir(flags.out);
-  const { missing } = selectSubjects(options);
-  for (const m of missing) process.stderr.write(`skipping ${m}: not installed\n`);
   const run = runBench(options);
   // Ctrl-C: stop the case running (its processes, its temporary directory), write nothing, exit 130.
   onSignals(async () => {
@@ -80,43 +89,46 @@ async function bench(flags: BenchFlags): Promise<void> {
     process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}ipc bench: interrupted; no results written\n`);
   });
   const results = await run;
-  process.stdout.write(`\n${textTables(results)}\n\n${environmentLine(results)}\n`);
-  const stamp = results.environment.date.replace(/[:.]/g, "-");
-  const files = { json: `${JSON.stringify(results, null, 2)}\n`, md: markdown(results), svg: chart(results) };
-  for (const name of [`bench-${stamp}`, "latest"]) {
-    for (const [ext, text] of Object.entries(files)) writeFileSync(join(out, `${name}.${ext}`), text);
-  }
-  process.stdout.write(`results: ${join(out, "latest.md")}, latest.json, latest.svg\n`);
-  const failed = results.cases.filter((c) => c.rounds.length === 0);
-  if (failed.length > 0) {
-    process.stderr.write(`${failed.length} case(s) failed in every round: see Failures in ${join(out, "latest.md")}\n`);
+  for (const skipped of results.skipped) process.stderr.write(`skipped ${skipped}\n`);
+  if (results.rows.length === 0 && results.failures.length === 0) throw new UsageError("no case matches --transports, --only and --sizes");
+  process.stdout.write(`\n${textReport(results)}`);
+  const latest = writeResults(results, out, "ipc bench");
+  process.stdout.write(`results: ${latest}, latest.json, latest.svg, measurements.json (ipc choose --results reads it)\n`);
+  if (results.failures.length > 0) {
+    process.stderr.write(`${results.failures.length} case run(s) failed: see Failed in ${latest}\n`);
     process.exitCode = 1;
   }
 }
 
 export function benchCommand(program: Command): void {
+  const quick = PROFILES.quick;
   program
     .command("bench")
-    .description("measure every transport on this machine: latency p50/p99, throughput, message rate, vs raw Node")
-    .option("-t, --transports <list>", `transports to measure (${TRANSPORTS.join(",")})`, TRANSPORTS.join(","))
-    .option("-s, --sizes <list>", "message sizes in bytes (k and m suffixes: 1024-based)", "64,64k")
-    .option("-r, --rounds <n>", "interleaved rounds; the tables show medians", "3")
-    .option("-d, --duration <ms>", "how long each case measures, per round", "300")
-    .option("--vs <peers>", `also measure other libraries: 'peers' for all, or some of ${PEERS.join(",")}`)
-    .option("-o, --out <dir>", "where to write latest.json, latest.md and latest.svg", "ipc-bench-results")
-    .option("--no-pin", "do not pin processes to CPUs with taskset")
+    .description("measure every transport on this machine against raw Node: round trips, message rates, throughput, RPC")
+    .option("--profile <name>", "quick (the transports and RPC) or full (every case of pnpm bench)", "quick")
+    .option("-t, --transports <list>", `only these transports (${TRANSPORTS.join(",")})`)
+    .option("--only <words>", "only groups whose title, or cases whose id, contains one of these words")
+    .option("-s, --sizes <list>", `message sizes (k and m suffixes: 1024-based; quick default ${quick.sizes.join(",")})`)
+    .option("-r, --rounds <n>", `interleaved rounds; the tables show medians and ranges (default ${quick.rounds})`)
+    .option("-d, --duration <ms>", `how long each case measures, per round (quick default ${quick.budget.measureMs})`)
+    .option("--warmup <ms>", `unmeasured time before each measurement (quick default ${quick.budget.warmupMs})`)
+    .option("--regimes <list>", "unpinned (what a library gets), split (taskset: one CPU each), one-core; quick default unpinned")
+    .option("--vs <peers>", `also measure other libraries: 'peers' for all, or some of ${Object.keys(PEERS).join(",")}`)
+    .option("-o, --out <dir>", "where to write latest.json, latest.md, latest.svg and measurements.json", "ipc-bench-results")
+    .option("--no-pin", "only the unpinned regime (the same as --regimes unpinned)")
     .addHelpText(
       "after",
-      "\nEach case runs in fresh processes (pinned to two CPUs with taskset when it exists), in interleaved\n" +
-        "rounds, against raw Node on the same mechanism measured in the same run.\n\n" +
-        "Examples:\n  ipc bench\n  ipc bench --vs peers\n  ipc bench -t unix,shm -s 64,4k,1m -r 5",
+      "\nThe cases and code of @ipc/bench (pnpm bench in the repository runs all of them): each case in fresh\n" +
+        "processes, in interleaved rounds, against raw Node on the same mechanism measured in the same run.\n" +
+        "The quick profile takes about a minute on 2 CPUs.\n\n" +
+        "Examples:\n  ipc bench\n  ipc bench --vs peers\n  ipc bench -t unix,shm -s 64,4k,1m -r 5 --regimes unpinned,split",
     )
     .action(async (flags: BenchFlags) => {
       try {
         await bench(flags);
       } catch (error) {
         // Interrupted: the signal handler says so and exits 130.
-        if (!isIpcError(error, "IPC_ERR_ABORTED")) report("bench", error);
+        if (!(error instanceof BenchAbortedError)) report("bench", error);
       }
     });
 }
