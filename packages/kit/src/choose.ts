@@ -1,6 +1,7 @@
 /**
- * `choose(needs)`: which transport to use, and why — the seed's decision tree (§6, §8 Q1), with the
- * performance branches decided by measured numbers rather than by folklore.
+ * `choose(needs)`: which transport to use, and why — the decision tree of the README's "Which mechanism?",
+ * with the performance branches decided by measured numbers (measurements.ts: the harness's JSON) rather than
+ * by folklore: shared memory only where it measured faster, at the size asked about.
  */
 import { InvalidArgumentError, type Scheme } from "@ipc/core";
 import { REFERENCE_MEASUREMENTS, type Measurements } from "./measurements.js";
@@ -22,9 +23,10 @@ export interface Needs {
 /** Options of {@link choose}. */
 export interface ChooseOptions {
   /**
-   * The numbers to decide by. Default: {@link REFERENCE_MEASUREMENTS} (measured by `ipc bench` on the
-   * toolkit's development machine); pass `measurementsFrom(JSON.parse(readFileSync("…/latest.json")))`
-   * to decide by this machine's.
+   * The numbers to decide by. Default: {@link REFERENCE_MEASUREMENTS} (this package's measurements.json, from
+   * a full benchmark run on the toolkit's development machine); pass
+   * `measurementsFrom(JSON.parse(readFileSync("ipc-bench-results/measurements.json", "utf8")))` to decide by
+   * this machine's.
    */
   readonly measurements?: Measurements | undefined;
 }
@@ -43,7 +45,7 @@ export interface Choice {
   readonly source: string;
 }
 
-/** Messages at least this big count as "large data" (the seed's "high-performance big data" branch). */
+/** Messages at least this big count as "large data" (decided by throughput rather than by round trip). */
 export const LARGE_MESSAGE = 64 * 1024;
 
 const EXAMPLES: Readonly<Record<Scheme, string>> = {
@@ -64,22 +66,53 @@ function rate(value: number | undefined): string {
   return value === undefined ? "not measured" : `${(value / 1e6).toFixed(0)} MB/s`;
 }
 
-/** The candidate a measurement favours: lowest p50 round trip, or highest throughput for large messages. */
-function fastest(candidates: readonly Scheme[], large: boolean, m: Measurements): { best: Scheme; line: string } {
-  const score = (s: Scheme): number => {
-    const n = m.schemes[s];
-    return large ? (n?.bytesPerSecond ?? 0) : -(n?.roundTripP50Us ?? Infinity);
-  };
+function sizeText(size: number): string {
+  if (size >= 1 << 20 && size % (1 << 20) === 0) return `${size >> 20} MiB`;
+  if (size >= 1024 && size % 1024 === 0) return `${size >> 10} KiB`;
+  return `${size} B`;
+}
+
+type Figure = "roundTripP50Us" | "bytesPerSecond";
+
+/**
+ * The size whose figures decide for messages of `size` bytes: of the sizes at which any candidate was
+ * measured, the nearest (by ratio). Undefined when the measurements have no figures by size (then the 64 B
+ * round trip and the 64 KiB throughput decide, as they always did).
+ */
+function decidingSize(candidates: readonly Scheme[], size: number, figure: Figure, m: Measurements): number | undefined {
+  const sizes = new Set<number>();
+  for (const s of candidates) {
+    for (const [at, numbers] of Object.entries(m.schemes[s]?.bySize ?? {})) if (numbers[figure] !== undefined) sizes.add(Number(at));
+  }
+  const distance = (at: number): number => Math.abs(Math.log(at / Math.max(1, size)));
+  return [...sizes].sort((a, b) => distance(a) - distance(b) || b - a)[0];
+}
+
+/** A scheme's figure at `at` bytes (or its 64 B / 64 KiB figure when there are no sizes). */
+function figureOf(m: Measurements, scheme: Scheme, figure: Figure, at: number | undefined): number | undefined {
+  const numbers = m.schemes[scheme];
+  return at === undefined ? numbers?.[figure] : numbers?.bySize?.[String(at)]?.[figure];
+}
+
+/**
+ * The candidate a measurement favours for messages of `size` bytes: the highest throughput for large
+ * messages, else the lowest p50 round trip, both at the measured size nearest to `size`. A scheme not measured
+ * there never wins over one that was.
+ */
+function fastest(candidates: readonly Scheme[], large: boolean, size: number, m: Measurements): { best: Scheme; line: string } {
+  const figure: Figure = large ? "bytesPerSecond" : "roundTripP50Us";
+  const at = decidingSize(candidates, size, figure, m);
+  const value = (s: Scheme): number | undefined => figureOf(m, s, figure, at);
+  const score = (s: Scheme): number => (large ? (value(s) ?? 0) : -(value(s) ?? Infinity));
   const ranked = [...candidates].sort((a, b) => score(b) - score(a));
   const best = ranked[0]!;
-  const line = ranked
-    .map((s) => `${s} ${large ? rate(m.schemes[s]?.bytesPerSecond) : micros(m.schemes[s]?.roundTripP50Us)}`)
-    .join(", ");
+  const line = ranked.map((s) => `${s} ${large ? rate(value(s)) : micros(value(s))}`).join(", ");
+  const measured = at ?? (large ? LARGE_MESSAGE : 64);
   return {
     best,
     line: large
-      ? `for ${LARGE_MESSAGE / 1024} KiB messages it moves the most data: ${line}`
-      : `it has the lowest round-trip latency (p50, 64 B): ${line}`,
+      ? `for messages of ${sizeText(measured)} it moves the most data: ${line}`
+      : `it has the lowest round-trip latency (p50, messages of ${sizeText(measured)}): ${line}`,
   };
 }
 
@@ -103,7 +136,7 @@ function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" 
   }
   if (large || needs.latencyCritical) {
     const candidates: Scheme[] = needs.parentChild ? ["shm", "unix", "pipe"] : ["shm", "unix"];
-    const { best, line } = fastest(candidates, large, m);
+    const { best, line } = fastest(candidates, large, needs.messageSize, m);
     for (const s of candidates) if (s !== best) alternatives.push({ scheme: s, when: s === "pipe" ? "simplicity matters more than speed" : "the measured gap is small on your machine (run ipc bench)" });
     return { scheme: best, reasons: [large ? `messages of ${needs.messageSize} bytes are large data` : "latency is critical", line], alternatives };
   }
@@ -131,9 +164,9 @@ function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" 
 }
 
 /**
- * Recommends a transport for `needs`, following the seed's decision tree: across machines, TCP; large data
- * or critical latency, whichever local mechanism the measurements say is fastest (shared memory where it
- * wins); parent and child, a pipe; otherwise a Unix socket. Every reason says which number decided it.
+ * Recommends a transport for `needs`: across machines, TCP; large data or critical latency, whichever local
+ * mechanism the measurements say is fastest at that message size (shared memory only where it wins); parent
+ * and child, a pipe; otherwise a Unix socket. Every reason says which number decided it.
  * Throws `InvalidArgumentError` for a `messageSize` that is not a number of bytes ≥ 0.
  */
 export function choose(needs: Needs = {}, options?: ChooseOptions): Choice {

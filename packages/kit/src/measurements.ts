@@ -1,10 +1,23 @@
 /**
- * The numbers `choose()` decides by: per scheme, the round-trip latency of small messages and the
- * throughput of large ones, as `ipc bench` measures them. {@link REFERENCE_MEASUREMENTS} are the
- * development machine's; {@link measurementsFrom} reads a machine's own from `ipc bench`'s JSON.
+ * The numbers `choose()` decides by: per scheme and message size, the round trip and the one-way throughput,
+ * as the benchmark harness (@ipc/bench) measured them. {@link REFERENCE_MEASUREMENTS} is this package's
+ * `measurements.json`, written by a full `pnpm bench --measurements packages/kit/measurements.json` run (the
+ * README's "Which mechanism?" tables come from the same run); {@link measurementsFrom} reads a machine's own,
+ * from the `measurements.json` (or `latest.json`) that `ipc bench` writes. This module reads JSON only: it
+ * never loads the harness.
  */
-import type { Scheme } from "@ipc/core";
-import { find, summary, type BenchResults } from "./bench/results.js";
+import { createRequire } from "node:module";
+import { InvalidArgumentError, type Scheme } from "@ipc/core";
+
+/** One scheme's figures at one message size. */
+export interface SizeNumbers {
+  /** Round trip, median, microseconds. */
+  readonly roundTripP50Us?: number | undefined;
+  /** One-way stream of messages of this size: payload bytes per second. */
+  readonly bytesPerSecond?: number | undefined;
+  /** One-way stream of messages of this size: messages per second. */
+  readonly messagesPerSecond?: number | undefined;
+}
 
 /** One scheme's numbers. */
 export interface SchemeNumbers {
@@ -12,6 +25,8 @@ export interface SchemeNumbers {
   readonly roundTripP50Us?: number | undefined;
   /** One-way throughput of 64 KiB messages, bytes per second. */
   readonly bytesPerSecond?: number | undefined;
+  /** The figures at each size measured, keyed by the size in bytes ("64", "65536", "1048576"). */
+  readonly bySize?: Readonly<Record<string, SizeNumbers>> | undefined;
 }
 
 /** Numbers per scheme, and where they come from. */
@@ -22,41 +37,42 @@ export interface Measurements {
   readonly schemes: Readonly<Partial<Record<Scheme, SchemeNumbers>>>;
 }
 
-/**
- * Measured with `ipc bench` (defaults: 3 rounds, 300 ms per case, medians) on the toolkit's development
- * machine: a 2-vCPU AMD EPYC VM shared with other work (load average about 1 during the run), Node.js 20.20,
- * processes pinned to the two CPUs. Absolute values are pessimistic; the order is what `choose()` uses. On another
- * machine, run `ipc bench` and pass its results through {@link measurementsFrom}.
- */
-export const REFERENCE_MEASUREMENTS: Measurements = {
-  source: "ipc bench on the development machine, 2026-11-27 (2-vCPU AMD EPYC VM under load 1, Node.js 20.20, 3 rounds, medians)",
-  schemes: {
-    unix: { roundTripP50Us: 140, bytesPerSecond: 1345e6 },
-    tcp: { roundTripP50Us: 160, bytesPerSecond: 1123e6 },
-    shm: { roundTripP50Us: 2.94, bytesPerSecond: 2549e6 },
-    pipe: { roundTripP50Us: 147, bytesPerSecond: 706e6 },
-    fifo: { roundTripP50Us: 147, bytesPerSecond: 472e6 },
-  },
-};
+const isNumber = (value: unknown): boolean => value === undefined || (typeof value === "number" && Number.isFinite(value) && value >= 0);
+
+function checkSizes(scheme: string, numbers: Record<string, unknown>): void {
+  for (const key of ["roundTripP50Us", "bytesPerSecond", "messagesPerSecond"]) {
+    if (!isNumber(numbers[key])) throw new InvalidArgumentError(`measurements: ${scheme}.${key} must be a number ≥ 0, got ${JSON.stringify(numbers[key])}`);
+  }
+}
 
 /**
- * The measurements in `ipc bench`'s JSON results (`latest.json`): the round trip at 64 B (or the smallest
- * size measured) and the throughput at 64 KiB (or the largest size measured) of each @ipc transport.
+ * The measurements in a `measurements.json` written by the harness, or in the `measurements` field of its
+ * `latest.json`. Throws `InvalidArgumentError` for anything else (a value of the wrong type, no schemes).
  */
-export function measurementsFrom(results: BenchResults): Measurements {
-  const sizes = [...results.options.sizes].sort((a, b) => a - b);
-  const small = sizes.includes(64) ? 64 : sizes[0]!;
-  const large = sizes.includes(65_536) ? 65_536 : sizes.at(-1)!;
-  const schemes: Partial<Record<Scheme, SchemeNumbers>> = {};
-  for (const scheme of ["unix", "tcp", "shm", "pipe", "fifo", "memory"] as const) {
-    const rtt = find(results, scheme, "rtt", small);
-    const stream = find(results, scheme, "stream", large);
-    if (rtt === undefined && stream === undefined) continue;
-    schemes[scheme] = {
-      roundTripP50Us: rtt === undefined ? undefined : summary(rtt, "p50Us")?.median,
-      bytesPerSecond: stream === undefined ? undefined : summary(stream, "bytesPerSecond")?.median,
-    };
+export function measurementsFrom(json: unknown): Measurements {
+  const object = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+  const candidate = (typeof object.measurements === "object" && object.measurements !== null ? object.measurements : object) as Record<string, unknown>;
+  const { source, schemes } = candidate;
+  if (typeof source !== "string" || typeof schemes !== "object" || schemes === null || Object.keys(schemes).length === 0) {
+    throw new InvalidArgumentError("measurements: expected { source, schemes } as the benchmark harness writes them (measurements.json)");
   }
-  const e = results.environment;
-  return { source: `ipc bench, ${e.date} (${e.cpus}× ${e.cpuModel}, Node.js ${e.node}, ${results.options.rounds} rounds, medians)`, schemes };
+  for (const [scheme, numbers] of Object.entries(schemes as Record<string, unknown>)) {
+    if (typeof numbers !== "object" || numbers === null) throw new InvalidArgumentError(`measurements: ${scheme} must be an object`);
+    checkSizes(scheme, numbers as Record<string, unknown>);
+    const bySize = (numbers as { bySize?: unknown }).bySize;
+    if (bySize !== undefined && (typeof bySize !== "object" || bySize === null)) throw new InvalidArgumentError(`measurements: ${scheme}.bySize must be an object`);
+    for (const [size, at] of Object.entries((bySize ?? {}) as Record<string, unknown>)) {
+      if (!/^\d+$/.test(size) || typeof at !== "object" || at === null) throw new InvalidArgumentError(`measurements: ${scheme}.bySize.${size} is not a size's figures`);
+      checkSizes(`${scheme}.bySize.${size}`, at as Record<string, unknown>);
+    }
+  }
+  return { source, schemes: schemes as Measurements["schemes"] };
 }
+
+/**
+ * Measured by the harness (a full `pnpm bench`: 3 rounds, medians, the unpinned regime) on the toolkit's
+ * development machine, a 2-vCPU VM shared with other work: absolute values are pessimistic; the order is what
+ * `choose()` uses. `source` says when and how. On another machine, run `ipc bench` and pass its
+ * `measurements.json` through {@link measurementsFrom}.
+ */
+export const REFERENCE_MEASUREMENTS: Measurements = measurementsFrom(createRequire(import.meta.url)("../measurements.json"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REFERENCE_MEASUREMENTS, choose, measurementsFrom, type BenchResults } from "../src/index.js";
+import { REFERENCE_MEASUREMENTS, choose, measurementsFrom, type Measurements, type Scheme } from "../src/index.js";
 
 describe("choose() follows the seed's decision tree", () => {
   it("across machines: TCP, with TLS advice", () => {
@@ -33,10 +33,35 @@ describe("choose() follows the seed's decision tree", () => {
     expect(choose({ messageSize: 1 << 20 }, { measurements: fastShm }).reasons.join(" ")).toContain("9000 MB/s");
   });
 
-  it("by the reference numbers, large data and critical latency go to shared memory (the seed's high-performance branch)", () => {
-    expect(choose({ messageSize: 1 << 20 }).scheme).toBe("shm");
-    expect(choose({ latencyCritical: true }).scheme).toBe("shm");
-    expect(choose({ latencyCritical: true, parentChild: true }).scheme).toBe("shm");
+  it("large data is decided at the measured size nearest the message's: shm only where it measured faster", () => {
+    // Shared memory ahead at 64 KiB, behind at 1 MiB (as on the development machine before issue 17).
+    const m: Measurements = {
+      source: "test",
+      schemes: {
+        shm: { bySize: { "65536": { bytesPerSecond: 4e9 }, "1048576": { bytesPerSecond: 0.07e9, roundTripP50Us: 14_300 } } },
+        unix: { bySize: { "65536": { bytesPerSecond: 1.5e9 }, "1048576": { bytesPerSecond: 1.9e9, roundTripP50Us: 4_600 } } },
+      },
+    };
+    expect(choose({ messageSize: 64 * 1024 }, { measurements: m }).scheme).toBe("shm");
+    const big = choose({ messageSize: 1 << 20 }, { measurements: m });
+    expect(big.scheme).toBe("unix");
+    expect(big.reasons.join(" ")).toContain("for messages of 1 MiB it moves the most data: unix 1900 MB/s, shm 70 MB/s");
+    expect(choose({ messageSize: 8 << 20 }, { measurements: m }).scheme).toBe("unix"); // nearest measured: 1 MiB
+    expect(choose({ messageSize: 100 * 1024 }, { measurements: m }).scheme).toBe("shm"); // nearest measured: 64 KiB
+  });
+
+  it("by the shipped numbers (measurements.json), each choice is the scheme measured fastest at that size, quoted", () => {
+    const bySize = (scheme: Scheme, size: number) => REFERENCE_MEASUREMENTS.schemes[scheme]?.bySize?.[String(size)];
+    for (const size of [64 * 1024, 1 << 20]) {
+      const candidates: Scheme[] = ["shm", "unix"];
+      const best = candidates.sort((a, b) => (bySize(b, size)?.bytesPerSecond ?? 0) - (bySize(a, size)?.bytesPerSecond ?? 0))[0]!;
+      const choice = choose({ messageSize: size });
+      expect(choice.scheme).toBe(best);
+      expect(choice.reasons.join(" ")).toContain(`${best} ${((bySize(best, size)?.bytesPerSecond ?? 0) / 1e6).toFixed(0)} MB/s`);
+      expect(choice.source).toBe(REFERENCE_MEASUREMENTS.source);
+    }
+    const fastest = (["shm", "unix"] as Scheme[]).sort((a, b) => (bySize(a, 64)?.roundTripP50Us ?? Infinity) - (bySize(b, 64)?.roundTripP50Us ?? Infinity))[0];
+    expect(choose({ latencyCritical: true, messageSize: 64 }).scheme).toBe(fastest);
   });
 
   it("critical latency goes to the lowest measured round trip", () => {
@@ -52,19 +77,20 @@ describe("choose() follows the seed's decision tree", () => {
     expect(choose({ messageSize: 0 }).scheme).toBe("unix");
   });
 
-  it("measurementsFrom() reads ipc bench's JSON", () => {
-    const results = {
-      tool: "ipc bench",
-      version: 1,
-      environment: { date: "d", node: "v20", cpus: 2, cpuModel: "cpu", pinning: "none", loadBefore: [], loadAfter: [], seconds: 1 },
-      options: { rounds: 1, duration: 10, sizes: [64, 65536], subjects: ["shm"] },
-      cases: [
-        { subject: "shm", label: "shm", family: "ours", kind: "rtt", size: 64, rounds: [{ p50Us: 12 }, { p50Us: 14 }, { p50Us: 13 }], errors: [] },
-        { subject: "shm", label: "shm", family: "ours", kind: "stream", size: 65536, rounds: [{ bytesPerSecond: 5e9 }], errors: [] },
-      ],
-    } satisfies BenchResults;
-    const m = measurementsFrom(results);
-    expect(m.schemes.shm).toEqual({ roundTripP50Us: 13, bytesPerSecond: 5e9 });
-    expect(m.source).toContain("ipc bench");
+  it("measurementsFrom() reads the harness's measurements.json, or the measurements in its latest.json", () => {
+    const json = {
+      source: "@ipc/bench quick profile, d",
+      date: "d",
+      regime: "unpinned",
+      schemes: { shm: { roundTripP50Us: 13, bytesPerSecond: 5e9, bySize: { "64": { roundTripP50Us: 13 }, "65536": { bytesPerSecond: 5e9 } } } },
+    };
+    expect(measurementsFrom(json).schemes.shm?.bySize?.["65536"]?.bytesPerSecond).toBe(5e9);
+    expect(measurementsFrom({ tool: "@ipc/bench", rows: [], measurements: json }).source).toBe(json.source);
+  });
+
+  it("measurementsFrom() refuses what is not measurements: InvalidArgumentError", () => {
+    for (const bad of [null, 7, {}, { tool: "ipc bench" }, { source: "s", schemes: {} }, { source: "s", schemes: { unix: { roundTripP50Us: "fast" } } }, { source: "s", schemes: { unix: { bySize: { big: {} } } } }]) {
+      expect(() => measurementsFrom(bad)).toThrow(expect.objectContaining({ code: "IPC_ERR_INVALID_ARGUMENT" }));
+    }
   });
 });

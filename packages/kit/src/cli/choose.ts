@@ -3,7 +3,6 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { choose } from "../choose.js";
 import { measurementsFrom, type Measurements } from "../measurements.js";
-import type { BenchResults } from "../bench/results.js";
 import { UsageError, positiveInteger, report } from "./fail.js";
 
 interface ChooseFlags {
@@ -15,18 +14,18 @@ interface ChooseFlags {
   results?: string;
 }
 
+/** The measurements in `file`: the measurements.json (or latest.json) that ipc bench writes. */
 function load(file: string): Measurements {
-  let results: BenchResults;
+  let json: unknown;
   try {
-    results = JSON.parse(readFileSync(file, "utf8")) as BenchResults;
+    json = JSON.parse(readFileSync(file, "utf8"));
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  if (results?.tool !== "ipc bench") throw new UsageError(`${file} is not the JSON of ipc bench`);
   try {
-    return measurementsFrom(results);
+    return measurementsFrom(json);
   } catch (error) {
-    throw new UsageError(`${file} does not hold complete ipc bench results (${(error as Error).message})`);
+    throw new UsageError(`${file} does not hold the measurements ipc bench writes (${(error as Error).message})`);
   }
 }
 
@@ -39,7 +38,7 @@ export function chooseCommand(program: Command): void {
     .option("--size <bytes>", "a typical message's size", "1024")
     .option("--latency", "round-trip latency is critical", false)
     .option("--cross-language", "the other side is written in another language", false)
-    .option("--results <file>", "decide by this machine's numbers: the latest.json of ipc bench")
+    .option("--results <file>", "decide by this machine's numbers: the measurements.json (or latest.json) of ipc bench")
     .action((flags: ChooseFlags) => {
       try {
         const choice = choose(
