@@ -89,12 +89,14 @@ describe("createClient", () => {
 
   it("sends what docs/wire.md §7 says: the request with its id, path, time left and window", async () => {
     const { client, next } = withRawServer();
-    void client.add({ a: 19, b: 23 }, { timeout: 5000, metadata: { k: "v" } }).catch(() => undefined);
+    // The time left, not the deadline: at most the timeout, and not much less (a margin of 100 s, so that a
+    // busy machine cannot fail it, still tells it from an absolute time or a time already spent).
+    void client.add({ a: 19, b: 23 }, { timeout: 600_000, metadata: { k: "v" } }).catch(() => undefined);
     const request = await next();
     expect(request).toMatchObject({ kind: "request", id: 1, metadata: { k: "v" }, window: 0 });
     expect(Buffer.from((request as { method: Uint8Array }).method).toString()).toBe("/calc.Calculator/Add");
-    expect((request as { timeoutMs: number }).timeoutMs).toBeGreaterThan(4000);
-    expect((request as { timeoutMs: number }).timeoutMs).toBeLessThanOrEqual(5000);
+    expect((request as { timeoutMs: number }).timeoutMs).toBeGreaterThan(500_000);
+    expect((request as { timeoutMs: number }).timeoutMs).toBeLessThanOrEqual(600_000);
     expect(calc.AddRequest.decode((request as { payload: Uint8Array }).payload).toJSON()).toEqual({ a: 19, b: 23 });
     const streaming = client.count({ to: 2 })[Symbol.asyncIterator]();
     void streaming.next().catch(() => undefined);

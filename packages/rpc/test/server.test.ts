@@ -178,14 +178,21 @@ describe("serve", () => {
 
   it("gives a handler that looks at its signal late an already aborted one", async () => {
     const [a, b] = memoryPair();
-    let seen: Promise<unknown> | undefined;
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    let lookNow!: () => void;
+    const late = new Promise<void>((resolve) => (lookNow = resolve));
+    let report!: (status: unknown) => void;
+    const seen = new Promise((resolve) => (report = resolve));
     const server = serve(
       b,
       Calculator,
       implementation({
         sleep: async (_request, context: CallContext) => {
-          seen = new Promise((resolve) => setTimeout(() => resolve((context.signal.reason as RpcError | undefined)?.status), 50));
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          started();
+          // It listens for nothing, and looks at its signal only once the cancel has reached the server.
+          await late;
+          report((context.signal.reason as RpcError | undefined)?.status);
           return {};
         },
       }),
@@ -193,9 +200,12 @@ describe("serve", () => {
     const client = createClient(Calculator, a);
     const controller = new AbortController();
     const call = client.sleep({ ms: 1 }, { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await running;
     controller.abort();
     await expect(call).rejects.toMatchObject({ status: "CANCELLED" });
+    // A call made after the cancel is answered after the server read the cancel (one connection, in order).
+    expect((await client.add({ a: 1, b: 1 })).value).toBe(2);
+    lookNow();
     expect(await seen).toBe("CANCELLED");
     client.abort();
     server.abort();
@@ -204,11 +214,15 @@ describe("serve", () => {
   it("abort() stops at once: handlers' signals abort, the client's calls fail with UNAVAILABLE", async () => {
     const [a, b] = memoryPair();
     let aborted = 0;
+    let started = 0;
+    let bothRunning!: () => void;
+    const running = new Promise<void>((resolve) => (bothRunning = resolve));
     const server = serve(
       b,
       Calculator,
       implementation({
         sleep: async (_r, context) => {
+          if (++started === 2) bothRunning();
           await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
           aborted++;
           return {};
@@ -217,7 +231,7 @@ describe("serve", () => {
     );
     const client = createClient(Calculator, a);
     const calls = [client.sleep({}), client.sleep({})].map((c) => c.catch((e: RpcError) => e.status));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await running; // both handlers run (waiting for a fixed time instead could abort before they start)
     server.abort();
     expect(await Promise.all(calls)).toEqual(["UNAVAILABLE", "UNAVAILABLE"]);
     await server.closed;
