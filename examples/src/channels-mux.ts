@@ -17,8 +17,9 @@ const read = new TextDecoder();
 try {
   await using listener = await listen(`unix://${join(dir, "mux.sock")}`);
   const accepted = listener.accept({ timeout: 5000 });
-  const client = mux(await connect(listener.address, { timeout: 5000 }), { window: 64 * 1024 });
-  const server = mux((await accepted)!, { window: 64 * 1024 });
+  const window = 64 * 1024; // each stream's credit: what a sender may have in flight before it waits
+  const client = mux(await connect(listener.address, { timeout: 5000 }), { window });
+  const server = mux((await accepted)!, { window });
 
   // The server: answers "rpc" calls, counts "bulk" bytes, and never reads "events" (a stalled consumer).
   const served = (async () => {
@@ -39,10 +40,12 @@ try {
   const rpc = await client.open("rpc", { timeout: 5000 });
   const bulk = await client.open("bulk", { timeout: 5000 });
 
-  // Fill the events stream until its window is used up: its sends now wait, and only its sends.
+  // Fill the events stream's window: those sends are accepted (however busy the machine, hence the generous
+  // limit). The next one waits, and only the events stream's sends do.
   let queued = 0;
-  while (await events.send(new Uint8Array(1024), { timeout: 100 }).then(() => true, () => false)) queued++;
-  console.log(`[client] events: ${queued} KiB sent, then send() waits (the reader stalls; its window is full)`);
+  for (; queued * 1024 < window; queued++) await events.send(new Uint8Array(1024), { timeout: 10_000 });
+  const waits = await events.send(new Uint8Array(1024), { timeout: 100 }).then(() => false, () => true);
+  console.log(`[client] events: ${queued} KiB sent, then send() ${waits ? "waits" : "does NOT wait"} (the reader stalls; its window is full)`);
 
   const sending = (async () => {
     const chunk = new Uint8Array(64 * 1024);

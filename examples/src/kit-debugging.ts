@@ -33,9 +33,10 @@ const proxy = spawn(process.execPath, [cli, "trace", traced, server, "--print", 
 try {
   await once(createInterface({ input: proxy.stderr! }), "line"); // "tracing …": it is listening
   const lines = createInterface({ input: proxy.stdout! })[Symbol.asyncIterator]();
-  const through = await connect(traced, { timeout: 2000 });
+  // Through another process: generous limits, so that a busy machine does not fail the example.
+  const through = await connect(traced, { timeout: 10_000 });
   await through.send(new TextEncoder().encode("hello through the tracer"));
-  console.log(`client got: ${new TextDecoder().decode(await through.receive({ timeout: 2000 }))}`);
+  console.log(`client got: ${new TextDecoder().decode(await through.receive({ timeout: 10_000 }))}`);
   for (let i = 0; i < 3; i++) console.log(`  trace: ${(await lines.next()).value.replace(/^\S+ /, "")}`);
   through.abort();
 } finally {
