@@ -50,11 +50,11 @@ export default defineConfig({
     // for events, never for time.
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two test files at a time on a 2-core machine (vitest's default there is one: cores - 1). Most tests wait
-    // on child processes and sockets, so one worker leaves a core idle. Measured on 2 cores, the whole suite:
-    // unloaded 1 worker 212 s; with two CPU-bound processes beside it (load average 4-8), 1 worker 414 s,
-    // 2 workers 257 s, 3 workers 229 s (load 8.5). Two take most of the gain without piling more processes
-    // onto a busy machine. On larger machines, vitest's default.
+    // Two test files at a time on a 2-core machine (vitest's default there is one: cores - 1). Measured on 2
+    // cores, the whole suite: alone, 1 worker 107 s, 2 workers 113 s (the same); with two CPU-bound processes
+    // beside it (load average 4-6), 1 worker 414 s, 2 workers 257 s, 3 workers 229 s (at load 8.5). On a busy
+    // machine a second worker gets the suite its share of the CPU; a third adds little but load. On larger
+    // machines, vitest's default.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       ...projects(),
