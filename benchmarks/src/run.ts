@@ -27,7 +27,8 @@ const USAGE = `usage: node benchmarks/dist/run.js [options]
   --warmup MS         unmeasured time before each measurement (default: full 300, quick 100)
   --duration MS       measured time of each case run (default: full 1000, quick 200)
   --vs LIST           also measure other libraries: peers (all), or some of ${Object.keys(PEERS).join(",")}
-  --lock FILE         take an exclusive flock on FILE around each case run (others run between cases)
+  --lock FILE         take an exclusive flock on FILE while measuring (others run between cases, or rounds)
+  --lock-per SCOPE    case (default) or round: how long each hold of --lock lasts
   --out DIR           where latest.{json,md,svg} and measurements.json go (default benchmarks/results)
   --measurements FILE also write the figures choose() decides by there (e.g. packages/kit/measurements.json)
   --readme FILE       replace the ipc-bench and bench blocks of FILE (the README) with this run's tables`;
@@ -54,6 +55,7 @@ function parse() {
         duration: { type: "string" },
         vs: { type: "string" },
         lock: { type: "string" },
+        "lock-per": { type: "string", default: "case" },
         out: { type: "string", default: join(here, "..", "results") },
         measurements: { type: "string" },
         readme: { type: "string" },
@@ -87,6 +89,8 @@ const sizes = list(values.sizes)?.map((s) => {
 const vs = values.vs === undefined ? undefined : values.vs === "peers" ? true : list(values.vs)!;
 for (const name of vs === true || vs === undefined ? [] : vs) if (PEERS[name] === undefined) usage(`--vs: unknown library ${name} (known: peers, ${Object.keys(PEERS).join(", ")})`);
 
+if (values["lock-per"] !== "case" && values["lock-per"] !== "round") usage(`--lock-per takes case or round, got ${values["lock-per"]}`);
+
 const stop = new AbortController();
 process.once("SIGINT", () => stop.abort());
 process.once("SIGTERM", () => stop.abort());
@@ -102,6 +106,7 @@ try {
     budget: { ...(values.warmup === undefined ? {} : { warmupMs: positive("--warmup", values.warmup) }), ...(values.duration === undefined ? {} : { measureMs: positive("--duration", values.duration) }) },
     peers: vs,
     lock: values.lock,
+    lockScope: values["lock-per"] as "case" | "round",
     signal: stop.signal,
     onProgress: progressReporter(),
   });

@@ -116,7 +116,9 @@ export function notes(run: Reportable): string[] {
   const out: string[] = [];
   const slow = run.checks.filter((c) => !c.ok);
   out.push(
-    slow.length === 0
+    run.checks.length === 0
+      ? "Self-check: no reference loop ran (they run in the full profile: pnpm bench, or --profile full)."
+      : slow.length === 0
       ? `Self-check: every baseline is within 20 % of its reference loop (${run.checks.length} checks).`
       : `Self-check: ${slow.length} of ${run.checks.length} baselines are more than 20 % slower than their reference loop: ${slow.map((c) => `${c.group} (${REGIME_TITLES[c.regime]}, ${c.speed.toFixed(2)}×)`).join("; ")}.`,
   );

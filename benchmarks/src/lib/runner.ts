@@ -3,7 +3,8 @@
  * in interleaved rounds (each round visits every case × regime, in a rotated order, so that a noisy
  * neighbour hurts all alike), and builds the report's rows from the medians.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,10 +17,10 @@ import { buildRows, type Check, type Row } from "./rows.js";
 
 /** The profiles: what `pnpm bench` runs, and the quick subset `ipc bench` runs. */
 export const PROFILES = {
-  /** Every group, both regimes (and one core where a case asks), sizes 64 B, 64 KiB and 1 MiB. */
-  full: { sizes: [64, 64 * 1024, 1024 * 1024], regimes: ["unpinned", "split", "one core"], rounds: 3, budget: { warmupMs: 300, measureMs: 1000 } },
-  /** The transports and RPC at 64 B and 64 KiB, unpinned: about a minute. */
-  quick: { sizes: [64, 64 * 1024], regimes: ["unpinned"], rounds: 3, budget: { warmupMs: 100, measureMs: 200 } },
+  /** Every group, both regimes (and one core where a case asks), sizes 64 B, 64 KiB and 1 MiB: about half an hour. */
+  full: { sizes: [64, 64 * 1024, 1024 * 1024], regimes: ["unpinned", "split", "one core"], rounds: 3, budget: { warmupMs: 250, measureMs: 750 } },
+  /** The transports and RPC at 64 B and 64 KiB, unpinned, without the reference loops: under a minute. */
+  quick: { sizes: [64, 64 * 1024], regimes: ["unpinned"], rounds: 3, budget: { warmupMs: 100, measureMs: 150 } },
 } as const satisfies Record<string, { sizes: readonly number[]; regimes: readonly Regime[]; rounds: number; budget: Budget }>;
 
 export type ProfileName = keyof typeof PROFILES;
@@ -51,10 +52,12 @@ export interface RunOptions {
   /** Other libraries to measure too: `true` for all of {@link PEERS}, or some of their names. Default: none. */
   readonly peers?: boolean | readonly string[] | undefined;
   /**
-   * A lock file taken exclusively (flock) around each case run, so that other work sharing the machine and
-   * the lock pauses while a case measures, and runs between cases. Default: none.
+   * A lock file taken exclusively (flock) while measuring, so that other work sharing the machine and the
+   * lock pauses meanwhile, and runs between cases (or rounds: see {@link lockScope}). Default: none.
    */
   readonly lock?: string | undefined;
+  /** Whether {@link lock} is held around each case run (default) or each round. */
+  readonly lockScope?: "case" | "round" | undefined;
   /** Stops the run: the running case's processes are killed, its directory removed, and runBench() rejects. */
   readonly signal?: AbortSignal | undefined;
   /** Called before each case run, and once at the end (`done === total`). */
@@ -211,9 +214,27 @@ export function select(cat: Catalogue, options: RunOptions): { groups: SelectedG
 
 const worker = fileURLToPath(new URL("../worker.js", import.meta.url));
 
+/**
+ * Takes an exclusive flock on `file` and holds it until the returned function is called: a `flock` process
+ * holds it for us (Node has no flock), and lets go when its stdin closes — also if this process dies.
+ */
+async function holdLock(file: string, signal: AbortSignal | undefined): Promise<() => void> {
+  const holder = spawn("flock", ["-x", file, "sh", "-c", "echo locked; exec cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] });
+  const release = (): void => void holder.stdin.end();
+  const onAbort = (): void => void holder.kill("SIGKILL");
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const [chunk] = (await Promise.race([once(holder.stdout, "data"), once(holder, "exit").then(() => [undefined])])) as [Buffer | undefined];
+    if (chunk === undefined) throw signal?.aborted ? new BenchAbortedError() : new Error(`could not take the lock ${file}`);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  return release;
+}
+
 /** Runs one case in a worker process; its peer and children end with it (their stdin closes). */
-function runOnce(spec: WorkerSpec, lock: string | undefined, timeoutMs: number, signal: AbortSignal | undefined): Promise<Metrics> {
-  const command = [...(lock === undefined ? [] : ["flock", "-x", "-F", lock]), ...pinned(spec.cpu, [process.execPath, worker, JSON.stringify(spec)])];
+function runOnce(spec: WorkerSpec, timeoutMs: number, signal: AbortSignal | undefined): Promise<Metrics> {
+  const command = pinned(spec.cpu, [process.execPath, worker, JSON.stringify(spec)]);
   return new Promise((resolve, reject) => {
     execFile(command[0]!, command.slice(1), { maxBuffer: 1 << 20, timeout: timeoutMs, killSignal: "SIGKILL", signal }, (error, stdout, stderr) => {
       if (error !== null) {
@@ -274,28 +295,39 @@ export async function runBench(options: RunOptions = {}): Promise<BenchRun> {
   const total = runs.length * rounds;
   let done = 0;
   let failure: string | undefined;
+  const scope = options.lockScope ?? "case";
+  const locked = async (scoped: "case" | "round"): Promise<() => void> =>
+    options.lock === undefined || scope !== scoped ? () => undefined : holdLock(options.lock, options.signal);
   for (let round = 0; round < rounds; round++) {
+    const releaseRound = await locked("round");
     for (let i = 0; i < runs.length; i++) {
       const run = runs[(i + round) % runs.length]!;
       const label = `${run.id} (${run.regime})`;
       options.onProgress?.({ done, total, round: round + 1, rounds, label, failure });
       if (options.signal?.aborted) throw new BenchAbortedError();
       const dir = mkdtempSync(join(tmpdir(), "ipc-bench-"));
+      let releaseCase: (() => void) | undefined;
       try {
+        releaseCase = await locked("case");
         const spec: WorkerSpec = { module: run.module, id: run.id, params: { sizes }, dir, budget, regime: run.regime, ...cpusOf(run.regime, pin) };
-        const metrics = await runOnce(spec, options.lock, timeoutMs, options.signal);
+        const metrics = await runOnce(spec, timeoutMs, options.signal);
         const key = `${run.id}@${run.regime}`;
         samples.set(key, [...(samples.get(key) ?? []), metrics]);
         failure = undefined;
       } catch (error) {
-        if (options.signal?.aborted) throw new BenchAbortedError();
+        if (options.signal?.aborted) {
+          releaseRound();
+          throw new BenchAbortedError();
+        }
         failure = `${label}, round ${round + 1}: ${(error as Error).message}`;
         failures.push(failure);
       } finally {
+        releaseCase?.();
         rmSync(dir, { recursive: true, force: true });
       }
       done++;
     }
+    releaseRound();
   }
   options.onProgress?.({ done, total, round: rounds, rounds, label: "done", failure });
   environment.loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
