@@ -136,9 +136,12 @@ function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" 
   }
   if (large || needs.latencyCritical) {
     const candidates: Scheme[] = needs.parentChild ? ["shm", "unix", "pipe"] : ["shm", "unix"];
-    const { best, line } = fastest(candidates, large, needs.messageSize, m);
+    // Critical latency is decided by the round trip at the message's size (1 MiB round trips too); large data
+    // that is not latency-critical by the throughput.
+    const byThroughput = large && !needs.latencyCritical;
+    const { best, line } = fastest(candidates, byThroughput, needs.messageSize, m);
     for (const s of candidates) if (s !== best) alternatives.push({ scheme: s, when: s === "pipe" ? "simplicity matters more than speed" : "the measured gap is small on your machine (run ipc bench)" });
-    return { scheme: best, reasons: [large ? `messages of ${needs.messageSize} bytes are large data` : "latency is critical", line], alternatives };
+    return { scheme: best, reasons: [byThroughput ? `messages of ${needs.messageSize} bytes are large data` : "latency is critical", line], alternatives };
   }
   if (needs.parentChild) {
     alternatives.push({ scheme: "unix", when: "other processes must connect too, or the child outlives its parent" });

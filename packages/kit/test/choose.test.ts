@@ -48,6 +48,10 @@ describe("choose() follows the seed's decision tree", () => {
     expect(big.reasons.join(" ")).toContain("for messages of 1 MiB it moves the most data: unix 1900 MB/s, shm 70 MB/s");
     expect(choose({ messageSize: 8 << 20 }, { measurements: m }).scheme).toBe("unix"); // nearest measured: 1 MiB
     expect(choose({ messageSize: 100 * 1024 }, { measurements: m }).scheme).toBe("shm"); // nearest measured: 64 KiB
+    // Latency-critical 1 MiB messages: by the round trip at 1 MiB (14.3 ms over shm against 4.6 ms).
+    const critical = choose({ messageSize: 1 << 20, latencyCritical: true }, { measurements: m });
+    expect(critical.scheme).toBe("unix");
+    expect(critical.reasons.join(" ")).toContain("it has the lowest round-trip latency (p50, messages of 1 MiB): unix 4600 µs, shm 14300 µs");
   });
 
   it("by the shipped numbers (measurements.json), each choice is the scheme measured fastest at that size, quoted", () => {
