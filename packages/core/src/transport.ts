@@ -1,0 +1,20 @@
+/**
+ * `@ipc/core/transport`: the pieces every @ipc connection and listener is built from, for transport and
+ * layer authors. A transport is "its I/O + these pieces", so its semantics match every other transport's;
+ * prove it with @ipc/conformance. Applications never need this entry point.
+ *
+ * - {@link Inbox}: the receiving queue of a connection, with byte accounting, pause/resume callbacks and an
+ *   `onTake` hook for layers that acknowledge or grant credit as messages are taken.
+ * - {@link AcceptQueue}: a listener's backlog between its source of connections and `accept()`.
+ * - {@link queueSend}: the queue of sends waiting for room, for connections that do their own backpressure.
+ * - {@link Deferred}, {@link noop}, {@link settledOf}: the promise helpers behind every `closed`.
+ * - {@link resolveConnectionOptions}, {@link resolveBacklog}: the documented defaults and range checks of the
+ *   options every transport takes.
+ *
+ * @packageDocumentation
+ */
+export { Inbox, type InboxOptions } from "./inbox.js";
+export { AcceptQueue } from "./accept-queue.js";
+export { queueSend, removeItem, type PendingSend } from "./send-queue.js";
+export { Deferred, noop, settledOf } from "./deferred.js";
+export { resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
