@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { publisher, subscribe } from "@ipc/core";
+import { publisher, subscribe } from "@ipc/channels";
 import { connect, listen } from "@ipc/unix";
 
 const dir = mkdtempSync(join(tmpdir(), "channels-pubsub-"));

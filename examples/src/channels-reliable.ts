@@ -4,7 +4,8 @@
  *
  *   pnpm example channels-reliable
  */
-import { reliable, reliableListener, type Connection } from "@ipc/core";
+import { reliable, reliableListener } from "@ipc/channels";
+import type { Connection } from "@ipc/core";
 import { connect, listen } from "@ipc/tcp";
 
 const count = 1000;

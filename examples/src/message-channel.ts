@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { messageChannel, type ChannelMessage } from "@ipc/core";
+import { messageChannel, type ChannelMessage } from "@ipc/channels";
 import { framed } from "@ipc/framing";
 
 function describe(message: ChannelMessage): string {

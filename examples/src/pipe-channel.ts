@@ -7,7 +7,8 @@
  *   pnpm example pipe-channel
  */
 import { fileURLToPath } from "node:url";
-import { formatAddress, messageChannel } from "@ipc/core";
+import { messageChannel } from "@ipc/channels";
+import { formatAddress } from "@ipc/core";
 import { pipeTransport } from "@ipc/pipe";
 
 if (process.argv[2] === "child") {

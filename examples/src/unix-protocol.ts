@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { messageChannel, type ChannelMessage } from "@ipc/core";
+import { messageChannel, type ChannelMessage } from "@ipc/channels";
 import { connect, listen } from "@ipc/unix";
 
 const dir = mkdtempSync(join(tmpdir(), "ipc-example-"));

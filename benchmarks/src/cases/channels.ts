@@ -4,7 +4,8 @@
  * one-way message rate.
  */
 import { join } from "node:path";
-import { mux, reliable, reliableListener, type Connection } from "@ipc/core";
+import { mux, reliable, reliableListener } from "@ipc/channels";
+import type { Connection } from "@ipc/core";
 import * as unix from "@ipc/unix";
 import type { CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
 import { measureMessages, serveMessages } from "../lib/loops.js";

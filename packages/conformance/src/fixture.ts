@@ -1,5 +1,6 @@
 import type { Connection, ConnectOptions, ListenOptions, Listener } from "@ipc/core";
 import type { Duplex } from "node:stream";
+import type { ChannelLayers } from "./channel-layers.js";
 
 /** What a transport supplies to run the suite. */
 export interface ConformanceFixture {
@@ -12,6 +13,12 @@ export interface ConformanceFixture {
   /** Runs after each test, pass or fail, after the suite closed what it opened. */
   teardown?(): void | Promise<void>;
   readonly capabilities: ConformanceCapabilities;
+  /**
+   * The channel layers to run over this transport's connections: `import * as channels from "@ipc/channels"`.
+   * The suite takes them from the caller because it depends on @ipc/core only. Absent: the channel-layer
+   * cases are skipped, by name.
+   */
+  readonly channels?: ChannelLayers | undefined;
 }
 
 /** What the transport can do. A case whose capability is missing is skipped, by name, with the reason. */

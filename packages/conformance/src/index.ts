@@ -23,6 +23,15 @@ import type { ConformanceFixture } from "./fixture.js";
 import { Resources, type Context } from "./harness.js";
 
 export type { ConformanceCapabilities, ConformanceFixture } from "./fixture.js";
+export type {
+  ChannelLayers,
+  ChannelMux,
+  ChannelMuxStream,
+  ChannelPublisher,
+  ChannelSession,
+  ChannelSessionListener,
+  ChannelSubscription,
+} from "./channel-layers.js";
 export { checkPatterned, patterned } from "./harness.js";
 export { rawFrame } from "./cases/raw.js";
 export * from "./faults/index.js";

@@ -83,25 +83,4 @@ export { Deferred, noop, settledOf } from "./deferred.js";
 export { Inbox, type InboxOptions } from "./inbox.js";
 export { AcceptQueue } from "./accept-queue.js";
 export { memoryPair, memoryTransport } from "./memory.js";
-export {
-  decodeChannelMessage,
-  encodeChannelMessage,
-  messageChannel,
-  type ChannelMessage,
-  type MessageChannel,
-} from "./channel.js";
 export { ipc } from "./gen/ipc.js";
-export { reliable, type Connect } from "./reliable/client.js";
-export { reliableListener, type ReliableListener } from "./reliable/listener.js";
-export { SessionLostError, type UnacknowledgedMessage } from "./reliable/errors.js";
-export type { ReliableListenerOptions, ReliableOptions, SessionOptions } from "./reliable/options.js";
-export type { ReliableSession, SessionState, SessionStats } from "./reliable/session.js";
-export { mux, type Mux, type MuxStats } from "./mux/mux.js";
-export { StreamRefusedError } from "./mux/errors.js";
-export type { MuxOptions } from "./mux/options.js";
-export type { MuxStream } from "./mux/stream.js";
-export { publisher, type Publisher, type PublisherStats } from "./pubsub/publisher.js";
-export { subscribe, type Publication, type SubscribeOptions, type Subscription } from "./pubsub/subscriber.js";
-export { SlowSubscriberError } from "./pubsub/errors.js";
-export type { PublisherOptions, SlowSubscriberPolicy } from "./pubsub/options.js";
-export type { SubscriberStats } from "./pubsub/outbox.js";

@@ -19,9 +19,6 @@ import {
   PermissionDeniedError,
   ProtocolError,
   ResourceExhaustedError,
-  SessionLostError,
-  SlowSubscriberError,
-  StreamRefusedError,
   SystemCallError,
   TimeoutError,
   UnsupportedError,
@@ -48,9 +45,6 @@ describe("error classes", () => {
     [new ResourceExhaustedError("r"), "ResourceExhaustedError", "IPC_ERR_RESOURCE_EXHAUSTED"],
     [new SystemCallError("s", "rmdir", "ENOTEMPTY"), "SystemCallError", "IPC_ERR_SYSTEM_CALL"],
     [new UnsupportedError("u", "shared memory", "darwin-arm64"), "UnsupportedError", "IPC_ERR_UNSUPPORTED"],
-    [new SessionLostError("l", []), "SessionLostError", "IPC_ERR_SESSION_LOST"],
-    [new StreamRefusedError("r"), "StreamRefusedError", "IPC_ERR_STREAM_REFUSED"],
-    [new SlowSubscriberError("s"), "SlowSubscriberError", "IPC_ERR_SLOW_SUBSCRIBER"],
   ];
   it.each(cases)("%s has the name of its class and a stable code", (error, name, code) => {
     expect(error).toBeInstanceOf(IpcError);

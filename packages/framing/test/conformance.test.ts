@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
 import { afterAll } from "vitest";
 import * as unixSockets from "./fixtures/unix-socket-transport.mjs";
@@ -15,6 +16,7 @@ runConformance({
   address: () => `unix://${join(dir, `s${++serial}.sock`)}`,
   listen: unixSockets.listen,
   connect: unixSockets.connect,
+  channels,
   capabilities: {
     peerCredentials: false,
     crossProcess: { module: fileURLToPath(new URL("./fixtures/unix-socket-transport.mjs", import.meta.url)) },

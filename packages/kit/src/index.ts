@@ -5,8 +5,8 @@
  *   options), `shm:`, `fifo:`, `pipe:`, `memory:` — with each transport's own options, typed by scheme.
  * - {@link choose}: which transport to use for given needs, with the reasons and the numbers behind them.
  * - Debug logging: `NODE_DEBUG=ipc`, or a `logger` option; nothing at all when off.
- * - Each package under its own name (`unix`, `tcp`, `shm`, `pipe`, `framing`, `rpc`), and the core
- *   contract, errors and address helpers at the top level.
+ * - Each package under its own name (`unix`, `tcp`, `shm`, `pipe`, `framing`, `rpc`, `channels`), and the
+ *   core contract, errors and address helpers and the channel layers at the top level.
  * - The `ipc` command (bench, serve, send, call, trace, shm, doctor, choose) is this package's bin.
  *
  * Importing it loads no native code: koffi is loaded by the first transport call that needs it.
@@ -27,4 +27,6 @@ export * as tcp from "@ipc/tcp";
 export * as shm from "@ipc/shm";
 export * as pipe from "@ipc/pipe";
 export * as rpc from "@ipc/rpc";
+export * as channels from "@ipc/channels";
 export * from "@ipc/core";
+export * from "@ipc/channels";

@@ -1,7 +1,7 @@
 /**
- * Everything this package takes from @ipc/core, in one place: issue 15 moves the channel layers to
- * @ipc/channels and the transport author's pieces to @ipc/core/transport, and that move is a change here
- * only.
+ * Everything this package takes from the other @ipc packages besides @ipc/rpc, in one place: the contract
+ * (@ipc/core), the promise helpers of a transport author's kit (@ipc/core/transport), and the pub/sub
+ * error it shares with @ipc/channels.
  */
 export {
   AbortError,
@@ -22,6 +22,5 @@ export {
   type SendOptions,
   type WaitOptions,
 } from "@ipc/core";
-// Channel layers (to @ipc/channels with issue 15).
-export { SlowSubscriberError } from "@ipc/core";
-export { Deferred, noop } from "@ipc/core";
+export { Deferred, noop } from "@ipc/core/transport";
+export { SlowSubscriberError } from "@ipc/channels";

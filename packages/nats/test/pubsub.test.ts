@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { memoryTransport, publisher, subscribe } from "@ipc/core";
+import { publisher, subscribe } from "@ipc/channels";
+import { memoryTransport } from "@ipc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bridgeTopics, natsPublisher, natsSubscribe } from "../src/index.js";
 import { natsServerMissing, startNatsServer, type NatsServer } from "./support/nats-server.js";

@@ -1,5 +1,6 @@
 import { closeSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
 import { fifoTransport, mkfifo, openFifoReader } from "../src/index.js";
 import { connectRaw } from "./fixtures/fifo-client.mjs";
@@ -13,6 +14,7 @@ runConformance({
   address: () => `fifo://${join(dir, `f${++serial}`)}`,
   listen: (address, options) => fifoTransport.listen(address, options),
   connect: (address, options) => fifoTransport.connect(address, options),
+  channels,
   capabilities: {
     // Nothing tells a FIFO's reader who the writer is.
     peerCredentials: false,

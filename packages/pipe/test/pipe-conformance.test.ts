@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
 import { pipeTransport } from "../src/index.js";
 import { connectRaw } from "./fixtures/pipe-client.mjs";
@@ -15,6 +16,7 @@ runConformance({
   address: () => `pipe:${join(dir, `relay${++serial}`)}`,
   listen: listenForRelays,
   connect: (address, options) => pipeTransport.connect(address, options),
+  channels,
   capabilities: {
     // The suite's server end is the relay's Unix socket, whose peer is the relay, not the connecting process.
     peerCredentials: false,

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
 import { describe, expect, it } from "vitest";
 import * as unix from "@ipc/unix";
@@ -12,6 +13,7 @@ runConformance({
   address,
   listen,
   connect,
+  channels,
   capabilities: {
     peerCredentials: true,
     crossProcess: { module: fileURLToPath(new URL("./fixtures/peer.mjs", import.meta.url)) },

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
 import { afterAll } from "vitest";
 import { connect, listen } from "../src/index.js";
@@ -32,6 +33,7 @@ runConformance({
     return listen(address, options);
   },
   connect,
+  channels,
   capabilities: {
     peerCredentials: false,
     // Loopback TCP autotunes its buffers up to several MiB each way.
@@ -58,6 +60,7 @@ runConformance({
     return listen(address, { ...options, tls: certs.server });
   },
   connect: (address, options) => connect(address, { ...options, tls: { ca: certs.ca, servername: "localhost" } }),
+  channels,
   capabilities: {
     peerCredentials: false,
     maxBufferedBytes: 32 * 1024 * 1024,

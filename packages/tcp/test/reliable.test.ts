@@ -1,10 +1,10 @@
-// Reliable sessions (@ipc/core) over real TCP, with real faults: a proxy that resets connections, a server
+// Reliable sessions (@ipc/channels) over real TCP, with real faults: a proxy that resets connections, a server
 // process killed (SIGKILL) and restarted, a server process frozen (SIGSTOP) and thawed (SIGCONT).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { reliable, type ReliableSession, type SessionLostError, type SessionState } from "@ipc/core";
+import { reliable, type ReliableSession, type SessionLostError, type SessionState } from "@ipc/channels";
 import { checkPatterned, faultProxy, patterned, serverProcess, type FaultProxy, type ServerProcess } from "@ipc/conformance";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../src/index.js";

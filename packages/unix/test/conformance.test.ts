@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAddress } from "@ipc/core";
+import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
 import { isSupported } from "@ipc/native";
 import { afterAll } from "vitest";
@@ -26,6 +27,7 @@ for (const kind of native ? (["unix", "unix-abstract"] as const) : (["unix"] as 
     address,
     listen,
     connect,
+    channels,
     capabilities: {
       peerCredentials: native,
       crossProcess: { module: fileURLToPath(new URL("./fixtures/peer.mjs", import.meta.url)) },

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { mux, publisher, reliable, reliableListener, subscribe } from "@ipc/core";
+import type { ChannelLayers } from "../channel-layers.js";
 import type { ConformanceFixture } from "../fixture.js";
 import { faultyConnection, type FaultyConnection } from "../faults/connection.js";
-import { checkPatterned, connect, listen, patterned, type Context } from "../harness.js";
+import { checkPatterned, connect, lacking, listen, patterned, type Context } from "../harness.js";
 
 const SLOW = { timeout: 120_000 };
 
@@ -25,16 +25,24 @@ async function expectSequence(next: () => Promise<Uint8Array | undefined>, count
   return hash.digest("hex");
 }
 
-/** The channel layers of @ipc/core (pub/sub, reliable sessions, mux) over this transport's real connections. */
+/**
+ * The channel layers of @ipc/channels (pub/sub, reliable sessions, mux) over this transport's real
+ * connections, when the fixture passes them in (`fixture.channels`); skipped by name otherwise.
+ */
 export function channelCases(fixture: ConformanceFixture, ctx: () => Context): void {
+  const missing = fixture.channels === undefined;
+  const why = "no channel layers given (fixture.channels)";
+  // Only reached when the layers were given: the cases are skipped otherwise.
+  const layers = (): ChannelLayers => fixture.channels!;
+  const test = (name: string, fn: () => Promise<void>): void => void it.skipIf(missing)(`${name}${lacking(missing, why)}`, SLOW, fn);
   describe("channel layers", () => {
-    it("pub/sub: exact and prefix subscribers get their topics in order; a late joiner gets the history", SLOW, async () => {
+    test("pub/sub: exact and prefix subscribers get their topics in order; a late joiner gets the history", async () => {
       const c = ctx();
       const listener = await listen(c);
-      const pub = publisher(listener, { history: 10 });
+      const pub = layers().publisher(listener, { history: 10 });
       c.resources.cleanup(() => pub.close());
-      const exact = await subscribe(await connect(c, listener), { topics: ["load"] });
-      const prefixed = await subscribe(await connect(c, listener), { prefixes: ["l"] });
+      const exact = await layers().subscribe(await connect(c, listener), { topics: ["load"] });
+      const prefixed = await layers().subscribe(await connect(c, listener), { prefixes: ["l"] });
       await until(() => pub.stats.subscribers === 2 && pub.stats.perSubscriber.every((s) => s.topics.length + s.prefixes.length === 1));
       const size = (seq: number) => [4, 100, 20_000, 200_000][seq % 4]!;
       const topic = (seq: number) => (seq % 3 === 0 ? "load" : "log");
@@ -51,20 +59,20 @@ export function channelCases(fixture: ConformanceFixture, ctx: () => Context): v
       })();
       for (let seq = 0; seq < 300; seq++) await pub.publish(topic(seq), patterned(seq, size(seq)));
       await Promise.all([readExact, readPrefixed]);
-      const late = await subscribe(await connect(c, listener), { topics: ["log"], history: 3 });
+      const late = await layers().subscribe(await connect(c, listener), { topics: ["log"], history: 3 });
       for (const seq of [296, 298, 299]) expect(checkPatterned((await late.receive({ timeout: 20_000 }))!.message)).toBe(seq);
       await pub.close();
       expect(await exact.receive({ timeout: 20_000 })).toBeUndefined();
     });
 
-    it("pub/sub: a stalled subscriber (drop-oldest) stays within its queue while another gets every message", SLOW, async () => {
+    test("pub/sub: a stalled subscriber (drop-oldest) stays within its queue while another gets every message", async () => {
       const c = ctx();
       const listener = await listen(c);
       const queueBytes = 256 * 1024;
-      const pub = publisher(listener, { policy: "drop-oldest", queueBytes });
+      const pub = layers().publisher(listener, { policy: "drop-oldest", queueBytes });
       c.resources.cleanup(() => pub.close());
-      const stalled = await subscribe(await connect(c, listener), { topics: ["t"] });
-      const fast = await subscribe(await connect(c, listener), { topics: ["t"] });
+      const stalled = await layers().subscribe(await connect(c, listener), { topics: ["t"] });
+      const fast = await layers().subscribe(await connect(c, listener), { topics: ["t"] });
       await until(() => pub.stats.perSubscriber.filter((s) => s.topics.length === 1).length === 2);
       const size = 64 * 1024;
       // Enough to overflow whatever the transport buffers for the stalled subscriber.
@@ -99,12 +107,12 @@ export function channelCases(fixture: ConformanceFixture, ctx: () => Context): v
       expect(dropped).toBe(pub.stats.dropped);
     });
 
-    it("a reliable session delivers 1 000 messages each way exactly once, in order, over connections dropped every 100–200 messages", SLOW, async () => {
+    test("a reliable session delivers 1 000 messages each way exactly once, in order, over connections dropped every 100–200 messages", async () => {
       const c = ctx();
-      const listener = reliableListener(await listen(c), { maxBufferedBytes: 256 * 1024 });
+      const listener = layers().reliableListener(await listen(c), { maxBufferedBytes: 256 * 1024 });
       const connections: FaultyConnection[] = [];
       const address = listener.address;
-      const client = await reliable(
+      const client = await layers().reliable(
         async () => {
           const connection = faultyConnection(await c.fixture.connect(address, { timeout: 10_000 }), {
             seed: connections.length + 1,
@@ -141,14 +149,14 @@ export function channelCases(fixture: ConformanceFixture, ctx: () => Context): v
       expect(client.stats.bufferedBytes).toBe(0);
     });
 
-    it("mux: one stream stalled while another carries 8 MiB; the stalled one's buffer stays within its window", SLOW, async () => {
+    test("mux: one stream stalled while another carries 8 MiB; the stalled one's buffer stays within its window", async () => {
       const c = ctx();
       const listener = await listen(c);
       const client = await connect(c, listener);
       const server = c.resources.connection((await listener.accept({ timeout: 10_000 }))!);
       const window = 128 * 1024;
-      const left = mux(client, { window });
-      const right = mux(server, { window });
+      const left = layers().mux(client, { window });
+      const right = layers().mux(server, { window });
       c.resources.cleanup(() => (left.abort(), right.abort()));
       const [stalled, stalledIn] = await Promise.all([left.open("stalled"), right.accept({ timeout: 10_000 })]);
       const [bulk, bulkIn] = await Promise.all([left.open("bulk"), right.accept({ timeout: 10_000 })]);

@@ -1,0 +1,156 @@
+/**
+ * Batches (proto/ipc.proto: `IpcMessage.batch`): the small envelopes a channel layer writes in one burst
+ * go out as ONE frame, `IpcMessage { batch { messages: [envelope, …] } }`, so that the transport pays its
+ * per-frame cost (a write, a length prefix, a wake-up of the reader) once per burst instead of once per
+ * message. A burst ends when the code that is running yields to the event loop (`process.nextTick`), or
+ * when the batch reaches its size limit. A lone envelope is sent as itself, so a request/response
+ * exchange sees no batches and no added latency.
+ */
+import { ProtocolError } from "@ipc/core";
+import { VarintReader, varintLength, writeVarint } from "./reliable/varint.js";
+
+/** IpcMessage field 13 (length-delimited). */
+export const BATCH_TAG = 0x6a;
+/** Batch field 1 (length-delimited): one envelope. */
+const ELEMENT_TAG = 0x0a;
+/** Room kept before the first element for the batch's own tag and length (a varint of at most 4 bytes). */
+const HEADER = 5;
+/** Envelopes larger than this are sent alone (copying them into a batch would cost more than it saves). */
+export const BATCH_ELEMENT_MAX = 16 * 1024;
+/** The largest batch, in bytes. */
+const BATCH_MAX = 64 * 1024;
+
+/** Collects envelopes and sends them as batches through `send` (which must not throw). */
+export class Batcher {
+  readonly #send: (bytes: Uint8Array) => void;
+  readonly #limit: number;
+  #bytes: Buffer = Buffer.allocUnsafe(0);
+  #offset = HEADER;
+  #first = HEADER;
+  #count = 0;
+  #scheduled = false;
+  #generation = 0;
+
+  /** `maxMessageSize`: the connection's; batches stay within it. */
+  constructor(send: (bytes: Uint8Array) => void, maxMessageSize: number) {
+    this.#send = send;
+    this.#limit = Math.min(BATCH_MAX, maxMessageSize);
+  }
+
+  /**
+   * Makes room for an envelope of `length` bytes (one that {@link Batcher.fits}) and returns the offset
+   * in {@link Batcher.bytes} where the caller writes it, all `length` bytes of it, before anything else
+   * is added.
+   */
+  reserve(length: number): number {
+    const needed = 1 + varintLength(length) + length;
+    if (this.#count > 0 && (this.#offset - this.#first + needed > this.#limit - HEADER || this.#offset + needed > this.#bytes.byteLength)) {
+      this.flush();
+    }
+    if (this.#count === 0 && this.#offset + needed > this.#bytes.byteLength) {
+      this.#bytes = Buffer.allocUnsafe(Math.max(BATCH_MAX, needed) + HEADER);
+      this.#first = this.#offset = HEADER;
+    }
+    this.#bytes[this.#offset++] = ELEMENT_TAG;
+    this.#offset = writeVarint(this.#bytes, this.#offset, length);
+    const offset = this.#offset;
+    this.#offset += length;
+    this.#count++;
+    this.#schedule();
+    return offset;
+  }
+
+  /** The buffer {@link Batcher.reserve}'s offsets are in (valid until the next `reserve()`). */
+  get bytes(): Buffer {
+    return this.#bytes;
+  }
+
+  /** True if an envelope of `length` bytes goes into a batch ({@link Batcher.reserve}); else send it with `add()`. */
+  fits(length: number): boolean {
+    return length <= BATCH_ELEMENT_MAX && length + 2 * HEADER + 1 <= this.#limit;
+  }
+
+  /** Adds an encoded envelope: copied into the batch if small, else sent alone after what is batched. */
+  add(envelope: Uint8Array): void {
+    if (!this.fits(envelope.byteLength)) {
+      this.flush();
+      this.#send(envelope);
+      return;
+    }
+    const offset = this.reserve(envelope.byteLength);
+    this.#bytes.set(envelope, offset);
+  }
+
+  /** Sends what is batched now. */
+  flush(): void {
+    if (this.#count === 0) return;
+    const bytes = this.#bytes;
+    let start: number;
+    if (this.#count === 1) {
+      // A lone envelope goes as itself: skip the element's tag and length.
+      const reader = new VarintReader(bytes, this.#first + 1, this.#offset);
+      reader.varint();
+      start = reader.offset;
+    } else {
+      const length = this.#offset - this.#first;
+      start = this.#first - 1 - varintLength(length);
+      bytes[start] = BATCH_TAG;
+      writeVarint(bytes, start + 1, length);
+    }
+    const end = this.#offset;
+    // The next batch starts after this one in the same buffer; the connection may keep a view of it.
+    this.#first = this.#offset = end + HEADER;
+    this.#count = 0;
+    if (this.#offset + HEADER >= bytes.byteLength) {
+      this.#bytes = Buffer.allocUnsafe(0);
+      this.#first = this.#offset = HEADER;
+    }
+    this.#send(bytes.subarray(start, end));
+  }
+
+  /** Drops what is batched (its connection is gone) and what is scheduled. */
+  discard(): void {
+    this.#count = 0;
+    this.#generation++;
+    this.#scheduled = false;
+    this.#bytes = Buffer.allocUnsafe(0);
+    this.#first = this.#offset = HEADER;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const generation = this.#generation;
+    process.nextTick(() => {
+      if (generation !== this.#generation) return;
+      this.#scheduled = false;
+      this.flush();
+    });
+  }
+}
+
+/**
+ * Calls `each` with every envelope of `bytes` (as `bytes[start..end)`, without copying) if it is a Batch,
+ * and returns true; returns false if it is not one. A Batch inside a Batch, or a malformed one, is a
+ * `ProtocolError`.
+ */
+export function forEachInBatch(bytes: Uint8Array, each: (bytes: Uint8Array, start: number, end: number) => void): boolean {
+  if (bytes[0] !== BATCH_TAG) return false;
+  const outer = new VarintReader(bytes, 1);
+  const length = outer.varint();
+  if (length === undefined || outer.offset + length !== bytes.byteLength) throw malformed(bytes);
+  while (outer.offset < outer.end) {
+    if (bytes[outer.offset++] !== ELEMENT_TAG) throw malformed(bytes);
+    const size = outer.varint();
+    if (size === undefined || size > outer.end - outer.offset) throw malformed(bytes);
+    const start = outer.offset;
+    outer.offset += size;
+    if (bytes[start] === BATCH_TAG) throw new ProtocolError("received a Batch inside a Batch");
+    each(bytes, start, start + size);
+  }
+  return true;
+}
+
+function malformed(bytes: Uint8Array): ProtocolError {
+  return new ProtocolError(`received a Batch of ${bytes.byteLength} bytes whose elements do not add up`);
+}

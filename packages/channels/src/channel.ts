@@ -1,0 +1,205 @@
+/**
+ * `messageChannel(connection)`: typed envelopes (`proto/ipc.proto`'s `IpcMessage`) over any connection —
+ * the seed's `IpcChannel`, done right. The connection already carries whole messages, so one received
+ * message is always one envelope, whatever the transport does with the bytes.
+ */
+import Long from "long";
+import {
+  InvalidArgumentError,
+  ProtocolError,
+  type CloseOptions,
+  type Connection,
+  type ReceiveOptions,
+  type SendOptions,
+} from "@ipc/core";
+import { ipc } from "@ipc/core/proto";
+
+/** One envelope, as the channel sends and receives it. */
+export type ChannelMessage =
+  | { readonly kind: "text"; readonly text: string }
+  | { readonly kind: "binary"; readonly binary: Uint8Array }
+  | { readonly kind: "command"; readonly cmd: string; readonly args: readonly string[] }
+  | { readonly kind: "data"; readonly id: bigint; readonly payload: Uint8Array }
+  | { readonly kind: "ack"; readonly id: bigint };
+
+/** A connection that carries {@link ChannelMessage}s. Closing the channel closes its connection. */
+export interface MessageChannel extends AsyncIterable<ChannelMessage>, AsyncDisposable {
+  /** The connection underneath. */
+  readonly connection: Connection;
+  /** Encodes and sends one envelope (see `Connection.send`). Throws `InvalidArgumentError` on a bad one. */
+  send(message: ChannelMessage, options?: SendOptions): Promise<void>;
+  /**
+   * The next envelope, or `undefined` after a clean close. A message that is not a valid envelope is a
+   * `ProtocolError`, and the connection is aborted (a peer that sends garbage is not to be trusted).
+   */
+  receive(options?: ReceiveOptions): Promise<ChannelMessage | undefined>;
+  close(options?: CloseOptions): Promise<void>;
+  abort(reason?: Error): void;
+  readonly closed: Promise<void>;
+}
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+function toLong(id: bigint): Long {
+  if (typeof id !== "bigint" || id < 0n || id > U64_MAX) {
+    throw new InvalidArgumentError(`a message id must be a bigint from 0 to 2^64 − 1, got ${String(id)}`);
+  }
+  return Long.fromBigInt(id, true);
+}
+
+function toBigInt(value: number | Long | null | undefined): bigint {
+  if (value === null || value === undefined) return 0n;
+  return typeof value === "number" ? BigInt(value) : Long.fromValue(value, true).toBigInt();
+}
+
+/** Encodes a {@link ChannelMessage} into the bytes of one `ipc.IpcMessage`. */
+export function encodeChannelMessage(message: ChannelMessage): Uint8Array {
+  switch (message?.kind) {
+    case "text":
+      if (typeof message.text !== "string") throw new InvalidArgumentError("a text message needs a string `text`");
+      return ipc.IpcMessage.encode({ text: message.text }).finish();
+    case "binary":
+      if (!(message.binary instanceof Uint8Array)) {
+        throw new InvalidArgumentError("a binary message needs a Uint8Array `binary`");
+      }
+      return ipc.IpcMessage.encode({ binary: message.binary }).finish();
+    case "command":
+      if (typeof message.cmd !== "string" || !Array.isArray(message.args) || message.args.some((a) => typeof a !== "string")) {
+        throw new InvalidArgumentError("a command message needs a string `cmd` and string `args`");
+      }
+      return ipc.IpcMessage.encode({ command: { cmd: message.cmd, args: [...message.args] } }).finish();
+    case "data":
+      if (!(message.payload instanceof Uint8Array)) {
+        throw new InvalidArgumentError("a data message needs a Uint8Array `payload`");
+      }
+      return ipc.IpcMessage.encode({ data: { id: toLong(message.id), payload: message.payload } }).finish();
+    case "ack":
+      return ipc.IpcMessage.encode({ ack: { id: toLong(message.id) } }).finish();
+    default:
+      throw new InvalidArgumentError(
+        `unknown message kind '${String((message as { kind?: unknown } | undefined)?.kind)}' ` +
+          `(expected text, binary, command, data or ack)`,
+      );
+  }
+}
+
+/** Decodes the bytes of one `ipc.IpcMessage`; throws `ProtocolError` if they are not one. */
+export function decodeChannelMessage(bytes: Uint8Array): ChannelMessage {
+  let decoded: ipc.IpcMessage;
+  try {
+    decoded = ipc.IpcMessage.decode(bytes);
+  } catch (error) {
+    throw new ProtocolError(`received ${bytes.byteLength} bytes that are not an ipc.IpcMessage envelope`, {
+      cause: error,
+    });
+  }
+  switch (decoded.kind) {
+    case "text":
+      return { kind: "text", text: decoded.text ?? "" };
+    case "binary":
+      return { kind: "binary", binary: decoded.binary ?? new Uint8Array(0) };
+    case "command":
+      return { kind: "command", cmd: decoded.command?.cmd ?? "", args: decoded.command?.args ?? [] };
+    case "data":
+      return { kind: "data", id: toBigInt(decoded.data?.id), payload: decoded.data?.payload ?? new Uint8Array(0) };
+    case "ack":
+      return { kind: "ack", id: toBigInt(decoded.ack?.id) };
+    case "hello":
+    case "welcome":
+    case "sessionEnd":
+    case "goodbye":
+    case "mux":
+    case "subscribe":
+    case "publish":
+    case "batch":
+      throw new ProtocolError(
+        `received a ${LAYER_OF[decoded.kind]} envelope (${decoded.kind}) on a message channel; ` +
+          `open that layer on the connection (${LAYER_OF[decoded.kind]}), not messageChannel()`,
+      );
+    case "rpcRequest":
+    case "rpcResponse":
+    case "rpcCancel":
+    case "rpcMessage":
+    case "rpcEnd":
+    case "rpcWindow":
+      throw new ProtocolError(
+        `received an @ipc/rpc envelope (${decoded.kind}) on a message channel; ` +
+          `RPC calls are served and made with @ipc/rpc, not messageChannel()`,
+      );
+    default:
+      throw new ProtocolError(
+        `received an ipc.IpcMessage envelope of ${bytes.byteLength} bytes with no kind this channel knows ` +
+          `(an empty message, or a field from a newer protocol version)`,
+      );
+  }
+}
+
+/** The layer of @ipc/core that owns each envelope kind messageChannel() refuses. */
+const LAYER_OF = {
+  hello: "reliable()",
+  welcome: "reliable()",
+  sessionEnd: "reliable()",
+  goodbye: "reliable() or subscribe()",
+  mux: "mux()",
+  subscribe: "publisher()",
+  publish: "subscribe()",
+  batch: "reliable() or mux()",
+} as const;
+
+class Channel implements MessageChannel {
+  readonly connection: Connection;
+
+  constructor(connection: Connection) {
+    this.connection = connection;
+  }
+
+  get closed(): Promise<void> {
+    return this.connection.closed;
+  }
+
+  send(message: ChannelMessage, options?: SendOptions): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeChannelMessage(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.connection.send(bytes, options);
+  }
+
+  async receive(options?: ReceiveOptions): Promise<ChannelMessage | undefined> {
+    const bytes = await this.connection.receive(options);
+    if (bytes === undefined) return undefined;
+    try {
+      return decodeChannelMessage(bytes);
+    } catch (error) {
+      this.connection.abort(error as Error);
+      throw error;
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ChannelMessage> {
+    for (;;) {
+      const message = await this.receive();
+      if (message === undefined) return;
+      yield message;
+    }
+  }
+
+  close(options?: CloseOptions): Promise<void> {
+    return this.connection.close(options);
+  }
+
+  abort(reason?: Error): void {
+    this.connection.abort(reason);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Wraps `connection` so that it sends and receives typed {@link ChannelMessage} envelopes. */
+export function messageChannel(connection: Connection): MessageChannel {
+  return new Channel(connection);
+}

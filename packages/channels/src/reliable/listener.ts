@@ -1,0 +1,178 @@
+/**
+ * `reliableListener(listener)`: the server end of reliable sessions. Each connection from a client starts
+ * with a Hello: a new session is handed out by `accept()`; a known one is resumed on that connection
+ * (the client reconnected) without being handed out again.
+ */
+import { randomBytes } from "node:crypto";
+import { AcceptQueue, noop } from "@ipc/core/transport";
+import { ClosedError, ProtocolError, type Connection, type Listener, type WaitOptions } from "@ipc/core";
+import { ipc } from "@ipc/core/proto";
+import { PROTOCOL_VERSION, decodeSessionFrame, encodeGoodbye, encodeSessionEnd, encodeWelcome, type Handshake } from "./codec.js";
+import { integerOption, resolveSessionOptions, type ReliableListenerOptions, type ResolvedSessionOptions } from "./options.js";
+import { Session, type ReliableSession, type SessionLink } from "./session.js";
+
+/** A listener of reliable sessions: `accept()` and `for await` yield each new session once. */
+export interface ReliableListener extends Listener {
+  accept(options?: WaitOptions): Promise<ReliableSession | undefined>;
+  [Symbol.asyncIterator](): AsyncIterator<ReliableSession>;
+  /** Sessions kept now: connected, or waiting to be resumed. */
+  readonly sessions: number;
+}
+
+const { REASON_SESSION_UNKNOWN, REASON_PROTOCOL, REASON_VERSION, REASON_UNSPECIFIED } = ipc.Goodbye.Reason;
+
+/** Serves reliable sessions on the connections `listener` accepts (any transport). */
+export function reliableListener(listener: Listener, options?: ReliableListenerOptions): ReliableListener {
+  return new SessionListener(listener, options);
+}
+
+/** What a server remembers of a session that ended gracefully, to answer a client that missed the end. */
+interface Ended {
+  readonly received: number;
+  readonly last: number;
+}
+
+class SessionListener implements ReliableListener, SessionLink {
+  readonly closesLast = false;
+  readonly #listener: Listener;
+  readonly #options: ResolvedSessionOptions;
+  readonly #maxSessions: number;
+  readonly #queue: AcceptQueue;
+  readonly #sessions = new Map<string, Session>();
+  readonly #expiry = new Map<Session, NodeJS.Timeout>();
+  /** Sessions that ended gracefully, kept for resumeTimeout (at most maxSessions of them). */
+  readonly #ended = new Map<string, Ended>();
+
+  constructor(listener: Listener, options: ReliableListenerOptions | undefined) {
+    this.#listener = listener;
+    this.#options = resolveSessionOptions(options);
+    this.#maxSessions = integerOption("maxSessions", options?.maxSessions, 1024, 1);
+    this.#queue = new AcceptQueue(integerOption("backlog", options?.backlog, 128, 1, 65_535));
+    void this.#serve();
+  }
+
+  get address(): string {
+    return this.#listener.address;
+  }
+
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  accept(options?: WaitOptions): Promise<ReliableSession | undefined> {
+    return this.#queue.accept(options) as Promise<ReliableSession | undefined>;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ReliableSession> {
+    return this.#queue[Symbol.asyncIterator]() as AsyncIterator<ReliableSession>;
+  }
+
+  async close(): Promise<void> {
+    this.#queue.close();
+    await this.#listener.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  lost(session: Session, error: Error): void {
+    const timer = setTimeout(() => {
+      this.#expiry.delete(session);
+      session.fail(session.lostError(`the client did not resume session ${session.id} within resumeTimeout (${this.#options.resumeTimeout} ms)`, error));
+    }, this.#options.resumeTimeout);
+    this.#expiry.set(session, timer);
+  }
+
+  finished(session: Session): void {
+    clearTimeout(this.#expiry.get(session));
+    this.#expiry.delete(session);
+    if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
+    if (this.#ended.size >= this.#maxSessions) return;
+    session.closed.then(() => {
+      // The client may have missed the end (its connection broke just then): remember it for a while.
+      this.#ended.set(session.id, { received: session.stats.received, last: session.lastSent });
+      setTimeout(() => this.#ended.delete(session.id), this.#options.resumeTimeout).unref();
+    }, noop);
+  }
+
+  async #serve(): Promise<void> {
+    try {
+      for await (const connection of this.#listener) void this.#welcome(connection);
+    } catch {
+      // The listener failed: it accepts nothing more, and neither does this one.
+    }
+    this.#queue.close();
+  }
+
+  /** Reads the Hello of a new connection and starts or resumes its session; refuses anything else. */
+  async #welcome(connection: Connection): Promise<void> {
+    let hello: Handshake;
+    try {
+      const bytes = await connection.receive({ timeout: this.#options.handshakeTimeout });
+      if (bytes === undefined) return void connection.close().catch(noop);
+      const frame = decodeSessionFrame(bytes);
+      if (frame.kind !== "hello") {
+        throw new ProtocolError(`a reliable session's connection must start with Hello, not ${frame.kind === "other" ? frame.name : frame.kind}`);
+      }
+      hello = frame;
+    } catch (error) {
+      return refuse(connection, REASON_PROTOCOL, (error as Error).message, error as Error);
+    }
+    if (hello.version !== PROTOCOL_VERSION) {
+      return refuse(connection, REASON_VERSION, `this server speaks session protocol version ${PROTOCOL_VERSION}, not ${hello.version}`);
+    }
+    try {
+      if (hello.session.byteLength === 0) this.#start(connection, hello);
+      else this.#resume(connection, hello);
+    } catch (error) {
+      refuse(connection, REASON_PROTOCOL, (error as Error).message, error as Error);
+    }
+  }
+
+  #start(connection: Connection, hello: Handshake): void {
+    if (this.#sessions.size >= this.#maxSessions || !this.#queue.hasRoom || this.#queue.closed) {
+      return refuse(connection, REASON_UNSPECIFIED, `the server is busy (${this.#sessions.size} sessions) or closing; try again later`);
+    }
+    const session = new Session(randomBytes(16), this.#options, connection, this);
+    this.#sessions.set(session.id, session);
+    try {
+      session.attach(connection, hello, encodeWelcome(session.position()));
+    } catch (error) {
+      session.fail(error as Error);
+      throw error;
+    }
+    this.#queue.push(session);
+  }
+
+  #resume(connection: Connection, hello: Handshake): void {
+    const id = Buffer.from(hello.session).toString("hex");
+    const ended = this.#ended.get(id);
+    if (ended !== undefined) {
+      // Say again how the session ended: everything was received and acknowledged both ways.
+      connection.send(encodeWelcome({ session: hello.session, received: ended.received, ack: ended.received, window: this.#options.maxBufferedBytes })).catch(noop);
+      connection.send(encodeSessionEnd(ended.last)).catch(noop);
+      void connection.close({ timeout: this.#options.handshakeTimeout }).catch(noop);
+      return;
+    }
+    const session = this.#sessions.get(id);
+    if (session === undefined || session.state === "closed") {
+      return refuse(connection, REASON_SESSION_UNKNOWN, "no such session here (the server restarted, or the session expired)");
+    }
+    clearTimeout(this.#expiry.get(session));
+    this.#expiry.delete(session);
+    try {
+      session.attach(connection, hello, encodeWelcome(session.position()));
+    } catch (error) {
+      session.fail(error as Error);
+      throw error;
+    }
+  }
+}
+
+/** Says why in a Goodbye, then closes `connection` (aborting it if the peer does not close in time). */
+function refuse(connection: Connection, reason: ipc.Goodbye.Reason, message: string, error?: Error): void {
+  connection.send(encodeGoodbye(reason, message)).catch(noop);
+  void connection.close({ timeout: 1000 }).catch(noop);
+  if (error !== undefined && !(error instanceof ProtocolError) && !(error instanceof ClosedError)) connection.abort(error);
+}

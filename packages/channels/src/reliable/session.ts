@@ -1,0 +1,613 @@
+/**
+ * One reliable session, the same on both ends: numbered messages kept until acknowledged, replayed on a
+ * new connection after a loss, duplicates dropped, acknowledgements batched and piggy-backed, heartbeats.
+ * The client (`reliable()`) and server (`reliableListener()`) only differ in how a lost connection is
+ * replaced, which they supply as {@link SessionLink}.
+ */
+import {
+  AbortError,
+  ClosedError,
+  InvalidArgumentError,
+  MessageTooLargeError,
+  ProtocolError,
+  TimeoutError,
+  race,
+  wait,
+  type CloseOptions,
+  type Connection,
+  type Peer,
+  type ReceiveOptions,
+  type SendOptions,
+  type WaitOptions,
+} from "@ipc/core";
+import { Deferred, Inbox, noop, queueSend, removeItem, settledOf, type PendingSend } from "@ipc/core/transport";
+import { Batcher, forEachInBatch } from "../batch.js";
+import {
+  dataInner,
+  decodeSessionFrame,
+  encodeAck,
+  encodeData,
+  encodeGoodbye,
+  encodeSessionEnd,
+  parseData,
+  parsedData,
+  writeData,
+  type Handshake,
+  type SessionFrame,
+} from "./codec.js";
+import { SessionLostError } from "./errors.js";
+import { ACK_EVERY, MESSAGE_OVERHEAD, type ResolvedSessionOptions } from "./options.js";
+import { ReplayBuffer } from "./replay.js";
+import { varintLength } from "./varint.js";
+
+/** `connected`: a connection carries the session; `resuming`: it waits for a new one; `closed`: over. */
+export type SessionState = "connected" | "resuming" | "closed";
+
+/** Counters of a session, for monitoring and tests. */
+export interface SessionStats {
+  readonly state: SessionState;
+  /** Messages accepted by `send()`; also the id of the last one. */
+  readonly sent: number;
+  /** The highest id the peer acknowledged (every message up to it reached its application). */
+  readonly acknowledged: number;
+  /** Messages received in order (the highest id received). */
+  readonly received: number;
+  /** Messages received again after a resume and dropped. */
+  readonly duplicates: number;
+  /** Messages sent again on a new connection. */
+  readonly replayed: number;
+  /** Connections the session has run over (1 + the number of resumes). */
+  readonly connections: number;
+  /** Bytes held for replay (each message counts its length + 64); at most `maxBufferedBytes` (+ one message). */
+  readonly bufferedBytes: number;
+  /** Messages held for replay; at most `maxBufferedMessages`. */
+  readonly bufferedMessages: number;
+  /** Bytes received and not yet taken by the application (each message counts its length + 64). */
+  readonly unreadBytes: number;
+}
+
+/** A reliable session: a {@link Connection} that outlives the connections it runs over. */
+export interface ReliableSession extends Connection {
+  /** The session's id, hex (32 characters), the same on both ends. */
+  readonly id: string;
+  readonly state: SessionState;
+  readonly stats: SessionStats;
+  /** Resolves when every message sent so far is acknowledged by the peer. Rejects if the session fails. */
+  flush(options?: WaitOptions): Promise<void>;
+}
+
+/** What differs between the two ends: how the session gets a new connection, and what ends it. */
+export interface SessionLink {
+  /** The session lost its connection with `error` and is not finished: find it a new one. */
+  lost(session: Session, error: Error): void;
+  /** The session is over (closed or failed); forget it. */
+  finished(session: Session): void;
+  /**
+   * True on the client: once both ends ended, it waits for the server to close the connection (which
+   * the server does once it has every acknowledgement), so that no end is left waiting for a lost one.
+   */
+  readonly closesLast: boolean;
+}
+
+interface PendingFlush {
+  readonly id: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Bytes a Data envelope adds to a payload, at most (tags, lengths, id and ack varints). */
+export const DATA_OVERHEAD = 32;
+const RESOLVED = Promise.resolve();
+
+export class Session implements ReliableSession {
+  readonly id: string;
+  readonly sessionId: Uint8Array;
+  readonly maxMessageSize: number;
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  readonly #options: ResolvedSessionOptions;
+  readonly #link: SessionLink;
+  readonly #replay = new ReplayBuffer();
+  // Unbounded here: the window announced to the peer bounds it (a peer beyond it breaks the protocol).
+  readonly #inbox = new Inbox({ highWaterMark: Number.MAX_SAFE_INTEGER, onTake: (message) => this.#took(message) });
+  readonly #closed = new Deferred();
+  #connection: Connection | undefined;
+  /** Batches what is written to `#connection` in one burst into one frame. */
+  #batch: Batcher | undefined;
+  #peer: Peer | undefined;
+  #state: SessionState = "resuming";
+  #error: Error | undefined;
+  #pendingSends: PendingSend[] = [];
+  #pendingFlushes: PendingFlush[] = [];
+  /** The peer's announced window (bytes in flight towards it). */
+  #peerWindow = 0;
+  #peerAck = 0;
+  #received = 0;
+  #taken = 0;
+  #ackSent = 0;
+  #takenCost = 0;
+  #unreadCost = 0;
+  #unreadCount = 0;
+  #ackTimer: NodeJS.Timeout | undefined;
+  #ackSoon = false;
+  #closing = false;
+  #localEnd = false;
+  #peerEnd: number | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #sentSinceTick = false;
+  #receivedSinceTick = false;
+  #silentFor = 0;
+  #duplicates = 0;
+  #replayed = 0;
+  #connections = 0;
+  #lastSend: Promise<void> | undefined;
+
+  constructor(sessionId: Uint8Array, options: ResolvedSessionOptions, first: Connection, link: SessionLink) {
+    this.sessionId = sessionId;
+    this.id = Buffer.from(sessionId).toString("hex");
+    this.#options = options;
+    this.#link = link;
+    this.maxMessageSize = Math.max(0, first.maxMessageSize - DATA_OVERHEAD);
+    this.localAddress = first.localAddress;
+    this.remoteAddress = first.remoteAddress;
+    this.#peer = first.peer;
+    this.#heartbeat = setInterval(() => this.#tick(), options.heartbeatInterval);
+    this.#heartbeat.unref();
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get peer(): Peer | undefined {
+    return this.#peer;
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  get stats(): SessionStats {
+    return {
+      state: this.#state,
+      sent: this.#replay.nextId - 1,
+      acknowledged: this.#peerAck,
+      received: this.#received,
+      duplicates: this.#duplicates,
+      replayed: this.#replayed,
+      connections: this.#connections,
+      bufferedBytes: this.#replay.cost,
+      bufferedMessages: this.#replay.length,
+      unreadBytes: this.#unreadCost,
+    };
+  }
+
+  /** The id of the last message sent (0: none). */
+  get lastSent(): number {
+    return this.#replay.nextId - 1;
+  }
+
+  /** This end's position, for a Hello or Welcome on a new connection. */
+  position(): Omit<Handshake, "version"> {
+    return { session: this.sessionId, received: this.#received, ack: this.#taken, window: this.#options.maxBufferedBytes };
+  }
+
+  /**
+   * Runs the session over `connection`, whose handshake is done (the peer's side of it is `peer`); the
+   * previous connection, if any, is dropped. `greeting` (the server's Welcome) goes out first.
+   */
+  attach(connection: Connection, peer: Handshake, greeting?: Uint8Array): void {
+    if (this.#state === "closed") {
+      connection.abort(new ClosedError("the session is over"));
+      return;
+    }
+    const previous = this.#connection;
+    this.#batch?.discard();
+    this.#connection = connection;
+    this.#batch = new Batcher((bytes) => this.#send(connection, bytes), connection.maxMessageSize);
+    previous?.abort(new ConnectionReplaced());
+    this.#connections++;
+    this.#peer = connection.peer ?? this.#peer;
+    this.#peerWindow = peer.window;
+    this.#silentFor = 0;
+    // The Welcome goes out alone and first: the client reads it on its own, before the session's reader.
+    if (greeting !== undefined) this.#send(connection, greeting);
+    // Replay before anything new goes out: the peer must see ids in order.
+    this.#onAck(peer.ack, false);
+    if (peer.received > this.#replay.nextId - 1) {
+      throw new ProtocolError(`the peer claims to hold message ${peer.received}, but only ${this.#replay.nextId - 1} were sent`);
+    }
+    this.#replay.forEachAfter(peer.received, (id, message) => {
+      this.#replayed++;
+      this.#writeData(id, message, this.#taken);
+    });
+    this.#ackSent = this.#taken;
+    if (this.#localEnd) this.#write(encodeSessionEnd(this.#replay.nextId - 1));
+    this.#setState("connected");
+    void this.#read(connection);
+    this.#pumpSends();
+    // Both ends may have ended, and the peer's Hello/Welcome acknowledged the rest: then this resume
+    // only had to say so again, and the session is over.
+    this.#finishIfDone();
+  }
+
+  send(message: Uint8Array, options?: SendOptions): Promise<void> {
+    if (!(message instanceof Uint8Array)) return Promise.reject(new InvalidArgumentError("send() takes a Uint8Array"));
+    if (this.#closing || this.#state === "closed") return Promise.reject(this.#sendError());
+    if (message.byteLength > this.maxMessageSize) {
+      return Promise.reject(new MessageTooLargeError(message.byteLength, this.maxMessageSize));
+    }
+    if (this.#pendingSends.length === 0 && this.#hasRoom(message)) {
+      this.#accept(message);
+      return RESOLVED;
+    }
+    return queueSend(this.#pendingSends, message, options, () => this.#pumpSends());
+  }
+
+  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
+    return this.#inbox.receive(options);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.#inbox[Symbol.asyncIterator]();
+  }
+
+  flush(options?: WaitOptions): Promise<void> {
+    const id = this.#replay.nextId - 1;
+    if (this.#peerAck >= id) return RESOLVED;
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    return wait<void>("flush", options, (resolve, reject) => {
+      const entry: PendingFlush = { id, resolve, reject };
+      this.#pendingFlushes.push(entry);
+      return () => removeItem(this.#pendingFlushes, entry);
+    });
+  }
+
+  async close(options?: CloseOptions): Promise<void> {
+    this.#beginClose();
+    try {
+      await race("close", settledOf(this.#closed.promise), options);
+    } catch (error) {
+      this.abort(error as Error);
+    }
+  }
+
+  abort(reason?: Error): void {
+    if (this.#state === "closed") return;
+    const connection = this.#connection;
+    this.#dropBatch();
+    if (connection !== undefined) {
+      // Tell the peer at once, so that it does not wait resumeTimeout for a session that is gone.
+      connection.send(encodeGoodbye(0, `the peer aborted the session: ${reason?.message ?? "abort()"}`)).catch(noop);
+      void connection.close({ timeout: 1000 }).catch(noop);
+      this.#connection = undefined;
+    }
+    this.fail(reason ?? new AbortError("the session was aborted"), true);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Ends the session with `error`: pending operations reject, messages received stay readable (unless `discard`). */
+  fail(error: Error, discard = false): void {
+    if (this.#state === "closed") return;
+    this.#error = error;
+    this.#stop();
+    this.#dropBatch();
+    this.#connection?.abort(error);
+    this.#connection = undefined;
+    if (discard) this.#inbox.destroy(error);
+    else this.#inbox.fail(error);
+    for (const entry of this.#pendingSends.splice(0)) entry.reject(error);
+    for (const entry of this.#pendingFlushes.splice(0)) entry.reject(error);
+    this.#closed.reject(error);
+    this.#setState("closed", error);
+    this.#link.finished(this);
+  }
+
+  /** A `SessionLostError` with the messages the peer has not acknowledged. */
+  lostError(message: string, cause?: unknown): SessionLostError {
+    return new SessionLostError(message, this.#replay.all(), { cause });
+  }
+
+  /** The peer does not know this session any more. If it was closing and had nothing left, that is its end. */
+  forgotten(error: Error): void {
+    if (this.#localEnd && this.#replay.length === 0 && this.#peerEnd !== undefined && this.#received === this.#peerEnd) {
+      this.#finish();
+      return;
+    }
+    this.fail(this.lostError(`the peer no longer knows session ${this.id} (its process restarted, or it expired the session)`, error));
+  }
+
+  async #read(connection: Connection): Promise<void> {
+    let error: Error | undefined;
+    try {
+      for await (const bytes of connection) {
+        if (connection !== this.#connection) return;
+        try {
+          if (!forEachInBatch(bytes, this.#onEnvelope)) this.#onEnvelope(bytes, 0, bytes.byteLength);
+        } catch (broken) {
+          // The peer broke the session protocol: the session cannot go on. (A transport's own errors,
+          // such as a frame cut short by a dying connection, only lose this connection: see below.)
+          return this.#protocolError(connection, broken as Error);
+        }
+      }
+    } catch (caught) {
+      error = caught as Error;
+    }
+    if (connection !== this.#connection || this.#state === "closed") return;
+    if (error === undefined && this.#done()) return this.#finish();
+    this.#dropBatch();
+    this.#connection = undefined;
+    this.#setState("resuming", error);
+    this.#link.lost(this, error ?? new ClosedError("the peer closed the connection under the session"));
+  }
+
+  #protocolError(connection: Connection, error: Error): void {
+    if (this.#state === "closed") return;
+    this.#dropBatch();
+    connection.send(encodeGoodbye(2, error.message)).catch(noop);
+    void connection.close({ timeout: 1000 }).catch(noop);
+    this.#connection = undefined;
+    this.fail(error);
+  }
+
+  /** One envelope received, `bytes[start..end)` (alone, or an element of a Batch). */
+  readonly #onEnvelope = (bytes: Uint8Array, start: number, end: number): void => {
+    // A Goodbye earlier in the same batch may have ended the session.
+    if (this.#state === "closed") return;
+    if (parseData(bytes, start, end)) {
+      // The hot path: Data, parsed in place (no frame object).
+      const { id, ack, payload } = parsedData;
+      this.#receivedSinceTick = true;
+      this.#onAck(ack);
+      this.#onData(id, payload);
+      return;
+    }
+    this.#onFrame(decodeSessionFrame(start === 0 && end === bytes.byteLength ? bytes : bytes.subarray(start, end)));
+  };
+
+  #onFrame(frame: SessionFrame): void {
+    this.#receivedSinceTick = true;
+    switch (frame.kind) {
+      case "data":
+        this.#onAck(frame.ack);
+        return this.#onData(frame.id, frame.payload);
+      case "ack":
+        return this.#onAck(frame.id);
+      case "sessionEnd":
+        return this.#onPeerEnd(frame.last);
+      case "goodbye":
+        return this.fail(this.lostError(`the peer ended session ${this.id}: ${frame.message || "no reason given"}`));
+      default:
+        throw new ProtocolError(`received ${frame.kind === "other" ? frame.name : frame.kind} in an established reliable session`);
+    }
+  }
+
+  #onData(id: number, payload: Uint8Array): void {
+    if (id <= this.#received) {
+      this.#duplicates++;
+      return;
+    }
+    if (id !== this.#received + 1) throw new ProtocolError(`received message ${id} after ${this.#received}: messages are missing`);
+    if (this.#peerEnd !== undefined) throw new ProtocolError(`received message ${id} after the peer's end at ${this.#peerEnd}`);
+    this.#received = id;
+    this.#unreadCost += payload.byteLength + MESSAGE_OVERHEAD;
+    this.#unreadCount++;
+    if (this.#unreadCount > 1 && this.#unreadCost > this.#options.maxBufferedBytes) {
+      throw new ProtocolError(
+        `the peer sent ${this.#unreadCost} bytes beyond what was acknowledged, over the window of ${this.#options.maxBufferedBytes} bytes`,
+      );
+    }
+    this.#inbox.push(payload);
+  }
+
+  #onAck(id: number, pump = true): void {
+    if (id <= this.#peerAck) return;
+    if (id > this.#replay.nextId - 1) throw new ProtocolError(`the peer acknowledged message ${id}, but only ${this.#replay.nextId - 1} were sent`);
+    this.#peerAck = id;
+    this.#replay.release(id);
+    for (let i = 0; i < this.#pendingFlushes.length; ) {
+      const entry = this.#pendingFlushes[i]!;
+      if (entry.id <= id) {
+        this.#pendingFlushes.splice(i, 1);
+        entry.resolve();
+      } else i++;
+    }
+    if (!pump) return;
+    this.#pumpSends();
+    this.#finishIfDone();
+  }
+
+  #onPeerEnd(last: number): void {
+    if (this.#peerEnd !== undefined) return this.#finishIfDone(); // said again on a resumed connection
+    if (last < this.#received) throw new ProtocolError(`the peer ended at message ${last}, but ${this.#received} were received`);
+    if (last > this.#received) throw new ProtocolError(`the peer ended at message ${last}, but only ${this.#received} arrived before its end`);
+    this.#peerEnd = last;
+    this.#inbox.end();
+    // Everything the peer sent is here: acknowledge it all, read or not, so that its close completes.
+    this.#sendAck(this.#received);
+    this.#beginClose();
+    // Already closing (the peer's end arrived on a resumed connection): nothing else may call it.
+    this.#finishIfDone();
+  }
+
+  #took(message: Uint8Array): void {
+    this.#taken++;
+    this.#unreadCount--;
+    const cost = message.byteLength + MESSAGE_OVERHEAD;
+    this.#unreadCost -= cost;
+    this.#takenCost += cost;
+    if (this.#taken - this.#ackSent >= ACK_EVERY || this.#takenCost * 4 >= this.#options.maxBufferedBytes) {
+      if (!this.#ackSoon) {
+        // Not from inside receive(): the application's code right after it runs first (it may record
+        // the message durably before the peer forgets it).
+        this.#ackSoon = true;
+        setImmediate(() => {
+          this.#ackSoon = false;
+          this.#sendAck(this.#taken);
+        });
+      }
+    } else if (this.#ackTimer === undefined) {
+      this.#ackTimer = setTimeout(() => {
+        this.#ackTimer = undefined;
+        this.#sendAck(this.#taken);
+      }, this.#options.ackDelay);
+    }
+  }
+
+  #sendAck(id: number): void {
+    if (id <= this.#ackSent || this.#connection === undefined) return;
+    this.#write(encodeAck(id));
+    this.#acked(id);
+  }
+
+  #acked(id: number): void {
+    this.#ackSent = id;
+    this.#takenCost = 0;
+    if (this.#ackTimer !== undefined && this.#taken <= id) {
+      clearTimeout(this.#ackTimer);
+      this.#ackTimer = undefined;
+    }
+  }
+
+  #hasRoom(message: Uint8Array): boolean {
+    if (this.#replay.length === 0) return true;
+    const limit = Math.min(this.#options.maxBufferedBytes, this.#peerWindow);
+    return this.#replay.cost + message.byteLength + MESSAGE_OVERHEAD <= limit && this.#replay.length < this.#options.maxBufferedMessages;
+  }
+
+  #accept(message: Uint8Array): void {
+    const id = this.#replay.push(message);
+    if (this.#connection === undefined) return;
+    const ack = this.#taken > this.#ackSent ? this.#taken : 0;
+    this.#writeData(id, message, ack);
+    if (ack > 0) this.#acked(ack);
+  }
+
+  #pumpSends(): void {
+    while (this.#pendingSends.length > 0 && this.#state !== "closed" && this.#hasRoom(this.#pendingSends[0]!.message)) {
+      const entry = this.#pendingSends.shift()!;
+      this.#accept(entry.message);
+      entry.resolve();
+    }
+    if (this.#closing && this.#pendingSends.length === 0) this.#sendEnd();
+  }
+
+  #beginClose(): void {
+    if (this.#closing || this.#state === "closed") return;
+    this.#closing = true;
+    this.#pumpSends();
+  }
+
+  #sendEnd(): void {
+    if (this.#localEnd) return;
+    this.#localEnd = true;
+    if (this.#connection !== undefined) this.#write(encodeSessionEnd(this.#replay.nextId - 1));
+    this.#finishIfDone();
+  }
+
+  /** Both ends ended and every message of this end was acknowledged. */
+  #done(): boolean {
+    return this.#localEnd && this.#peerEnd !== undefined && this.#replay.length === 0 && this.#state !== "closed";
+  }
+
+  #finishIfDone(): void {
+    if (!this.#done()) return;
+    if (this.#link.closesLast && this.#connection !== undefined) {
+      // The client ends last: its final acknowledgement must reach the server first, which then closes
+      // the connection (see #read). If the connection breaks instead, the client resumes and learns it.
+      this.#batch?.flush();
+      return;
+    }
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.#stop();
+    const connection = this.#connection;
+    // What is batched (the last acknowledgements, the SessionEnd) goes out before the close.
+    this.#batch?.flush();
+    this.#dropBatch();
+    this.#connection = undefined;
+    if (connection !== undefined) void connection.close({ timeout: this.#options.handshakeTimeout }).catch(noop);
+    this.#inbox.end();
+    this.#closed.resolve();
+    this.#setState("closed");
+    this.#link.finished(this);
+  }
+
+  /** Writes an envelope to the current connection (batched with the others of this burst). */
+  #write(bytes: Uint8Array): void {
+    this.#sentSinceTick = true;
+    this.#batch!.add(bytes);
+  }
+
+  /** Writes `Data` straight into the batch when it fits: no allocation per message. */
+  #writeData(id: number, message: Uint8Array, ack: number): void {
+    this.#sentSinceTick = true;
+    const batch = this.#batch!;
+    const inner = dataInner(id, message.byteLength, ack);
+    const length = 1 + varintLength(inner) + inner;
+    if (batch.fits(length)) {
+      const offset = batch.reserve(length); // may move to a new buffer: read `bytes` after it
+      writeData(batch.bytes, offset, id, message, ack, inner);
+    } else batch.add(encodeData(id, message, ack));
+  }
+
+  #send(connection: Connection, bytes: Uint8Array): void {
+    // A failed write shows as the connection's failure in #read, which replaces the connection. Connections
+    // return one settled promise for every send they accept at once: handle it once, not per message.
+    const sent = connection.send(bytes);
+    if (sent !== this.#lastSend) {
+      this.#lastSend = sent;
+      sent.catch(noop);
+    }
+  }
+
+  #dropBatch(): void {
+    this.#batch?.discard();
+    this.#batch = undefined;
+  }
+
+  #tick(): void {
+    const connection = this.#connection;
+    if (connection === undefined) return;
+    if (!this.#sentSinceTick) {
+      const id = Math.max(this.#taken, this.#ackSent);
+      this.#write(encodeAck(id));
+      this.#acked(id);
+    }
+    this.#sentSinceTick = false;
+    if (this.#receivedSinceTick) this.#silentFor = 0;
+    else this.#silentFor += this.#options.heartbeatInterval;
+    this.#receivedSinceTick = false;
+    if (this.#silentFor >= this.#options.deadPeerTimeout) {
+      connection.abort(new TimeoutError(`no message from the peer for ${this.#silentFor} ms: its connection is taken for dead`, this.#options.deadPeerTimeout));
+    }
+  }
+
+  #stop(): void {
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+  }
+
+  #setState(state: SessionState, error?: Error): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#options.onStateChange?.(state, error);
+  }
+
+  #sendError(): Error {
+    return this.#error ?? new ClosedError(`reliable session ${this.id} is closing or closed; no more messages can be sent`);
+  }
+}
+
+/** The reason a connection is dropped when a newer one resumes the same session. */
+class ConnectionReplaced extends ClosedError {
+  constructor() {
+    super("a newer connection resumed this session");
+  }
+}
