@@ -1,16 +1,17 @@
 /**
- * The contract of the @ipc toolkit and the pieces every transport shares.
+ * The contract of the @ipc toolkit: what every transport implements and every layer builds on.
  *
  * - {@link Connection}, {@link Listener} and {@link Transport}: whole messages, in order, both ways, with
- *   backpressure, graceful close, abort, and `await using`.
- * - Typed errors: {@link IpcError} and one class per condition, each with a stable `code`.
+ *   backpressure, graceful close, abort, and `await using`; their options and documented defaults.
+ * - Typed errors: {@link IpcError} and one class per condition, each with a stable `code`; {@link IpcErrorCode}
+ *   lists the code of every @ipc package.
  * - Addresses as URLs: {@link parseAddress} / {@link formatAddress}.
- * - Deadlines: every wait takes `{ signal, timeout }` ({@link wait}).
+ * - Deadlines: every wait takes `{ signal, timeout }` ({@link wait}, {@link race}, {@link deadline}).
  * - {@link memoryTransport} and {@link memoryPair}: in-process connections with the full semantics.
- * - {@link messageChannel}: the typed `ipc.IpcMessage` envelope of `proto/ipc.proto` over any connection.
- * - Channel layers over any connection: {@link reliable} / {@link reliableListener} (sessions that survive
- *   reconnects, exactly once and in order), {@link mux} (many streams over one connection, credit-paced),
- *   {@link publisher} / {@link subscribe} (topics, bounded per-subscriber queues, history).
+ *
+ * Two more entry points: `@ipc/core/transport`, the pieces a transport or layer author builds connections and
+ * listeners from, and `@ipc/core/proto`, the generated code of the shared protobuf schemas (`proto/ipc.proto`).
+ * This one never loads protobufjs.
  *
  * @packageDocumentation
  */
@@ -70,17 +71,5 @@ export {
   type UnixAddress,
 } from "./address.js";
 export { abortError, checkTimeout, deadline, race, throwIfAborted, wait } from "./deadline.js";
-export {
-  DEFAULT_BACKLOG,
-  DEFAULT_HIGH_WATER_MARK,
-  DEFAULT_MAX_MESSAGE_SIZE,
-  MAX_MESSAGE_SIZE_LIMIT,
-  resolveBacklog,
-  resolveConnectionOptions,
-  type ResolvedConnectionOptions,
-} from "./options.js";
-export { Deferred, noop, settledOf } from "./deferred.js";
-export { Inbox, type InboxOptions } from "./inbox.js";
-export { AcceptQueue } from "./accept-queue.js";
+export { DEFAULT_BACKLOG, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT } from "./options.js";
 export { memoryPair, memoryTransport } from "./memory.js";
-export { ipc } from "./gen/ipc.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Inbox } from "../src/index.js";
+import { Inbox } from "../src/transport.js";
 
 const bytes = (n: number, fill = 0): Uint8Array => new Uint8Array(n).fill(fill);
 

@@ -7,14 +7,10 @@ import {
   AbortError,
   ClosedError,
   ConnectionResetError,
-  Deferred,
-  Inbox,
   InvalidArgumentError,
   MessageTooLargeError,
   fromSystemError,
   race,
-  resolveConnectionOptions,
-  settledOf,
   throwIfAborted,
   type CloseOptions,
   type Connection,
@@ -23,6 +19,7 @@ import {
   type ReceiveOptions,
   type SendOptions,
 } from "@ipc/core";
+import { Deferred, Inbox, resolveConnectionOptions, settledOf } from "@ipc/core/transport";
 import { FrameDecoder } from "./decoder.js";
 import type { FrameReader } from "./reader.js";
 import { FrameWriter } from "./writer.js";

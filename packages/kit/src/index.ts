@@ -29,4 +29,5 @@ export * as pipe from "@ipc/pipe";
 export * as rpc from "@ipc/rpc";
 export * as channels from "@ipc/channels";
 export * from "@ipc/core";
+export { ipc } from "@ipc/core/proto";
 export * from "@ipc/channels";

@@ -7,12 +7,9 @@
 import type { Readable } from "node:stream";
 import {
   AbortError,
-  Deferred,
   InvalidArgumentError,
   formatAddress,
   race,
-  resolveConnectionOptions,
-  settledOf,
   type CloseOptions,
   type ConnectOptions,
   type Connection,
@@ -20,6 +17,7 @@ import {
   type ReceiveOptions,
   type SendOptions,
 } from "@ipc/core";
+import { Deferred, resolveConnectionOptions, settledOf } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
 import { ProcessExitError, failed, type ExitStatus } from "./errors.js";
 import { STDERR_TAIL } from "./io.js";

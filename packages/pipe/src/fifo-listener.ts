@@ -7,18 +7,20 @@
  */
 import { chmodSync, closeSync, constants, lstatSync, openSync, unlinkSync } from "node:fs";
 import {
-  AcceptQueue,
   AddressInUseError,
   formatAddress,
   parseAddressOf,
-  resolveBacklog,
-  resolveConnectionOptions,
   type Connection,
   type ListenOptions,
   type Listener,
-  type ResolvedConnectionOptions,
   type WaitOptions,
 } from "@ipc/core";
+import {
+  AcceptQueue,
+  resolveBacklog,
+  resolveConnectionOptions,
+  type ResolvedConnectionOptions,
+} from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
 import { mkfifo, openFifoFd } from "./fifo.js";
 import { GREETING, fifoPaths, readGreeting, type FifoPaths } from "./fifo-protocol.js";

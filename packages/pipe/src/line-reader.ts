@@ -4,7 +4,7 @@
  * a slow consumer slows the producer instead of growing memory.
  */
 import type { Readable } from "node:stream";
-import { Inbox } from "@ipc/core";
+import { Inbox } from "@ipc/core/transport";
 import { OutputTooLargeError } from "./errors.js";
 import { STDERR_TAIL } from "./io.js";
 

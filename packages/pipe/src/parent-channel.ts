@@ -10,13 +10,8 @@
  * inherit the channel unless they are given other stdio.
  */
 import { closeSync, fstatSync, openSync } from "node:fs";
-import {
-  AddressInUseError,
-  InvalidArgumentError,
-  resolveConnectionOptions,
-  type Connection,
-  type ConnectionOptions,
-} from "@ipc/core";
+import { AddressInUseError, InvalidArgumentError, type Connection, type ConnectionOptions } from "@ipc/core";
+import { resolveConnectionOptions } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
 import { canUse, dup2, dupCloexec } from "./native.js";
 import { peerOf } from "./proc.js";

@@ -10,7 +10,8 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { closeSync } from "node:fs";
-import { InvalidArgumentError, PermissionDeniedError, noop } from "@ipc/core";
+import { InvalidArgumentError, PermissionDeniedError } from "@ipc/core";
+import { noop } from "@ipc/core/transport";
 import { createPipe, type PipeEnds } from "./capacity.js";
 import type { ExitStatus } from "./errors.js";
 import { SpawnError } from "./errors.js";

@@ -3,7 +3,8 @@
  * numbered and many may be in flight; one loop reads the connection and hands each message to its call.
  * When the connection ends or fails, every call in flight fails at once with `UNAVAILABLE`.
  */
-import { Deferred, InvalidArgumentError, type Connection, type WaitOptions } from "@ipc/core";
+import { InvalidArgumentError, type Connection, type WaitOptions } from "@ipc/core";
+import { Deferred } from "@ipc/core/transport";
 import { ClientCall, type CallHost, type Completion } from "./client-call.js";
 import { closeSignal, deadlineOf, lastCloseOptions, waitOrAbort } from "./deadline.js";
 import { EventLoopTurns, READ_TURN } from "./flow.js";

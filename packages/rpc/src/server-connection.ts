@@ -6,7 +6,8 @@
  * server's memory). Anything the peer sends that is not a call is answered on id 0 and the connection
  * goes on.
  */
-import { Deferred, type Connection, type Peer } from "@ipc/core";
+import { type Connection, type Peer } from "@ipc/core";
+import { Deferred } from "@ipc/core/transport";
 import type { ResolvedServeOptions } from "./options.js";
 import { EventLoopTurns, READ_TURN } from "./flow.js";
 import type { RouteTable } from "./routes.js";

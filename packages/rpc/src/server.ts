@@ -2,7 +2,8 @@
  * `serve(listenerOrConnection, service, implementation)`: runs a service's handlers for every connection a
  * listener accepts (or for one connection), until `close()` shuts it down gracefully.
  */
-import { Deferred, InvalidArgumentError, type Connection, type Listener, type WaitOptions } from "@ipc/core";
+import { InvalidArgumentError, type Connection, type Listener, type WaitOptions } from "@ipc/core";
+import { Deferred } from "@ipc/core/transport";
 import { closeSignal, lastCloseOptions, waitOrAbort } from "./deadline.js";
 import { methodInfo, type Methods, type Service } from "./method.js";
 import { resolveServeOptions, type ServeOptions } from "./options.js";

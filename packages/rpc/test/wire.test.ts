@@ -1,4 +1,4 @@
-import { ipc } from "@ipc/core";
+import { ipc } from "@ipc/core/proto";
 import Long from "long";
 import { describe, expect, it } from "vitest";
 import { protobuf } from "../src/index.js";

@@ -6,12 +6,12 @@ import {
   deadline,
   fromSystemError,
   isIpcError,
-  resolveConnectionOptions,
   throwIfAborted,
   wait,
   type IpcError,
   type TcpAddress,
 } from "@ipc/core";
+import { resolveConnectionOptions } from "@ipc/core/transport";
 import { FrameReader, awaitAccepted, framed } from "@ipc/framing";
 import type { TcpConnectOptions } from "./options.js";
 import { createPool, type Pool, type PoolOptions } from "./pool.js";

@@ -5,17 +5,13 @@
 import net from "node:net";
 import tls from "node:tls";
 import { debuglog } from "node:util";
+import { InvalidArgumentError, fromSystemError, type Connection, type Listener, type WaitOptions } from "@ipc/core";
 import {
   AcceptQueue,
-  InvalidArgumentError,
-  fromSystemError,
   resolveBacklog,
   resolveConnectionOptions,
-  type Connection,
-  type Listener,
   type ResolvedConnectionOptions,
-  type WaitOptions,
-} from "@ipc/core";
+} from "@ipc/core/transport";
 import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
 import { canAdopt, closeFd, duplicate } from "./native.js";
 import type { TcpListenOptions } from "./options.js";

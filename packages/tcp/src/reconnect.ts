@@ -10,18 +10,15 @@
  */
 import {
   ClosedError,
-  Deferred,
-  Inbox,
   InvalidArgumentError,
   isIpcError,
   race,
-  resolveConnectionOptions,
-  settledOf,
   type CloseOptions,
   type Connection,
   type ReceiveOptions,
   type SendOptions,
 } from "@ipc/core";
+import { Deferred, Inbox, resolveConnectionOptions, settledOf } from "@ipc/core/transport";
 import type { TcpConnectOptions } from "./options.js";
 import type { TcpConnection } from "./socket.js";
 

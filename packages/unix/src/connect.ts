@@ -5,13 +5,13 @@ import {
   deadline,
   fromSystemError,
   isIpcError,
-  resolveConnectionOptions,
   throwIfAborted,
   wait,
   type Connection,
   type Peer,
   type WaitOptions,
 } from "@ipc/core";
+import { resolveConnectionOptions } from "@ipc/core/transport";
 import { FrameReader, awaitAccepted, framed } from "@ipc/framing";
 import { canUse, closeFd, connectSocket, mustUse, peerCredentials, type SocketName } from "./native.js";
 import type { UnixConnectOptions } from "./options.js";

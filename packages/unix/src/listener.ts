@@ -5,17 +5,19 @@
 import net from "node:net";
 import { debuglog } from "node:util";
 import {
-  AcceptQueue,
   InvalidArgumentError,
   fromSystemError,
-  resolveBacklog,
-  resolveConnectionOptions,
   type Connection,
   type Listener,
   type Peer,
-  type ResolvedConnectionOptions,
   type WaitOptions,
 } from "@ipc/core";
+import {
+  AcceptQueue,
+  resolveBacklog,
+  resolveConnectionOptions,
+  type ResolvedConnectionOptions,
+} from "@ipc/core/transport";
 import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
 import { refusal } from "./authorize.js";
 import { bindAbstract, bindNative, bindPath, bindWithNode } from "./bind.js";

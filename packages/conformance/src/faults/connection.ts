@@ -6,9 +6,6 @@
  */
 import {
   ConnectionResetError,
-  Deferred,
-  Inbox,
-
   type CloseOptions,
   type Connection,
   type Listener,
@@ -17,6 +14,7 @@ import {
   type SendOptions,
   type WaitOptions,
 } from "@ipc/core";
+import { Deferred, Inbox } from "@ipc/core/transport";
 import { draw, flipByte, randomSource, sleep, type Amount } from "./random.js";
 
 /** What to inject into messages. Every fault is off by default. */

@@ -7,19 +7,18 @@ import {
   AbortError,
   ClosedError,
   ConnectionResetError,
-  Deferred,
   FrameTooLargeError,
   InvalidArgumentError,
   MessageTooLargeError,
   abortError,
   race,
-  settledOf,
   type CloseOptions,
   type Connection,
   type Peer,
   type ReceiveOptions,
   type SendOptions,
 } from "@ipc/core";
+import { Deferred, settledOf } from "@ipc/core/transport";
 import { MessageRing, ringSize } from "../ring.js";
 import type { SharedMemory } from "../segment.js";
 import { SocketDoorbell } from "./doorbell.js";

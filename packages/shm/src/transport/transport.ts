@@ -5,21 +5,19 @@
  * two processes can reach the memory, and nothing is left in /dev/shm even if both are killed.
  */
 import {
-  AcceptQueue,
   ConnectionRefusedError,
   InvalidArgumentError,
   ProtocolError,
   TimeoutError,
   deadline,
   parseAddressOf,
-  resolveBacklog,
-  resolveConnectionOptions,
   throwIfAborted,
   type Connection,
   type Listener,
   type Transport,
   type WaitOptions,
 } from "@ipc/core";
+import { AcceptQueue, resolveBacklog, resolveConnectionOptions } from "@ipc/core/transport";
 import * as unix from "@ipc/unix";
 import { SegmentKind } from "../header.js";
 import { requireShm } from "../native.js";
