@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryPair } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
+import { checkPatterned, patterned } from "@ipc/testing";
 import { mux, type Mux } from "../src/index.js";
-import { checkPatterned, checksum, patterned } from "./fixtures/messages.js";
+import { checksum } from "./fixtures/messages.js";
 
 const SLOW = { timeout: 120_000 };
 const cleanups: (() => unknown)[] = [];

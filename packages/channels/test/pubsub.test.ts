@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryTransport, type Connection } from "@ipc/core";
+import { checkPatterned, patterned } from "@ipc/testing";
 import { publisher, subscribe, type Publisher, type PublisherOptions, type Subscription } from "../src/index.js";
-import { checkPatterned, memoryAddress, patterned } from "./fixtures/messages.js";
+import { memoryAddress } from "./fixtures/messages.js";
 
 const SLOW = { timeout: 60_000 };
 const cleanups: (() => unknown)[] = [];

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryTransport, type Connection, type Listener } from "@ipc/core";
+import { checkPatterned, faultyConnect, faultyConnection, patterned, type FaultyConnection } from "@ipc/testing";
 import { reliable, reliableListener, type ReliableListener, type ReliableOptions } from "../src/index.js";
-import { faultyConnect, faultyConnection, type FaultyConnection } from "./fixtures/faults.js";
-import { checkPatterned, checksum, memoryAddress, patterned } from "./fixtures/messages.js";
+import { checksum, memoryAddress } from "./fixtures/messages.js";
 
 const SLOW = { timeout: 120_000 };
 const cleanups: (() => unknown)[] = [];
@@ -52,7 +52,7 @@ describe("reliable sessions", () => {
       const connections: FaultyConnection[] = [];
       // A session packs the messages of a burst into one frame (a Batch): the connections break after a
       // few frames each, which is every few hundred messages.
-      const connect = faultyConnect(() => memoryTransport.connect(raw.address), 4, 8);
+      const connect = faultyConnect(() => memoryTransport.connect(raw.address), { dropAfterMessages: [4, 8], seed: 7 });
       const client = track(
         await reliable(async () => {
           const c = await connect();

@@ -32,9 +32,7 @@ export type {
   ChannelSessionListener,
   ChannelSubscription,
 } from "./channel-layers.js";
-export { checkPatterned, patterned } from "./harness.js";
 export { rawFrame } from "./cases/raw.js";
-export * from "./faults/index.js";
 export type { Connection };
 
 /** Defines the suite for `fixture` (call it at the top level of a vitest test file). */

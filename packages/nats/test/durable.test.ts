@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { durableChannel, type DurableChannel } from "../src/index.js";
-import { natsServerMissing, startNatsServer, type NatsServer } from "./support/nats-server.js";
+import { natsServerMissing, startNatsServer, type NatsServer } from "@ipc/testing";
 
 const skip = natsServerMissing !== undefined;
 const why = skip ? ` (skipped: ${natsServerMissing})` : "";

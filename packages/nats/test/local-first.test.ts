@@ -8,7 +8,7 @@ import * as unix from "@ipc/unix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectService, localHostId, serveLocalFirst, type LocalFirstServer } from "../src/index.js";
 import { Calculator } from "./fixtures/calculator.js";
-import { natsServerMissing, startNatsServer, type NatsServer } from "./support/nats-server.js";
+import { natsServerMissing, startNatsServer, type NatsServer } from "@ipc/testing";
 
 const skip = natsServerMissing !== undefined;
 const why = skip ? ` (skipped: ${natsServerMissing})` : "";

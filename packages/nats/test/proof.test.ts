@@ -10,7 +10,7 @@ import { isRpcError } from "@ipc/rpc";
 import { afterEach, describe, expect, it } from "vitest";
 import { createNatsClient, durableChannel } from "../src/index.js";
 import { Calculator } from "./fixtures/calculator.js";
-import { natsServerMissing, startNatsCluster, startNatsServer, META_LEADER } from "./support/nats-server.js";
+import { natsServerMissing, startNatsCluster, startNatsServer, META_LEADER } from "@ipc/testing";
 import { startWorker, workerMissing, type Worker } from "./support/worker.js";
 
 const missing = natsServerMissing ?? workerMissing;

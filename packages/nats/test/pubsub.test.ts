@@ -3,7 +3,7 @@ import { publisher, subscribe } from "@ipc/channels";
 import { memoryTransport } from "@ipc/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bridgeTopics, natsPublisher, natsSubscribe } from "../src/index.js";
-import { natsServerMissing, startNatsServer, type NatsServer } from "./support/nats-server.js";
+import { natsServerMissing, startNatsServer, type NatsServer } from "@ipc/testing";
 
 const skip = natsServerMissing !== undefined;
 const why = skip ? ` (skipped: ${natsServerMissing})` : "";

@@ -3,7 +3,7 @@ import { RpcError, isRpcError, type CallContext, type Implementation } from "@ip
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsClient, serveNats, type NatsClient, type NatsServer } from "../src/index.js";
 import { Calculator, calculatorRoot, type CalculatorMethods } from "./fixtures/calculator.js";
-import { natsServerMissing, startNatsServer, type NatsServer as TestServer } from "./support/nats-server.js";
+import { natsServerMissing, startNatsServer, type NatsServer as TestServer } from "@ipc/testing";
 
 const skip = natsServerMissing !== undefined;
 const why = skip ? ` (skipped: ${natsServerMissing})` : "";

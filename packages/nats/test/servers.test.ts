@@ -1,6 +1,6 @@
 import { connect } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
-import { natsServerMissing, startNatsCluster, startNatsServer } from "./support/nats-server.js";
+import { natsServerMissing, startNatsCluster, startNatsServer } from "@ipc/testing";
 
 const skip = natsServerMissing !== undefined;
 const why = skip ? ` (skipped: ${natsServerMissing})` : "";

@@ -4,10 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
+import { freePort, makeCertificates } from "@ipc/testing";
 import { afterAll } from "vitest";
 import { connect, listen } from "../src/index.js";
-import { makeCertificates } from "./fixtures/certs.js";
-import { freePort } from "./fixtures/free-port.js";
 import { connectRaw } from "./fixtures/peer.mjs";
 
 const peerModule = fileURLToPath(new URL("./fixtures/peer.mjs", import.meta.url));

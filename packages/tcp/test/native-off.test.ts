@@ -6,9 +6,9 @@
  */
 import type { Connection, Listener } from "@ipc/core";
 import { isSwitchedOff } from "@ipc/native";
+import { makeCertificates, type Certificates } from "@ipc/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect, listen, type TcpConnection } from "../src/index.js";
-import { makeCertificates, type Certificates } from "./fixtures/certs.js";
 
 const open: (Listener | Connection)[] = [];
 const keep = <T extends Listener | Connection>(thing: T): T => (open.push(thing), thing);

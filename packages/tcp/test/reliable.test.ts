@@ -5,10 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { reliable, type ReliableSession, type SessionLostError, type SessionState } from "@ipc/channels";
-import { checkPatterned, faultProxy, patterned, serverProcess, type FaultProxy, type ServerProcess } from "@ipc/conformance";
+import { checkPatterned, faultProxy, freePort, patterned, serverProcess, type FaultProxy, type ServerProcess } from "@ipc/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../src/index.js";
-import { freePort } from "./fixtures/free-port.js";
 
 const SLOW = { timeout: 180_000 };
 const SERVER = fileURLToPath(new URL("./fixtures/reliable-server.mjs", import.meta.url));

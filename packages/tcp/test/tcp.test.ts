@@ -3,10 +3,9 @@ import { once } from "node:events";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Connection, Listener } from "@ipc/core";
+import { freePort, makeCertificates } from "@ipc/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { connect, listen, pool, type ConnectionState, type TcpConnection } from "../src/index.js";
-import { makeCertificates } from "./fixtures/certs.js";
-import { freePort } from "./fixtures/free-port.js";
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (message: Uint8Array | undefined): string => new TextDecoder().decode(message);

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
+import { faultyConnection, type FaultyConnection } from "@ipc/testing";
 import { describe, expect, it } from "vitest";
 import type { ChannelLayers } from "../channel-layers.js";
 import type { ConformanceFixture } from "../fixture.js";
-import { faultyConnection, type FaultyConnection } from "../faults/connection.js";
 import { checkPatterned, connect, lacking, listen, patterned, type Context } from "../harness.js";
 
 const SLOW = { timeout: 120_000 };

@@ -3,14 +3,12 @@
  * server picks itself (`-1` in its configuration, read back from its log), with a temp store directory for
  * JetStream. Ready means the server logged "Server is ready" (an event, not a sleep); `stop()` kills it and
  * removes its directory, and every server still running when this process exits is killed too.
- *
- * No vitest here: this file is meant to move to a shared testing package.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePorts } from "./ports.js";
 
 /** The `nats-server` binary, or undefined when it is not installed. */
 export const natsServerBinary: string | undefined = findBinary();
@@ -324,22 +322,4 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     },
   };
   return cluster;
-}
-
-/** `count` distinct loopback ports that are free right now (all held open until each is known). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
 }
