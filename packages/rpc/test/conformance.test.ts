@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { memoryTransport } from "@ipc/core";
-import { runRpcConformance } from "@ipc/conformance/rpc";
 import { framed } from "@ipc/framing";
+import { runRpcConformance } from "./conformance/index.js";
 
 // The real transports (@ipc/unix, @ipc/tcp, @ipc/shm, @ipc/pipe) run the suite in transports-*.test.ts.
 let serial = 0;

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runRpcConformance } from "@ipc/conformance/rpc";
 import { fifoTransport, spawnChannel } from "@ipc/pipe";
 import { afterAll } from "vitest";
+import { runRpcConformance } from "./conformance/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ipc-rpc-fifo-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

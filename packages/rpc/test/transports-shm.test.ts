@@ -1,5 +1,5 @@
-import { runRpcConformance } from "@ipc/conformance/rpc";
 import { connect, listen } from "@ipc/shm";
+import { runRpcConformance } from "./conformance/index.js";
 import { WORKER_MODULE, spawnConnectingWorker } from "./fixtures/spawn-worker.js";
 
 let serial = 0;

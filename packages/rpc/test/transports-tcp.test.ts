@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { runRpcConformance } from "@ipc/conformance/rpc";
 import { connect, listen } from "@ipc/tcp";
 import { makeCertificates } from "@ipc/testing";
 import { afterAll } from "vitest";
+import { runRpcConformance } from "./conformance/index.js";
 import { WORKER_MODULE, spawnConnectingWorker } from "./fixtures/spawn-worker.js";
 
 // Port 0: the listener picks a free port and reports it in listener.address, which the suite connects to.

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runRpcConformance } from "@ipc/conformance/rpc";
 import { connect, listen } from "@ipc/unix";
 import { afterAll } from "vitest";
+import { runRpcConformance } from "./conformance/index.js";
 import { WORKER_MODULE, spawnConnectingWorker } from "./fixtures/spawn-worker.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ipc-rpc-unix-"));

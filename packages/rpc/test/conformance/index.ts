@@ -1,18 +1,18 @@
 /**
  * The RPC conformance suite: @ipc/rpc over one transport, from a fixture — calls, streams with flow
  * control, deadlines and cancellation, limits, interceptors, shutdown, and a server in a child process.
+ * @ipc/rpc's own tests run it over every transport (../conformance.test.ts, ../transports-*.test.ts):
  *
  * ```ts
- * import { runRpcConformance } from "@ipc/conformance/rpc";
+ * import { runRpcConformance } from "./conformance/index.js";
  * runRpcConformance({ name: "memory", address: () => `memory://rpc-${++n}`, listen, connect });
  * ```
  *
- * Cases a fixture cannot support are skipped by name, with the missing part in the test's title.
- *
- * @packageDocumentation
+ * Cases a fixture cannot support are skipped by name, with the missing part in the test's title. It imports
+ * @ipc/rpc by its name (in tests, its sources; in the worker program, its dist/), never its files.
  */
+import { Resources } from "@ipc/testing";
 import { afterEach, describe } from "vitest";
-import { Resources } from "../harness.js";
 import { callCases } from "./cases/calls.js";
 import { deadlineCases } from "./cases/deadlines.js";
 import { interceptorCases } from "./cases/interceptors.js";

@@ -1,6 +1,6 @@
 /**
- * RPC envelopes written and read by hand, straight from WIRE.md — independent of @ipc/rpc's own codec, so
- * the cases that use them check the wire format itself.
+ * RPC envelopes written and read by hand, straight from docs/wire.md §3 and §7 — independent of @ipc/rpc's own
+ * codec, so the cases that use them check the wire format itself.
  */
 
 function varint(value: number): number[] {

@@ -43,7 +43,7 @@ export function lifecycleCases(fixture: RpcConformanceFixture, ctx: () => RpcCon
       await until("the handlers returned", () => server.stats().callsRunning === 0);
     });
 
-    test("a client that half-closes with calls in flight gets no response to them; their handlers abort with UNAVAILABLE (WIRE.md §8)", async () => {
+    test("a client that half-closes with calls in flight gets no response to them; their handlers abort with UNAVAILABLE (docs/wire.md §7.8)", async () => {
       const { client: raw, server: serverConnection } = await connectionPair(ctx());
       let server: Server | undefined;
       const service = createTestService(() => server);

@@ -3,12 +3,11 @@
  * worker child), released after each test even when it fails.
  */
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { ConnectOptions, Connection, Listener } from "@ipc/core";
 import { createClient, serve, type Client, type ClientOptions, type ServeOptions, type Server } from "@ipc/rpc";
+import type { Resources } from "@ipc/testing";
 import { it } from "vitest";
-import { Resources, lacking } from "../harness.js";
 import type { RpcConformanceFixture, WorkerProcess } from "./fixture.js";
 import { createTestService, testService, type TestMethods, type TestService } from "./service.js";
 
@@ -16,6 +15,11 @@ import { createTestService, testService, type TestMethods, type TestService } fr
 export interface RpcContext {
   readonly fixture: RpcConformanceFixture;
   readonly resources: Resources;
+}
+
+/** The suffix naming why a case is skipped, for `it.skipIf(missing)(name + lacking(missing, why))`. */
+function lacking(missing: boolean, why: string): string {
+  return missing ? ` (skipped: ${why})` : "";
 }
 
 /**
@@ -119,10 +123,12 @@ export async function servedListener(
   };
 }
 
-/** The built worker program (a child process runs JavaScript). */
+/**
+ * The worker program, compiled by this package's build (worker.ts and service.ts, to test/gen/conformance/): a
+ * child process runs JavaScript, and it imports @ipc/rpc from the built dist/.
+ */
 function workerProgram(): string {
-  const root = dirname(createRequire(import.meta.url).resolve("@ipc/conformance/package.json"));
-  const program = join(root, "dist", "rpc", "worker.js");
+  const program = fileURLToPath(new URL("../gen/conformance/worker.js", import.meta.url));
   if (!existsSync(program)) throw new Error(`${program} is missing: build the workspace first (pnpm build)`);
   return program;
 }

@@ -22,8 +22,9 @@ export interface RpcConformanceFixture {
 }
 
 /**
- * How to reach a server in a child process. The suite's worker program (`@ipc/conformance/dist/rpc/worker.js`)
- * imports `module` and serves the test service on the connection its `workerEndpoint()` returns.
+ * How to reach a server in a child process. The suite's worker program (`worker.ts`, built to
+ * `test/gen/conformance/worker.js`) imports `module` and serves the test service on the connection its
+ * `workerEndpoint()` returns.
  */
 export interface RpcWorkerCapability {
   /**
