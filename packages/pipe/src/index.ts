@@ -18,15 +18,15 @@
  *
  * @packageDocumentation
  */
-export { run, type RunOptions, type RunResult } from "./run.js";
-export { spawnLines, type LineProcess, type SpawnLinesOptions } from "./lines.js";
-export { pipeline, type PipelineOptions, type PipelineResult, type PipelineStage } from "./pipeline.js";
-export { spawnChannel, type ChildChannel, type SpawnChannelOptions } from "./child-channel.js";
-export { parentChannel } from "./parent-channel.js";
-export { pipeTransport, type PipeTransport } from "./pipe-transport.js";
-export { mkfifo, openFifoReader, openFifoWriter, type FifoReaderOptions } from "./fifo.js";
-export { fifoTransport } from "./fifo-transport.js";
-export type { FifoListenOptions } from "./fifo-listener.js";
+export { run, type RunOptions, type RunResult } from "./process/run.js";
+export { spawnLines, type LineProcess, type SpawnLinesOptions } from "./lines/spawn-lines.js";
+export { pipeline, type PipelineOptions, type PipelineResult, type PipelineStage } from "./pipeline/pipeline.js";
+export { spawnChannel, type ChildChannel, type SpawnChannelOptions } from "./channel/child.js";
+export { parentChannel } from "./channel/parent.js";
+export { pipeTransport, type PipeTransport } from "./channel/transport.js";
+export { mkfifo, openFifoReader, openFifoWriter, type FifoReaderOptions } from "./fifo/open.js";
+export { fifoTransport } from "./fifo/transport.js";
+export type { FifoListenOptions } from "./fifo/listener.js";
 export {
   createPipe,
   maxPipeCapacity,
@@ -34,7 +34,7 @@ export {
   setPipeCapacity,
   type CreatePipeOptions,
   type PipeEnds,
-} from "./capacity.js";
+} from "./native/capacity.js";
 export {
   OutputTooLargeError,
   ProcessExitError,
@@ -43,5 +43,5 @@ export {
   type ExitStatus,
   type StageResult,
 } from "./errors.js";
-export type { Output, OutputEncoding, ProcessInput } from "./io.js";
-export { DEFAULT_FORCE_KILL_AFTER, DEFAULT_MAX_OUTPUT, type SpawnOptions } from "./options.js";
+export type { Output, OutputEncoding, ProcessInput } from "./process/io.js";
+export { DEFAULT_FORCE_KILL_AFTER, DEFAULT_MAX_OUTPUT, type SpawnOptions } from "./process/options.js";

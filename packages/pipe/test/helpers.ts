@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
-import { PipeSocket } from "../src/socket.js";
+import { PipeSocket } from "../src/native/socket.js";
 
 /** A fresh temp dir, removed after the test file (pass or fail). */
 export function tempDir(prefix: string): string {

@@ -4,7 +4,7 @@
  * stopped by `timeout` / `signal`.
  */
 import type { WaitOptions } from "@ipc/core";
-import { ProcessExitError, failed } from "./errors.js";
+import { ProcessExitError, failed } from "../errors.js";
 import { OutputCollector, checkInput, feed, type Output, type OutputEncoding, type ProcessInput } from "./io.js";
 import {
   DEFAULT_MAX_OUTPUT,
@@ -16,7 +16,7 @@ import {
   resolveSpawnOptions,
   type SpawnOptions,
 } from "./options.js";
-import { startProcess } from "./process.js";
+import { startProcess } from "./start.js";
 
 /** Options of {@link run}. */
 export interface RunOptions<E extends OutputEncoding = OutputEncoding> extends SpawnOptions, WaitOptions {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { spawnLines, type LineProcess } from "../src/index.js";
-import { isOurZombie, isRunning, rejection, until } from "./helpers.js";
+import { spawnLines, type LineProcess } from "../../src/index.js";
+import { isOurZombie, isRunning, rejection, until } from "../helpers.js";
 
 async function collect(lines: AsyncIterable<string>): Promise<string[]> {
   const all: string[] = [];

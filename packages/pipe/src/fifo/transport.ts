@@ -13,9 +13,9 @@
 import { type ConnectOptions, type Connection, type Listener, type Transport } from "@ipc/core";
 import { resolveConnectionOptions } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
-import { connectFifoStreams } from "./fifo-connect.js";
-import { FifoListener, type FifoListenOptions } from "./fifo-listener.js";
-import { mustUse } from "./native.js";
+import { connectFifoStreams } from "./connect.js";
+import { FifoListener, type FifoListenOptions } from "./listener.js";
+import { mustUse } from "../native/native.js";
 
 /** `fifo:` — listen creates the FIFO pair and answers clients; connect joins a listener. */
 export const fifoTransport: Transport<FifoListenOptions, ConnectOptions> = {

@@ -3,8 +3,8 @@ import { once } from "node:events";
 import { mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { mkfifo, openFifoReader, openFifoWriter } from "../src/index.js";
-import { dist, rejection, tempDir, until } from "./helpers.js";
+import { mkfifo, openFifoReader, openFifoWriter } from "../../src/index.js";
+import { dist, rejection, tempDir, until } from "../helpers.js";
 
 const dir = tempDir("fifo");
 let serial = 0;

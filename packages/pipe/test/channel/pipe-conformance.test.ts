@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
-import { pipeTransport } from "../src/index.js";
-import { connectRaw } from "./fixtures/pipe-client.mjs";
-import { listenForRelays } from "./fixtures/relay-listener.js";
-import { fixture, tempDir } from "./helpers.js";
+import { pipeTransport } from "../../src/index.js";
+import { connectRaw } from "../fixtures/pipe-client.mjs";
+import { listenForRelays } from "../fixtures/relay-listener.js";
+import { fixture, tempDir } from "../helpers.js";
 
 const dir = tempDir("pipe-conformance");
 let serial = 0;

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ProcessExitError, maxPipeCapacity, spawnChannel, type ChildChannel } from "../src/index.js";
-import { dist, fixture, hasCapSysResource, isOurZombie, patternBytes, rejection, tempDir } from "./helpers.js";
+import { ProcessExitError, maxPipeCapacity, spawnChannel, type ChildChannel } from "../../src/index.js";
+import { dist, fixture, hasCapSysResource, isOurZombie, patternBytes, rejection, tempDir } from "../helpers.js";
 
 const child = fixture("channel-child.mjs");
 const encoder = new TextEncoder();

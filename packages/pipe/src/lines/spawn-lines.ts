@@ -5,11 +5,11 @@
  */
 import { once } from "node:events";
 import { AbortError, InvalidArgumentError, type WaitOptions } from "@ipc/core";
-import { ProcessExitError, failed, type ExitStatus } from "./errors.js";
-import { checkInput, feed, type ProcessInput } from "./io.js";
+import { ProcessExitError, failed, type ExitStatus } from "../errors.js";
+import { checkInput, feed, type ProcessInput } from "../process/io.js";
 import { LineReader } from "./line-reader.js";
-import { armDeadline, checkCommand, checkDeadline, formatCommand, resolveLimit, resolveSpawnOptions, type SpawnOptions } from "./options.js";
-import { startProcess, type ManagedProcess } from "./process.js";
+import { armDeadline, checkCommand, checkDeadline, formatCommand, resolveLimit, resolveSpawnOptions, type SpawnOptions } from "../process/options.js";
+import { startProcess, type ManagedProcess } from "../process/start.js";
 
 /** Options of {@link spawnLines}. */
 export interface SpawnLinesOptions extends SpawnOptions, WaitOptions {

@@ -2,8 +2,8 @@ import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ProcessExitError, pipeline } from "../src/index.js";
-import { dist, isRunning, openFds, pidFrom, rejection, runningChildren, tempDir } from "./helpers.js";
+import { ProcessExitError, pipeline } from "../../src/index.js";
+import { dist, isRunning, openFds, pidFrom, rejection, runningChildren, tempDir } from "../helpers.js";
 
 const dir = tempDir("pipeline");
 let serial = 0;

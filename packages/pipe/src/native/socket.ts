@@ -20,7 +20,7 @@ export class PipeSocket extends net.Socket {
   /**
    * @param fd the descriptor (its O_NONBLOCK flag is set; it must not be shared with a child's stdio), or
    *   `undefined` for a socket that is then `connect()`ed (one end of a socket pair made through node:net,
-   *   where native calls cannot be made: see stdio-pair.ts)
+   *   where native calls cannot be made: see process/stdio-pair.ts)
    * @param direction which way the data goes from this process
    * @param what names the stream in error messages, e.g. `stdout of \`grep x\``
    */

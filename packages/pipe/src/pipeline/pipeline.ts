@@ -2,13 +2,13 @@
  * `pipeline()`: `a | b | c` without a shell (seed §2.3). Each stage's stdout is an OS pipe straight into the
  * next stage's stdin — the data never passes through this process — with pipefail semantics: every stage's
  * status is reported, the pipeline fails when any stage fails, and a failure (or the timeout) stops every
- * stage. Where native calls cannot be made, the stages are connected by socket pairs instead (stdio-pair.ts).
+ * stage. Where native calls cannot be made, the stages are connected by socket pairs instead (process/stdio-pair.ts).
  */
 import type { Writable } from "node:stream";
 import { InvalidArgumentError, type WaitOptions } from "@ipc/core";
-import { createPipe, type PipeEnds } from "./capacity.js";
-import { ProcessExitError, failed, type ExitStatus, type StageResult } from "./errors.js";
-import { OutputCollector, checkInput, feed, type Output, type OutputEncoding, type ProcessInput } from "./io.js";
+import { createPipe, type PipeEnds } from "../native/capacity.js";
+import { ProcessExitError, failed, type ExitStatus, type StageResult } from "../errors.js";
+import { OutputCollector, checkInput, feed, type Output, type OutputEncoding, type ProcessInput } from "../process/io.js";
 import {
   DEFAULT_MAX_OUTPUT,
   armDeadline,
@@ -19,10 +19,10 @@ import {
   resolveSpawnOptions,
   type ResolvedSpawnOptions,
   type SpawnOptions,
-} from "./options.js";
-import { canUse } from "./native.js";
-import { startProcess, type ManagedProcess, type Slot } from "./process.js";
-import { childLink, closeEnd, type ChildEnd } from "./stdio-pair.js";
+} from "../process/options.js";
+import { canUse } from "../native/native.js";
+import { startProcess, type ManagedProcess, type Slot } from "../process/start.js";
+import { childLink, closeEnd, type ChildEnd } from "../process/stdio-pair.js";
 
 /** One stage: the command, then its arguments (no shell). */
 export type PipelineStage = readonly string[];

@@ -2,8 +2,8 @@ import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createPipe, maxPipeCapacity, pipeCapacity, setPipeCapacity } from "../src/index.js";
-import { hasCapSysResource, tempDir } from "./helpers.js";
+import { createPipe, maxPipeCapacity, pipeCapacity, setPipeCapacity } from "../../src/index.js";
+import { hasCapSysResource, tempDir } from "../helpers.js";
 
 const dir = tempDir("capacity");
 

@@ -2,9 +2,9 @@ import { closeSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as channels from "@ipc/channels";
 import { runConformance } from "@ipc/conformance";
-import { fifoTransport, mkfifo, openFifoReader } from "../src/index.js";
-import { connectRaw } from "./fixtures/fifo-client.mjs";
-import { fixture, tempDir } from "./helpers.js";
+import { fifoTransport, mkfifo, openFifoReader } from "../../src/index.js";
+import { connectRaw } from "../fixtures/fifo-client.mjs";
+import { fixture, tempDir } from "../helpers.js";
 
 const dir = tempDir("fifo-conformance");
 let serial = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pipeTransport } from "../src/index.js";
-import { fixture, rejection } from "./helpers.js";
+import { pipeTransport } from "../../src/index.js";
+import { fixture, rejection } from "../helpers.js";
 
 const decoder = new TextDecoder();
 

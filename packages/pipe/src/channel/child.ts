@@ -19,12 +19,12 @@ import {
 } from "@ipc/core";
 import { Deferred, resolveConnectionOptions, settledOf } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
-import { ProcessExitError, failed, type ExitStatus } from "./errors.js";
-import { STDERR_TAIL } from "./io.js";
-import { checkCommand, checkDeadline, resolveSpawnOptions, type SpawnOptions } from "./options.js";
-import { isDying, peerOf } from "./proc.js";
-import { startProcess, type ManagedProcess } from "./process.js";
-import type { Verdict } from "./socket.js";
+import { ProcessExitError, failed, type ExitStatus } from "../errors.js";
+import { STDERR_TAIL } from "../process/io.js";
+import { checkCommand, checkDeadline, resolveSpawnOptions, type SpawnOptions } from "../process/options.js";
+import { isDying, peerOf } from "../process/proc.js";
+import { startProcess, type ManagedProcess } from "../process/start.js";
+import type { Verdict } from "../native/socket.js";
 
 /** Options of {@link spawnChannel}: the connection's, the process's, and what to do with its stderr. */
 export interface SpawnChannelOptions extends ConnectOptions, SpawnOptions {

@@ -3,8 +3,8 @@ import { chmodSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ProcessExitError, run } from "../src/index.js";
-import { dist, isRunning, killIfRunning, openFds, patternBytes, pidFrom, rejection, runningChildren, tempDir, until } from "./helpers.js";
+import { ProcessExitError, run } from "../../src/index.js";
+import { dist, isRunning, killIfRunning, openFds, patternBytes, pidFrom, rejection, runningChildren, tempDir, until } from "../helpers.js";
 
 const dir = tempDir("run");
 const sha = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");

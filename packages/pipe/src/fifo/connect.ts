@@ -12,10 +12,10 @@ import {
   wait,
   type WaitOptions,
 } from "@ipc/core";
-import { openFifoFd } from "./fifo.js";
-import { GREETING, fifoPaths, readGreeting, type FifoPaths } from "./fifo-protocol.js";
-import { tryLock } from "./native.js";
-import { PipeSocket } from "./socket.js";
+import { openFifoFd } from "./open.js";
+import { GREETING, fifoPaths, readGreeting, type FifoPaths } from "./protocol.js";
+import { tryLock } from "../native/native.js";
+import { PipeSocket } from "../native/socket.js";
 
 /** Longest pause between two attempts to take the lock while another client is handshaking. */
 const MAX_LOCK_DELAY = 20;

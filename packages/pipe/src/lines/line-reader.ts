@@ -5,8 +5,8 @@
  */
 import type { Readable } from "node:stream";
 import { Inbox } from "@ipc/core/transport";
-import { OutputTooLargeError } from "./errors.js";
-import { STDERR_TAIL } from "./io.js";
+import { OutputTooLargeError } from "../errors.js";
+import { STDERR_TAIL } from "../process/io.js";
 
 const NEWLINE = 0x0a;
 const RETURN = 0x0d;

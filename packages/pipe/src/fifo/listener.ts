@@ -22,9 +22,9 @@ import {
   type ResolvedConnectionOptions,
 } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
-import { mkfifo, openFifoFd } from "./fifo.js";
-import { GREETING, fifoPaths, readGreeting, type FifoPaths } from "./fifo-protocol.js";
-import { PipeSocket } from "./socket.js";
+import { mkfifo, openFifoFd } from "./open.js";
+import { GREETING, fifoPaths, readGreeting, type FifoPaths } from "./protocol.js";
+import { PipeSocket } from "../native/socket.js";
 
 /** Options of `fifoTransport.listen()`. */
 export interface FifoListenOptions extends ListenOptions {
@@ -34,7 +34,7 @@ export interface FifoListenOptions extends ListenOptions {
 
 function kindOf(path: string): "fifo" | "file" | "other" | undefined {
   try {
-    // bigint: a plain lstatSync of a FIFO would make later require()s of symlinked packages fail (native.ts).
+    // bigint: a plain lstatSync of a FIFO would make later require()s of symlinked packages fail (native/native.ts).
     const stat = lstatSync(path, { bigint: true });
     return stat.isFIFO() ? "fifo" : stat.isFile() ? "file" : "other";
   } catch {

@@ -6,7 +6,7 @@
 import { pipeline } from "node:stream/promises";
 import type { Readable, Writable } from "node:stream";
 import { InvalidArgumentError } from "@ipc/core";
-import { OutputTooLargeError } from "./errors.js";
+import { OutputTooLargeError } from "../errors.js";
 
 /** What can be written to a process's stdin: bytes, text (UTF-8), or a stream / async iterable of either. */
 export type ProcessInput = string | Uint8Array | AsyncIterable<string | Uint8Array>;

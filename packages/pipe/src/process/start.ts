@@ -12,12 +12,12 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import { closeSync } from "node:fs";
 import { InvalidArgumentError, PermissionDeniedError } from "@ipc/core";
 import { noop } from "@ipc/core/transport";
-import { createPipe, type PipeEnds } from "./capacity.js";
-import type { ExitStatus } from "./errors.js";
-import { SpawnError } from "./errors.js";
-import { canUse, socketpair } from "./native.js";
+import { createPipe, type PipeEnds } from "../native/capacity.js";
+import type { ExitStatus } from "../errors.js";
+import { SpawnError } from "../errors.js";
+import { canUse, socketpair } from "../native/native.js";
 import { formatCommand, type ResolvedSpawnOptions } from "./options.js";
-import { PipeSocket } from "./socket.js";
+import { PipeSocket } from "../native/socket.js";
 import { closeEnd, pairWith, type ChildEnd } from "./stdio-pair.js";
 
 /**

@@ -2,9 +2,9 @@ import { spawnSync } from "node:child_process";
 import { closeSync, constants, existsSync, openSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fifoTransport, mkfifo, run, type FifoListenOptions } from "../src/index.js";
-import { tryLock } from "../src/native.js";
-import { fixture, readFifoToEnd, rejection, tempDir } from "./helpers.js";
+import { fifoTransport, mkfifo, run, type FifoListenOptions } from "../../src/index.js";
+import { tryLock } from "../../src/native/native.js";
+import { fixture, readFifoToEnd, rejection, tempDir } from "../helpers.js";
 
 const dir = tempDir("fifo-transport");
 let serial = 0;

@@ -14,8 +14,8 @@ import {
   type IpcError,
   type WaitOptions,
 } from "@ipc/core";
-import { mkfifo as mkfifoCall } from "./native.js";
-import { PipeSocket } from "./socket.js";
+import { mkfifo as mkfifoCall } from "../native/native.js";
+import { PipeSocket } from "../native/socket.js";
 
 /** Longest pause between two attempts to open a FIFO for writing while no reader has it open. */
 const MAX_RETRY_DELAY = 50;
@@ -43,7 +43,7 @@ export function openFifoFd(path: string, flags: number): number {
   } catch (error) {
     throw openError(error, path);
   }
-  // bigint: a plain fstatSync of a FIFO would make later require()s of symlinked packages fail (native.ts).
+  // bigint: a plain fstatSync of a FIFO would make later require()s of symlinked packages fail (native/native.ts).
   if (!fstatSync(fd, { bigint: true }).isFIFO()) {
     closeSync(fd);
     throw new InvalidArgumentError(`${path} is not a FIFO (create one with mkfifo())`);

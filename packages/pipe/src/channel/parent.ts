@@ -13,16 +13,16 @@ import { closeSync, fstatSync, openSync } from "node:fs";
 import { AddressInUseError, InvalidArgumentError, type Connection, type ConnectionOptions } from "@ipc/core";
 import { resolveConnectionOptions } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
-import { canUse, dup2, dupCloexec } from "./native.js";
-import { peerOf } from "./proc.js";
-import { PipeSocket } from "./socket.js";
+import { canUse, dup2, dupCloexec } from "../native/native.js";
+import { peerOf } from "../process/proc.js";
+import { PipeSocket } from "../native/socket.js";
 
 let claimed = false;
 
 function checkStdio(fd: number, name: string): void {
   let kind: string;
   try {
-    // bigint: a plain fstatSync of a pipe would make later require()s of symlinked packages fail (native.ts).
+    // bigint: a plain fstatSync of a pipe would make later require()s of symlinked packages fail (native/native.ts).
     const stat = fstatSync(fd, { bigint: true });
     if (stat.isFIFO() || stat.isSocket()) return;
     kind = stat.isCharacterDevice() ? "a terminal or device" : stat.isFile() ? "a file" : "not a pipe";

@@ -19,9 +19,9 @@ import {
   type Transport,
   type WaitOptions,
 } from "@ipc/core";
-import { spawnChannel, type ChildChannel, type SpawnChannelOptions } from "./child-channel.js";
-import { SpawnError } from "./errors.js";
-import { parentChannel } from "./parent-channel.js";
+import { spawnChannel, type ChildChannel, type SpawnChannelOptions } from "./child.js";
+import { SpawnError } from "../errors.js";
+import { parentChannel } from "./parent.js";
 
 /** The listener of `listen("pipe:")`: one connection, to the parent. */
 class ParentListener implements Listener {
