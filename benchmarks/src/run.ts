@@ -3,6 +3,7 @@
  * The harness's command (`pnpm bench`, `node benchmarks/dist/run.js`, `npx ipc-bench`): runs a profile, prints
  * the table, writes latest.{json,md,svg} and measurements.json to --out. See USAGE.
  */
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -10,7 +11,7 @@ import { REGIMES, type Regime } from "./lib/case.js";
 import { mechanismBlock, replaceBlock, targetsBlock, writeMeasurements, writeResults } from "./lib/files.js";
 import { progressReporter } from "./lib/progress.js";
 import { textReport } from "./lib/report.js";
-import { BenchAbortedError, PEERS, PROFILES, runBench, type ProfileName } from "./lib/runner.js";
+import { BenchAbortedError, PEERS, PROFILES, runBench, type BenchRun, type ProfileName } from "./lib/runner.js";
 import { parseSize } from "./lib/sizes.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,7 +32,9 @@ const USAGE = `usage: node benchmarks/dist/run.js [options]
   --lock-per SCOPE    case (default) or round: how long each hold of --lock lasts
   --out DIR           where latest.{json,md,svg} and measurements.json go (default benchmarks/results)
   --measurements FILE also write the figures choose() decides by there (e.g. packages/kit/measurements.json)
-  --readme FILE       replace the ipc-bench and bench blocks of FILE (the README) with this run's tables`;
+  --readme FILE       replace the ipc-bench and bench blocks of FILE (the README) with this run's tables
+  --cpu-prof DIR      every process of every case runs with node --cpu-prof, writing its profile to DIR
+  --from FILE         measure nothing: report the run saved in FILE (a latest.json), for --measurements/--readme`;
 
 /** --help: the usage on stdout. Bad usage: the problem and the usage on stderr, exit code 2, no stack trace. */
 function usage(problem?: string): never {
@@ -59,6 +62,8 @@ function parse() {
         out: { type: "string", default: join(here, "..", "results") },
         measurements: { type: "string" },
         readme: { type: "string" },
+        from: { type: "string" },
+        "cpu-prof": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }).values;
@@ -95,8 +100,19 @@ const stop = new AbortController();
 process.once("SIGINT", () => stop.abort());
 process.once("SIGTERM", () => stop.abort());
 
+/** A run saved by an earlier invocation (its latest.json). */
+function saved(file: string): BenchRun {
+  try {
+    const run = JSON.parse(readFileSync(file, "utf8")) as BenchRun;
+    if (run.tool !== "@ipc/bench" || run.version !== 2) throw new Error("not the latest.json of @ipc/bench (version 2)");
+    return run;
+  } catch (error) {
+    return usage(`--from ${file}: ${(error as Error).message}`);
+  }
+}
+
 try {
-  const run = await runBench({
+  const run = values.from !== undefined ? saved(values.from) : await runBench({
     profile: values.profile as ProfileName,
     rounds: positive("--rounds", values.rounds),
     only: list(values.only),
@@ -107,12 +123,13 @@ try {
     peers: vs,
     lock: values.lock,
     lockScope: values["lock-per"] as "case" | "round",
+    cpuProf: values["cpu-prof"],
     signal: stop.signal,
     onProgress: progressReporter(),
   });
   if (run.rows.length === 0 && run.failures.length === 0) usage(`--only ${values.only ?? ""} --transports ${values.transports ?? ""} matches no case`);
   process.stdout.write(`\n${textReport(run)}`);
-  const latest = writeResults(run, values.out!);
+  const latest = values.from === undefined ? writeResults(run, values.out!) : values.from;
   if (values.measurements !== undefined) writeMeasurements(run, values.measurements);
   if (values.readme !== undefined) {
     replaceBlock(values.readme, "ipc-bench", mechanismBlock(run));

@@ -15,7 +15,7 @@ const self = fileURLToPath(import.meta.url);
 
 /** The command line of a worker process playing `role` for `spec`, on `cpu` when pinned. */
 function command(spec: WorkerSpec, role: "peer" | "child", arg: string, cpu: string | undefined): string[] {
-  return pinned(cpu, [process.execPath, self, JSON.stringify({ ...spec, role, arg })]);
+  return pinned(cpu, [process.execPath, ...(spec.nodeArgs ?? []), self, JSON.stringify({ ...spec, role, arg })]);
 }
 
 async function measure(spec: WorkerSpec, found: BenchCase): Promise<void> {
@@ -36,7 +36,7 @@ async function measure(spec: WorkerSpec, found: BenchCase): Promise<void> {
     const metrics = await found.run(context);
     process.stdout.write(`${JSON.stringify(metrics)}\n`);
   } finally {
-    peer?.kill();
+    await peer?.stop();
   }
 }
 

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import type { Readable } from "node:stream";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 
 /** `command` run on `cpu` with taskset, or as it is when `cpu` is undefined (unpinned). */
@@ -19,6 +19,11 @@ export interface Ready {
   readonly ready: string;
   /** Writes one line to its stdin (e.g. where to connect). */
   tell(line: string): void;
+  /**
+   * Closes its stdin, on which it exits (so that it can write what it writes on exit, a `--cpu-prof` profile
+   * say), and kills it if it has not exited within half a second.
+   */
+  stop(): Promise<void>;
   kill(): void;
 }
 
@@ -27,25 +32,45 @@ export interface Ready {
  * {@link exitWithParent}), and resolves once its first line of stdout is `ready [text]`.
  */
 export async function startReady(command: readonly string[], env?: NodeJS.ProcessEnv): Promise<Ready> {
-  const child = spawn(command[0]!, command.slice(1), { stdio: ["pipe", "pipe", "inherit"], env: env ?? process.env });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const exited = once(child, "exit").then(([code, signal]) => {
-    throw new Error(`${command.join(" ").slice(0, 120)} exited (${String(code ?? signal)}) before it was ready`);
+  const child = spawn(command[0]!, command.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: env ?? process.env });
+  // Its stderr goes to ours; the last of it also into the error if it fails to start.
+  let said = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    said = (said + chunk.toString()).slice(-2000);
   });
-  const first = await Promise.race([lines.next(), exited]);
+  const why = (): string => said.trim().split("\n").filter((l) => /\S/.test(l)).pop() ?? "";
+  const name = basename(command.find((part) => part.endsWith(".js")) ?? command[0]!);
+  const exited = once(child, "exit").then(([code, signal]) => {
+    throw new Error(`its ${name} process exited (${String(code ?? signal)}) before it was ready: ${why()}`);
+  });
+  const first = await Promise.race([lines(child).next(), exited]);
   const line = typeof first.value === "string" ? first.value : "";
   if (!/^ready( |$)/.test(line)) {
     child.kill("SIGKILL");
-    throw new Error(`${command.join(" ").slice(0, 120)} said '${line}' instead of ready`);
+    await once(child, "exit").catch(() => undefined);
+    throw new Error(`its ${name} process said '${line}' instead of ready: ${why()}`);
   }
   exited.catch(() => undefined);
   child.stdin!.on("error", () => undefined);
+  const gone = once(child, "exit").then(() => undefined);
   return {
     child,
     ready: line.slice("ready ".length),
     tell: (text) => child.stdin!.write(`${text}\n`),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 500);
+      await gone;
+      clearTimeout(timer);
+    },
     kill: () => child.kill("SIGKILL"),
   };
+}
+
+function lines(child: ChildProcess): AsyncIterator<string> {
+  return createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
 }
 
 /** In a peer: exit as soon as stdin (a pipe from the process that started it) closes, however that one ended. */

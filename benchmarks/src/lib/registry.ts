@@ -31,6 +31,8 @@ export interface WorkerSpec {
   readonly regime: Regime;
   readonly cpu?: string | undefined;
   readonly peerCpu?: string | undefined;
+  /** Options for node in the case's processes (`--cpu-prof --cpu-prof-dir=…` with `--cpu-prof DIR`). */
+  readonly nodeArgs?: readonly string[] | undefined;
   /** Absent: measure. `peer` / `child`: be that side of the case, with `arg`. */
   readonly role?: "peer" | "child";
   readonly arg?: string;

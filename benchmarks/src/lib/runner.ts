@@ -7,7 +7,7 @@ import { execFile, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Budget, Group, GroupRow, Metrics, Regime } from "./case.js";
 import { measurementsOf, type Measurements } from "./measurements.js";
@@ -58,6 +58,11 @@ export interface RunOptions {
   readonly lock?: string | undefined;
   /** Whether {@link lock} is held around each case run (default) or each round. */
   readonly lockScope?: "case" | "round" | undefined;
+  /**
+   * A directory for CPU profiles: every process of every case runs with `node --cpu-prof` and writes its
+   * profile there (`CPU.<date>.<pid>.….cpuprofile`) when it exits. Profiling slows what it measures. Default: none.
+   */
+  readonly cpuProf?: string | undefined;
   /** Stops the run: the running case's processes are killed, its directory removed, and runBench() rejects. */
   readonly signal?: AbortSignal | undefined;
   /** Called before each case run, and once at the end (`done === total`). */
@@ -234,7 +239,7 @@ async function holdLock(file: string, signal: AbortSignal | undefined): Promise<
 
 /** Runs one case in a worker process; its peer and children end with it (their stdin closes). */
 function runOnce(spec: WorkerSpec, timeoutMs: number, signal: AbortSignal | undefined): Promise<Metrics> {
-  const command = pinned(spec.cpu, [process.execPath, worker, JSON.stringify(spec)]);
+  const command = pinned(spec.cpu, [process.execPath, ...(spec.nodeArgs ?? []), worker, JSON.stringify(spec)]);
   return new Promise((resolve, reject) => {
     execFile(command[0]!, command.slice(1), { maxBuffer: 1 << 20, timeout: timeoutMs, killSignal: "SIGKILL", signal }, (error, stdout, stderr) => {
       if (error !== null) {
@@ -309,7 +314,8 @@ export async function runBench(options: RunOptions = {}): Promise<BenchRun> {
       let releaseCase: (() => void) | undefined;
       try {
         releaseCase = await locked("case");
-        const spec: WorkerSpec = { module: run.module, id: run.id, params: { sizes }, dir, budget, regime: run.regime, ...cpusOf(run.regime, pin) };
+        const nodeArgs = options.cpuProf === undefined ? undefined : ["--cpu-prof", `--cpu-prof-dir=${resolve(options.cpuProf)}`];
+        const spec: WorkerSpec = { module: run.module, id: run.id, params: { sizes }, dir, budget, regime: run.regime, ...cpusOf(run.regime, pin), nodeArgs };
         const metrics = await runOnce(spec, timeoutMs, options.signal);
         const key = `${run.id}@${run.regime}`;
         samples.set(key, [...(samples.get(key) ?? []), metrics]);
