@@ -42,6 +42,7 @@ export interface ChannelSession extends Connection {
 export interface ChannelSessionListener {
   readonly address: string;
   accept(options?: WaitOptions): Promise<ChannelSession | undefined>;
+  close(): Promise<void>;
 }
 
 /** A multiplexer (`mux()`), and its streams. */

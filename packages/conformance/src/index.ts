@@ -19,6 +19,7 @@ import { faultCases } from "./cases/faults.js";
 import { interopCases } from "./cases/interop.js";
 import { lifecycleCases } from "./cases/lifecycle.js";
 import { messagingCases } from "./cases/messaging.js";
+import { sharedRuleCases } from "./cases/shared-rules.js";
 import type { ConformanceFixture } from "./fixture.js";
 import { Resources, type Context } from "./harness.js";
 
@@ -54,6 +55,7 @@ export function runConformance(fixture: ConformanceFixture): void {
     }, 60_000);
     messagingCases(fixture, ctx);
     lifecycleCases(fixture, ctx);
+    sharedRuleCases(fixture, ctx);
     faultCases(fixture, ctx);
     crossProcessCases(fixture, ctx);
     interopCases(fixture, ctx);

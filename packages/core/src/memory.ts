@@ -3,71 +3,40 @@
  * semantics of a real one — ordering, backpressure, size limits, graceful close, abort, timeouts. Tests
  * and examples run on it without the OS, and the conformance suite is checked against it.
  */
-import { AcceptQueue } from "./accept-queue.js";
 import { formatAddress, parseAddressOf } from "./address.js";
-import { throwIfAborted, race } from "./deadline.js";
-import { Deferred, settledOf } from "./deferred.js";
-import {
-  AbortError,
-  AddressInUseError,
-  ClosedError,
-  ConnectionRefusedError,
-  ConnectionResetError,
-  FrameTooLargeError,
-  InvalidArgumentError,
-  MessageTooLargeError,
-} from "./errors.js";
+import { throwIfAborted } from "./deadline.js";
+import { AddressInUseError, ClosedError, ConnectionRefusedError, ConnectionResetError, FrameTooLargeError } from "./errors.js";
 import { Inbox } from "./inbox.js";
 import { queueSend, type PendingSend } from "./send-queue.js";
 import { resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
-import type {
-  CloseOptions,
-  ConnectOptions,
-  Connection,
-  ListenOptions,
-  Listener,
-  Peer,
-  ReceiveOptions,
-  SendOptions,
-  Transport,
-  WaitOptions,
-} from "./types.js";
+import { ConnectionBase } from "./transport/connection-base.js";
+import { ListenerBase } from "./transport/listener-base.js";
+import type { ConnectOptions, Connection, ListenOptions, Listener, Peer, SendOptions, Transport } from "./types.js";
 
 const RESOLVED = Promise.resolve();
-
-const enum State {
-  Open,
-  Closing,
-  Closed,
-}
 
 function selfPeer(): Peer {
   return { pid: process.pid, uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
 }
 
 /** One end of an in-memory connection. */
-class MemoryConnection implements Connection {
+class MemoryConnection extends ConnectionBase {
   readonly localAddress: string;
   readonly remoteAddress: string;
   readonly peer: Peer = selfPeer();
   readonly maxMessageSize: number;
-  readonly #inbox: Inbox;
-  readonly #closed = new Deferred();
+  protected readonly inbox: Inbox;
   #other!: MemoryConnection;
-  #state = State.Open;
-  #error: Error | undefined;
   #pending: PendingSend[] = [];
   #sentEnd = false;
   #receivedEnd = false;
 
   constructor(options: ResolvedConnectionOptions, localAddress: string, remoteAddress: string) {
+    super();
     this.maxMessageSize = options.maxMessageSize;
     this.localAddress = localAddress;
     this.remoteAddress = remoteAddress;
-    this.#inbox = new Inbox({
-      highWaterMark: options.highWaterMark,
-      onDrain: () => this.#other.#pump(),
-    });
+    this.inbox = new Inbox({ highWaterMark: options.highWaterMark, onDrain: () => this.#other.#pump() });
   }
 
   static pair(a: ResolvedConnectionOptions, b: ResolvedConnectionOptions, address: string): [Connection, Connection] {
@@ -78,61 +47,24 @@ class MemoryConnection implements Connection {
     return [client, server];
   }
 
-  get closed(): Promise<void> {
-    return this.#closed.promise;
-  }
-
-  send(message: Uint8Array, options?: SendOptions): Promise<void> {
-    if (!(message instanceof Uint8Array)) {
-      return Promise.reject(new InvalidArgumentError("send() takes a Uint8Array"));
-    }
-    if (this.#state !== State.Open) return Promise.reject(this.#sendError());
-    if (message.byteLength > this.maxMessageSize) {
-      return Promise.reject(new MessageTooLargeError(message.byteLength, this.maxMessageSize));
-    }
-    if (options?.signal?.aborted) {
-      try {
-        throwIfAborted(options.signal, "send");
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    if (this.#pending.length === 0 && this.#other.#inbox.hasRoom) {
+  protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
+    if (this.#pending.length === 0 && this.#other.inbox.hasRoom) {
       this.#deliver(message);
       return RESOLVED;
     }
     return queueSend(this.#pending, message, options, () => this.#finishSendingIfClosing());
   }
 
-  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
-    return this.#inbox.receive(options);
+  protected override endSending(): void {
+    this.#finishSendingIfClosing();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#inbox[Symbol.asyncIterator]();
+  protected override onAbort(reason: Error): void {
+    this.#other.fail(new ConnectionResetError("the peer aborted the connection", { cause: reason }));
   }
 
-  async close(options?: CloseOptions): Promise<void> {
-    if (this.#state === State.Open) {
-      this.#state = State.Closing;
-      this.#finishSendingIfClosing();
-    }
-    try {
-      await race("close", settledOf(this.#closed.promise), options);
-    } catch (error) {
-      this.abort(error as Error);
-    }
-  }
-
-  abort(reason?: Error): void {
-    if (this.#state === State.Closed) return;
-    const error = reason ?? new AbortError("the connection was aborted");
-    this.#fail(error, true);
-    this.#other.#fail(new ConnectionResetError("the peer aborted the connection", { cause: reason }), false);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  protected override onFail(error: Error): void {
+    for (const entry of this.#pending.splice(0)) entry.reject(error);
   }
 
   /** Hands a copy of `message` to the other end, which owns it from then on. */
@@ -141,17 +73,17 @@ class MemoryConnection implements Connection {
     if (message.byteLength > other.maxMessageSize) {
       // What a stream transport's receiver does with an oversize frame: refuse it and close.
       const error = new FrameTooLargeError(message.byteLength, other.maxMessageSize);
-      other.#fail(error, false);
-      this.#fail(new ConnectionResetError("the peer closed the connection: message over its maxMessageSize", { cause: error }), false);
+      other.fail(error);
+      this.fail(new ConnectionResetError("the peer closed the connection: message over its maxMessageSize", { cause: error }));
       return;
     }
-    other.#inbox.push(message.slice());
+    other.inbox.push(message.slice());
   }
 
   /** Accepts waiting sends while the other end has room. */
   #pump(): void {
     const other = this.#other;
-    while (this.#pending.length > 0 && other.#inbox.hasRoom && this.#state !== State.Closed) {
+    while (this.#pending.length > 0 && other.inbox.hasRoom && !this.isClosed) {
       const entry = this.#pending.shift()!;
       this.#deliver(entry.message);
       entry.resolve();
@@ -160,78 +92,52 @@ class MemoryConnection implements Connection {
   }
 
   #finishSendingIfClosing(): void {
-    if (this.#state !== State.Closing || this.#sentEnd || this.#pending.length > 0) return;
+    if (this.isOpen || this.isClosed || this.#sentEnd || this.#pending.length > 0) return;
     this.#sentEnd = true;
     this.#other.#onPeerEnd();
-    this.#settleIfDone();
+    if (this.#receivedEnd) this.finishClose();
   }
 
   #onPeerEnd(): void {
     this.#receivedEnd = true;
-    this.#inbox.end();
-    if (this.#state === State.Open) this.#state = State.Closing;
-    this.#finishSendingIfClosing();
-    this.#settleIfDone();
-  }
-
-  #settleIfDone(): void {
-    if (this.#sentEnd && this.#receivedEnd && this.#state !== State.Closed) {
-      this.#state = State.Closed;
-      this.#closed.resolve();
-    }
-  }
-
-  #fail(error: Error, discardInbox: boolean): void {
-    if (this.#state === State.Closed) return;
-    this.#state = State.Closed;
-    this.#error = error;
-    if (discardInbox) this.#inbox.destroy(error);
-    else this.#inbox.fail(error);
-    for (const entry of this.#pending.splice(0)) entry.reject(error);
-    this.#closed.reject(error);
-  }
-
-  #sendError(): Error {
-    if (this.#error !== undefined) return this.#error;
-    return new ClosedError(
-      this.#receivedEnd && !this.#sentEnd
-        ? "the peer closed the connection; no more messages can be sent"
-        : "the connection is closing or closed; no more messages can be sent",
-    );
+    this.inbox.end();
+    this.closedByPeer();
+    if (this.#sentEnd) this.finishClose();
   }
 }
 
 /** The listeners of this process's memory transport, by name. */
 const listeners = new Map<string, MemoryListener>();
 
-class MemoryListener implements Listener {
+class MemoryListener extends ListenerBase {
   readonly address: string;
-  readonly options: ResolvedConnectionOptions;
-  readonly queue: AcceptQueue;
+  readonly #options: ResolvedConnectionOptions;
   readonly #name: string;
 
   constructor(name: string, options: ResolvedConnectionOptions, backlog: number) {
+    super(backlog);
     this.#name = name;
     this.address = formatAddress({ scheme: "memory", name });
-    this.options = options;
-    this.queue = new AcceptQueue(backlog);
+    this.#options = options;
   }
 
-  accept(options?: WaitOptions): Promise<Connection | undefined> {
-    return this.queue.accept(options);
+  /** A client's connect(): waits (under `options`) for room in the backlog, then queues the server's end. */
+  async connect(options: ResolvedConnectionOptions, wait: ConnectOptions | undefined): Promise<Connection> {
+    try {
+      await this.queue.waitForRoom(wait);
+    } catch (error) {
+      if (error instanceof ClosedError) {
+        throw new ConnectionRefusedError(`connect to ${this.address}: the listener closed`, { cause: error });
+      }
+      throw error;
+    }
+    const [client, server] = MemoryConnection.pair(options, this.#options, this.address);
+    this.queue.push(server);
+    return client;
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Connection> {
-    return this.queue[Symbol.asyncIterator]();
-  }
-
-  async close(): Promise<void> {
+  protected override release(): void {
     if (listeners.get(this.#name) === this) listeners.delete(this.#name);
-    this.queue.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 }
 
@@ -260,17 +166,7 @@ export const memoryTransport: Transport = {
     throwIfAborted(options?.signal, `connect to ${address}`);
     const listener = listeners.get(name);
     if (listener === undefined) throw new ConnectionRefusedError(`connect to ${address}: nothing is listening there`);
-    try {
-      await listener.queue.waitForRoom(options);
-    } catch (error) {
-      if (error instanceof ClosedError) {
-        throw new ConnectionRefusedError(`connect to ${address}: the listener closed`, { cause: error });
-      }
-      throw error;
-    }
-    const [client, server] = MemoryConnection.pair(resolved, listener.options, listener.address);
-    listener.queue.push(server);
-    return client;
+    return listener.connect(resolved, options);
   },
 };
 

@@ -3,6 +3,9 @@
  * layer authors. A transport is "its I/O + these pieces", so its semantics match every other transport's;
  * prove it with @ipc/conformance. Applications never need this entry point.
  *
+ * - {@link ConnectionBase}, {@link ListenerBase}: the shared rules of every connection and listener (what
+ *   `send()` refuses and with which error, close/abort/`closed`, `await using`), written once; a transport
+ *   supplies its I/O through their protected hooks.
  * - {@link Inbox}: the receiving queue of a connection, with byte accounting, pause/resume callbacks and an
  *   `onTake` hook for layers that acknowledge or grant credit as messages are taken.
  * - {@link AcceptQueue}: a listener's backlog between its source of connections and `accept()`.
@@ -13,6 +16,8 @@
  *
  * @packageDocumentation
  */
+export { ConnectionBase } from "./transport/connection-base.js";
+export { ListenerBase } from "./transport/listener-base.js";
 export { Inbox, type InboxOptions } from "./inbox.js";
 export { AcceptQueue } from "./accept-queue.js";
 export { queueSend, removeItem, type PendingSend } from "./send-queue.js";

@@ -4,22 +4,15 @@
  */
 import type { Duplex, Readable, Writable } from "node:stream";
 import {
-  AbortError,
-  ClosedError,
   ConnectionResetError,
   InvalidArgumentError,
-  MessageTooLargeError,
   fromSystemError,
-  race,
-  throwIfAborted,
-  type CloseOptions,
   type Connection,
   type ConnectionOptions,
   type Peer,
-  type ReceiveOptions,
   type SendOptions,
 } from "@ipc/core";
-import { Deferred, Inbox, resolveConnectionOptions, settledOf } from "@ipc/core/transport";
+import { ConnectionBase, Inbox, resolveConnectionOptions } from "@ipc/core/transport";
 import { FrameDecoder } from "./decoder.js";
 import type { FrameReader } from "./reader.js";
 import { FrameWriter } from "./writer.js";
@@ -43,18 +36,11 @@ export interface FramedOptions extends ConnectionOptions {
   readonly reader?: FrameReader | undefined;
 }
 
-const enum State {
-  Open,
-  /** This end or the peer started closing: no more sends; what was accepted still goes out. */
-  Closing,
-  Closed,
-}
-
 function isDuplex(stream: ByteStream): stream is Duplex {
   return typeof (stream as Duplex).pipe === "function" && typeof (stream as Duplex).write === "function";
 }
 
-class FramedConnection implements Connection {
+class FramedConnection extends ConnectionBase {
   readonly localAddress: string;
   readonly remoteAddress: string;
   readonly peer: Peer | undefined;
@@ -63,18 +49,16 @@ class FramedConnection implements Connection {
   readonly #writable: Writable;
   /** True when one duplex is both `#readable` and `#writable`. */
   readonly #duplex: boolean;
-  readonly #inbox: Inbox;
+  protected readonly inbox: Inbox;
   /** Where frames come from: a decoder fed by 'data' events, or the socket's FrameReader. */
   readonly #decoder: FrameDecoder | FrameReader;
   readonly #writer: FrameWriter;
-  readonly #closed = new Deferred();
-  #state = State.Open;
-  #error: Error | undefined;
   #peerEnded = false;
   #readableClosed = false;
   #writableClosed = false;
 
   constructor(stream: ByteStream, options: FramedOptions | undefined) {
+    super();
     const resolved = resolveConnectionOptions(options);
     this.maxMessageSize = resolved.maxMessageSize;
     this.localAddress = options?.localAddress ?? "";
@@ -98,7 +82,7 @@ class FramedConnection implements Connection {
         `the reader's maxMessageSize (${reader.maxMessageSize}) differs from the connection's (${resolved.maxMessageSize})`,
       );
     }
-    this.#inbox = new Inbox({
+    this.inbox = new Inbox({
       highWaterMark: resolved.highWaterMark,
       onFull: () => {
         if (reader === undefined) readable.pause();
@@ -106,20 +90,20 @@ class FramedConnection implements Connection {
       },
       onDrain: () => {
         if (reader !== undefined) reader.paused = false;
-        if (this.#state !== State.Closed) readable.resume();
+        if (!this.isClosed) readable.resume();
       },
     });
-    const inbox = this.#inbox;
+    const inbox = this.inbox;
     this.#writer = new FrameWriter(this.#writable, resolved.highWaterMark);
     if (reader === undefined) {
       this.#decoder = new FrameDecoder(resolved.maxMessageSize, (frame) => inbox.push(frame));
       readable.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     } else {
       this.#decoder = reader;
-      reader.attach({ frame: (frame) => inbox.push(frame), error: (error) => this.#fail(error as Error, false) });
+      reader.attach({ frame: (frame) => inbox.push(frame), error: (error) => this.fail(error as Error) });
     }
 
-    const onError = (error: Error): void => this.#fail(fromSystemError(error, this.#what()), false);
+    const onError = (error: Error): void => this.fail(fromSystemError(error, this.describe()));
     readable.on("end", () => this.#onEnd());
     readable.on("error", onError);
     readable.on("close", () => {
@@ -137,63 +121,29 @@ class FramedConnection implements Connection {
     }
   }
 
-  get closed(): Promise<void> {
-    return this.#closed.promise;
-  }
-
-  send(message: Uint8Array, options?: SendOptions): Promise<void> {
-    if (!(message instanceof Uint8Array)) {
-      return Promise.reject(new InvalidArgumentError("send() takes a Uint8Array"));
-    }
-    if (this.#state !== State.Open) return Promise.reject(this.#sendError());
-    if (message.byteLength > this.maxMessageSize) {
-      return Promise.reject(new MessageTooLargeError(message.byteLength, this.maxMessageSize));
-    }
-    if (options?.signal?.aborted) {
-      try {
-        throwIfAborted(options.signal, "send");
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
+  protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
     return this.#writer.send(message, options);
   }
 
-  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
-    return this.#inbox.receive(options);
+  /** Ends the stream once what was accepted is written. */
+  protected override endSending(): void {
+    this.#writer.end((error) => {
+      if (error) this.fail(fromSystemError(error, this.describe()));
+    });
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#inbox[Symbol.asyncIterator]();
-  }
-
-  async close(options?: CloseOptions): Promise<void> {
-    this.#beginClose();
-    try {
-      await race("close", settledOf(this.#closed.promise), options);
-    } catch (error) {
-      this.abort(error as Error);
-    }
-  }
-
-  abort(reason?: Error): void {
-    if (this.#state === State.Closed) return;
-    this.#fail(reason ?? new AbortError("the connection was aborted"), true);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  #what(): string {
-    return this.remoteAddress ? `connection to ${this.remoteAddress}` : "connection";
+  /** Unsent messages are dropped and their sends rejected; the stream goes. */
+  protected override onFail(error: Error): void {
+    this.#writer.fail(error);
+    this.#readable.destroy();
+    if (!this.#duplex) this.#writable.destroy();
   }
 
   #onData(chunk: Uint8Array): void {
     try {
       (this.#decoder as FrameDecoder).push(chunk);
     } catch (error) {
-      this.#fail(error as Error, false);
+      this.fail(error as Error);
     }
   }
 
@@ -202,58 +152,18 @@ class FramedConnection implements Connection {
     try {
       this.#decoder.end();
     } catch (error) {
-      this.#fail(error as Error, false);
+      this.fail(error as Error);
       return;
     }
-    this.#inbox.end();
+    this.inbox.end();
     // The peer is done: finish our side too, after what we already accepted.
-    this.#beginClose();
-  }
-
-  #beginClose(): void {
-    if (this.#state !== State.Open) return;
-    this.#state = State.Closing;
-    this.#writer.end((error) => {
-      if (error) this.#fail(fromSystemError(error, this.#what()), false);
-    });
+    this.closedByPeer();
   }
 
   #onStreamClosed(): void {
-    if (!this.#readableClosed || !this.#writableClosed || this.#state === State.Closed) return;
-    if (this.#peerEnded && this.#writable.writableFinished) {
-      this.#state = State.Closed;
-      this.#closed.resolve();
-      return;
-    }
-    this.#fail(
-      new ConnectionResetError(`${this.#what()}: the stream closed before the connection was closed`),
-      false,
-    );
-  }
-
-  /**
-   * Ends the connection with `error`. Messages already received stay readable before the error unless
-   * `discard` (a local abort); unsent ones are dropped and their sends rejected.
-   */
-  #fail(error: Error, discard: boolean): void {
-    if (this.#state === State.Closed) return;
-    this.#state = State.Closed;
-    this.#error = error;
-    if (discard) this.#inbox.destroy(error);
-    else this.#inbox.fail(error);
-    this.#writer.fail(error);
-    this.#closed.reject(error);
-    this.#readable.destroy();
-    if (!this.#duplex) this.#writable.destroy();
-  }
-
-  #sendError(): Error {
-    if (this.#error !== undefined) return this.#error;
-    return new ClosedError(
-      this.#peerEnded
-        ? `${this.#what()}: the peer closed the connection; no more messages can be sent`
-        : `${this.#what()}: the connection is closing; no more messages can be sent`,
-    );
+    if (!this.#readableClosed || !this.#writableClosed || this.isClosed) return;
+    if (this.#peerEnded && this.#writable.writableFinished) return this.finishClose();
+    this.fail(new ConnectionResetError(`${this.describe()}: the stream closed before the connection was closed`));
   }
 }
 

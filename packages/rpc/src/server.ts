@@ -114,9 +114,10 @@ class RpcServer implements Server {
   async close(options?: WaitOptions): Promise<void> {
     const limit = closeSignal(options);
     this.#stopping = true;
+    // Refuse new calls from this moment, not from when the listener has closed (a later tick).
+    for (const connection of this.#connections) connection.shutdown();
     await this.#listener?.close();
     const connections = [...this.#connections];
-    for (const connection of connections) connection.shutdown();
     await waitOrAbort(Promise.all(connections.map((c) => c.idle())).then(noop), limit);
     const error = new RpcError("UNAVAILABLE", "the server shut down before the call finished", { cause: limit?.reason });
     for (const connection of connections) connection.failAll(error);

@@ -5,13 +5,8 @@
 import net from "node:net";
 import tls from "node:tls";
 import { debuglog } from "node:util";
-import { InvalidArgumentError, fromSystemError, type Connection, type Listener, type WaitOptions } from "@ipc/core";
-import {
-  AcceptQueue,
-  resolveBacklog,
-  resolveConnectionOptions,
-  type ResolvedConnectionOptions,
-} from "@ipc/core/transport";
+import { InvalidArgumentError, fromSystemError, type Connection, type Listener } from "@ipc/core";
+import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
 import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
 import { canAdopt, closeFd, duplicate } from "./native.js";
 import type { TcpListenOptions } from "./options.js";
@@ -20,22 +15,20 @@ import { resolveTarget, urlOf, type TcpTarget } from "./target.js";
 
 const log = debuglog("ipc");
 
-class TcpListener implements Listener {
+class TcpListener extends ListenerBase {
   readonly address: string;
   readonly #server: net.Server;
-  readonly #queue: AcceptQueue;
   readonly #settings: ResolvedConnectionOptions;
   readonly #options: TcpListenOptions | undefined;
   /** Connections queued or handed out and still open, for maxConnections. */
   #live = 0;
-  #closed = false;
 
   constructor(server: net.Server, address: string, options: TcpListenOptions | undefined) {
+    super(resolveBacklog(options));
     this.address = address;
     this.#server = server;
     this.#options = options;
     this.#settings = resolveConnectionOptions(options);
-    this.#queue = new AcceptQueue(resolveBacklog(options));
     if (options?.tls === undefined) {
       server.on("connection", (socket: net.Socket) => this.#admit(socket));
     } else {
@@ -46,32 +39,17 @@ class TcpListener implements Listener {
     }
   }
 
-  accept(options?: WaitOptions): Promise<Connection | undefined> {
-    return this.#queue.accept(options);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Connection> {
-    return this.#queue[Symbol.asyncIterator]();
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#queue.close();
+  protected override release(): void {
     this.#server.close(); // stops accepting now; its callback would wait for connections that outlive us
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   #admit(socket: net.Socket): void {
     socket.on("error", () => undefined); // until the connection owns it
     const remote = urlOf(socket.remoteAddress, socket.remotePort);
     const max = this.#options?.maxConnections;
-    const reason = this.#closed
+    const reason = this.isClosed
       ? "the listener is closing"
-      : !this.#queue.hasRoom
+      : !this.queue.hasRoom
         ? "the listener's backlog is full"
         : max !== undefined && this.#live >= max
           ? `the listener serves its maximum of ${max} connections`
@@ -91,7 +69,7 @@ class TcpListener implements Listener {
     this.#live++;
     void connection.closed.catch(() => undefined).finally(() => this.#live--);
     void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
-    this.#queue.push(connection);
+    this.queue.push(connection);
   }
 
   /**

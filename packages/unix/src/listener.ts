@@ -4,20 +4,8 @@
  */
 import net from "node:net";
 import { debuglog } from "node:util";
-import {
-  InvalidArgumentError,
-  fromSystemError,
-  type Connection,
-  type Listener,
-  type Peer,
-  type WaitOptions,
-} from "@ipc/core";
-import {
-  AcceptQueue,
-  resolveBacklog,
-  resolveConnectionOptions,
-  type ResolvedConnectionOptions,
-} from "@ipc/core/transport";
+import { InvalidArgumentError, fromSystemError, type Connection, type Listener, type Peer } from "@ipc/core";
+import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
 import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
 import { refusal } from "./authorize.js";
 import { bindAbstract, bindNative, bindPath, bindWithNode } from "./bind.js";
@@ -35,44 +23,27 @@ function socketFd(socket: net.Socket): number {
   return fd;
 }
 
-class UnixListener implements Listener {
+class UnixListener extends ListenerBase {
   readonly address: string;
   readonly #file: OwnedFile | undefined;
   readonly #server: net.Server;
-  readonly #queue: AcceptQueue;
   readonly #connection: ResolvedConnectionOptions;
   readonly #options: UnixListenOptions | undefined;
-  #closed = false;
 
   constructor(server: net.Server, target: ResolvedTarget, file: OwnedFile | undefined, options: UnixListenOptions | undefined) {
+    super(resolveBacklog(options));
     this.address = target.url;
     this.#file = file;
     this.#server = server;
     this.#options = options;
     this.#connection = resolveConnectionOptions(options);
-    this.#queue = new AcceptQueue(resolveBacklog(options));
     server.on("connection", (socket: net.Socket) => void this.#admit(socket));
   }
 
-  accept(options?: WaitOptions): Promise<Connection | undefined> {
-    return this.#queue.accept(options);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Connection> {
-    return this.#queue[Symbol.asyncIterator]();
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#queue.close();
+  protected override release(): void {
     // close() stops accepting at once; its callback would wait for every connection, which outlive us.
     this.#server.close();
     if (this.#file !== undefined) release(this.#file);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   async #admit(socket: net.Socket): Promise<void> {
@@ -85,20 +56,20 @@ class UnixListener implements Listener {
       socket.destroy();
       return;
     }
-    const reason = this.#closed
+    const reason = this.isClosed
       ? "the listener is closing"
-      : !this.#queue.hasRoom
+      : !this.queue.hasRoom
         ? "the listener's backlog is full"
         : peer === undefined
           ? undefined
           : await refusal(peer, this.#options);
-    if (reason !== undefined || this.#closed) {
+    if (reason !== undefined || this.isClosed) {
       this.#rejected(peer, reason ?? "the listener is closing");
-      const busy = reason === undefined || !this.#queue.hasRoom || this.#closed;
+      const busy = reason === undefined || !this.queue.hasRoom || this.isClosed;
       await refuse(socket, busy ? HandshakeStatus.Busy : HandshakeStatus.Refused, busy ? (reason ?? "") : "not authorized");
       return;
     }
-    this.#queue.push(this.#adopt(socket, peer));
+    this.queue.push(this.#adopt(socket, peer));
   }
 
   /**

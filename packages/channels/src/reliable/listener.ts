@@ -4,7 +4,7 @@
  * (the client reconnected) without being handed out again.
  */
 import { randomBytes } from "node:crypto";
-import { AcceptQueue, noop } from "@ipc/core/transport";
+import { ListenerBase, noop } from "@ipc/core/transport";
 import { ClosedError, ProtocolError, type Connection, type Listener, type WaitOptions } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 import { PROTOCOL_VERSION, decodeSessionFrame, encodeGoodbye, encodeSessionEnd, encodeWelcome, type Handshake } from "./codec.js";
@@ -32,22 +32,23 @@ interface Ended {
   readonly last: number;
 }
 
-class SessionListener implements ReliableListener, SessionLink {
+class SessionListener extends ListenerBase<ReliableSession> implements ReliableListener, SessionLink {
   readonly closesLast = false;
   readonly #listener: Listener;
   readonly #options: ResolvedSessionOptions;
   readonly #maxSessions: number;
-  readonly #queue: AcceptQueue;
   readonly #sessions = new Map<string, Session>();
   readonly #expiry = new Map<Session, NodeJS.Timeout>();
   /** Sessions that ended gracefully, kept for resumeTimeout (at most maxSessions of them). */
   readonly #ended = new Map<string, Ended>();
 
   constructor(listener: Listener, options: ReliableListenerOptions | undefined) {
+    const resolved = resolveSessionOptions(options);
+    const maxSessions = integerOption("maxSessions", options?.maxSessions, 1024, 1);
+    super(integerOption("backlog", options?.backlog, 128, 1, 65_535));
     this.#listener = listener;
-    this.#options = resolveSessionOptions(options);
-    this.#maxSessions = integerOption("maxSessions", options?.maxSessions, 1024, 1);
-    this.#queue = new AcceptQueue(integerOption("backlog", options?.backlog, 128, 1, 65_535));
+    this.#options = resolved;
+    this.#maxSessions = maxSessions;
     void this.#serve();
   }
 
@@ -59,21 +60,8 @@ class SessionListener implements ReliableListener, SessionLink {
     return this.#sessions.size;
   }
 
-  accept(options?: WaitOptions): Promise<ReliableSession | undefined> {
-    return this.#queue.accept(options) as Promise<ReliableSession | undefined>;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<ReliableSession> {
-    return this.#queue[Symbol.asyncIterator]() as AsyncIterator<ReliableSession>;
-  }
-
-  async close(): Promise<void> {
-    this.#queue.close();
-    await this.#listener.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  protected override release(): Promise<void> {
+    return this.#listener.close();
   }
 
   lost(session: Session, error: Error): void {
@@ -102,7 +90,7 @@ class SessionListener implements ReliableListener, SessionLink {
     } catch {
       // The listener failed: it accepts nothing more, and neither does this one.
     }
-    this.#queue.close();
+    this.queue.close();
   }
 
   /** Reads the Hello of a new connection and starts or resumes its session; refuses anything else. */
@@ -131,7 +119,7 @@ class SessionListener implements ReliableListener, SessionLink {
   }
 
   #start(connection: Connection, hello: Handshake): void {
-    if (this.#sessions.size >= this.#maxSessions || !this.#queue.hasRoom || this.#queue.closed) {
+    if (this.#sessions.size >= this.#maxSessions || !this.queue.hasRoom || this.queue.closed) {
       return refuse(connection, REASON_UNSPECIFIED, `the server is busy (${this.#sessions.size} sessions) or closing; try again later`);
     }
     const session = new Session(randomBytes(16), this.#options, connection, this);
@@ -142,7 +130,7 @@ class SessionListener implements ReliableListener, SessionLink {
       session.fail(error as Error);
       throw error;
     }
-    this.#queue.push(session);
+    this.queue.push(session);
   }
 
   #resume(connection: Connection, hello: Handshake): void {

@@ -4,23 +4,8 @@
  * The client (`reliable()`) and server (`reliableListener()`) only differ in how a lost connection is
  * replaced, which they supply as {@link SessionLink}.
  */
-import {
-  AbortError,
-  ClosedError,
-  InvalidArgumentError,
-  MessageTooLargeError,
-  ProtocolError,
-  TimeoutError,
-  race,
-  wait,
-  type CloseOptions,
-  type Connection,
-  type Peer,
-  type ReceiveOptions,
-  type SendOptions,
-  type WaitOptions,
-} from "@ipc/core";
-import { Deferred, Inbox, noop, queueSend, removeItem, settledOf, type PendingSend } from "@ipc/core/transport";
+import { ClosedError, ProtocolError, TimeoutError, wait, type Connection, type Peer, type SendOptions, type WaitOptions } from "@ipc/core";
+import { ConnectionBase, Inbox, noop, queueSend, removeItem, type PendingSend } from "@ipc/core/transport";
 import { Batcher, forEachInBatch } from "../batch.js";
 import {
   dataInner,
@@ -99,7 +84,7 @@ interface PendingFlush {
 export const DATA_OVERHEAD = 32;
 const RESOLVED = Promise.resolve();
 
-export class Session implements ReliableSession {
+export class Session extends ConnectionBase implements ReliableSession {
   readonly id: string;
   readonly sessionId: Uint8Array;
   readonly maxMessageSize: number;
@@ -109,14 +94,12 @@ export class Session implements ReliableSession {
   readonly #link: SessionLink;
   readonly #replay = new ReplayBuffer();
   // Unbounded here: the window announced to the peer bounds it (a peer beyond it breaks the protocol).
-  readonly #inbox = new Inbox({ highWaterMark: Number.MAX_SAFE_INTEGER, onTake: (message) => this.#took(message) });
-  readonly #closed = new Deferred();
+  protected readonly inbox = new Inbox({ highWaterMark: Number.MAX_SAFE_INTEGER, onTake: (message) => this.#took(message) });
   #connection: Connection | undefined;
   /** Batches what is written to `#connection` in one burst into one frame. */
   #batch: Batcher | undefined;
   #peer: Peer | undefined;
   #state: SessionState = "resuming";
-  #error: Error | undefined;
   #pendingSends: PendingSend[] = [];
   #pendingFlushes: PendingFlush[] = [];
   /** The peer's announced window (bytes in flight towards it). */
@@ -130,7 +113,6 @@ export class Session implements ReliableSession {
   #unreadCount = 0;
   #ackTimer: NodeJS.Timeout | undefined;
   #ackSoon = false;
-  #closing = false;
   #localEnd = false;
   #peerEnd: number | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -143,6 +125,7 @@ export class Session implements ReliableSession {
   #lastSend: Promise<void> | undefined;
 
   constructor(sessionId: Uint8Array, options: ResolvedSessionOptions, first: Connection, link: SessionLink) {
+    super();
     this.sessionId = sessionId;
     this.id = Buffer.from(sessionId).toString("hex");
     this.#options = options;
@@ -161,10 +144,6 @@ export class Session implements ReliableSession {
 
   get peer(): Peer | undefined {
     return this.#peer;
-  }
-
-  get closed(): Promise<void> {
-    return this.#closed.promise;
   }
 
   get stats(): SessionStats {
@@ -231,12 +210,7 @@ export class Session implements ReliableSession {
     this.#finishIfDone();
   }
 
-  send(message: Uint8Array, options?: SendOptions): Promise<void> {
-    if (!(message instanceof Uint8Array)) return Promise.reject(new InvalidArgumentError("send() takes a Uint8Array"));
-    if (this.#closing || this.#state === "closed") return Promise.reject(this.#sendError());
-    if (message.byteLength > this.maxMessageSize) {
-      return Promise.reject(new MessageTooLargeError(message.byteLength, this.maxMessageSize));
-    }
+  protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
     if (this.#pendingSends.length === 0 && this.#hasRoom(message)) {
       this.#accept(message);
       return RESOLVED;
@@ -244,18 +218,10 @@ export class Session implements ReliableSession {
     return queueSend(this.#pendingSends, message, options, () => this.#pumpSends());
   }
 
-  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
-    return this.#inbox.receive(options);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this.#inbox[Symbol.asyncIterator]();
-  }
-
   flush(options?: WaitOptions): Promise<void> {
     const id = this.#replay.nextId - 1;
     if (this.#peerAck >= id) return RESOLVED;
-    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return wait<void>("flush", options, (resolve, reject) => {
       const entry: PendingFlush = { id, resolve, reject };
       this.#pendingFlushes.push(entry);
@@ -263,47 +229,38 @@ export class Session implements ReliableSession {
     });
   }
 
-  async close(options?: CloseOptions): Promise<void> {
-    this.#beginClose();
-    try {
-      await race("close", settledOf(this.#closed.promise), options);
-    } catch (error) {
-      this.abort(error as Error);
-    }
+  protected override endSending(): void {
+    this.#pumpSends();
   }
 
-  abort(reason?: Error): void {
-    if (this.#state === "closed") return;
+  protected override onAbort(reason: Error): void {
     const connection = this.#connection;
     this.#dropBatch();
-    if (connection !== undefined) {
-      // Tell the peer at once, so that it does not wait resumeTimeout for a session that is gone.
-      connection.send(encodeGoodbye(0, `the peer aborted the session: ${reason?.message ?? "abort()"}`)).catch(noop);
-      void connection.close({ timeout: 1000 }).catch(noop);
-      this.#connection = undefined;
-    }
-    this.fail(reason ?? new AbortError("the session was aborted"), true);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+    if (connection === undefined) return;
+    // Tell the peer at once, so that it does not wait resumeTimeout for a session that is gone.
+    connection.send(encodeGoodbye(0, `the peer aborted the session: ${reason.message}`)).catch(noop);
+    void connection.close({ timeout: 1000 }).catch(noop);
+    this.#connection = undefined;
   }
 
   /** Ends the session with `error`: pending operations reject, messages received stay readable (unless `discard`). */
-  fail(error: Error, discard = false): void {
-    if (this.#state === "closed") return;
-    this.#error = error;
+  override fail(error: Error, discard = false): void {
+    super.fail(error, discard);
+  }
+
+  protected override onFail(error: Error): void {
     this.#stop();
     this.#dropBatch();
     this.#connection?.abort(error);
     this.#connection = undefined;
-    if (discard) this.#inbox.destroy(error);
-    else this.#inbox.fail(error);
     for (const entry of this.#pendingSends.splice(0)) entry.reject(error);
     for (const entry of this.#pendingFlushes.splice(0)) entry.reject(error);
-    this.#closed.reject(error);
     this.#setState("closed", error);
     this.#link.finished(this);
+  }
+
+  protected override describe(): string {
+    return `reliable session ${this.id}`;
   }
 
   /** A `SessionLostError` with the messages the peer has not acknowledged. */
@@ -400,7 +357,7 @@ export class Session implements ReliableSession {
         `the peer sent ${this.#unreadCost} bytes beyond what was acknowledged, over the window of ${this.#options.maxBufferedBytes} bytes`,
       );
     }
-    this.#inbox.push(payload);
+    this.inbox.push(payload);
   }
 
   #onAck(id: number, pump = true): void {
@@ -425,10 +382,10 @@ export class Session implements ReliableSession {
     if (last < this.#received) throw new ProtocolError(`the peer ended at message ${last}, but ${this.#received} were received`);
     if (last > this.#received) throw new ProtocolError(`the peer ended at message ${last}, but only ${this.#received} arrived before its end`);
     this.#peerEnd = last;
-    this.#inbox.end();
+    this.inbox.end();
     // Everything the peer sent is here: acknowledge it all, read or not, so that its close completes.
     this.#sendAck(this.#received);
-    this.#beginClose();
+    this.closedByPeer();
     // Already closing (the peer's end arrived on a resumed connection): nothing else may call it.
     this.#finishIfDone();
   }
@@ -492,13 +449,7 @@ export class Session implements ReliableSession {
       this.#accept(entry.message);
       entry.resolve();
     }
-    if (this.#closing && this.#pendingSends.length === 0) this.#sendEnd();
-  }
-
-  #beginClose(): void {
-    if (this.#closing || this.#state === "closed") return;
-    this.#closing = true;
-    this.#pumpSends();
+    if (!this.isOpen && this.#pendingSends.length === 0) this.#sendEnd();
   }
 
   #sendEnd(): void {
@@ -532,8 +483,8 @@ export class Session implements ReliableSession {
     this.#dropBatch();
     this.#connection = undefined;
     if (connection !== undefined) void connection.close({ timeout: this.#options.handshakeTimeout }).catch(noop);
-    this.#inbox.end();
-    this.#closed.resolve();
+    this.inbox.end();
+    this.finishClose();
     this.#setState("closed");
     this.#link.finished(this);
   }
@@ -598,10 +549,6 @@ export class Session implements ReliableSession {
     if (this.#state === state) return;
     this.#state = state;
     this.#options.onStateChange?.(state, error);
-  }
-
-  #sendError(): Error {
-    return this.#error ?? new ClosedError(`reliable session ${this.id} is closing or closed; no more messages can be sent`);
   }
 }
 

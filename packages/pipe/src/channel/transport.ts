@@ -19,43 +19,31 @@ import {
   type Transport,
   type WaitOptions,
 } from "@ipc/core";
+import { ListenerBase } from "@ipc/core/transport";
 import { spawnChannel, type ChildChannel, type SpawnChannelOptions } from "./child.js";
 import { SpawnError } from "../errors.js";
 import { parentChannel } from "./parent.js";
 
-/** The listener of `listen("pipe:")`: one connection, to the parent. */
-class ParentListener implements Listener {
+/**
+ * The listener of `listen("pipe:")`: one connection, to the parent. Closing it before that connection is
+ * accepted aborts the connection.
+ */
+class ParentListener extends ListenerBase {
   readonly address = "pipe:";
-  #connection: Connection | undefined;
 
   constructor(connection: Connection) {
-    this.#connection = connection;
+    super(1);
+    this.queue.push(connection);
   }
 
-  async accept(_options?: WaitOptions): Promise<Connection | undefined> {
-    const connection = this.#connection;
-    this.#connection = undefined;
+  /** The connection to the parent once; then `undefined`, as from a closed listener. */
+  override async accept(options?: WaitOptions): Promise<Connection | undefined> {
+    const connection = await super.accept(options);
+    this.queue.close();
     return connection;
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Connection> {
-    return {
-      next: async () => {
-        const value = await this.accept();
-        return value === undefined ? { done: true, value: undefined } : { done: false, value };
-      },
-    };
-  }
-
-  /** Stops accepting; the connection to the parent, if not accepted yet, is aborted. */
-  async close(): Promise<void> {
-    this.#connection?.abort();
-    this.#connection = undefined;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
+  protected override release(): void {}
 }
 
 /** The `pipe:` transport; `connect()` resolves with the {@link ChildChannel} (pid, stderr, exit status). */

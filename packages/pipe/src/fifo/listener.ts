@@ -6,21 +6,8 @@
  * one at a time; connections, once made, run side by side.
  */
 import { chmodSync, closeSync, constants, lstatSync, openSync, unlinkSync } from "node:fs";
-import {
-  AddressInUseError,
-  formatAddress,
-  parseAddressOf,
-  type Connection,
-  type ListenOptions,
-  type Listener,
-  type WaitOptions,
-} from "@ipc/core";
-import {
-  AcceptQueue,
-  resolveBacklog,
-  resolveConnectionOptions,
-  type ResolvedConnectionOptions,
-} from "@ipc/core/transport";
+import { AddressInUseError, formatAddress, parseAddressOf, type ListenOptions } from "@ipc/core";
+import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
 import { mkfifo, openFifoFd } from "./open.js";
 import { GREETING, fifoPaths, readGreeting, type FifoPaths } from "./protocol.js";
@@ -75,40 +62,28 @@ function claim(paths: FifoPaths, address: string, mode: number): void {
 }
 
 /** A `fifo:` listener. */
-export class FifoListener implements Listener {
+export class FifoListener extends ListenerBase {
   readonly address: string;
   readonly #paths: FifoPaths;
   readonly #mode: number;
   readonly #options: ResolvedConnectionOptions;
-  readonly #queue: AcceptQueue;
   #pending: PipeSocket | undefined;
   #stopReading: (() => void) | undefined;
-  #closed = false;
 
   constructor(address: string, options?: FifoListenOptions) {
     const { path } = parseAddressOf(address, "fifo");
+    const resolved = resolveConnectionOptions(options);
+    super(resolveBacklog(options));
     this.address = formatAddress({ scheme: "fifo", path });
     this.#paths = fifoPaths(path);
-    this.#options = resolveConnectionOptions(options);
-    this.#queue = new AcceptQueue(resolveBacklog(options));
+    this.#options = resolved;
     this.#mode = options?.mode ?? 0o600;
     claim(this.#paths, this.address, this.#mode);
     this.#awaitClient();
   }
 
-  accept(options?: WaitOptions): Promise<Connection | undefined> {
-    return this.#queue.accept(options);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Connection> {
-    return this.#queue[Symbol.asyncIterator]();
-  }
-
   /** Stops accepting and removes the files; connections handed out stay open (their FIFOs are unlinked already). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#queue.close();
+  protected override release(): void {
     this.#stopReading?.();
     this.#pending?.destroy();
     for (const path of [this.#paths.in, this.#paths.out, this.#paths.lock]) {
@@ -118,10 +93,6 @@ export class FifoListener implements Listener {
         // Already gone.
       }
     }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   /** Opens `.in` for reading and waits for the next client's greeting. */
@@ -146,7 +117,7 @@ export class FifoListener implements Listener {
     }
     try {
       // Beyond the backlog the client waits for the answer (under its own timeout).
-      await this.#queue.waitForRoom();
+      await this.queue.waitForRoom();
     } catch {
       reader.destroy();
       return;
@@ -161,7 +132,7 @@ export class FifoListener implements Listener {
     this.#renew();
     writer.write(GREETING);
     const options = { ...this.#options, localAddress: this.address, remoteAddress: this.address };
-    this.#queue.push(framed({ readable: reader, writable: writer }, options));
+    this.queue.push(framed({ readable: reader, writable: writer }, options));
   }
 
   /** Opens `.out` and closes it at once: the client sees end-of-file instead of a greeting. */
@@ -175,7 +146,7 @@ export class FifoListener implements Listener {
 
   /** Puts fresh FIFOs at the names (the taken ones live on, unlinked, in the connection) and waits again. */
   #renew(): void {
-    if (this.#closed) return;
+    if (this.isClosed) return;
     try {
       unlinkSync(this.#paths.in);
       unlinkSync(this.#paths.out);

@@ -4,21 +4,16 @@
  * when the peer is gone.
  */
 import {
-  AbortError,
   ClosedError,
   ConnectionResetError,
   FrameTooLargeError,
-  InvalidArgumentError,
   MessageTooLargeError,
-  abortError,
-  race,
-  type CloseOptions,
   type Connection,
   type Peer,
   type ReceiveOptions,
   type SendOptions,
 } from "@ipc/core";
-import { Deferred, settledOf } from "@ipc/core/transport";
+import { ConnectionBase } from "@ipc/core/transport";
 import { MessageRing, ringSize } from "../ring.js";
 import type { SharedMemory } from "../segment.js";
 import { SocketDoorbell } from "./doorbell.js";
@@ -32,31 +27,24 @@ const RESOLVED = Promise.resolve();
  */
 const YIELD_EVERY = 1024;
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 // A connection dropped without being read to its end still lets go of its segment when collected.
 const release = new FinalizationRegistry<SharedMemory>((memory) => memory.close());
 
-const enum State {
-  Open,
-  Closing,
-  Closed,
-}
-
 /** One end of an shm connection. `server`: ring 0 is its sending ring (the client's receiving one). */
-export class ShmConnection implements Connection {
+export class ShmConnection extends ConnectionBase {
   readonly localAddress: string;
   readonly remoteAddress: string;
   readonly maxMessageSize: number;
+  /** None: messages are read from the ring as they are asked for. */
+  protected readonly inbox = undefined;
   readonly #memory: SharedMemory;
   readonly #control: Connection;
   readonly #doorbell: SocketDoorbell;
   readonly #tx: MessageRing;
   readonly #rx: MessageRing;
-  readonly #closed = new Deferred();
-  #state = State.Open;
-  /** Why the connection failed; the rings throw it once nothing is left to read. */
-  #error: Error | undefined;
+  /** Why reading stopped before the end (the failure, or an abort): `receive()` rejects with it. */
+  #dropped: Error | undefined;
   #peerFinished = false;
   #finished = false;
   #spent = false;
@@ -64,6 +52,7 @@ export class ShmConnection implements Connection {
   #immediate = 0;
 
   constructor(memory: SharedMemory, control: Connection, server: boolean, address: string, options: { maxMessageSize: number; spin: number }) {
+    super();
     this.#memory = memory;
     this.#control = control;
     this.localAddress = address;
@@ -71,10 +60,10 @@ export class ShmConnection implements Connection {
     this.maxMessageSize = options.maxMessageSize;
     this.#doorbell = new SocketDoorbell(() => void control.send(BELL).catch(() => undefined));
     const capacity = (memory.size - 2 * ringSize(0)) / 2;
-    // Once the control connection is gone nothing can wake a waiting ring: waiting fails (what is complete
-    // in the ring is still read first).
+    // Why the connection failed, which the rings throw once nothing is left to read. Once the control
+    // connection is gone nothing can wake a waiting ring: waiting fails (what is complete is still read first).
     const failure = (): Error | undefined =>
-      this.#error ?? (this.#controlEnded ? new ClosedError(`${address}: the connection is closed`) : undefined);
+      this.failure ?? (this.#controlEnded ? new ClosedError(`${address}: the connection is closed`) : undefined);
     const closed = (): boolean => memory.closed;
     // With both ends in this process, spinning cannot help: the peer can only move once we yield.
     const spin = control.peer?.pid === process.pid ? 0 : options.spin;
@@ -91,21 +80,16 @@ export class ShmConnection implements Connection {
     return this.#control.peer;
   }
 
-  get closed(): Promise<void> {
-    return this.#closed.promise;
-  }
-
-  send(message: Uint8Array, options?: SendOptions): Promise<void> {
-    if (!(message instanceof Uint8Array)) return Promise.reject(new InvalidArgumentError("send() takes a Uint8Array"));
-    if (this.#state !== State.Open) return Promise.reject(this.#sendError());
-    if (message.byteLength > this.maxMessageSize) return Promise.reject(new MessageTooLargeError(message.byteLength, this.maxMessageSize));
-    if (options?.signal?.aborted) return Promise.reject(abortError(options.signal, "send"));
+  protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
     if (message.byteLength <= this.#tx.maxRecord && this.#tx.tryWrite(message)) return this.#soon();
     return this.#tx.write(message, options);
   }
 
-  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
-    if (this.#spent) return this.#error === undefined ? Promise.resolve(undefined) : Promise.reject(this.#error);
+  protected override read(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
+    if (this.#spent) {
+      const error = this.#dropped ?? this.failure;
+      return error === undefined ? Promise.resolve(undefined) : Promise.reject(error);
+    }
     let message: Uint8Array | undefined | null;
     try {
       message = this.#rx.tryRead();
@@ -121,31 +105,25 @@ export class ShmConnection implements Connection {
     }
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return {
-      next: () => this.receive().then((value) => (value === undefined ? DONE : { done: false, value })),
-      return: () => Promise.resolve(DONE),
-    };
+  /** Stops accepting sends; once what was accepted is in the ring, writes the end and tells the peer. */
+  protected override endSending(): void {
+    void this.#finish().catch((error: unknown) => this.fail(error as Error));
   }
 
-  async close(options?: CloseOptions): Promise<void> {
-    this.#beginClose();
-    try {
-      await race("close", settledOf(this.#closed.promise), options);
-    } catch (error) {
-      this.abort(error as Error);
-    }
-  }
-
-  abort(reason?: Error): void {
-    if (this.#spent) return;
-    this.#fail(reason ?? new AbortError("the connection was aborted"));
-    this.#spend();
+  protected override onAbort(reason: Error): void {
     this.#control.abort(reason);
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  protected override onFail(): void {
+    this.#doorbell.end();
+    this.#unmapIfDone();
+  }
+
+  /** What is left in the ring goes with the segment, once this side's end record is written (or never will be). */
+  protected override dropUnread(error: Error): void {
+    this.#dropped ??= error;
+    this.#doorbell.end();
+    this.#spend();
   }
 
   async #receiveSlow(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
@@ -159,7 +137,7 @@ export class ShmConnection implements Connection {
         throw tooLarge;
       }
       // The connection failed and nothing complete is left to read: the end of this side's reading.
-      if (error === this.#error) this.#spend();
+      if (error === this.failure) this.#spend();
       throw error;
     }
     if (message === undefined) this.#spend();
@@ -190,23 +168,16 @@ export class ShmConnection implements Connection {
     }
     this.#controlEnded = true;
     this.#doorbell.end();
-    if (this.#state === State.Closed) return;
+    if (this.isClosed) return;
     if (this.#peerFinished && this.#finished) return this.#done();
-    this.#fail(new ConnectionResetError(`${this.remoteAddress}: the peer went away without closing the connection (it died or aborted)`));
+    this.fail(new ConnectionResetError(`${this.remoteAddress}: the peer went away without closing the connection (it died or aborted)`));
   }
 
   #onPeerFinished(): void {
     this.#peerFinished = true;
     this.#doorbell.rang(); // a reader sleeping on the ring finds the end record now
-    this.#beginClose();
+    this.closedByPeer();
     if (this.#finished) this.#done();
-  }
-
-  /** Stops accepting sends; once what was accepted is in the ring, writes the end and tells the peer. */
-  #beginClose(): void {
-    if (this.#state !== State.Open) return;
-    this.#state = State.Closing;
-    void this.#finish().catch((error: unknown) => this.#fail(error as Error));
   }
 
   async #finish(): Promise<void> {
@@ -219,19 +190,9 @@ export class ShmConnection implements Connection {
 
   /** Both sides finished: the connection is closed; what the peer sent stays readable until read. */
   #done(): void {
-    if (this.#state === State.Closed) return;
-    this.#state = State.Closed;
-    this.#closed.resolve();
+    if (this.isClosed) return;
+    this.finishClose();
     void this.#control.close();
-  }
-
-  #fail(error: Error): void {
-    if (this.#state === State.Closed && this.#error !== undefined) return;
-    this.#state = State.Closed;
-    this.#error ??= error;
-    this.#closed.reject(this.#error);
-    this.#doorbell.end();
-    this.#unmapIfDone();
   }
 
   /** This side read to the end (or gave up reading). */
@@ -246,17 +207,8 @@ export class ShmConnection implements Connection {
    * written (or the connection failed, so none will be).
    */
   #unmapIfDone(): void {
-    if (!this.#spent || (!this.#finished && this.#error === undefined) || this.#memory.closed) return;
+    if (!this.#spent || (!this.#finished && this.failure === undefined) || this.#memory.closed) return;
     release.unregister(this);
     this.#memory.close();
-  }
-
-  #sendError(): Error {
-    if (this.#error !== undefined) return this.#error;
-    return new ClosedError(
-      this.#peerFinished
-        ? `${this.remoteAddress}: the peer closed the connection; no more messages can be sent`
-        : `${this.remoteAddress}: the connection is closing; no more messages can be sent`,
-    );
   }
 }

@@ -15,9 +15,8 @@ import {
   type Connection,
   type Listener,
   type Transport,
-  type WaitOptions,
 } from "@ipc/core";
-import { AcceptQueue, resolveBacklog, resolveConnectionOptions } from "@ipc/core/transport";
+import { ListenerBase, resolveBacklog, resolveConnectionOptions } from "@ipc/core/transport";
 import * as unix from "@ipc/unix";
 import { SegmentKind } from "../header.js";
 import { requireShm } from "../native.js";
@@ -42,16 +41,16 @@ function capacityFor(requested: number): number {
 
 let serial = 0;
 
-class ShmListener implements Listener {
+class ShmListener extends ListenerBase {
   readonly address: string;
   readonly #name: string;
   readonly #rendezvous: Listener;
-  readonly #queue: AcceptQueue;
   readonly #options: ShmListenOptions | undefined;
   readonly #capacity: number;
   readonly #maxMessageSize: number;
 
   constructor(name: string, rendezvous: Listener, options: ShmListenOptions | undefined) {
+    super(resolveBacklog(options));
     this.#name = name;
     this.address = `shm://${name}`;
     this.#rendezvous = rendezvous;
@@ -59,25 +58,11 @@ class ShmListener implements Listener {
     const settings = resolveConnectionOptions(options);
     this.#maxMessageSize = settings.maxMessageSize;
     this.#capacity = capacityFor(options?.ringCapacity ?? DEFAULT_RING_CAPACITY);
-    this.#queue = new AcceptQueue(resolveBacklog(options));
     void this.#acceptLoop();
   }
 
-  accept(options?: WaitOptions): Promise<Connection | undefined> {
-    return this.#queue.accept(options);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Connection> {
-    return this.#queue[Symbol.asyncIterator]();
-  }
-
-  async close(): Promise<void> {
-    this.#queue.close();
-    await this.#rendezvous.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  protected override release(): Promise<void> {
+    return this.#rendezvous.close();
   }
 
   async #acceptLoop(): Promise<void> {
@@ -97,7 +82,7 @@ class ShmListener implements Listener {
         throw new ProtocolError(`${this.address}: the client did not map its segment`);
       }
       memory.unlink(); // both sides map it: the name can go
-      this.#queue.push(new ShmConnection(memory, control, true, this.address, { maxMessageSize: this.#maxMessageSize, spin: this.#options?.spin ?? 20 }));
+      this.queue.push(new ShmConnection(memory, control, true, this.address, { maxMessageSize: this.#maxMessageSize, spin: this.#options?.spin ?? 20 }));
     } catch {
       control.abort();
       if (memory !== undefined) {

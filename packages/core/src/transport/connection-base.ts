@@ -1,0 +1,179 @@
+/**
+ * The rules every {@link Connection} shares, written once: what `send()` refuses and with which error, the
+ * already-aborted signal, what a send is told after `close()`, the peer's close, `abort()` or a failure,
+ * idempotent `close()`/`abort()`, a `closed` that is never an unhandled rejection, `await using`, and
+ * receiving through the {@link Inbox}. A transport or layer supplies its I/O through the protected hooks.
+ */
+import { abortError, race } from "../deadline.js";
+import { Deferred, settledOf } from "../deferred.js";
+import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError } from "../errors.js";
+import type { Inbox } from "../inbox.js";
+import type { CloseOptions, Connection, Peer, ReceiveOptions, SendOptions } from "../types.js";
+
+const OPEN = 0;
+/** This side or the peer began to close: no more sends; what was accepted still goes out. */
+const CLOSING = 1;
+/** `closed` has settled, cleanly or with the failure. */
+const CLOSED = 2;
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A connection's shared behaviour. Subclasses implement the hooks `write`, `endSending` and `onFail` (and
+ * `onAbort`, `read`, `dropUnread`, `describe` where theirs differ), and report what their transport sees with
+ * `closedByPeer()`, `finishClose()` and `fail()`. `write` only ever gets a message that passed every check.
+ */
+export abstract class ConnectionBase implements Connection {
+  abstract readonly localAddress: string;
+  abstract readonly remoteAddress: string;
+  abstract readonly peer: Peer | undefined;
+  abstract readonly maxMessageSize: number;
+  /** Where received messages wait; `undefined` for a connection that implements `read()` instead. */
+  protected abstract readonly inbox: Inbox | undefined;
+  readonly #closed = new Deferred();
+  #state = OPEN;
+  #byPeer = false;
+  #error: Error | undefined;
+
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  /** True until either side begins to close or the connection fails: sends are accepted. */
+  protected get isOpen(): boolean {
+    return this.#state === OPEN;
+  }
+
+  /** True once `closed` has settled. */
+  protected get isClosed(): boolean {
+    return this.#state === CLOSED;
+  }
+
+  /** The error that ended the connection, if it failed or was aborted. */
+  protected get failure(): Error | undefined {
+    return this.#error;
+  }
+
+  /** Checks the message (type, size), then the state and the signal; a refusal rejects, never throws. */
+  send(message: Uint8Array, options?: SendOptions): Promise<void> {
+    const refused = this.#checkMessage(message) ?? this.#checkSending(options);
+    return refused === undefined ? this.write(message, options) : Promise.reject(refused);
+  }
+
+  /** An already-aborted signal rejects at once, leaving the next message for the next call. */
+  receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+    const inbox = this.inbox;
+    return inbox === undefined ? this.read(options) : inbox.receive(options);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.inbox !== undefined) return this.inbox[Symbol.asyncIterator]();
+    return {
+      next: () => this.read(undefined).then((value) => (value === undefined ? DONE : { done: false, value })),
+      // Leaving a loop early leaves the connection open: iterate again to go on.
+      return: () => Promise.resolve(DONE),
+    };
+  }
+
+  /** Begins this side's close (once); a timeout or abort of the wait aborts the connection with its error. */
+  async close(options?: CloseOptions): Promise<void> {
+    this.#beginClose(false);
+    try {
+      await race("close", settledOf(this.#closed.promise), options);
+    } catch (error) {
+      this.abort(error as Error);
+    }
+  }
+
+  /** Tells the peer (`onAbort`) and fails with `reason`, dropping what is unread; once over, only drops that. */
+  abort(reason?: Error): void {
+    const error = reason ?? new AbortError(`${this.describe()} was aborted on this side`);
+    if (this.#state === CLOSED) return this.dropUnread(this.#error ?? error);
+    this.onAbort(error);
+    this.fail(error, true);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Takes a checked message: resolves once the transport accepted it (into its bounded buffer, the OS, the
+   * ring), or waits under `options` for room, withdrawing it if the wait ends first. (A batch path adds a
+   * sibling hook taking many checked messages, under the same checks.)
+   */
+  protected abstract write(message: Uint8Array, options: SendOptions | undefined): Promise<void>;
+
+  /** The next message, for a connection without an inbox (the signal is checked already). */
+  protected read(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
+    return this.inbox!.receive(options);
+  }
+
+  /** This side's graceful close begins (once, from `close()` or `closedByPeer()`): deliver, then tell the peer. */
+  protected abstract endSending(): void;
+
+  /** `abort()` of a live connection: tell the peer now (a reset), before it fails. */
+  protected onAbort(_reason: Error): void {}
+
+  /** The connection failed (once; `closed` is rejected): release resources, reject sends waiting for room. */
+  protected abstract onFail(error: Error): void;
+
+  /** Drops what was received and not read: readers get `error`. */
+  protected dropUnread(error: Error): void {
+    this.inbox?.destroy(error);
+  }
+
+  /** Names the connection in messages. */
+  protected describe(): string {
+    return this.remoteAddress === "" ? "connection" : `connection to ${this.remoteAddress}`;
+  }
+
+  /** The peer's end arrived: sends are refused ("closed by the peer") and this side's close begins. */
+  protected closedByPeer(): void {
+    this.#beginClose(true);
+  }
+
+  /** Both ends closed gracefully: `closed` resolves. Ignored once settled. */
+  protected finishClose(): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#closed.resolve();
+  }
+
+  /**
+   * Ends the connection with `error`: sends and `closed` reject with it, readers get it after the messages
+   * already received (at once if `discard`). Ignored once settled.
+   */
+  protected fail(error: Error, discard = false): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#error = error;
+    if (discard) this.dropUnread(error);
+    else this.inbox?.fail(error);
+    this.#closed.reject(error);
+    this.onFail(error);
+  }
+
+  #beginClose(byPeer: boolean): void {
+    if (this.#state !== OPEN) return;
+    this.#state = CLOSING;
+    this.#byPeer = byPeer;
+    this.endSending();
+  }
+
+  #checkMessage(message: Uint8Array): Error | undefined {
+    if (!(message instanceof Uint8Array)) return new InvalidArgumentError("send() takes a Uint8Array");
+    if (message.byteLength > this.maxMessageSize) return new MessageTooLargeError(message.byteLength, this.maxMessageSize);
+    return undefined;
+  }
+
+  #checkSending(options: SendOptions | undefined): Error | undefined {
+    if (this.#state !== OPEN) {
+      const by = this.#byPeer ? "the peer" : "this side";
+      return this.#error ?? new ClosedError(`${this.describe()}: closed by ${by}; no more messages can be sent`);
+    }
+    const signal = options?.signal;
+    return signal?.aborted === true ? abortError(signal, "send") : undefined;
+  }
+}
