@@ -1,13 +1,15 @@
 /**
  * Debugging IPC (seed §8 Q5), at the level of messages rather than packets:
  * 1. a `logger` (or `NODE_DEBUG=ipc` in the environment) logs every connection and message size;
- * 2. `ipc trace <listen-url> <upstream-url>` sits between a client and a server and logs every message
- *    both ways — what the seed does with tcpdump and strace. Here it runs as a child process.
+ * 2. `ipc trace <listen-url> <upstream-url>` (the command of @ipc/cli) sits between a client and a server
+ *    and logs every message both ways — what the seed does with tcpdump and strace. Here it runs as a child
+ *    process.
  *
  *   pnpm example kit-debugging
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -27,8 +29,10 @@ await client.send(new TextEncoder().encode("logged"));
 await client.receive({ timeout: 1000 });
 await client.close({ timeout: 1000 });
 
-// 2. The ipc command's trace proxy in front of the server.
-const cli = join(dirname(createRequire(import.meta.url).resolve("@ipc/kit")), "cli.js");
+// 2. The ipc command's trace proxy in front of the server: the `ipc` executable of @ipc/cli, where its
+// package.json's "bin" says it is.
+const cliPackage = createRequire(import.meta.url).resolve("@ipc/cli/package.json");
+const cli = join(dirname(cliPackage), (JSON.parse(readFileSync(cliPackage, "utf8")) as { bin: { ipc: string } }).bin.ipc);
 const proxy = spawn(process.execPath, [cli, "trace", traced, server, "--print", "utf8"], { stdio: ["ignore", "pipe", "pipe"] });
 try {
   await once(createInterface({ input: proxy.stderr! }), "line"); // "tracing …": it is listening

@@ -5,9 +5,11 @@
  *   options), `shm:`, `fifo:`, `pipe:`, `memory:` — with each transport's own options, typed by scheme.
  * - {@link choose}: which transport to use for given needs, with the reasons and the numbers behind them.
  * - Debug logging: `NODE_DEBUG=ipc`, or a `logger` option; nothing at all when off.
- * - Each package under its own name (`unix`, `tcp`, `shm`, `pipe`, `framing`, `rpc`, `channels`), and the
- *   core contract, errors and address helpers and the channel layers at the top level.
- * - The `ipc` command (bench, serve, send, call, trace, shm, doctor, choose) is this package's bin.
+ * - Each package's public API: under its own name (`unix`, `tcp`, `shm`, `pipe`, `framing`, `rpc`, `channels`),
+ *   and the core contract, errors and address helpers, the channel layers and `nativeSupport()` at the top
+ *   level. No package's internals (nothing of `@ipc/core/transport`).
+ *
+ * A library only: the `ipc` command (bench, serve, send, call, trace, shm, doctor, choose) is @ipc/cli.
  *
  * Importing it loads no native code: koffi is loaded by the first transport call that needs it.
  *
@@ -31,3 +33,4 @@ export * as channels from "@ipc/channels";
 export * from "@ipc/core";
 export { ipc } from "@ipc/core/proto";
 export * from "@ipc/channels";
+export { nativeSupport, type FeatureSupport, type NativeFeature, type NativeSupport } from "@ipc/native";

@@ -1,16 +1,23 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import { SCHEMES, connect, listen, type Connection, type ConnectionOf, type DebugEvent, type KitConnectOptions, type KitListenOptions, type Listener, type pipe } from "../src/index.js";
-import { tempDir } from "./fixtures/cli.js";
 
 const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+/** A fresh temp directory and its removal. */
+function tempDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "ipc-kit-test-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 /** Echoes every message of every connection of `listener`. */
 function echo(listener: Listener): void {
@@ -51,9 +58,9 @@ describe("connect() / listen() pick the transport by scheme", () => {
     expect(await roundTrip(client, `hello ${url}`)).toBe(`hello ${url}`);
   });
 
-  it("pipe: spawns a child and talks over its stdio (the child is `ipc serve pipe: --echo`)", async () => {
-    const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
-    const child = await connect(`pipe:${process.execPath}?arg=${encodeURIComponent(cli)}&arg=serve&arg=pipe:&arg=--echo`, { stderr: "ignore" });
+  it("pipe: spawns a child and talks over its stdio (the child is test/fixtures/pipe-echo.mjs, an echo on listen of pipe:)", async () => {
+    const echoer = fileURLToPath(new URL("fixtures/pipe-echo.mjs", import.meta.url));
+    const child = await connect(`pipe:${process.execPath}?arg=${encodeURIComponent(echoer)}`, { stderr: "ignore" });
     cleanups.push(() => child.kill("SIGKILL"));
     expect(child.pid).toBeGreaterThan(0);
     expect(await roundTrip(child, "to the child")).toBe("to the child");
@@ -133,6 +140,15 @@ describe("debug logging", () => {
 });
 
 describe("importing @ipc/kit", () => {
+  it("gives each package's public API and none of the transport author's kit (@ipc/core/transport)", async () => {
+    const kit = await import("../src/index.js");
+    const internals = Object.keys(await import("@ipc/core/transport"));
+    expect(internals).toContain("Inbox");
+    expect(internals.filter((name) => name in kit)).toEqual([]);
+    expect(kit.nativeSupport().features.length).toBeGreaterThan(0); // @ipc/native's application-facing table
+    expect(typeof kit.shm.MessageRing).toBe("function");
+  });
+
   it("loads no koffi until a transport needs it", async () => {
     const kit = fileURLToPath(new URL("../dist/index.js", import.meta.url));
     const script = `import { createRequire } from "node:module";

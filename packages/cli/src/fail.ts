@@ -2,7 +2,7 @@
  * How the CLI reports failure: one line on stderr and a non-zero exit code, never a stack trace.
  * Bad input — a `UsageError`, an invalid address or argument — exits 2; a failure at run time exits 1.
  */
-import { isIpcError } from "@ipc/core";
+import { isIpcError } from "@ipc/kit";
 
 /** Thrown for bad command-line input: a malformed option value, a missing file, unreadable JSON. */
 export class UsageError extends Error {

@@ -1,15 +1,13 @@
 /**
  * `ipc trace <listen-url> <upstream-url>`: a frame-aware proxy. Clients connect to it instead of the
  * server; it forwards every message both ways and logs each one — time, connection, direction, size,
- * content — the seed's tcpdump/strace advice (§8 Q5), at the level of whole messages.
+ * content: what tcpdump and strace show, at the level of whole messages (docs/guide.md, Debugging).
  */
 import type { Command } from "commander";
-import type { Connection } from "@ipc/core";
-import { connect } from "../connect.js";
-import { listen } from "../listen.js";
-import { positiveInteger, report } from "./fail.js";
-import { PRINT_HELP, printer, timestamp, type Printer } from "./format.js";
-import { closeAll, onSignals, track } from "./signals.js";
+import { connect, listen, type Connection } from "@ipc/kit";
+import { positiveInteger, report } from "../fail.js";
+import { PRINT_HELP, printer, timestamp, type Printer } from "../format.js";
+import { closeAll, onSignals, track } from "../signals.js";
 
 interface TraceFlags {
   print: string;

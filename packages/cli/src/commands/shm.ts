@@ -5,8 +5,12 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import type { Command } from "commander";
-import { HEADER_SIZE, RING_HEADER, SegmentKind, checkName, list, removeStale, type SegmentInfo } from "@ipc/shm";
-import { UsageError, report } from "./fail.js";
+import { shm } from "@ipc/kit";
+import { UsageError, report } from "../fail.js";
+
+// Through @ipc/kit's re-export of @ipc/shm's public API.
+const { HEADER_SIZE, RING_HEADER, SegmentKind, checkName, list, removeStale } = shm;
+type SegmentInfo = shm.SegmentInfo;
 
 const KINDS: Readonly<Record<number, string>> = { [SegmentKind.Raw]: "raw", [SegmentKind.Ring]: "ring", [SegmentKind.Channel]: "channel" };
 
@@ -98,8 +102,8 @@ function inspect(name: string): void {
 }
 
 export function shmCommand(program: Command): void {
-  const shm = program.command("shm").description("list, inspect and clean up this toolkit's shared-memory segments");
-  shm
+  const command = program.command("shm").description("list, inspect and clean up this toolkit's shared-memory segments");
+  command
     .command("ls")
     .description("list the segments in /dev/shm made by this toolkit")
     .option("--json", "print JSON", false)
@@ -110,7 +114,7 @@ export function shmCommand(program: Command): void {
         report("shm ls", error);
       }
     });
-  shm
+  command
     .command("inspect")
     .description("show a segment's header, and a ring's head, tail, free space and peers")
     .argument("<name>", "the segment's name, as ipc shm ls shows it")
@@ -121,7 +125,7 @@ export function shmCommand(program: Command): void {
         report("shm inspect", error);
       }
     });
-  shm
+  command
     .command("rm-stale")
     .description("remove the segments whose creator is dead and that no process maps")
     .action(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { printer, timestamp } from "../src/cli/format.js";
+import { printer, timestamp } from "../src/format.js";
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 

@@ -6,9 +6,9 @@ import { mkdirSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { BenchAbortedError, PEERS, PROFILES, parseSize, runBench, textReport, writeResults, type ProfileName, type Regime } from "@ipc/bench";
 import type { Command } from "commander";
-import { progressReporter } from "../bench/progress.js";
-import { UsageError, positiveInteger, report } from "./fail.js";
-import { onSignals } from "./signals.js";
+import { progressReporter } from "../progress.js";
+import { UsageError, positiveInteger, report } from "../fail.js";
+import { onSignals } from "../signals.js";
 
 /** The `--transports` names. */
 const TRANSPORTS = ["unix", "tcp", "tls", "shm", "pipe", "fifo", "memory", "rpc"];

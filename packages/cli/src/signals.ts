@@ -1,5 +1,5 @@
 /** Ctrl-C (SIGINT) and SIGTERM: the commands that run until stopped end cleanly, leaving nothing behind. */
-import type { Connection, Listener } from "@ipc/core";
+import type { Connection, Listener } from "@ipc/kit";
 
 /** Ctrl-C (SIGINT) and SIGTERM: run `cleanup` once (close the listener, remove the socket), then exit. */
 export function onSignals(cleanup: () => Promise<void> | void): void {

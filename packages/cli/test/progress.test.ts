@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { progressReporter } from "../src/bench/progress.js";
+import { progressReporter } from "../src/progress.js";
 
 /** What a reporter writes to a stream that says it is (or is not) a terminal `columns` wide. */
 function written(tty: boolean, columns: number | undefined): { stream: NodeJS.WriteStream; text: () => string } {

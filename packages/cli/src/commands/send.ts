@@ -2,9 +2,9 @@
 import { readFileSync } from "node:fs";
 import { buffer as readAll } from "node:stream/consumers";
 import type { Command } from "commander";
-import { connect } from "../connect.js";
-import { UsageError, nonNegativeInteger, positiveInteger, report } from "./fail.js";
-import { PRINT_HELP, printer } from "./format.js";
+import { connect } from "@ipc/kit";
+import { UsageError, nonNegativeInteger, positiveInteger, report } from "../fail.js";
+import { PRINT_HELP, printer } from "../format.js";
 
 interface SendFlags {
   replies: string;

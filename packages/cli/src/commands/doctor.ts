@@ -7,11 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, statfsSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { UNIX_PATH_MAX } from "@ipc/core";
-import { nativeSupport, type NativeSupport } from "@ipc/native";
-import { SharedMemory } from "@ipc/shm";
-import { listen } from "../listen.js";
-import { describe, report } from "./fail.js";
+import { UNIX_PATH_MAX, listen, nativeSupport, shm, type NativeSupport } from "@ipc/kit";
+import { describe, report } from "../fail.js";
 
 /** One check's verdict: ok, a warning, or a failure with what to do. */
 export interface Finding {
@@ -56,7 +53,7 @@ const checks: { readonly name: string; readonly fix?: string; readonly run: Chec
       const s = statfsSync("/dev/shm");
       return s.bavail * s.bsize;
     })();
-    const segment = SharedMemory.create({ name: `ipc-doctor-${process.pid}`, size: 4096 });
+    const segment = shm.SharedMemory.create({ name: `ipc-doctor-${process.pid}`, size: 4096 });
     segment.close();
     segment.unlink();
     const what = `/dev/shm is writable, ${(free / MIB).toFixed(0)} MiB free`;

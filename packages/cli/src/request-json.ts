@@ -3,7 +3,7 @@
  * before protobufjs sees it. protobufjs's `fromObject` forgives everything — an unknown field is dropped,
  * `"x"` becomes 0, 2^31 wraps to -2^31 — so a typo would silently send a different request.
  */
-import { protobuf } from "@ipc/rpc";
+import { rpc } from "@ipc/kit";
 import { UsageError } from "./fail.js";
 
 const INT32 = [-(2 ** 31), 2 ** 31 - 1] as const;
@@ -34,10 +34,10 @@ function integer(type: string, value: unknown, where: string): void {
   }
 }
 
-function scalar(field: protobuf.Field, value: unknown, where: string): unknown {
+function scalar(field: rpc.protobuf.Field, value: unknown, where: string): unknown {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return message(resolved, value, where);
-  if (resolved instanceof protobuf.Enum) {
+  if (resolved instanceof rpc.protobuf.Type) return message(resolved, value, where);
+  if (resolved instanceof rpc.protobuf.Enum) {
     if (typeof value === "string" ? value in resolved.values : Number.isInteger(value)) return value;
     throw new UsageError(`${where} must be one of ${Object.keys(resolved.values).join(", ")} (${resolved.name}), got ${show(value)}`);
   }
@@ -56,8 +56,8 @@ function scalar(field: protobuf.Field, value: unknown, where: string): unknown {
   return value;
 }
 
-function fieldValue(field: protobuf.Field, value: unknown, where: string): unknown {
-  if (field instanceof protobuf.MapField) {
+function fieldValue(field: rpc.protobuf.Field, value: unknown, where: string): unknown {
+  if (field instanceof rpc.protobuf.MapField) {
     if (!isObject(value)) throw new UsageError(`${where} must be a JSON object (a map), got ${show(value)}`);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scalar(field, v, `${where}.${k}`)]));
   }
@@ -73,12 +73,12 @@ function fieldValue(field: protobuf.Field, value: unknown, where: string): unkno
  * both; protobufjs only the latter): the object to give `type.fromObject()`. Throws a UsageError that
  * names the field and what it must be.
  */
-export function message(type: protobuf.Type, value: unknown, where = "--data"): Record<string, unknown> {
+export function message(type: rpc.protobuf.Type, value: unknown, where = "--data"): Record<string, unknown> {
   if (!isObject(value)) throw new UsageError(`${where} must be a JSON object (${type.fullName.replace(/^\./, "")}), got ${show(value)}`);
   const out: Record<string, unknown> = {};
   const oneofs = new Map<string, string>();
   for (const [key, item] of Object.entries(value)) {
-    const field = type.fields[key] ?? type.fields[protobuf.util.camelCase(key)];
+    const field = type.fields[key] ?? type.fields[rpc.protobuf.util.camelCase(key)];
     if (field === undefined) {
       const known = type.fieldsArray.map((f) => f.name).join(", ") || "none";
       throw new UsageError(`${where}: ${type.name} has no field '${key}' (its fields: ${known})`);

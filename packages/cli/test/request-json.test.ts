@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { rpc } from "../src/index.js";
-import { message } from "../src/cli/request-json.js";
+import { rpc } from "@ipc/kit";
+import { message } from "../src/request-json.js";
 
 const root = rpc.protobuf.parse(`syntax = "proto3";
   package t;

@@ -1,9 +1,15 @@
 /** `ipc call <url> <Service/Method> --proto <file> --data '<json>'`: one RPC from the shell. */
 import type { Command } from "commander";
-import { createClient, loadService, protobuf, type DynamicCall, type Method, type Service } from "@ipc/rpc";
-import { connect } from "../connect.js";
-import { UsageError, positiveInteger, report } from "./fail.js";
-import { message } from "./request-json.js";
+import { connect, rpc } from "@ipc/kit";
+import { UsageError, positiveInteger, report } from "../fail.js";
+import { message } from "../request-json.js";
+
+const { createClient, loadService } = rpc;
+type DynamicCall = rpc.DynamicCall;
+type Method = rpc.Method;
+type Service = rpc.Service;
+type ProtoType = rpc.protobuf.Type;
+type ProtoMessage = rpc.protobuf.Message;
 
 interface CallFlags {
   proto?: string;
@@ -38,7 +44,7 @@ function parseData(text: string): unknown {
 }
 
 /** One request message from JSON, checked field by field against its type first. */
-function request(type: protobuf.Type, value: unknown, where: string): protobuf.Message {
+function request(type: ProtoType, value: unknown, where: string): ProtoMessage {
   const checked = message(type, value, where);
   try {
     return type.fromObject(checked);
@@ -49,7 +55,7 @@ function request(type: protobuf.Type, value: unknown, where: string): protobuf.M
 
 /** The request(s) of the call: one message, or an array of them for a client or bidirectional stream. */
 function requests(method: Method, data: unknown): unknown {
-  const type = method.requestType as unknown as protobuf.Type;
+  const type = method.requestType as unknown as ProtoType;
   const streaming = method.kind === "client-stream" || method.kind === "bidi";
   if (!streaming) return request(type, data, "--data");
   if (!Array.isArray(data)) throw new UsageError(`${method.name} takes a stream: --data must be a JSON array of ${method.requestTypeName}`);
@@ -69,8 +75,8 @@ async function call(url: string, target: string, flags: CallFlags): Promise<void
   const [key, method] = findMethod(service, methodName);
   const outgoing = requests(method, parseData(flags.data));
   const print = (response: unknown): void => {
-    const type = method.responseType as unknown as protobuf.Type;
-    process.stdout.write(`${JSON.stringify(type.toObject(response as protobuf.Message, JSON_OPTIONS))}\n`);
+    const type = method.responseType as unknown as ProtoType;
+    process.stdout.write(`${JSON.stringify(type.toObject(response as ProtoMessage, JSON_OPTIONS))}\n`);
   };
   const connection = await connect(url, { timeout });
   const client = createClient(service, connection);

@@ -1,10 +1,9 @@
 /** `ipc serve <url>`: listens, prints every message it receives, optionally echoes it back. */
 import type { Command } from "commander";
-import type { Connection } from "@ipc/core";
-import { listen } from "../listen.js";
-import { report } from "./fail.js";
-import { PRINT_HELP, printer, type Printer } from "./format.js";
-import { closeAll, onSignals, track } from "./signals.js";
+import { listen, type Connection } from "@ipc/kit";
+import { report } from "../fail.js";
+import { PRINT_HELP, printer, type Printer } from "../format.js";
+import { closeAll, onSignals, track } from "../signals.js";
 
 interface ServeFlags {
   echo: boolean;

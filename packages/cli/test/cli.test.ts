@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
 import { afterEach, describe, expect, it } from "vitest";
-import { listen, rpc } from "../src/index.js";
-import { exited, ipc, processesMentioning, start, stopAll, tempDir, until } from "./fixtures/cli.js";
+import { connect, listen, rpc, shm } from "@ipc/kit";
+import { cli, exited, ipc, processesMentioning, start, stopAll, tempDir, until } from "./fixtures/cli.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -64,6 +64,14 @@ describe("ipc serve + ipc send", () => {
     })().catch(() => undefined);
     const result = await ipc(["send", listener.address, "hello", "--replies", "2"]);
     expect(result).toMatchObject({ code: 1, stderr: "ipc send: the peer closed the connection after 0 of 2 replies\n" });
+  });
+
+  it("serve pipe: is a child's side of a pipe: connection — messages on stdout go to the channel, the log to stderr", async () => {
+    const child = await connect(`pipe:${process.execPath}?arg=${encodeURIComponent(cli)}&arg=serve&arg=pipe:&arg=--echo`, { stderr: "ignore" });
+    cleanups.push(() => child.kill("SIGKILL"));
+    expect(child.pid).toBeGreaterThan(0);
+    await child.send(new TextEncoder().encode("to the child"));
+    expect(new TextDecoder().decode(await child.receive({ timeout: 10_000 }))).toBe("to the child");
   });
 
   it("a proto printer decodes messages with a .proto type", async () => {
@@ -181,7 +189,7 @@ describe("Ctrl-C (SIGINT): exit 130, nothing left behind", () => {
   });
 
   it("serve closes its open connections cleanly: a shm client waiting for a reply sees a close, not a dead peer", async () => {
-    const url = `shm://kit-test-sigint-${process.pid}`;
+    const url = `shm://cli-test-sigint-${process.pid}`;
     const server = await start(["serve", url], /^listening on /);
     const waiting = ipc(["send", url, "hold", "--replies", "1", "--timeout", "30000"]);
     await until(server.stdout, (t) => t.includes("#1 4 B: hold"));
@@ -208,7 +216,7 @@ describe("Ctrl-C (SIGINT): exit 130, nothing left behind", () => {
 describe("bad input: one line on stderr, a non-zero exit, no stack trace", () => {
   const cases: [string, string[], RegExp][] = [
     ["unknown scheme", ["send", "carrier-pigeon://x", "hi"], /^ipc send: invalid address 'carrier-pigeon:\/\/x': unknown scheme/],
-    ["unreachable endpoint", ["send", "unix:///tmp/ipc-kit-test-nothing-here.sock", "hi"], /^ipc send: connect to .*nothing is listening/],
+    ["unreachable endpoint", ["send", "unix:///tmp/ipc-cli-test-nothing-here.sock", "hi"], /^ipc send: connect to .*nothing is listening/],
     ["missing file", ["send", "unix:///tmp/x.sock", "@/nonexistent/file"], /^ipc send: cannot read \/nonexistent\/file: ENOENT/],
     ["bad --print", ["serve", "memory://x", "--print", "base64"], /^ipc serve: --print base64: how to show messages/],
     ["bad --rounds", ["bench", "--rounds", "zero"], /^ipc bench: --rounds must be a positive integer, got 'zero'/],
@@ -242,9 +250,8 @@ describe("bad input found before measuring", () => {
 
 describe("ipc shm and ipc doctor", () => {
   it("shm ls shows a live ring, inspect shows its state, rm-stale leaves it alone", async () => {
-    const name = `kit-test-ring-${process.pid}`;
-    const { MessageRing } = await import("@ipc/shm");
-    const ring = MessageRing.create({ name, capacity: 4096 });
+    const name = `cli-test-ring-${process.pid}`;
+    const ring = shm.MessageRing.create({ name, capacity: 4096 });
     cleanups.push(() => {
       ring.close();
       ring.memory!.unlink();
@@ -261,9 +268,10 @@ describe("ipc shm and ipc doctor", () => {
   });
 
   it("a ring whose creator died is shown as stale, with its producer gone, and rm-stale removes it", async () => {
-    const name = `kit-test-stale-${process.pid}`;
+    const name = `cli-test-stale-${process.pid}`;
     cleanups.push(() => rmSync(`/dev/shm/${name}`, { force: true }));
-    const kit = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+    // The built @ipc/kit, as a user's program loads it (under vitest, resolving "@ipc/kit" gives its sources).
+    const kit = join(dirname(createRequire(import.meta.url).resolve("@ipc/kit/package.json")), "dist/index.js");
     const script = `const { shm } = await import(${JSON.stringify(kit)});
       const ring = shm.MessageRing.create({ name: ${JSON.stringify(name)}, capacity: 4096 });
       ring.tryWrite(new Uint8Array(10));

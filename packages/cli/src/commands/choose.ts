@@ -1,9 +1,8 @@
 /** `ipc choose`: the recommendation of `choose()` from the shell, optionally by this machine's numbers. */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { choose } from "../choose.js";
-import { measurementsFrom, type Measurements } from "../measurements.js";
-import { UsageError, positiveInteger, report } from "./fail.js";
+import { choose, measurementsFrom, type Measurements } from "@ipc/kit";
+import { UsageError, positiveInteger, report } from "../fail.js";
 
 interface ChooseFlags {
   remote: boolean;

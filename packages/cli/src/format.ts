@@ -2,7 +2,7 @@
  * `--print hex|utf8|json|proto:<file>:<Type>`: how the CLI shows a message (and when, for `ipc trace`). A
  * message that does not decode as asked is shown in hex with the reason, never dropped and never fatal.
  */
-import { protobuf } from "@ipc/rpc";
+import { rpc } from "@ipc/kit";
 import { UsageError } from "./fail.js";
 
 /** Local time to the microsecond: `HH:MM:SS.mmmuuu`, from one clock (so the lines of a trace stay in order). */
@@ -39,9 +39,9 @@ function clip(text: string, maxBytes: number): string {
 function protoPrinter(spec: string, maxBytes: number): Printer {
   const match = /^proto:(.+):([A-Za-z_][\w.]*)$/.exec(spec);
   if (match === null) throw new UsageError(`--print ${spec}: expected proto:<file.proto>:<package.Type>`);
-  let type: protobuf.Type;
+  let type: rpc.protobuf.Type;
   try {
-    type = protobuf.loadSync(match[1]!).lookupType(match[2]!);
+    type = rpc.protobuf.loadSync(match[1]!).lookupType(match[2]!);
   } catch (error) {
     throw new UsageError(`--print ${spec}: ${(error as Error).message.split("\n")[0]}`);
   }
