@@ -16,6 +16,7 @@ const MODULES = {
   "message-peers": () => import("../cases/message-peers.js"),
   channels: () => import("../cases/channels.js"),
   clients: () => import("../cases/clients.js"),
+  nats: () => import("../cases/nats.js"),
 } satisfies Record<string, () => Promise<{ module: CaseModule }>>;
 
 export type ModuleName = keyof typeof MODULES;
