@@ -14,7 +14,11 @@ const BAD_INPUT: ReadonlySet<string> = new Set(["IPC_ERR_INVALID_ADDRESS", "IPC_
 
 /** The one line that describes `error` to a person. */
 export function describe(error: unknown): string {
-  if (isIpcError(error)) return `${error.message} (${error.code})`;
+  if (isIpcError(error)) {
+    // An RPC failure says its status (UNAVAILABLE, DEADLINE_EXCEEDED…), which says more than IPC_ERR_RPC.
+    const status = (error as { status?: unknown }).status;
+    return `${error.message} (${typeof status === "string" ? status : error.code})`;
+  }
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return typeof code === "string" && !error.message.includes(code) ? `${error.message} (${code})` : error.message;

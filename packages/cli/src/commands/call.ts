@@ -3,6 +3,8 @@ import type { Command } from "commander";
 import { connect, rpc } from "@ipc/kit";
 import { UsageError, positiveInteger, report } from "../fail.js";
 import { message } from "../request-json.js";
+import { connectNats, isNats } from "../nats.js";
+import { createNatsClient } from "@ipc/nats";
 
 const { createClient, loadService } = rpc;
 type DynamicCall = rpc.DynamicCall;
@@ -78,8 +80,10 @@ async function call(url: string, target: string, flags: CallFlags): Promise<void
     const type = method.responseType as unknown as ProtoType;
     process.stdout.write(`${JSON.stringify(type.toObject(response as ProtoMessage, JSON_OPTIONS))}\n`);
   };
-  const connection = await connect(url, { timeout });
-  const client = createClient(service, connection);
+  // Over NATS, the same methods through @ipc/nats (docs/wire.md §9.4); elsewhere a connection and @ipc/rpc.
+  const nats = isNats(url) ? await connectNats(url, timeout) : undefined;
+  const connection = nats === undefined ? await connect(url, { timeout }) : undefined;
+  const client = nats !== undefined ? createNatsClient(service, nats) : createClient(service, connection!);
   try {
     const invoke = (client as unknown as Record<string, DynamicCall>)[key]!;
     const result = invoke(outgoing as never, { timeout });
@@ -87,7 +91,8 @@ async function call(url: string, target: string, flags: CallFlags): Promise<void
       for await (const response of result as AsyncIterable<unknown>) print(response);
     } else print(await result);
   } finally {
-    await client.close({ timeout: 1000 }).catch(() => connection.abort());
+    await client.close({ timeout: 1000 }).catch(() => (connection === undefined ? client.abort() : connection.abort()));
+    await nats?.close();
   }
 }
 
@@ -95,7 +100,7 @@ export function callCommand(program: Command): void {
   program
     .command("call")
     .description("call a method of an @ipc/rpc server and print the response as JSON")
-    .argument("<url>", "the server's address (see ipc serve --help)")
+    .argument("<url>", "the server's address (see ipc serve --help), or nats://host:port for a service served on NATS (@ipc/nats)")
     .argument("<method>", "package.Service/Method")
     .option("--proto <file>", "the .proto file that declares the service")
     .option("-d, --data <json>", "the request as JSON (a JSON array of requests for a client stream)", "{}")

@@ -5,9 +5,10 @@
  */
 import type { Command } from "commander";
 import { connect, listen, type Connection } from "@ipc/kit";
-import { positiveInteger, report } from "../fail.js";
+import { UsageError, positiveInteger, report } from "../fail.js";
 import { PRINT_HELP, printer, timestamp, type Printer } from "../format.js";
 import { closeAll, onSignals, track } from "../signals.js";
+import { isNats, traceNats } from "../nats.js";
 
 interface TraceFlags {
   print: string;
@@ -44,8 +45,10 @@ async function relay(client: Connection, upstreamUrl: string, id: number, print:
   } else process.stdout.write(`${timestamp()} #${id} closed\n`);
 }
 
-async function trace(listenUrl: string, upstreamUrl: string, flags: TraceFlags): Promise<void> {
+async function trace(listenUrl: string, upstreamUrl: string | undefined, flags: TraceFlags): Promise<void> {
   const print = printer(flags.print, positiveInteger("--max-bytes", flags.maxBytes));
+  if (isNats(listenUrl)) return traceNats(listenUrl, print);
+  if (upstreamUrl === undefined) throw new UsageError("ipc trace <listen-url> <upstream-url>: say where the real server is");
   await using listener = await listen(listenUrl);
   process.stderr.write(`tracing ${listener.address} → ${upstreamUrl}\n`);
   const open = new Set<Connection>();
@@ -58,12 +61,12 @@ export function traceCommand(program: Command): void {
   program
     .command("trace")
     .description("a proxy that logs every message in both directions (time, direction, size, content)")
-    .argument("<listen-url>", "where clients connect instead")
-    .argument("<upstream-url>", "the real server")
+    .argument("<listen-url>", "where clients connect instead; or nats://host:port[/prefix] to watch @ipc RPC on NATS (no proxy needed)")
+    .argument("[upstream-url]", "the real server (not for nats://)")
     .option("-p, --print <format>", PRINT_HELP, "hex")
     .option("-m, --max-bytes <n>", "show at most this much of each message", "64")
-    .addHelpText("after", "\nExample:\n  ipc trace unix:///tmp/app-traced.sock unix:///run/app.sock --print utf8")
-    .action(async (listenUrl: string, upstreamUrl: string, flags: TraceFlags) => {
+    .addHelpText("after", "\nExample:\n  ipc trace unix:///tmp/app-traced.sock unix:///run/app.sock --print utf8\n  ipc trace nats://127.0.0.1:4222 --print hex")
+    .action(async (listenUrl: string, upstreamUrl: string | undefined, flags: TraceFlags) => {
       try {
         await trace(listenUrl, upstreamUrl, flags);
       } catch (error) {
