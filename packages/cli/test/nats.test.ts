@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { serveNats } from "@ipc/nats";
-import { loadService, protobuf } from "@ipc/rpc";
+import { loadService, protobuf, type Unary } from "@ipc/rpc";
 import { natsServerMissing, startNatsServer, type NatsServer } from "@ipc/testing";
 import { ipc, start, stopAll, tempDir, until } from "./fixtures/cli.js";
 
@@ -31,9 +31,8 @@ describe.skipIf(skip)(`ipc on nats:// addresses${why}`, () => {
     removeDir = dir.remove;
     proto = join(dir.dir, "calc.proto");
     writeFileSync(proto, PROTO);
-    serveNats(nc, loadService(protobuf.parse(PROTO).root, "calc.Calculator"), {
-      add: ({ a, b }: { a: number; b: number }) => ({ value: a + b }),
-    });
+    type Methods = { readonly add: Unary<{ a: number; b: number }, { value: number }> };
+    serveNats(nc, loadService<Methods>(protobuf.parse(PROTO).root, "calc.Calculator"), { add: ({ a, b }) => ({ value: a + b }) });
     await nc.flush();
   }, 60_000);
 

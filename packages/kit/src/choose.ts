@@ -18,7 +18,18 @@ export interface Needs {
   readonly latencyCritical?: boolean | undefined;
   /** The other side is not written with this toolkit (another language). Default: `false`. */
   readonly crossLanguage?: boolean | undefined;
+  /** Several worker processes (possibly on several machines) share the calls. Default: `false`. */
+  readonly sharedWork?: boolean | undefined;
+  /** Messages must survive a restart of either process (or of the machine). Default: `false`. */
+  readonly durable?: boolean | undefined;
 }
+
+/**
+ * What {@link choose} may recommend: a transport's URL scheme, or `"nats"` — a NATS server carrying @ipc's
+ * RPC, pub/sub and durable channels (@ipc/nats: `serveNats`, `createNatsClient`, `durableChannel`; not a
+ * Connection, so not a scheme of `connect()`).
+ */
+export type ChoiceScheme = Scheme | "nats";
 
 /** Options of {@link choose}. */
 export interface ChooseOptions {
@@ -33,14 +44,14 @@ export interface ChooseOptions {
 
 /** The recommendation. */
 export interface Choice {
-  /** The scheme to use. */
-  readonly scheme: Scheme;
+  /** The scheme to use, or `"nats"` for @ipc/nats. */
+  readonly scheme: ChoiceScheme;
   /** An example address of that scheme. */
   readonly example: string;
   /** Why, one sentence each, with the numbers that decided it. */
   readonly reasons: readonly string[];
   /** What else would work, and when to prefer it. */
-  readonly alternatives: readonly { readonly scheme: Scheme; readonly when: string }[];
+  readonly alternatives: readonly { readonly scheme: ChoiceScheme; readonly when: string }[];
   /** Where the numbers in `reasons` come from. */
   readonly source: string;
 }
@@ -48,7 +59,7 @@ export interface Choice {
 /** Messages at least this big count as "large data" (decided by throughput rather than by round trip). */
 export const LARGE_MESSAGE = 64 * 1024;
 
-const EXAMPLES: Readonly<Record<Scheme, string>> = {
+const EXAMPLES: Readonly<Record<ChoiceScheme, string>> = {
   unix: "unix:///run/user/1000/app.sock",
   "unix-abstract": "unix-abstract:app",
   tcp: "tcp://10.0.0.2:7000",
@@ -56,6 +67,7 @@ const EXAMPLES: Readonly<Record<Scheme, string>> = {
   fifo: "fifo:///run/user/1000/app",
   pipe: "pipe:/usr/bin/worker?arg=--serve",
   memory: "memory://app",
+  nats: "nats://127.0.0.1:4222",
 };
 
 function micros(value: number | undefined): string {
@@ -119,7 +131,7 @@ function fastest(candidates: readonly Scheme[], large: boolean, size: number, m:
 /** Decides among local mechanisms; `needs` has defaults applied. */
 function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" | "source"> {
   const large = needs.messageSize >= LARGE_MESSAGE;
-  const alternatives: { scheme: Scheme; when: string }[] = [];
+  const alternatives: { scheme: ChoiceScheme; when: string }[] = [];
   if (needs.crossLanguage) {
     // Every language can open a socket or use stdio and read a 4-byte length; the shm ring needs code
     // written against docs/wire.md, so it is an alternative, not the default.
@@ -167,7 +179,8 @@ function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" 
 }
 
 /**
- * Recommends a transport for `needs`: across machines, TCP; large data or critical latency, whichever local
+ * Recommends a transport for `needs`: work shared by several workers or messages that must survive restarts,
+ * NATS (@ipc/nats); across machines, TCP; large data or critical latency, whichever local
  * mechanism the measurements say is fastest at that message size (shared memory only where it wins); parent
  * and child, a pipe; otherwise a Unix socket. Every reason says which number decided it.
  * Throws `InvalidArgumentError` for a `messageSize` that is not a number of bytes ≥ 0.
@@ -184,7 +197,25 @@ export function choose(needs: Needs = {}, options?: ChooseOptions): Choice {
     messageSize: needs.messageSize ?? 1024,
     latencyCritical: needs.latencyCritical ?? false,
     crossLanguage: needs.crossLanguage ?? false,
+    sharedWork: needs.sharedWork ?? false,
+    durable: needs.durable ?? false,
   };
+  if (full.durable || full.sharedWork) {
+    return {
+      scheme: "nats",
+      example: EXAMPLES.nats,
+      reasons: [
+        full.durable
+          ? "messages must survive restarts: a durable channel on NATS JetStream (file storage) keeps them; a socket, a ring or a reliable session holds them only while both processes live"
+          : "several workers share the calls: a NATS queue group hands each call to one of them, wherever they run, with no broker to write",
+        full.sameHost
+          ? "on one machine, serveLocalFirst() and connectService() of @ipc/nats call over the local Unix socket or shared memory, and over NATS only from elsewhere"
+          : "install nats-server (one binary; Debian: apt-get install nats-server) and @ipc/nats",
+      ],
+      alternatives: full.durable ? [] : [{ scheme: full.sameHost ? "unix" : "tcp", when: "one server process is enough" }],
+      source: m.source,
+    };
+  }
   if (!full.sameHost) {
     return {
       scheme: "tcp",
@@ -193,7 +224,7 @@ export function choose(needs: Needs = {}, options?: ChooseOptions): Choice {
         "the processes are on different machines: of these mechanisms only TCP crosses the network",
         "use the tls option (mutual TLS with requestCert) outside a trusted network",
       ],
-      alternatives: [],
+      alternatives: [{ scheme: "nats", when: "several workers share the calls, messages must survive restarts, or processes come and go (@ipc/nats)" }],
       source: m.source,
     };
   }

@@ -8,6 +8,21 @@ describe("choose() follows the seed's decision tree", () => {
     expect(choice.reasons.join(" ")).toMatch(/TLS|tls/);
   });
 
+  it("work shared by several workers, or messages that must survive restarts: NATS (@ipc/nats)", () => {
+    const shared = choose({ sameHost: false, sharedWork: true });
+    expect(shared.scheme).toBe("nats");
+    expect(shared.example).toMatch(/^nats:\/\/127\.0\.0\.1:/);
+    expect(shared.reasons.join(" ")).toContain("queue group");
+    expect(shared.alternatives).toContainEqual({ scheme: "tcp", when: "one server process is enough" });
+    const local = choose({ sharedWork: true });
+    expect(local.scheme).toBe("nats");
+    expect(local.reasons.join(" ")).toContain("serveLocalFirst()");
+    const durable = choose({ durable: true, messageSize: 1 << 20, latencyCritical: true });
+    expect(durable.scheme).toBe("nats");
+    expect(durable.reasons.join(" ")).toContain("JetStream");
+    expect(choose({ sameHost: false }).alternatives.map((a) => a.scheme)).toEqual(["nats"]);
+  });
+
   it("parent and child with ordinary messages: a pipe", () => {
     expect(choose({ parentChild: true }).scheme).toBe("pipe");
   });

@@ -10,6 +10,8 @@ interface ChooseFlags {
   size: string;
   latency: boolean;
   crossLanguage: boolean;
+  sharedWork: boolean;
+  durable: boolean;
   results?: string;
 }
 
@@ -37,6 +39,8 @@ export function chooseCommand(program: Command): void {
     .option("--size <bytes>", "a typical message's size", "1024")
     .option("--latency", "round-trip latency is critical", false)
     .option("--cross-language", "the other side is written in another language", false)
+    .option("--shared-work", "several worker processes (possibly on several machines) share the calls", false)
+    .option("--durable", "messages must survive a restart of either process", false)
     .option("--results <file>", "decide by this machine's numbers: the measurements.json (or latest.json) of ipc bench")
     .action((flags: ChooseFlags) => {
       try {
@@ -47,6 +51,8 @@ export function chooseCommand(program: Command): void {
             messageSize: positiveInteger("--size", flags.size),
             latencyCritical: flags.latency,
             crossLanguage: flags.crossLanguage,
+            sharedWork: flags.sharedWork,
+            durable: flags.durable,
           },
           { measurements: flags.results === undefined ? undefined : load(flags.results) },
         );
