@@ -2,7 +2,7 @@
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import net from "node:net";
+import type net from "node:net";
 import type { Readable } from "node:stream";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";

@@ -23,6 +23,7 @@ import { Sampler, now, rates } from "./stats.js";
 /** What Node's `onread` socket option takes (documented for net.Socket; typed only on net.connect). */
 export interface OnRead {
   readonly buffer: Uint8Array | (() => Uint8Array);
+  // biome-ignore lint/suspicious/noConfusingVoidType: node's OnReadOpts callback may return nothing (keep reading) or false (pause).
   readonly callback: (bytesRead: number, buffer: Uint8Array) => boolean | void;
 }
 

@@ -91,8 +91,8 @@ export function textTable(run: Reportable): string {
 /** The table in Markdown (every row names its group, for grep). */
 export function markdownTable(run: Reportable, filter?: (row: Row) => boolean): string {
   const regimes = shown(run);
-  const escape = (cell: string): string => cell.replace(/\|/g, "\\|");
-  const line = (r: string[]): string => `| ${r.map(escape).join(" | ")} |`;
+  const escapeCell = (cell: string): string => cell.replace(/\|/g, "\\|");
+  const line = (r: string[]): string => `| ${r.map(escapeCell).join(" | ")} |`;
   const rows = filter === undefined ? run.rows : run.rows.filter(filter);
   const head = header(regimes);
   return [line(head), line(head.map(() => "---")), ...lines(rows, regimes).map(line)].join("\n");

@@ -14,7 +14,7 @@ const LABEL = 330;
 const BAR_AREA = 430;
 const ROW = 20;
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -42,14 +42,14 @@ function panels(run: Reportable): Panel[] {
 
 function drawPanel(p: Panel, top: number): { svg: string; height: number } {
   const max = Math.max(...p.bars.map((b) => b.value), Number.MIN_VALUE);
-  const parts = [`<text x="10" y="${top + 16}" class="title">${escape(p.title)}</text>`];
+  const parts = [`<text x="10" y="${top + 16}" class="title">${escapeXml(p.title)}</text>`];
   p.bars.forEach((bar, i) => {
     const y = top + 26 + i * ROW;
     const width = Math.max(1, (bar.value / max) * BAR_AREA);
     parts.push(
-      `<text x="${LABEL - 8}" y="${y + 13}" text-anchor="end">${escape(bar.label.length > 52 ? `${bar.label.slice(0, 50)}…` : bar.label)}</text>`,
+      `<text x="${LABEL - 8}" y="${y + 13}" text-anchor="end">${escapeXml(bar.label.length > 52 ? `${bar.label.slice(0, 50)}…` : bar.label)}</text>`,
       `<rect x="${LABEL}" y="${y + 2}" width="${width.toFixed(1)}" height="${ROW - 6}" fill="${COLORS[bar.role]}"/>`,
-      `<text x="${(LABEL + width + 6).toFixed(1)}" y="${y + 13}">${escape(`${format(bar.value)} ${bar.unit}`)}</text>`,
+      `<text x="${(LABEL + width + 6).toFixed(1)}" y="${y + 13}">${escapeXml(`${format(bar.value)} ${bar.unit}`)}</text>`,
     );
   });
   return { svg: parts.join("\n"), height: 36 + p.bars.length * ROW };
@@ -73,10 +73,10 @@ export function chart(run: Reportable, title = "@ipc benchmarks"): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">`,
     `<style>text{font:12px sans-serif;fill:#222}.title{font-weight:bold;font-size:13px}.head{font-size:16px;font-weight:bold}</style>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="10" y="24" class="head">${escape(title)}</text>`,
+    `<text x="10" y="24" class="head">${escapeXml(title)}</text>`,
     body.join("\n"),
     legend,
-    `<text x="10" y="${y + 40}" font-size="10">${escape(summaryLine(run))}</text>`,
+    `<text x="10" y="${y + 40}" font-size="10">${escapeXml(summaryLine(run))}</text>`,
     `</svg>`,
     "",
   ].join("\n");
