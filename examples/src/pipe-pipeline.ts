@@ -13,7 +13,7 @@ import { ProcessExitError, pipeline } from "@ipc/pipe";
 const dir = mkdtempSync(join(tmpdir(), "pipe-pipeline-"));
 try {
   const data = join(dir, "data.txt");
-  writeFileSync(data, ["pattern b", "other", "pattern a", "pattern b", "noise", "pattern b"].join("\n") + "\n");
+  writeFileSync(data, `${["pattern b", "other", "pattern a", "pattern b", "noise", "pattern b"].join("\n")}\n`);
 
   const { stdout, stages } = await pipeline([["cat", data], ["grep", "pattern"], ["sort"], ["uniq", "-c"]]);
   console.log(`Result:\n${stdout}`);

@@ -42,7 +42,7 @@ describe("the @ipc/rpc examples run and say what they should", () => {
     const out = await example("rpc-progress");
     const percents = [...out.matchAll(/\]\s+(\d+)%/g)].map((m) => Number(m[1]));
     expect(percents).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
-    expect(out).toMatch(/100%  done  result [0-9a-f]{16}/);
+    expect(out).toMatch(/100% {2}done {2}result [0-9a-f]{16}/);
     expect(out).toContain("worker exited with code 0");
   });
 

@@ -29,6 +29,7 @@ const ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\
  * cannot move the cursor or recolour the terminal of whoever watches `ipc serve` or `ipc trace`.
  */
 function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding the control characters is this function's job.
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 

@@ -14,6 +14,7 @@ describe("ipc bench progress", () => {
   it("on a terminal: a bar redrawn in place, with the case's name", () => {
     const out = written(true, 120);
     progressReporter(out.stream)(progress);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequence is what is checked.
     expect(out.text()).toMatch(/^\r\x1b\[K\[█{8}░{22}\] 1\/4 round 1\/2 unix rtt 64 B$/);
   });
 

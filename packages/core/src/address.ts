@@ -81,6 +81,7 @@ function decode(url: string, text: string): string {
 }
 
 // Characters that would change a URL's meaning if left as is in a path or name.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among those to encode.
 const UNSAFE = /[%?#\s\u0000-\u001f\u007f]/g;
 function encode(text: string): string {
   return text.replace(UNSAFE, (c) => encodeURIComponent(c));

@@ -66,15 +66,15 @@ const BRAND = Symbol.for("@ipc/error");
 /** The class names of each error constructor, from it up to IpcError, computed once per class. */
 const lineages = new WeakMap<object, readonly string[]>();
 
-function lineageOf(constructor: object): readonly string[] {
-  let names = lineages.get(constructor);
+function lineageOf(errorClass: object): readonly string[] {
+  let names = lineages.get(errorClass);
   if (names === undefined) {
     const chain: string[] = [];
-    for (let c: unknown = constructor; typeof c === "function" && c !== Error && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    for (let c: unknown = errorClass; typeof c === "function" && c !== Error && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
       chain.push((c as { name: string }).name);
     }
     names = Object.freeze(chain);
-    lineages.set(constructor, names);
+    lineages.set(errorClass, names);
   }
   return names;
 }
@@ -100,10 +100,12 @@ export abstract class IpcError extends Error {
     Object.defineProperty(this, BRAND, { value: lineageOf(new.target) });
   }
 
+  // biome-ignore-start lint/complexity/noThisInStatic: `this` is the class `instanceof` was asked about, a subclass as often as not.
   static override [Symbol.hasInstance](instance: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, instance)) return true;
     return brandOf(instance)?.includes(this.name) ?? false;
   }
+  // biome-ignore-end lint/complexity/noThisInStatic: the method above
 }
 
 /** Thrown when a wait took longer than its `timeout`. */
@@ -281,7 +283,7 @@ export class UnsupportedError extends IpcError {
 /** True when `error` is an {@link IpcError} (of any copy of @ipc/core), and, if `code` is given, carries that code. */
 export function isIpcError<C extends IpcErrorCode = IpcErrorCode>(error: unknown, code?: C): error is IpcError & { readonly code: C } {
   const brand = brandOf(error);
-  return brand !== undefined && brand.includes("IpcError") && (code === undefined || (error as IpcError).code === code);
+  return (brand?.includes("IpcError") ?? false) && (code === undefined || (error as IpcError).code === code);
 }
 
 /** The shape of Node's system errors (`err.code === "ECONNRESET"`, `err.syscall === "connect"` …). */

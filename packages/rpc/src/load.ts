@@ -100,9 +100,9 @@ function resolveMessage(root: unknown, scope: string, name: string, where: strin
 }
 
 function fromGenerated(root: object, name: string): Service {
-  const constructor = lookup(root, name);
+  const serviceClass = lookup(root, name);
   const prototype =
-    typeof constructor === "function" ? (constructor.prototype as Record<string, unknown> | undefined) : undefined;
+    typeof serviceClass === "function" ? (serviceClass.prototype as Record<string, unknown> | undefined) : undefined;
   if (prototype === undefined) {
     throw new InvalidArgumentError(
       `no service ${name} in the generated module; name it with its package (e.g. "calc.Calculator"), and ` +

@@ -109,7 +109,7 @@ function configText(dir: string, options: NatsServerOptions, ports: Ports | unde
       `}`,
     );
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** Starts `nats-server` with `config` and resolves with its ports once it logged that it is ready. */

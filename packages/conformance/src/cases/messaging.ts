@@ -84,7 +84,7 @@ export function messagingCases(_fixture: ConformanceFixture, ctx: () => Context)
           return seqs;
         }),
       );
-      results.forEach((seqs, id) => expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => id * 1000 + i)));
+      for (const [id, seqs] of results.entries()) expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => id * 1000 + i));
     });
 
     it("bounds what a sender can buffer while the reader reads nothing, then delivers it all", SLOW, async () => {

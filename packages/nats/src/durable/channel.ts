@@ -317,7 +317,12 @@ function linkSignals(...signals: (AbortSignal | undefined)[]): { signal: AbortSi
     signal.addEventListener("abort", onAbort, { once: true });
     hooks.push(() => signal.removeEventListener("abort", onAbort));
   }
-  return { signal: controller.signal, release: () => hooks.forEach((unhook) => unhook()) };
+  return {
+    signal: controller.signal,
+    release: () => {
+      for (const unhook of hooks) unhook();
+    },
+  };
 }
 
 /**

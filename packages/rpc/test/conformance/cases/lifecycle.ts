@@ -32,7 +32,7 @@ export function lifecycleCases(fixture: RpcConformanceFixture, ctx: () => RpcCon
     });
 
     test("when a client's connection goes, its handlers' signals abort with UNAVAILABLE", async () => {
-      const { server, service, client: connect } = await servedListener(ctx());
+      const { server, client: connect } = await servedListener(ctx());
       const doomed = await connect();
       const observer = await connect();
       const calls = Array.from({ length: 10 }, (_, i) => doomed.hang({ tag: `gone${i}` }).catch(() => undefined));
