@@ -2,9 +2,11 @@
  * `reliable(connect)`: the client end of a reliable session. It opens a connection with `connect`, starts
  * a session, and whenever the connection is lost opens another and resumes, until `resumeTimeout`.
  */
-import { InvalidArgumentError, abortError, deadline, isIpcError, race, type Connection } from "@ipc/core";
+import { InvalidArgumentError, abortError, deadline, race, type Connection } from "@ipc/core";
+import { ipc } from "@ipc/core/proto";
 import { noop } from "@ipc/core/transport";
-import { clientHandshake, SessionUnknown } from "./handshake.js";
+import { encodeGoodbye } from "./codec.js";
+import { clientHandshake, impossiblePosition, ResumeRefused, SessionProtocolError, SessionUnknown } from "./handshake.js";
 import { integerOption, resolveSessionOptions, type ReliableOptions, type ResolvedSessionOptions } from "./options.js";
 import { Session, type ReliableSession, type SessionLink } from "./session.js";
 
@@ -30,11 +32,14 @@ export async function reliable(connect: Connect, options?: ReliableOptions): Pro
   let session: Session | undefined;
   try {
     const welcome = await clientHandshake(connection, { session: EMPTY, received: 0, ack: 0, window: resolved.maxBufferedBytes }, limit(next(), resolved));
+    // Nothing was sent yet in a new session: the Welcome holds and acknowledges nothing.
+    const impossible = impossiblePosition(welcome, 0, 0);
+    if (impossible !== undefined) throw new SessionProtocolError(`the server's Welcome ${impossible}`);
     session = new Session(welcome.session, resolved, connection, new Redial(connect, resolved, minDelay, maxDelay));
     session.attach(connection, welcome);
     return session;
   } catch (error) {
-    connection.abort(error as Error);
+    drop(connection, error as Error);
     session?.fail(error as Error);
     throw error;
   }
@@ -79,13 +84,19 @@ class Redial implements SessionLink {
         connection = await this.#connect({ signal });
         const welcome = await clientHandshake(connection, session.position(), { signal, timeout: this.#options.handshakeTimeout });
         if (signal.aborted || session.state === "closed") return void connection.close().catch(noop);
+        const impossible = session.impossible(welcome);
+        if (impossible !== undefined) throw new SessionProtocolError(`the server's Welcome ${impossible}`);
         session.attach(connection, welcome);
         return;
       } catch (error) {
-        connection?.abort(error as Error);
+        if (connection !== undefined) drop(connection, error as Error);
         if (error instanceof SessionUnknown) return session.forgotten(error);
         if (session.state === "closed") return;
-        if (isIpcError(error, "IPC_ERR_PROTOCOL")) return session.fail(error);
+        // The server broke the protocol, or refuses this session's Hello as impossible: every later attempt
+        // would end the same way. Anything else, a connection cut inside a frame included, is a lost
+        // connection: try again (docs/wire.md §8.2.6).
+        if (error instanceof SessionProtocolError) return session.fail(error);
+        if (error instanceof ResumeRefused) return session.fail(session.lostError(error.message, error));
         last = error as Error;
       }
       await sleep(this.#delay(failures), signal);
@@ -99,6 +110,16 @@ class Redial implements SessionLink {
     const base = Math.min(this.#maxDelay, this.#minDelay * 2 ** Math.min(failures, 30));
     return base * (0.8 + 0.4 * Math.random());
   }
+}
+
+/**
+ * Ends a connection whose handshake failed with `error`: a server that broke the protocol is told why
+ * (Goodbye with REASON_PROTOCOL, docs/wire.md §8) before the close; any other failure aborts it.
+ */
+function drop(connection: Connection, error: Error): void {
+  if (!(error instanceof SessionProtocolError)) return connection.abort(error);
+  connection.send(encodeGoodbye(ipc.Goodbye.Reason.REASON_PROTOCOL, error.message)).catch(noop);
+  void connection.close({ timeout: 1000 }).catch(noop);
 }
 
 function limit(options: { signal?: AbortSignal | undefined; timeout?: number | undefined }, resolved: ResolvedSessionOptions) {

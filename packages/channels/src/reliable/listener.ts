@@ -8,6 +8,7 @@ import { ListenerBase, noop } from "@ipc/core/transport";
 import { ClosedError, ProtocolError, type Connection, type Listener, type WaitOptions } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 import { PROTOCOL_VERSION, decodeSessionFrame, encodeGoodbye, encodeSessionEnd, encodeWelcome, type Handshake } from "./codec.js";
+import { impossiblePosition, SESSION_ID_BYTES } from "./handshake.js";
 import { integerOption, resolveSessionOptions, type ReliableListenerOptions, type ResolvedSessionOptions } from "./options.js";
 import { Session, type ReliableSession, type SessionLink } from "./session.js";
 
@@ -30,6 +31,8 @@ export function reliableListener(listener: Listener, options?: ReliableListenerO
 interface Ended {
   readonly received: number;
   readonly last: number;
+  /** The session's {@link Session.uid}. */
+  readonly uid: number | undefined;
 }
 
 class SessionListener extends ListenerBase<ReliableSession> implements ReliableListener, SessionLink {
@@ -79,7 +82,7 @@ class SessionListener extends ListenerBase<ReliableSession> implements ReliableL
     if (this.#ended.size >= this.#maxSessions) return;
     session.closed.then(() => {
       // The client may have missed the end (its connection broke just then): remember it for a while.
-      this.#ended.set(session.id, { received: session.stats.received, last: session.lastSent });
+      this.#ended.set(session.id, { received: session.stats.received, last: session.lastSent, uid: session.uid });
       setTimeout(() => this.#ended.delete(session.id), this.#options.resumeTimeout).unref();
     }, noop);
   }
@@ -110,6 +113,9 @@ class SessionListener extends ListenerBase<ReliableSession> implements ReliableL
     if (hello.version !== PROTOCOL_VERSION) {
       return refuse(connection, REASON_VERSION, `this server speaks session protocol version ${PROTOCOL_VERSION}, not ${hello.version}`);
     }
+    if (hello.session.byteLength !== 0 && hello.session.byteLength !== SESSION_ID_BYTES) {
+      return refuse(connection, REASON_PROTOCOL, `a session id is ${SESSION_ID_BYTES} bytes, not ${hello.session.byteLength}`);
+    }
     try {
       if (hello.session.byteLength === 0) this.#start(connection, hello);
       else this.#resume(connection, hello);
@@ -119,43 +125,62 @@ class SessionListener extends ListenerBase<ReliableSession> implements ReliableL
   }
 
   #start(connection: Connection, hello: Handshake): void {
+    // Nothing was sent yet in a new session: its Hello holds and acknowledges nothing.
+    const impossible = impossiblePosition(hello, 0, 0);
+    if (impossible !== undefined) return refuse(connection, REASON_PROTOCOL, `the Hello of a new session ${impossible}`);
     if (this.#sessions.size >= this.#maxSessions || !this.queue.hasRoom || this.queue.closed) {
       return refuse(connection, REASON_UNSPECIFIED, `the server is busy (${this.#sessions.size} sessions) or closing; try again later`);
     }
-    const session = new Session(randomBytes(16), this.#options, connection, this);
+    // 128 bits from the system's CSPRNG: the id is what a client shows to resume (docs/wire.md §8.2.2).
+    const session = new Session(randomBytes(SESSION_ID_BYTES), this.#options, connection, this);
     this.#sessions.set(session.id, session);
-    try {
-      session.attach(connection, hello, encodeWelcome(session.position()));
-    } catch (error) {
-      session.fail(error as Error);
-      throw error;
-    }
+    session.attach(connection, hello, encodeWelcome(session.position()));
     this.queue.push(session);
   }
 
+  /**
+   * Resumes the session `hello` names on `connection`, or refuses it (Goodbye) without touching the
+   * session: it is unknown, or belongs to another user (answered alike: another user learns nothing of
+   * it), or the Hello's position is impossible.
+   */
   #resume(connection: Connection, hello: Handshake): void {
     const id = Buffer.from(hello.session).toString("hex");
     const ended = this.#ended.get(id);
     if (ended !== undefined) {
+      if (!sameUser(ended.uid, connection)) return refuse(connection, REASON_SESSION_UNKNOWN, UNKNOWN);
+      // The session ended with everything acknowledged: the client holds every message up to `last`.
+      const impossible = impossiblePosition(hello, ended.last, ended.last);
+      if (impossible !== undefined) return refuse(connection, REASON_PROTOCOL, `the Hello of session ${id} ${impossible}`);
       // Say again how the session ended: everything was received and acknowledged both ways.
-      connection.send(encodeWelcome({ session: hello.session, received: ended.received, ack: ended.received, window: this.#options.maxBufferedBytes })).catch(noop);
+      connection
+        .send(encodeWelcome({ session: hello.session, received: ended.received, ack: ended.received, window: this.#options.maxBufferedBytes }))
+        .catch(noop);
       connection.send(encodeSessionEnd(ended.last)).catch(noop);
       void connection.close({ timeout: this.#options.handshakeTimeout }).catch(noop);
       return;
     }
     const session = this.#sessions.get(id);
-    if (session === undefined || session.state === "closed") {
-      return refuse(connection, REASON_SESSION_UNKNOWN, "no such session here (the server restarted, or the session expired)");
+    if (session === undefined || session.state === "closed" || !sameUser(session.uid, connection)) {
+      return refuse(connection, REASON_SESSION_UNKNOWN, UNKNOWN);
     }
+    const impossible = session.impossible(hello);
+    if (impossible !== undefined) return refuse(connection, REASON_PROTOCOL, `the Hello of session ${id} ${impossible}`);
     clearTimeout(this.#expiry.get(session));
     this.#expiry.delete(session);
-    try {
-      session.attach(connection, hello, encodeWelcome(session.position()));
-    } catch (error) {
-      session.fail(error as Error);
-      throw error;
-    }
+    session.attach(connection, hello, encodeWelcome(session.position()));
   }
+}
+
+const UNKNOWN = "no such session here (the server restarted, or the session expired)";
+
+/**
+ * True if `connection` may resume a session opened by user `uid`: the same user, as the transport tells
+ * (`peer.uid`: Unix sockets, shm). A session opened over a transport that does not tell (`uid` undefined:
+ * TCP, or no native calls) is resumed by whoever shows its id; a session with a user is never resumed over a
+ * connection whose user is unknown.
+ */
+function sameUser(uid: number | undefined, connection: Connection): boolean {
+  return uid === undefined || connection.peer?.uid === uid;
 }
 
 /** Says why in a Goodbye, then closes `connection` (aborting it if the peer does not close in time). */

@@ -21,12 +21,17 @@ import {
   type SessionFrame,
 } from "./codec.js";
 import { SessionLostError } from "./errors.js";
+import { impossiblePosition } from "./handshake.js";
 import { ACK_EVERY, MESSAGE_OVERHEAD, type ResolvedSessionOptions } from "./options.js";
 import { ReplayBuffer } from "./replay.js";
 import { varintLength } from "./varint.js";
 
-/** `connected`: a connection carries the session; `resuming`: it waits for a new one; `closed`: over. */
-export type SessionState = "connected" | "resuming" | "closed";
+/**
+ * `connected`: a connection carries the session; `closing`: one still does, and this side or the peer began
+ * to end the session (send() refuses; what it accepted is still delivered); `resuming`: the session waits
+ * for a new connection (open or closing); `closed`: over.
+ */
+export type SessionState = "connected" | "closing" | "resuming" | "closed";
 
 /** Counters of a session, for monitoring and tests. */
 export interface SessionStats {
@@ -90,6 +95,11 @@ export class Session extends ConnectionBase implements ReliableSession {
   readonly maxMessageSize: number;
   readonly localAddress: string;
   readonly remoteAddress: string;
+  /**
+   * The user id of the process that opened the session (its first connection's `peer.uid`), where the
+   * transport tells it: only that user may resume the session. `undefined`: the transport does not tell.
+   */
+  readonly uid: number | undefined;
   readonly #options: ResolvedSessionOptions;
   readonly #link: SessionLink;
   readonly #replay = new ReplayBuffer();
@@ -134,6 +144,7 @@ export class Session extends ConnectionBase implements ReliableSession {
     this.localAddress = first.localAddress;
     this.remoteAddress = first.remoteAddress;
     this.#peer = first.peer;
+    this.uid = first.peer?.uid;
     this.#heartbeat = setInterval(() => this.#tick(), options.heartbeatInterval);
     this.#heartbeat.unref();
   }
@@ -168,12 +179,27 @@ export class Session extends ConnectionBase implements ReliableSession {
 
   /** This end's position, for a Hello or Welcome on a new connection. */
   position(): Omit<Handshake, "version"> {
-    return { session: this.sessionId, received: this.#received, ack: this.#taken, window: this.#options.maxBufferedBytes };
+    return { session: this.sessionId, received: this.#received, ack: this.#acknowledgeable, window: this.#options.maxBufferedBytes };
+  }
+
+  /** What this end acknowledges: what its application took; once the peer ended, everything received. */
+  get #acknowledgeable(): number {
+    return this.#peerEnd !== undefined ? this.#received : this.#taken;
   }
 
   /**
-   * Runs the session over `connection`, whose handshake is done (the peer's side of it is `peer`); the
-   * previous connection, if any, is dropped. `greeting` (the server's Welcome) goes out first.
+   * Why the peer's Hello or Welcome cannot be true of this session (it claims messages that were never
+   * sent, fewer than it acknowledged, …), or `undefined`. Checked before {@link attach}: a peer that fails it
+   * is refused without touching the session (docs/wire.md §8.2.2).
+   */
+  impossible(peer: Handshake): string | undefined {
+    return impossiblePosition(peer, this.#replay.nextId - 1, this.#peerAck);
+  }
+
+  /**
+   * Runs the session over `connection`, whose handshake is done (the peer's side of it is `peer`, which
+   * passed {@link impossible}); the previous connection, if any, is dropped. `greeting` (the server's
+   * Welcome) goes out first.
    */
   attach(connection: Connection, peer: Handshake, greeting?: Uint8Array): void {
     if (this.#state === "closed") {
@@ -193,16 +219,14 @@ export class Session extends ConnectionBase implements ReliableSession {
     if (greeting !== undefined) this.#send(connection, greeting);
     // Replay before anything new goes out: the peer must see ids in order.
     this.#onAck(peer.ack, false);
-    if (peer.received > this.#replay.nextId - 1) {
-      throw new ProtocolError(`the peer claims to hold message ${peer.received}, but only ${this.#replay.nextId - 1} were sent`);
-    }
     this.#replay.forEachAfter(peer.received, (id, message) => {
       this.#replayed++;
       this.#writeData(id, message, this.#taken);
     });
-    this.#ackSent = this.#taken;
+    // The Hello or Welcome of this connection told the peer this end's position().ack.
+    this.#ackSent = this.#acknowledgeable;
     if (this.#localEnd) this.#write(encodeSessionEnd(this.#replay.nextId - 1));
-    this.#setState("connected");
+    this.#setState(this.isOpen ? "connected" : "closing");
     void this.#read(connection);
     this.#pumpSends();
     // Both ends may have ended, and the peer's Hello/Welcome acknowledged the rest: then this resume
@@ -230,6 +254,7 @@ export class Session extends ConnectionBase implements ReliableSession {
   }
 
   protected override endSending(): void {
+    if (this.#state === "connected") this.#setState("closing");
     this.#pumpSends();
   }
 
@@ -383,8 +408,11 @@ export class Session extends ConnectionBase implements ReliableSession {
     if (last > this.#received) throw new ProtocolError(`the peer ended at message ${last}, but only ${this.#received} arrived before its end`);
     this.#peerEnd = last;
     this.inbox.end();
-    // Everything the peer sent is here: acknowledge it all, read or not, so that its close completes.
+    // Everything the peer sent is here: acknowledge it all, read or not (it stays readable), so that its
+    // close completes.
     this.#sendAck(this.#received);
+    // This side ends too: send() refuses from now on; what it accepted, and the sends already waiting for
+    // room, still go out before its SessionEnd (docs/wire.md §8.2.5).
     this.closedByPeer();
     // Already closing (the peer's end arrived on a resumed connection): nothing else may call it.
     this.#finishIfDone();
