@@ -1,7 +1,7 @@
 /**
  * Binding a socket file safely: the directory is checked, the file never exists with wider permissions
  * than its mode, and a leftover socket file is replaced only after a connect probe proves no server is
- * alive behind it.
+ * alive behind it — under a lock (bind-lock.ts), so that only one of several listeners replaces it.
  *
  * With native calls the mode is set on the socket before bind(). Without them (another platform, or
  * IPC_NATIVE=off), node:net binds the socket in a private directory made beside the path (0700: nobody
@@ -14,6 +14,7 @@ import net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { AddressInUseError, InvalidAddressError, UNIX_PATH_MAX, fromSystemError, isIpcError } from "@ipc/core";
 import { InsecureDirectoryError } from "./errors.js";
+import { acquireBindLock } from "./bind-lock.js";
 import { bindSocket, type SocketName } from "./native.js";
 
 /** How long the probe waits for a leftover socket's server to answer before calling it alive. */
@@ -65,11 +66,24 @@ export function bindAbstract(name: SocketName, url: string): number {
 }
 
 /**
- * Binds a socket file at `path` with `mode` through `bindOnce` (which throws `AddressInUseError` when
- * something is at the path), replacing a leftover socket file nobody answers on.
+ * Binds a socket file at `path` through `bindOnce` (which throws `AddressInUseError` when something is at
+ * the path, and resolves once the socket listens), replacing a leftover socket file nobody answers on. The
+ * whole of it runs under the path's bind lock (bind-lock.ts), so of several listen() calls — in this
+ * process or others — on one stale path, exactly one replaces it and listens, and the others find a live
+ * server: `AddressInUseError`. The lock is held until the socket listens because a socket bound but not
+ * yet listening refuses connections: to a probe it would look stale.
  */
-export async function bindPath<T>(path: string, check: boolean, bindOnce: () => T | Promise<T>): Promise<T> {
+export async function bindPath<T>(path: string, check: boolean, what: string, bindOnce: () => Promise<T>): Promise<T> {
   if (check) checkDirectory(path);
+  const lock = await acquireBindLock(path, what);
+  try {
+    return await bindUnderLock(path, bindOnce);
+  } finally {
+    lock.release();
+  }
+}
+
+async function bindUnderLock<T>(path: string, bindOnce: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await bindOnce();
@@ -90,7 +104,7 @@ export async function bindPath<T>(path: string, check: boolean, bindOnce: () => 
       try {
         unlinkSync(path);
       } catch {
-        // Removed by someone else meanwhile: the next bind tells.
+        // Removed by someone else meanwhile (not an @ipc listener: they take the lock): the next bind tells.
       }
     }
   }

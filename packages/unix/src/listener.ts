@@ -2,6 +2,7 @@
  * A Unix socket listener: accepts connections paused, reads the client's credentials, decides, and only
  * then answers with the status frame and starts reading — so a refused client never has a byte read.
  */
+import { unlinkSync } from "node:fs";
 import net from "node:net";
 import { debuglog } from "node:util";
 import { InvalidArgumentError, fromSystemError, type Connection, type Listener, type Peer } from "@ipc/core";
@@ -157,13 +158,22 @@ export async function listen(target: UnixTarget, options?: UnixListenOptions): P
   let file: OwnedFile | undefined;
   const path = resolved.path;
   const check = options?.checkDirectory ?? true;
+  const what = `listen on ${resolved.url}`;
   if (path === undefined) {
     await listenOn(server, bindAbstract(resolved.name, resolved.url), backlog, resolved.url);
   } else if (canUse("unix.peerCredentials")) {
-    await listenOn(server, await bindPath(path, check, () => bindNative(path, mode, resolved.url)), backlog, resolved.url);
+    await bindPath(path, check, what, async () => {
+      const fd = bindNative(path, mode, resolved.url);
+      try {
+        await listenOn(server, fd, backlog, resolved.url);
+      } catch (error) {
+        unlinkSync(path); // bound by us a moment ago, under the bind lock: nobody else's
+        throw error;
+      }
+    });
     file = own(path);
   } else {
-    await bindPath(path, check, () => bindWithNode(server, path, mode, backlog, resolved.url));
+    await bindPath(path, check, what, () => bindWithNode(server, path, mode, backlog, resolved.url));
     file = own(path);
   }
   return new UnixListener(server, resolved, file, options);

@@ -1,12 +1,13 @@
 /**
  * The system calls of @ipc/unix that Node lacks, declared on @ipc/native's shared C library and made on
  * first use (importing @ipc/unix loads no native code): binding and connecting abstract names with their
- * exact bytes, the mode of a socket file before bind, SO_PEERCRED, and duplicating an accepted socket's
- * fd. Every failure is @ipc/native's typed error naming the call; where native calls cannot be made, each
- * feature's `UnsupportedError` (the callers fall back to node:net where Node alone can do the job).
+ * exact bytes, the mode of a socket file before bind, SO_PEERCRED, duplicating an accepted socket's fd,
+ * and flock() on the lock file that makes replacing a stale socket file atomic (bind-lock.ts). Every
+ * failure is @ipc/native's typed error naming the call; where native calls cannot be made, each feature's
+ * `UnsupportedError` (the callers fall back to node:net where Node alone can do the job).
  */
 import type { Peer } from "@ipc/core";
-import { declare, failure, isSupported, requireFeature, type NativeFeature } from "@ipc/native";
+import { declare, failure, isSupported, lastErrno, requireFeature, type NativeFeature } from "@ipc/native";
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -15,6 +16,9 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 const F_DUPFD_CLOEXEC = 1030;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EAGAIN = 11; // EWOULDBLOCK on Linux
 /** struct sockaddr_un: a 2-byte family, then 108 bytes of path. */
 const SOCKADDR_UN_SIZE = 110;
 
@@ -33,6 +37,7 @@ const sys = declare((libc, koffi) => {
     connect: libc.func("int connect(int fd, const void *address, uint32_t length)") as (fd: number, address: Buffer, length: number) => number,
     fchmod: libc.func("int fchmod(int fd, uint32_t mode)") as (fd: number, mode: number) => number,
     close: libc.func("int close(int fd)") as (fd: number) => number,
+    flock: libc.func("int flock(int fd, int operation)") as (fd: number, operation: number) => number,
     fcntl: libc.func("fcntl", "int", ["int", "int", "long"]) as (fd: number, command: number, argument: number) => number,
     getsockopt: libc.func("getsockopt", "int", ["int", "int", "int", koffi.out(koffi.pointer(ucred)), koffi.inout(koffi.pointer("uint32_t"))]) as (
       fd: number,
@@ -138,4 +143,16 @@ export function peerCredentials(fd: number, what: string): Peer {
   const value: Ucred = {};
   if (c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, value, [12]) !== 0) throw failure("getsockopt(SO_PEERCRED)", what);
   return { pid: value.pid ?? 0, uid: value.uid ?? 0, gid: value.gid ?? 0 };
+}
+
+/**
+ * flock(LOCK_EX | LOCK_NB) on `fd`: true when this open file now holds the lock, false when another open
+ * file (of this process or another) holds it. The lock goes with the open file: closing the last descriptor
+ * of it, or dying, releases it. Socket files are bound through native calls exactly where this can be made.
+ */
+export function tryLock(fd: number, what: string): boolean {
+  if (sys("unix.peerCredentials").flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const errno = lastErrno(); // right away: any other native call would overwrite it
+  if (errno === EAGAIN) return false;
+  throw failure("flock", what, errno);
 }
