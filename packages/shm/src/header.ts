@@ -46,16 +46,26 @@ export function writeHeader(buffer: ArrayBuffer, kind: SegmentKindCode, dataSize
   view.setBigUint64(32, BigInt(dataSize), true);
 }
 
-/** The header of `bytes` (at least 64 of them), or undefined if it is not one of ours. */
+const KINDS: ReadonlySet<number> = new Set(Object.values(SegmentKind));
+
+/**
+ * The header of `bytes` (at least 64 of them), or undefined if it is not one of ours. Anyone who can open
+ * the segment can write it, so every field is checked before it is believed: the magic and header size, a
+ * kind this version knows, a data size that is a safe integer (the caller checks it against the mapping).
+ * The version is returned as found: a reader of a layout decides what it accepts (MessageRing.open: 1).
+ */
 export function readHeader(bytes: Uint8Array): SegmentHeader | undefined {
   if (bytes.byteLength < HEADER_SIZE || !MAGIC.every((byte, i) => bytes[i] === byte)) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
   if (view.getUint32(12, true) !== HEADER_SIZE) return undefined;
+  const kind = view.getUint32(16, true);
+  const dataSize = view.getBigUint64(32, true);
+  if (!KINDS.has(kind) || dataSize > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
   return {
     version: view.getUint32(8, true),
-    kind: view.getUint32(16, true) as SegmentKindCode,
+    kind: kind as SegmentKindCode,
     creatorPid: view.getUint32(20, true),
     createdAt: view.getFloat64(24, true),
-    dataSize: Number(view.getBigUint64(32, true)),
+    dataSize: Number(dataSize),
   };
 }

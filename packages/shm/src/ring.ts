@@ -14,10 +14,23 @@
  * 2 = a chunk, more of the message follows; 4 = the producer finished), the payload, zero padding to 8.
  * A record (header included) is at most capacity/2 bytes; longer messages are chunked. The head moves
  * only after a record is complete, so a consumer never sees a torn one.
+ *
+ * The other side is not trusted (docs/wire.md §5.5, "What a side checks"): every word read from the ring —
+ * the header at open, each head or tail the peer publishes, each record's length and flags — is checked
+ * against what the protocol allows, and a violation fails this ring with a ProtocolError for good.
  */
-import { ClosedError, InvalidArgumentError, MessageTooLargeError, TimeoutError, abortError, checkTimeout, type WaitOptions } from "@ipc/core";
-import { PeerDiedError } from "./errors.js";
-import { SegmentKind } from "./header.js";
+import {
+  ClosedError,
+  InvalidArgumentError,
+  MessageTooLargeError,
+  ProtocolError,
+  TimeoutError,
+  abortError,
+  checkTimeout,
+  type WaitOptions,
+} from "@ipc/core";
+import { NotFoundError, PeerDiedError } from "./errors.js";
+import { HEADER_VERSION, SegmentKind } from "./header.js";
 import { alive } from "./liveness.js";
 import * as native from "./native.js";
 import { SharedMemory } from "./segment.js";
@@ -46,6 +59,13 @@ const PROBE_STRETCH = 8;
 const PAD = 1;
 const MORE = 2;
 const END = 4;
+/** The ring layout's version (word 1). */
+const RING_VERSION = 1;
+const MIN_CAPACITY = 64;
+const MAX_CAPACITY = 2 ** 30;
+
+const isCapacity = (capacity: number): boolean =>
+  Number.isInteger(capacity) && capacity >= MIN_CAPACITY && capacity <= MAX_CAPACITY && (capacity & (capacity - 1)) === 0;
 
 /** How a waiting side sleeps and is woken; the flag it sleeps on is a word of the ring (see above). */
 export interface Doorbell {
@@ -81,7 +101,7 @@ export function ringSize(capacity: number): number {
 const align8 = (n: number): number => (n + 7) & ~7;
 
 /** One end of a ring over `capacity + 320` bytes of a buffer. */
-export class MessageRing {
+export class MessageRing implements Disposable, AsyncDisposable {
   /** Bytes of data (a power of two). */
   readonly capacity: number;
   /** The largest payload of one record; longer messages travel as several. */
@@ -101,6 +121,12 @@ export class MessageRing {
   #tail: number;
   #headSeen: number;
   #released = -1;
+  /** The payload length of the record at the tail, as checked by #check (read once from the ring). */
+  #length = 0;
+  /** The head this producer last published (the consumer's tail can never pass it). */
+  #published: number;
+  /** The ring's protocol was violated by the other side: every later use throws this. */
+  #violation: ProtocolError | undefined;
   /** Spins in a row that ended in sleep anyway (see #adaptiveSpin). */
   #misses = 0;
   /** How long this side's waits took lately, µs (see #waited): a peer that takes 40 µs is spun for. */
@@ -140,15 +166,15 @@ export class MessageRing {
     this.#words = new Int32Array(buffer, byteOffset, RING_HEADER / 4);
     if (options.init) {
       const capacity = options.capacity ?? 0;
-      if (!Number.isInteger(capacity) || capacity < 64 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
+      if (!isCapacity(capacity)) {
         throw new InvalidArgumentError(`ring capacity must be a power of two from 64 to 2^30, got ${capacity}`);
       }
+      if (byteOffset + ringSize(capacity) > buffer.byteLength) throw new InvalidArgumentError(`the ring's ${capacity} bytes do not fit the buffer`);
       this.#words.fill(0);
-      this.#words[VERSION] = 1;
+      this.#words[VERSION] = RING_VERSION;
       Atomics.store(this.#words, CAPACITY, capacity);
     }
-    this.capacity = Atomics.load(this.#words, CAPACITY);
-    if (byteOffset + ringSize(this.capacity) > buffer.byteLength) throw new InvalidArgumentError(`the ring's ${this.capacity} bytes do not fit the buffer`);
+    this.capacity = checkHeader(this.#words, byteOffset, buffer.byteLength, options.init ? undefined : options.capacity);
     this.maxRecord = this.capacity / 2 - 8;
     this.#mask = this.capacity - 1;
     this.#bytes = new Uint8Array(buffer, byteOffset + RING_HEADER, this.capacity);
@@ -158,15 +184,76 @@ export class MessageRing {
     this.#failure = options.failure ?? (() => undefined);
     this.#closed = options.closed ?? (() => false);
     this.#watchPeer = options.watchPeer ?? false;
-    this.#head = this.#tailSeen = Atomics.load(this.#words, HEAD) >>> 0;
+    this.#head = this.#tailSeen = this.#published = Atomics.load(this.#words, HEAD) >>> 0;
+    // The consumer starts at the tail and catches up with the head through #loadHead, which checks it.
     this.#tail = this.#headSeen = Atomics.load(this.#words, TAIL) >>> 0;
+    const used = (this.#head - this.#tail) >>> 0;
+    if ((this.#head & 7) !== 0 || (this.#tail & 7) !== 0 || used > this.capacity) {
+      throw new ProtocolError(`the ring's head (${this.#head}) and tail (${this.#tail}) are not 8-aligned positions at most ${this.capacity} bytes apart`);
+    }
+  }
+
+  // --- checks of what the other side wrote (docs/wire.md §5.5) ----------------------------------
+
+  /** Fails the ring for good: this and every later use throws the ProtocolError. */
+  #corrupt(what: string): never {
+    this.#violation ??= new ProtocolError(`the ring's other side broke the ring protocol: ${what}`);
+    throw this.#violation;
+  }
+
+  /** The producer's head, checked: 8-aligned, ahead of the tail by at most `capacity`, never moving back. */
+  #loadHead(): number {
+    const head = Atomics.load(this.#words, HEAD) >>> 0;
+    if (head !== this.#headSeen) {
+      const ahead = (head - this.#tail) >>> 0;
+      if ((head & 7) !== 0 || ahead > this.capacity || ahead < ((this.#headSeen - this.#tail) >>> 0)) {
+        this.#corrupt(`head ${head} after ${this.#headSeen}, with the tail at ${this.#tail} and ${this.capacity} bytes of data`);
+      }
+    }
+    return head;
+  }
+
+  /** The consumer's tail, checked: 8-aligned, only moving forward, never past what was published. */
+  #loadTail(): number {
+    const tail = Atomics.load(this.#words, TAIL) >>> 0;
+    if (tail !== this.#tailSeen && ((tail & 7) !== 0 || ((tail - this.#tailSeen) >>> 0) > ((this.#published - this.#tailSeen) >>> 0))) {
+      this.#corrupt(`tail ${tail} after ${this.#tailSeen}, with ${this.#published} published`);
+    }
+    return tail;
+  }
+
+  /**
+   * Checks the record at `position` (before #headSeen) and returns its flags; its payload length is left
+   * in #length. A record lies within what was published and within the data (it never wraps); a padding
+   * record runs exactly to the end of the data; any other is at most maxRecord long (the end mark: 0);
+   * flags are exactly one of 0, PAD, MORE, END.
+   */
+  #check(position: number): number {
+    const index = position & this.#mask;
+    const length = this.#i32[index >> 2]! >>> 0;
+    const flags = this.#i32[(index >> 2) + 1]! >>> 0;
+    const published = (this.#headSeen - position) >>> 0;
+    let bad: string | undefined;
+    if (flags === PAD) {
+      if (index + 8 + length !== this.capacity || 8 + length > published) bad = "padding that does not run to the end of the data";
+    } else if (flags !== 0 && flags !== MORE && flags !== END) {
+      bad = `unknown flags 0x${flags.toString(16)}`;
+    } else if (length > this.maxRecord || (flags === END && length !== 0)) {
+      bad = `length ${length} (at most ${flags === END ? 0 : this.maxRecord})`;
+    } else if (8 + align8(length) > published || index + 8 + length > this.capacity) {
+      bad = `length ${length}, beyond the ${published} bytes published`;
+    }
+    if (bad !== undefined) this.#corrupt(`a record at position ${position} with ${bad}`);
+    this.#length = length;
+    return flags;
   }
 
   // --- producer ---------------------------------------------------------------------------------
 
   /** Bytes free for the producer right now. */
   get free(): number {
-    this.#tailSeen = Atomics.load(this.#words, TAIL) >>> 0;
+    this.#checkOpen();
+    this.#tailSeen = this.#loadTail();
     return this.capacity - ((this.#head - this.#tailSeen) >>> 0);
   }
 
@@ -272,7 +359,7 @@ export class MessageRing {
     let index = this.#head & this.#mask;
     const pad = this.capacity - index < record ? this.capacity - index : 0;
     if (((this.#head - this.#tailSeen) >>> 0) + record + pad > this.capacity) {
-      this.#tailSeen = Atomics.load(this.#words, TAIL) >>> 0;
+      this.#tailSeen = this.#loadTail();
       if (((this.#head - this.#tailSeen) >>> 0) + record + pad > this.capacity) return false;
     }
     if (pad !== 0) {
@@ -290,6 +377,7 @@ export class MessageRing {
 
   /** Makes written records visible, and wakes the consumer if it sleeps. */
   #publish(): void {
+    this.#published = this.#head;
     Atomics.store(this.#words, HEAD, this.#head | 0);
     if (Atomics.load(this.#words, CONSUMER_ASLEEP) !== 0 && Atomics.compareExchange(this.#words, CONSUMER_ASLEEP, 1, 0) === 1) {
       this.#doorbell.ring(this.#words, CONSUMER_ASLEEP);
@@ -300,9 +388,10 @@ export class MessageRing {
 
   /** True if a record is ready for the consumer. */
   get readable(): boolean {
+    if (this.#violation !== undefined) throw this.#violation;
     if (this.#tail !== this.#headSeen) return true;
     if (!this.#consuming) this.#claim(CONSUMER_PID);
-    this.#headSeen = Atomics.load(this.#words, HEAD) >>> 0;
+    this.#headSeen = this.#loadHead();
     return this.#tail !== this.#headSeen;
   }
 
@@ -338,17 +427,16 @@ export class MessageRing {
   #nextFlags(): number {
     for (;;) {
       if (!this.readable) return -1;
-      const index = this.#tail & this.#mask;
-      const flags = this.#i32[(index >> 2) + 1]!;
-      if ((flags & PAD) === 0) return flags;
-      this.#tail = (this.#tail + 8 + (this.#i32[index >> 2]! >>> 0)) >>> 0;
+      const flags = this.#check(this.#tail);
+      if (flags !== PAD) return flags;
+      this.#tail = (this.#tail + 8 + this.#length) >>> 0;
     }
   }
 
   /** A view of the payload of the record at the tail, lent until release(). */
   #lendTail(): Uint8Array {
     const index = this.#tail & this.#mask;
-    const length = this.#i32[index >> 2]! >>> 0;
+    const length = this.#length;
     this.#released = (this.#tail + 8 + align8(length)) >>> 0;
     return this.#bytes.subarray(index + 8, index + 8 + length);
   }
@@ -391,7 +479,7 @@ export class MessageRing {
           continue;
         }
         const index = this.#tail & this.#mask;
-        const length = this.#i32[index >> 2]! >>> 0;
+        const length = this.#length;
         this.#tail = (this.#tail + 8 + align8(length)) >>> 0;
         handled++;
         handler(this.#bytes, index + 8, length);
@@ -412,14 +500,15 @@ export class MessageRing {
     let total = 0;
     for (;;) {
       if (position === this.#headSeen) {
-        this.#headSeen = Atomics.load(this.#words, HEAD) >>> 0;
+        this.#headSeen = this.#loadHead();
         if (position === this.#headSeen) return undefined;
       }
       const index = position & this.#mask;
-      const length = this.#i32[index >> 2]! >>> 0;
-      const flags = this.#i32[(index >> 2) + 1]!;
-      position = (position + 8 + (flags & PAD ? length : align8(length))) >>> 0;
-      if (flags & PAD) continue;
+      const flags = this.#check(position);
+      const length = this.#length;
+      if (flags === END) this.#corrupt(`the end mark at position ${position} inside a chunked message`);
+      position = (position + 8 + (flags === PAD ? length : align8(length))) >>> 0;
+      if (flags === PAD) continue;
       parts.push(this.#bytes.subarray(index + 8, index + 8 + length));
       total += length;
       if ((flags & MORE) === 0) break;
@@ -463,7 +552,7 @@ export class MessageRing {
         continue;
       }
       if (record === null) {
-        if (this.#parts.length > 0) throw new InvalidArgumentError("the producer finished in the middle of a chunked message");
+        if (this.#parts.length > 0) this.#corrupt("the end mark in the middle of a chunked message");
         return undefined;
       }
       const [payload, more] = record;
@@ -593,6 +682,7 @@ export class MessageRing {
     if (!this.#watchPeer) return;
     const consumer = flag === CONSUMER_ASLEEP;
     const pid = Atomics.load(this.#words, consumer ? PRODUCER_PID : CONSUMER_PID);
+    if (pid < 0) this.#corrupt(`the ${consumer ? "producer" : "consumer"}'s pid is ${pid}`);
     if (pid === 0 || pid === process.pid || alive(pid)) return;
     if (ready()) return;
     Atomics.store(this.#words, flag, 0);
@@ -630,6 +720,7 @@ export class MessageRing {
 
   /** Before reading: the memory must still be there (a failed ring can still be drained). */
   #checkMapped(): void {
+    if (this.#violation !== undefined) throw this.#violation;
     if (this.#closed()) throw this.#failure() ?? new ClosedError("the ring's shared memory is closed");
   }
 
@@ -648,37 +739,85 @@ export class MessageRing {
     }
   }
 
-  /** Opens a ring another process created with {@link MessageRing.create}. */
+  /**
+   * Opens a ring another process created with {@link MessageRing.create}. A segment that is not a ring
+   * is `InvalidArgumentError`; a ring whose header breaks the layout (another version, a capacity that is
+   * not a power of two or does not fit the segment, …) is `ProtocolError` (docs/wire.md §5.5).
+   */
   static open(name: string, options?: { readonly spin?: number }): MessageRing {
     const memory = SharedMemory.open(name);
-    if (memory.header?.kind !== SegmentKind.Ring) {
+    try {
+      const header = memory.header;
+      if (header?.kind !== SegmentKind.Ring) throw new InvalidArgumentError(`shared memory '${name}' is not a message ring`);
+      if (header.version !== HEADER_VERSION) {
+        throw new ProtocolError(`shared memory '${name}' has segment header version ${header.version}; this side reads version ${HEADER_VERSION}`);
+      }
+      return MessageRing.#over(memory, false, undefined, options?.spin, false);
+    } catch (error) {
       memory.close();
-      throw new InvalidArgumentError(`shared memory '${name}' is not a message ring`);
+      throw error;
     }
-    return MessageRing.#over(memory, false, undefined, options?.spin);
   }
 
-  static #over(memory: SharedMemory, init: boolean, capacity: number | undefined, spin: number | undefined): MessageRing {
+  static #over(memory: SharedMemory, init: boolean, capacity: number | undefined, spin: number | undefined, owner = init): MessageRing {
     const doorbell = new FutexDoorbell(native.addressOf(memory.mapping, memory.dataOffset));
     const ring = new MessageRing(memory.buffer, 0, { capacity, init, doorbell, spin, closed: () => memory.closed, watchPeer: true });
     ring.#memory = memory;
+    ring.#owner = owner;
     return ring;
   }
 
   #memory: SharedMemory | undefined;
+  /** Made by {@link MessageRing.create}: disposing of it also removes its name. */
+  #owner = false;
 
   /** The segment of a ring made by {@link MessageRing.create} / {@link MessageRing.open}. */
   get memory(): SharedMemory | undefined {
     return this.#memory;
   }
 
-  /** Closes the ring's own segment (see SharedMemory.close); a ring over a caller's buffer has none. */
+  /**
+   * Unmaps the ring's own segment from this process (see SharedMemory.close); its name stays in /dev/shm
+   * (see {@link MessageRing.unlink}, {@link MessageRing.destroy}). A ring over a caller's buffer has none.
+   */
   close(): void {
     this.#memory?.close();
   }
 
+  /**
+   * Removes the name of the ring's segment from /dev/shm: nobody can open it any more, and the memory is
+   * freed once every process that maps it closed it. `NotFoundError` if the name is already gone. Either
+   * side may call it, and may do so while the ring is in use (both sides keep their mapping).
+   */
+  unlink(): void {
+    if (this.#memory === undefined) throw new InvalidArgumentError("this ring is over a caller's buffer: it has no segment of its own to unlink");
+    this.#memory.unlink();
+  }
+
+  /** {@link MessageRing.close}, and removes the segment's name if it is still there. Safe to call more than once. */
+  destroy(): void {
+    const memory = this.#memory;
+    if (memory === undefined) return;
+    memory.close();
+    try {
+      memory.unlink();
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+
+  /**
+   * `using` / `await using`: the ring that {@link MessageRing.create} made is destroyed (closed, and its
+   * name removed from /dev/shm); one that {@link MessageRing.open} opened is closed (its name is the
+   * creator's to remove).
+   */
   [Symbol.dispose](): void {
-    this.close();
+    if (this.#owner) this.destroy();
+    else this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
   }
 }
 
@@ -712,4 +851,37 @@ function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
     at += part.byteLength;
   }
   return message;
+}
+
+/**
+ * Checks a ring's header words (docs/wire.md §5.5) and returns its capacity: the version is 1, the capacity
+ * a power of two from 64 to 2^30 that fits the buffer (and equals `expected` when the caller knows it), the
+ * finished and asleep words 0 or 1, and a recorded pid positive. `ProtocolError` otherwise.
+ */
+function checkHeader(words: Int32Array, byteOffset: number, bufferLength: number, expected: number | undefined): number {
+  const bad = (what: string): never => {
+    throw new ProtocolError(`not a valid message ring: ${what}`);
+  };
+  const version = Atomics.load(words, VERSION) >>> 0;
+  if (version !== RING_VERSION) bad(`version ${version} (this side speaks version ${RING_VERSION})`);
+  const capacity = Atomics.load(words, CAPACITY) >>> 0;
+  if (!isCapacity(capacity)) bad(`capacity ${capacity} is not a power of two from ${MIN_CAPACITY} to 2^30`);
+  if (byteOffset + ringSize(capacity) > bufferLength) bad(`capacity ${capacity} does not fit the ${bufferLength - byteOffset} bytes of its segment`);
+  if (expected !== undefined && capacity !== expected) bad(`capacity ${capacity}, where ${expected} was agreed`);
+  for (const [index, name] of [
+    [PRODUCER_DONE, "producer-finished"],
+    [CONSUMER_DONE, "consumer-finished"],
+    [CONSUMER_ASLEEP, "consumer-asleep"],
+    [PRODUCER_ASLEEP, "producer-asleep"],
+  ] as const) {
+    const value = Atomics.load(words, index);
+    if (value !== 0 && value !== 1) bad(`the ${name} word is ${value} (0 or 1)`);
+  }
+  for (const [index, name] of [
+    [PRODUCER_PID, "producer"],
+    [CONSUMER_PID, "consumer"],
+  ] as const) {
+    if (Atomics.load(words, index) < 0) bad(`the ${name}'s pid is ${Atomics.load(words, index)}`);
+  }
+  return capacity;
 }

@@ -42,10 +42,22 @@ export interface OpenOptions {
 // The address ranges of closed segments are unmapped once no view over them can be reached.
 const unmapper = new FinalizationRegistry<{ address: bigint; length: number }>(({ address, length }) => native.unmap(address, length));
 
+/**
+ * shm_open's EEXIST and ENOENT as this package's errors, with the OS error (`{ code, errno, syscall }`)
+ * as their cause — not the generic typed error the native layer made of it, whose wording is about
+ * sockets and addresses.
+ */
 function mapError(error: unknown, name: string): IpcError {
-  const code = (error as { cause?: { code?: string } }).cause?.code;
-  if (code === "EEXIST") return new AlreadyExistsError(`shared memory '${name}' already exists`, { cause: error });
-  if (code === "ENOENT") return new NotFoundError(`no shared memory named '${name}'`, { cause: error });
+  const os = (error as { cause?: { code?: string; syscall?: string } }).cause;
+  const code = os?.code;
+  const from = `${code} from ${os?.syscall ?? "shm_open"}()`;
+  if (code === "EEXIST") {
+    return new AlreadyExistsError(
+      `shared memory '${name}' already exists (${from}): pick another name, or remove it (SharedMemory.unlink('${name}'), or removeStale() for segments a killed process left)`,
+      { cause: os },
+    );
+  }
+  if (code === "ENOENT") return new NotFoundError(`no shared memory named '${name}' (${from})`, { cause: os });
   return error as IpcError;
 }
 

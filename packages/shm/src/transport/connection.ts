@@ -8,6 +8,7 @@ import {
   ConnectionResetError,
   FrameTooLargeError,
   MessageTooLargeError,
+  ProtocolError,
   type Connection,
   type Peer,
   type ReceiveOptions,
@@ -17,7 +18,7 @@ import { ConnectionBase } from "@ipc/core/transport";
 import { MessageRing, ringSize } from "../ring.js";
 import type { SharedMemory } from "../segment.js";
 import { SocketDoorbell } from "./doorbell.js";
-import { BELL, FIN } from "./protocol.js";
+import { ABORT, AbortCode, BELL, FIN, decodeAbort, encodeAbort } from "./protocol.js";
 
 const RESOLVED = Promise.resolve();
 /**
@@ -81,8 +82,23 @@ export class ShmConnection extends ConnectionBase {
   }
 
   protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
-    if (message.byteLength <= this.#tx.maxRecord && this.#tx.tryWrite(message)) return this.#soon();
-    return this.#tx.write(message, options);
+    try {
+      if (message.byteLength <= this.#tx.maxRecord && this.#tx.tryWrite(message)) return this.#soon();
+    } catch (error) {
+      return Promise.reject(this.#broken(error));
+    }
+    return this.#tx.write(message, options).catch((error: unknown) => {
+      throw this.#broken(error);
+    });
+  }
+
+  /**
+   * A ring whose other side broke its protocol (a `ProtocolError` from the ring: a corrupt length, head or
+   * flags) fails this connection with it, and tells the peer; other errors pass through.
+   */
+  #broken(error: unknown): unknown {
+    if (error instanceof ProtocolError) this.abort(error);
+    return error;
   }
 
   protected override read(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
@@ -93,7 +109,8 @@ export class ShmConnection extends ConnectionBase {
     let message: Uint8Array | undefined | null;
     try {
       message = this.#rx.tryRead();
-    } catch {
+    } catch (error) {
+      if (error instanceof ProtocolError) return Promise.reject(this.#broken(error));
       message = undefined; // a read() is waiting: queue behind it
     }
     if (!(message instanceof Uint8Array)) return this.#receiveSlow(options);
@@ -110,8 +127,13 @@ export class ShmConnection extends ConnectionBase {
     void this.#finish().catch((error: unknown) => this.fail(error as Error));
   }
 
+  /** Tells the peer why ('A', docs/wire.md §5.6), then closes the control connection behind it. */
   protected override onAbort(reason: Error): void {
-    this.#control.abort(reason);
+    const control = this.#control;
+    control.send(encodeAbort(reason)).then(
+      () => void control.close().catch(() => undefined),
+      () => control.abort(reason),
+    );
   }
 
   protected override onFail(): void {
@@ -136,6 +158,7 @@ export class ShmConnection extends ConnectionBase {
         this.abort(tooLarge);
         throw tooLarge;
       }
+      if (error instanceof ProtocolError) throw this.#broken(error);
       // The connection failed and nothing complete is left to read: the end of this side's reading.
       if (error === this.failure) this.#spend();
       throw error;
@@ -162,6 +185,7 @@ export class ShmConnection extends ConnectionBase {
       for await (const message of this.#control) {
         if (message.byteLength === 0) this.#doorbell.rang();
         else if (message.byteLength === 1 && message[0] === FIN[0]) this.#onPeerFinished();
+        else if (message[0] === ABORT) this.#onPeerAborted(message);
       }
     } catch {
       // the peer's end: judged below
@@ -171,6 +195,31 @@ export class ShmConnection extends ConnectionBase {
     if (this.isClosed) return;
     if (this.#peerFinished && this.#finished) return this.#done();
     this.fail(new ConnectionResetError(`${this.remoteAddress}: the peer went away without closing the connection (it died or aborted)`));
+  }
+
+  /**
+   * The peer aborted: what it sent before is still read from the ring, then receive() and `closed` reject
+   * with a ConnectionResetError saying so (and why, when the peer refused a message as too large).
+   */
+  #onPeerAborted(frame: Uint8Array): void {
+    const reason = decodeAbort(frame);
+    const who = `${this.remoteAddress}: the peer`;
+    const text = reason.text === "" ? "" : `: ${reason.text}`;
+    let error: ConnectionResetError;
+    if (reason.size !== undefined && reason.limit !== undefined) {
+      error = new ConnectionResetError(
+        `${who} refused a message of ${reason.size} bytes, over its maxMessageSize of ${reason.limit} bytes, ` +
+          `and closed the connection (send smaller messages, or raise maxMessageSize on the receiving side)`,
+        { cause: new FrameTooLargeError(reason.size, reason.limit) },
+      );
+    } else if (reason.reason === AbortCode.Dropped) {
+      error = new ConnectionResetError(`${who} dropped the connection${text}`);
+    } else {
+      error = new ConnectionResetError(`${who} aborted the connection${text}`);
+    }
+    this.#doorbell.rang(); // a side waiting on the ring re-checks, and finds the failure once the ring is empty
+    this.fail(error);
+    this.#doorbell.end();
   }
 
   #onPeerFinished(): void {

@@ -1,14 +1,67 @@
 /**
  * The shm transport's control protocol, over the @ipc/unix rendezvous connection (docs/wire.md, "The
  * shm transport"): the server names the connection's segment, the client answers once it mapped it, and
- * from then on the connection carries doorbells (empty messages) and the close ("F").
+ * from then on the connection carries doorbells (empty messages), the close ("F") and the abort ("A" and why).
  */
-import { ProtocolError } from "@ipc/core";
+import { FrameTooLargeError, ProtocolError } from "@ipc/core";
 
 /** A doorbell: "the ring you sleep on changed". */
 export const BELL = new Uint8Array(0);
 /** "I finished writing (my ring's end record is in)." */
 export const FIN = new Uint8Array([0x46]);
+/**
+ * "I aborted, and why": the byte `41` ('A'), then UTF-8 JSON `{"reason":R,…}` with the reason codes of the
+ * stream transports' end reasons (docs/wire.md §2.4, §5.6): 1 aborted (`text`), 2 refused a message over
+ * its maxMessageSize (`size`, `limit`), 3 dropped the connection for a fault of the peer (`text`).
+ */
+export const ABORT = 0x41;
+
+/** The reason codes of an 'A' frame. */
+export const AbortCode = { Aborted: 1, TooLarge: 2, Dropped: 3 } as const;
+
+/** What an 'A' frame says. */
+export interface AbortReason {
+  readonly reason: number;
+  readonly text: string;
+  /** For {@link AbortCode.TooLarge}: the refused message's size and the refusing side's maxMessageSize. */
+  readonly size?: number;
+  readonly limit?: number;
+}
+
+/** The most bytes of text an 'A' frame carries (as a stream's end reason). */
+const MAX_TEXT = 1023;
+
+export function encodeAbort(error: Error): Uint8Array {
+  let wire: object;
+  if (error instanceof FrameTooLargeError) wire = { reason: AbortCode.TooLarge, size: error.size, limit: error.limit };
+  else {
+    let text = error.message;
+    while (new TextEncoder().encode(text).byteLength > MAX_TEXT) text = text.slice(0, -1);
+    wire = { reason: error instanceof ProtocolError ? AbortCode.Dropped : AbortCode.Aborted, text };
+  }
+  const json = new TextEncoder().encode(JSON.stringify(wire));
+  const frame = new Uint8Array(1 + json.byteLength);
+  frame[0] = ABORT;
+  frame.set(json, 1);
+  return frame;
+}
+
+/** What an 'A' frame says; what cannot be read is an abort without a text. */
+export function decodeAbort(frame: Uint8Array): AbortReason {
+  try {
+    const wire = JSON.parse(new TextDecoder().decode(frame.subarray(1))) as Record<string, unknown>;
+    const count = (value: unknown): number | undefined => (Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined);
+    const reason = count(wire.reason) ?? AbortCode.Aborted;
+    const text = typeof wire.text === "string" ? wire.text.slice(0, MAX_TEXT) : "";
+    const size = count(wire.size);
+    const limit = count(wire.limit);
+    if (reason === AbortCode.TooLarge && size !== undefined && limit !== undefined) return { reason, text: "", size, limit };
+    return { reason: reason === AbortCode.TooLarge ? AbortCode.Aborted : reason, text };
+  } catch {
+    return { reason: AbortCode.Aborted, text: "" };
+  }
+}
+
 /** The client's answer once it mapped the segment. */
 export const MAPPED = new TextEncoder().encode('{"mapped":true}');
 

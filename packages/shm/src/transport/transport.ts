@@ -16,7 +16,7 @@ import {
   type Listener,
   type Transport,
 } from "@ipc/core";
-import { ListenerBase, resolveBacklog, resolveConnectionOptions } from "@ipc/core/transport";
+import { ListenerBase, publishConnect, resolveBacklog, resolveConnectionOptions } from "@ipc/core/transport";
 import * as unix from "@ipc/unix";
 import { SegmentKind } from "../header.js";
 import { requireShm } from "../native.js";
@@ -149,8 +149,17 @@ export async function connect(address: string, options?: ShmConnectOptions): Pro
       memory.close();
       throw new ProtocolError(`${what}: segment '${offer.segment}' is not the connection's channel`);
     }
+    let connection: ShmConnection;
+    try {
+      // Checks both rings' headers (docs/wire.md §5.5): a server that wrote a bad one is a ProtocolError.
+      connection = new ShmConnection(memory, control, false, address, { maxMessageSize: settings.maxMessageSize, spin: options?.spin ?? 20 });
+    } catch (error) {
+      memory.close();
+      throw error;
+    }
     await control.send(MAPPED);
-    return new ShmConnection(memory, control, false, address, { maxMessageSize: settings.maxMessageSize, spin: options?.spin ?? 20 });
+    publishConnect(connection, address);
+    return connection;
   } catch (error) {
     control.abort();
     if (error instanceof TimeoutError && options?.timeout !== undefined) {
