@@ -1,7 +1,7 @@
 /**
- * Many streams over one Unix socket: a bulk transfer, request/response calls and an event stream whose
- * reader stalls, side by side. Each stream has its own credit window, so the stalled one holds up nobody.
- * Seed §9.3.
+ * Many streams over one Unix socket: a bulk transfer, request/response calls and an event stream whose reader
+ * stalls, side by side. Each stream has its own credit window, so the stalled one holds up nobody. Why one
+ * connection for many streams: docs/guide.md#reusing-connections.
  *
  *   pnpm example channels-mux
  */

@@ -1,7 +1,7 @@
 /**
- * Pub/sub over a Unix socket: subscribers by exact topic and by prefix, a late joiner that asks for
- * history, and a slow subscriber under the `drop-oldest` policy — its queue stays bounded and it learns
- * how many messages it missed. Seed §8 Q2.
+ * Pub/sub over a Unix socket: subscribers by exact topic and by prefix, a late joiner that asks for history,
+ * and a slow subscriber under the `drop-oldest` policy — its queue stays bounded and it learns how many
+ * messages it missed (docs/guide.md#slow-subscribers).
  *
  *   pnpm example channels-pubsub
  */

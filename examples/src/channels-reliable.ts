@@ -1,6 +1,7 @@
 /**
- * A reliable session over TCP that survives its connection dropping: every message arrives exactly once
- * and in order, however often the connection breaks (here: every 150 messages, on purpose). Seed §8 Q3.
+ * A reliable session over TCP that survives its connection dropping: every message arrives exactly once and
+ * in order, however often the connection breaks (here: every 150 messages, on purpose). See
+ * docs/guide.md#reliable-delivery.
  *
  *   pnpm example channels-reliable
  */

@@ -1,7 +1,7 @@
 /**
- * Why framing exists (seed §4.6, "粘包"): a byte stream has no message boundaries. Here a raw client
- * writes three messages as ONE write — and then one message split over five writes — to a server that
- * wraps its socket in `framed()`. The server still receives exactly the messages that were sent.
+ * Why framing exists (docs/guide.md#framing: "sticky packets"): a byte stream has no message boundaries. Here
+ * a raw client writes three messages as ONE write — and then one message split over five writes — to a server
+ * that wraps its socket in `framed()`. The server still receives exactly the messages that were sent.
  *
  *   pnpm example framing-sticky-packets
  */

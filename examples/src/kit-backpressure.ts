@@ -1,7 +1,7 @@
 /**
- * Backpressure (seed §8 Q2): a fast sender and a slow reader. `send()` resolves only once the transport has
- * room, so the sender slows down to the reader's pace and memory stays bounded — no queue to size, no
- * counter to keep in sync as in the seed's FlowControl.
+ * Backpressure (docs/guide.md#backpressure): a fast sender and a slow reader. `send()` resolves only once the
+ * transport has room, so the sender slows down to the reader's pace and memory stays bounded — no queue to
+ * size, no hand-kept counter of what is in flight to keep in sync.
  *
  *   pnpm example kit-backpressure
  */

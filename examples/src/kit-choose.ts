@@ -1,5 +1,5 @@
 /**
- * Choosing an IPC mechanism (seed §6 and §8 Q1): `choose()` walks the seed's decision tree — across
+ * Choosing an IPC mechanism (docs/guide.md#choosing-a-transport): `choose()` walks a decision tree — across
  * machines? large data or critical latency? parent and child? — and says why, with the numbers `ipc bench`
  * measured. Then `connect()`/`listen()` take whichever URL it picked.
  *

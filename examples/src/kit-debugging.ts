@@ -1,8 +1,8 @@
 /**
- * Debugging IPC (seed §8 Q5), at the level of messages rather than packets:
+ * Debugging IPC (docs/guide.md#debugging), at the level of messages rather than packets:
  * 1. a `logger` (or `NODE_DEBUG=ipc` in the environment) logs every connection and message size;
  * 2. `ipc trace <listen-url> <upstream-url>` (the command of @ipc/cli) sits between a client and a server
- *    and logs every message both ways — what the seed does with tcpdump and strace. Here it runs as a child
+ *    and logs every message both ways — what tcpdump and strace show as bytes. Here it runs as a child
  *    process.
  *
  *   pnpm example kit-debugging

@@ -1,8 +1,9 @@
 /**
- * Reliable delivery (seed §8 Q3): number each message, keep it until the peer acknowledges it, and send
- * again what was not acknowledged when a connection breaks. A connection already delivers in order while
- * it lives; what it cannot promise is what happened to the messages in flight when it died — that is what
- * the acknowledgements are for. Here the first connection is cut mid-stream and nothing is lost.
+ * Reliable delivery (docs/guide.md#reliable-delivery): number each message, keep it until the peer
+ * acknowledges it, and send again what was not acknowledged when a connection breaks. A connection already
+ * delivers in order while it lives; what it cannot promise is what happened to the messages in flight when it
+ * died — that is what the acknowledgements are for. Here the first connection is cut mid-stream and nothing
+ * is lost.
  *
  *   pnpm example kit-reliable
  */

@@ -1,9 +1,10 @@
 /**
- * Security (seed §10):
- * 10.1 input validation — a size limit checked before anything is allocated: an oversized frame ends that
- *      connection with FrameTooLargeError, and the server goes on serving everyone else;
- * 10.2 permission control — the listener checks the peer's credentials (SO_PEERCRED) before reading a byte,
- *      and the socket file is created 0600.
+ * Security (docs/guide.md#validation-and-access-control):
+ * - input validation (docs/guide.md#input-validation) — a size limit checked before anything is allocated:
+ *   an oversized frame ends that connection with FrameTooLargeError, and the server goes on serving everyone
+ *   else;
+ * - permission control (docs/guide.md#access-control) — the listener checks the peer's credentials
+ *   (SO_PEERCRED) before reading a byte, and the socket file is created 0600.
  *
  *   pnpm example kit-security
  */
@@ -18,8 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), "kit-security-"));
 try {
   const path = join(dir, "app.sock");
   await using listener = await listen(`unix://${path}`, {
-    maxMessageSize: 1024, // 10.1: the largest message this server accepts
-    authorize: (peer) => peer.uid === process.getuid!(), // 10.2: only this user's processes
+    maxMessageSize: 1024, // input validation: the largest message this server accepts
+    authorize: (peer) => peer.uid === process.getuid!(), // access control: only this user's processes
   });
   console.log(`socket file mode: ${(statSync(path).mode & 0o777).toString(8)}`);
   void (async () => {

@@ -1,6 +1,7 @@
 /**
- * Timeouts (seed §8 Q4): every wait takes `timeout` (milliseconds) and `signal` (an AbortSignal), and
- * fails with a typed error whose `code` says which — instead of the seed's set/unset socket timeouts.
+ * Timeouts (docs/guide.md#timeouts): every wait takes `timeout` (milliseconds) and `signal` (an AbortSignal),
+ * and fails with a typed error whose `code` says which — instead of socket-wide timeouts set and unset around
+ * each call.
  *
  *   pnpm example kit-timeouts
  */

@@ -1,7 +1,7 @@
 /**
- * The seed's unified IPC abstraction (§7 case 1) done right: typed envelopes — text, binary, and
- * commands with arguments — over a framed connection between two processes. The parent spawns a child
- * and talks to it over the child's stdin/stdout; stderr stays free for logs.
+ * One message type for every kind of IPC (docs/guide.md#typed-messages-the-envelope): typed envelopes — text,
+ * binary, and commands with arguments — over a framed connection between two processes. The parent spawns a
+ * child and talks to it over the child's stdin/stdout; stderr stays free for logs.
  *
  *   pnpm example message-channel
  */

@@ -1,7 +1,8 @@
 /**
- * Seed §2.1, anonymous pipes: write to a child's stdin, close it, read its stdout and exit status. `run()`
- * writes the input while reading the output (so any amount of either flows without deadlock) and closes
- * stdin when the input is written — the two things the seed's notes warn about.
+ * Anonymous pipes (docs/guide.md#running-a-command): write to a child's stdin, close it, read its stdout and
+ * exit status. `run()` writes the input while reading the output (so any amount of either flows without
+ * deadlock) and closes stdin when the input is written — the two classic pipe mistakes
+ * (docs/guide.md#pipes-and-pipelines) avoided.
  *
  *   pnpm example pipe-basic
  */

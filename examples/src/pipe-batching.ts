@@ -1,7 +1,7 @@
 /**
- * Seed §2.6, batching writes (the BufWriter lesson): 100 000 small writes to a child, one write(2) each,
- * against the same 100 000 messages sent over spawnChannel(), whose framing batches the sends of one tick
- * into one write. The number of write calls is this process's own count (/proc/self/io).
+ * Batching writes (docs/guide.md#batching): 100 000 small writes to a child, one write(2) each, against the
+ * same 100 000 messages sent over spawnChannel(), whose framing batches the sends of one tick into one write.
+ * The number of write calls is this process's own count (/proc/self/io).
  *
  *   pnpm example pipe-batching
  */

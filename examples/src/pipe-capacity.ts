@@ -1,7 +1,8 @@
 /**
- * Seed §2.5, pipe capacity and the deadlock it causes: a pipe holds 64 KiB by default on Linux; it can be
- * raised to /proc/sys/fs/pipe-max-size (1 MiB) without privileges. A parent that writes a large input
- * before reading the output deadlocks once both pipes are full; run() reads while it writes.
+ * Pipe capacity and the deadlock it causes (docs/guide.md#pipe-capacity-and-the-deadlock): a pipe holds
+ * 64 KiB by default on Linux; it can be raised to /proc/sys/fs/pipe-max-size (1 MiB) without privileges. A
+ * parent that writes a large input before reading the output deadlocks once both pipes are full; run() reads
+ * while it writes.
  *
  *   pnpm example pipe-capacity
  */
@@ -26,7 +27,7 @@ try {
   closeSync(writeFd);
 }
 
-// The seed's test: 1 MiB into cat. Then the case that deadlocks a naive parent: 64 MiB in and out at once.
+// 1 MiB into cat. Then the case that deadlocks a naive parent: 64 MiB in and out at once.
 const big = Buffer.alloc(64 * 1024 * 1024, 0x78);
 await run("cat", [], { input: big.subarray(0, 1024 * 1024) });
 console.log("Successfully wrote all data (1 MiB)");

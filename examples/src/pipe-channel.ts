@@ -1,8 +1,8 @@
 /**
- * Seed §6, parent and child talking in messages: the pipe: transport. The parent connects to
- * `pipe:<node>?arg=<this file>&arg=child`, which starts the child; the child's listen("pipe:") yields its
- * one connection, to the parent, over stdin/stdout. The child's console.log goes to stderr (the channel is
- * moved off fd 1), and its exit status ends the connection.
+ * Parent and child talking in messages (docs/guide.md#messages-to-a-child): the pipe: transport. The parent
+ * connects to `pipe:<node>?arg=<this file>&arg=child`, which starts the child; the child's listen("pipe:")
+ * yields its one connection, to the parent, over stdin/stdout. The child's console.log goes to stderr (the
+ * channel is moved off fd 1), and its exit status ends the connection.
  *
  *   pnpm example pipe-channel
  */

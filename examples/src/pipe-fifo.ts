@@ -1,7 +1,7 @@
 /**
- * Seed §2.4, named pipes: mkfifo, a writer in another process, a reader here that waits for it without
- * blocking the event loop (and without holding a threadpool thread). Then the fifo: transport: message
- * connections between unrelated processes over pairs of FIFOs.
+ * Named pipes (docs/guide.md#fifos): mkfifo, a writer in another process, a reader here that waits for it
+ * without blocking the event loop (and without holding a threadpool thread). Then the fifo: transport
+ * (docs/guide.md#the-fifo-transport): message connections between unrelated processes over pairs of FIFOs.
  *
  *   pnpm example pipe-fifo
  */

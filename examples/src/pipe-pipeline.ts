@@ -1,7 +1,7 @@
 /**
- * Seed §2.3, a pipeline: `cat data.txt | grep pattern | sort | uniq -c` without a shell. The stages are
- * connected by OS pipes (the data never passes through this process), every stage's status is reported,
- * and like `set -o pipefail` the pipeline fails when any stage does.
+ * A pipeline (docs/guide.md#pipelines): `cat data.txt | grep pattern | sort | uniq -c` without a shell. The
+ * stages are connected by OS pipes (the data never passes through this process), every stage's status is
+ * reported, and like `set -o pipefail` the pipeline fails when any stage does.
  *
  *   pnpm example pipe-pipeline
  */

@@ -1,7 +1,7 @@
 /**
- * Seed §2.2, reading stdout and stderr at the same time: the seed needs a thread per stream; here each is
- * an async iterator of lines, read concurrently, with backpressure (a consumer that stops reading stops
- * the child instead of buffering its output).
+ * Reading stdout and stderr at the same time (docs/guide.md#reading-stdout-and-stderr): blocking code needs a
+ * thread per stream; here each is an async iterator of lines, read concurrently, with backpressure (a
+ * consumer that stops reading stops the child instead of buffering its output).
  *
  *   pnpm example pipe-stdout-stderr
  */

@@ -1,6 +1,6 @@
 /**
- * The seed's RPC case (§7 case 2) — a calculator with Add, Multiply and Echo — as a protobuf service: a
- * server process and a client process over a Unix socket (or TCP), typed calls, and typed errors.
+ * RPC (docs/guide.md#rpc) — a calculator with Add, Multiply and Echo — as a protobuf service: a server
+ * process and a client process over a Unix socket (or TCP), typed calls, and typed errors.
  *
  *   pnpm example rpc-calculator        # over a Unix socket
  *   pnpm example rpc-calculator tcp    # over TCP on 127.0.0.1

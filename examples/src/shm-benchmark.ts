@@ -1,7 +1,8 @@
 /**
- * Seed §5.5, the shared-memory benchmark — and the seed's comparison table, measured here instead of
- * quoted: a round trip of 1 B, 1 KiB and 1 MiB to another process over shm://, a Unix socket and TCP
- * loopback, through the same Connection API. A quick look, not a benchmark (that is `pnpm bench`).
+ * The shared-memory benchmark — a comparison of transports (docs/guide.md#choosing-a-transport), measured
+ * here instead of quoted (the full measurements: docs/benchmarks.md): a round trip of 1 B, 1 KiB and 1 MiB to
+ * another process over shm://, a Unix socket and TCP loopback, through the same Connection API. A quick look,
+ * not a benchmark (that is `pnpm bench`).
  *
  *   pnpm example shm-benchmark
  */
@@ -46,7 +47,7 @@ if (role === "server") {
   console.log(JSON.stringify(listeners.map((l) => l.address)));
   await Promise.all(listeners.map(echo));
 } else {
-  // The seed's loop: a million one-byte writes into a 1 MiB segment.
+  // A million one-byte writes into a 1 MiB segment.
   {
     using memory = SharedMemory.create({ name: `ipc-example-bench-${process.pid}`, size: 1024 * 1024 });
     memory.unlink();

@@ -1,7 +1,7 @@
 /**
- * Seed §5.3, shared memory with a lock — done properly: a robust futex mutex instead of the seed's spin
- * lock. Four processes each add 1 to a shared u64 counter 20 000 times under the lock; the final count is
- * exact. Then one process dies holding the lock, and the next locker gets it with `ownerDied`.
+ * Shared memory with a lock (docs/guide.md#locks-that-survive-a-crash): a robust futex mutex instead of a
+ * spin lock. Four processes each add 1 to a shared u64 counter 20 000 times under the lock; the final count
+ * is exact. Then one process dies holding the lock, and the next locker gets it with `ownerDied`.
  *
  *   pnpm example shm-counter
  */

@@ -1,8 +1,8 @@
 /**
- * Seed §5.4, a ring buffer in shared memory — of whole messages, correct across processes: a producer
- * process writes 200 000 numbered messages of varying size (some longer than the ring, sent in chunks);
- * this process reads them, checks every one, and learns the end. Waiting sides spin briefly, then sleep
- * on a futex, so neither burns a core when the other is slow.
+ * A ring buffer in shared memory (docs/guide.md#the-message-ring-and-futex-wake-ups) — of whole messages,
+ * correct across processes: a producer process writes 200 000 numbered messages of varying size (some longer
+ * than the ring, sent in chunks); this process reads them, checks every one, and learns the end. Waiting
+ * sides spin briefly, then sleep on a futex, so neither burns a core when the other is slow.
  *
  *   pnpm example shm-ring
  */

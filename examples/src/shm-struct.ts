@@ -1,7 +1,8 @@
 /**
- * Seed §5.1–5.2, shared memory with a structure: the seed's `SharedData { counter: u64, values: [i32; 10],
- * flag: bool }` declared once as a C layout, written here and read by another process — through a seqlock,
- * so the reader's snapshot is never half an update even while this process keeps writing.
+ * Shared memory with a structure (docs/guide.md#struct-layouts): a
+ * `SharedData { counter: u64, values: [i32; 10], flag: bool }` declared once as a C layout, written here and read by another process — through a
+ * seqlock (docs/guide.md#torn-reads-and-the-seqlock), so the reader's snapshot is never half an update even
+ * while this process keeps writing.
  *
  *   pnpm example shm-struct
  */

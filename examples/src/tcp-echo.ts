@@ -1,6 +1,6 @@
 /**
- * Seed §4.1 / §4.2: a TCP echo server and a client. Port 0 picks a free port; the listener reports it.
- * Nagle is off and keep-alive on by default; the kernel's buffer sizes are reported.
+ * A TCP echo server and a client (docs/guide.md#tcp-tuning-and-pools). Port 0 picks a free port; the listener
+ * reports it. Nagle is off and keep-alive on by default; the kernel's buffer sizes are reported.
  *
  *   pnpm example tcp-echo
  */

@@ -1,6 +1,6 @@
 /**
- * Seed §4.4: a connection pool — done properly. Eight concurrent jobs share three connections (borrowers
- * wait in order), a connection whose server side died is noticed and never lent out again, and
+ * A connection pool (docs/guide.md#reconnecting-and-pools). Eight concurrent jobs share three connections
+ * (borrowers wait in order), a connection whose server side died is noticed and never lent out again, and
  * `await using` gives each connection back.
  *
  *   pnpm example tcp-pool

@@ -1,7 +1,7 @@
 /**
- * Seed §4.6, "粘包" on TCP: a client sends a thousand small messages as fast as it can — they travel in a
- * few big segments, and the server reads them in a few big chunks — yet every message comes out whole and
- * in order. Then one 1 MiB message, split over many reads, comes out whole too.
+ * "Sticky packets" on TCP (docs/guide.md#framing): a client sends a thousand small messages as fast as it can
+ * — they travel in a few big segments, and the server reads them in a few big chunks — yet every message
+ * comes out whole and in order. Then one 1 MiB message, split over many reads, comes out whole too.
  *
  *   pnpm example tcp-sticky-packets
  */

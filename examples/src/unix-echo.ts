@@ -1,6 +1,7 @@
 /**
- * Seed §3.1 / §3.2: a Unix socket echo server and a client — in two processes. The server's socket file
- * is created 0600 and removed when it closes; the client learns the server's pid from the socket itself.
+ * A Unix socket echo server and a client — in two processes (docs/guide.md#unix-sockets-and-permissions). The
+ * server's socket file is created 0600 and removed when it closes; the client learns the server's pid from
+ * the socket itself.
  *
  *   pnpm example unix-echo
  */

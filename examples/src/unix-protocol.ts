@@ -1,7 +1,8 @@
 /**
- * Seed §3.3: a request/response protocol over a Unix socket — with the core envelope (`messageChannel`)
- * instead of bincode, and requests matched to responses by id. The seed's `Request { id, data }` becomes
- * a `command` message; the `Response` a `text` message, and errors are told apart by their command.
+ * A request/response protocol over a Unix socket (docs/guide.md#typed-messages-the-envelope) — with the core
+ * envelope (`messageChannel`) instead of bincode, and requests matched to responses by id. A request
+ * `{ id, data }` becomes a `command` message; the `Response` a `text` message, and errors are told apart by their
+ * command.
  *
  *   pnpm example unix-protocol
  */

@@ -1,8 +1,9 @@
 /**
- * Seed §3.5: socket permissions and peer credentials. The socket file is 0600 (only this user can even
- * connect), the server knows each client's pid/uid/gid from the kernel (SO_PEERCRED), and it admits only
- * clients of its own user — a client of another user is refused before any of its bytes is read. (The
- * other-user part needs root to switch users; without it, it is skipped and says so.)
+ * Socket permissions and peer credentials (docs/guide.md#permissions-and-the-umask-window,
+ * docs/guide.md#peer-credentials). The socket file is 0600 (only this user can even connect), the server
+ * knows each client's pid/uid/gid from the kernel (SO_PEERCRED), and it admits only clients of its own user —
+ * a client of another user is refused before any of its bytes is read. (The other-user part needs root to
+ * switch users; without it, it is skipped and says so.)
  *
  *   pnpm example unix-secure
  */

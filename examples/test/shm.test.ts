@@ -16,24 +16,24 @@ async function example(name: string): Promise<string> {
 }
 
 describe("@ipc/shm examples run and say what they should", () => {
-  it("shm-struct (§5.1, §5.2)", async () => {
+  it("shm-struct: a C struct read through a seqlock, never torn", async () => {
     const out = await example("shm-struct");
     expect(out).toContain("struct shared_data {\n    uint64_t counter;\n    int32_t values[10];\n    bool flag;\n};");
     expect(out).toMatch(/reader: counter=\d+ values=\[(\d+, ){9}\d+\] flag=true/);
     expect(out).toContain("reader: 100000 snapshots while the writer wrote, 0 torn");
   });
 
-  it("shm-counter (§5.3)", { timeout: 120_000 }, async () => {
+  it("shm-counter: an exact count under the mutex, and ownerDied after a holder dies", { timeout: 120_000 }, async () => {
     const out = await example("shm-counter");
     expect(out).toContain("final count 80000 (expected 80000)");
     expect(out).toContain("after a holder died: got the lock, ownerDied=true");
   });
 
-  it("shm-ring (§5.4)", async () => {
+  it("shm-ring: 200 000 messages in order, every one intact", async () => {
     expect(await example("shm-ring")).toMatch(/received 200000 messages \([\d.]+ MB\) in order, every one intact, then the end/);
   });
 
-  it("shm-benchmark (§5.5)", { timeout: 120_000 }, async () => {
+  it("shm-benchmark: round trips over shm://, Unix and TCP", { timeout: 120_000 }, async () => {
     const out = await example("shm-benchmark");
     expect(out).toMatch(/Throughput: [\d.]+ million ops\/sec, [\d.]+ ns\/op/);
     for (const row of ["1 B", "1 KiB", "1 MiB"]) expect(out).toMatch(new RegExp(`${row} +(\\s*[\\d.]+ (µs|ms)){3}`));
