@@ -4,6 +4,7 @@
  * Every Connection implementation in the toolkit receives through one.
  */
 import { wait } from "./deadline.js";
+import { publishBackpressure } from "./diagnostics-publish.js";
 import type { ReceiveOptions } from "./types.js";
 
 /** Callbacks an {@link Inbox} uses to push back on its source. */
@@ -88,6 +89,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     this.#bytes += message.byteLength;
     if (!this.#full && this.#bytes >= this.#highWaterMark) {
       this.#full = true;
+      publishBackpressure(this, true, this.#bytes, this.#highWaterMark);
       this.#onFull?.();
     }
   }
@@ -165,6 +167,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     this.#bytes -= message.byteLength;
     if (this.#full && this.#bytes <= this.#lowWaterMark) {
       this.#full = false;
+      publishBackpressure(this, false, this.#bytes, this.#highWaterMark);
       this.#onDrain?.();
     }
     this.#onTake?.(message);

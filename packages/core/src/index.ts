@@ -8,6 +8,8 @@
  * - Addresses as URLs: {@link parseAddress} / {@link formatAddress}.
  * - Deadlines: every wait takes `{ signal, timeout }` ({@link wait}, {@link race}, {@link deadline}).
  * - {@link memoryTransport} and {@link memoryPair}: in-process connections with the full semantics.
+ * - Observability: the `node:diagnostics_channel` channels every package publishes on ({@link IPC_CHANNELS},
+ *   their messages, {@link subscribeDiagnostics}); `NODE_DEBUG=ipc` prints them.
  *
  * Two more entry points: `@ipc/core/transport`, the pieces a transport or layer author builds connections and
  * listeners from, and `@ipc/core/proto`, the generated code of the shared protobuf schemas (`proto/ipc.proto`).
@@ -15,6 +17,9 @@
  *
  * @packageDocumentation
  */
+// NODE_DEBUG=ipc: prints every diagnostics event (installed only when debuglog("ipc") is enabled).
+import "./diagnostics-log.js";
+
 export type {
   CloseOptions,
   ConnectOptions,
@@ -73,3 +78,19 @@ export {
 export { abortError, checkTimeout, deadline, race, throwIfAborted, wait } from "./deadline.js";
 export { DEFAULT_BACKLOG, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT } from "./options.js";
 export { memoryPair, memoryTransport } from "./memory.js";
+export {
+  IPC_CHANNELS,
+  subscribeDiagnostics,
+  type AcceptMessage,
+  type BackpressureMessage,
+  type CloseMessage,
+  type CloseReason,
+  type ConnectMessage,
+  type IpcChannelMessages,
+  type IpcChannelName,
+  type ProtocolErrorMessage,
+  type RefuseMessage,
+  type RpcCall,
+  type RpcCallEndMessage,
+  type RpcCallStartMessage,
+} from "./diagnostics.js";

@@ -9,6 +9,7 @@ import { AddressInUseError, ClosedError, ConnectionRefusedError, ConnectionReset
 import { Inbox } from "./inbox.js";
 import { queueSend, type PendingSend } from "./send-queue.js";
 import { resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
+import { publishConnect } from "./diagnostics-publish.js";
 import { ConnectionBase } from "./transport/connection-base.js";
 import { ListenerBase } from "./transport/listener-base.js";
 import type { ConnectOptions, Connection, ListenOptions, Listener, Peer, SendOptions, Transport } from "./types.js";
@@ -133,6 +134,7 @@ class MemoryListener extends ListenerBase {
     }
     const [client, server] = MemoryConnection.pair(options, this.#options, this.address);
     this.queue.push(server);
+    publishConnect(client, this.address);
     return client;
   }
 

@@ -11,6 +11,9 @@
  * - {@link AcceptQueue}: a listener's backlog between its source of connections and `accept()`.
  * - {@link queueSend}: the queue of sends waiting for room, for connections that do their own backpressure.
  * - {@link Deferred}, {@link noop}, {@link settledOf}: the promise helpers behind every `closed`.
+ * - {@link publishConnect}, {@link publishRefuse}, {@link publishProtocolError}, {@link publishRpcCallStart} /
+ *   {@link publishRpcCallEnd}: the diagnostics events a transport or layer publishes itself (`ConnectionBase` and
+ *   `ListenerBase` publish close, accept and protocol errors); each costs one check when nobody subscribes.
  * - {@link resolveConnectionOptions}, {@link resolveBacklog}: the documented defaults and range checks of the
  *   options every transport takes.
  *
@@ -23,3 +26,12 @@ export { AcceptQueue } from "./accept-queue.js";
 export { queueSend, removeItem, type PendingSend } from "./send-queue.js";
 export { Deferred, noop, settledOf } from "./deferred.js";
 export { resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
+export {
+  closeReasonOf,
+  publishBackpressure,
+  publishConnect,
+  publishProtocolError,
+  publishRefuse,
+  publishRpcCallEnd,
+  publishRpcCallStart,
+} from "./diagnostics-publish.js";

@@ -12,6 +12,7 @@ import {
   type Connection,
   type WaitOptions,
 } from "@ipc/core";
+import { publishConnect, publishRefuse } from "@ipc/core/transport";
 import { encodeFrame } from "./encoder.js";
 
 /** The first byte of a status frame; the rest of the frame is a UTF-8 reason (empty when accepted). */
@@ -62,7 +63,7 @@ export async function awaitAccepted(connection: Connection, address: string, opt
     throw error;
   }
   const status = message?.[0];
-  if (status === HandshakeStatus.Accepted) return;
+  if (status === HandshakeStatus.Accepted) return publishConnect(connection, address);
   const reason = message === undefined ? "" : new TextDecoder().decode(message.subarray(1));
   const error =
     message === undefined
@@ -72,6 +73,7 @@ export async function awaitAccepted(connection: Connection, address: string, opt
         : status === HandshakeStatus.Busy
           ? new ConnectionRefusedError(`connect to ${address}: the server is busy${reason ? `: ${reason}` : ""}; try again later`)
           : new ProtocolError(`connect to ${address}: the server's first frame is not a status frame (is it an @ipc server?)`);
+  if (status === HandshakeStatus.Refused || status === HandshakeStatus.Busy) publishRefuse("client", address, reason, undefined, error);
   connection.abort(error);
   throw error;
 }

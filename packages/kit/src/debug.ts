@@ -3,9 +3,15 @@
  * `logger` passed to `connect()` / `listen()`. It logs each connection opened, accepted, closed and failed,
  * and the size of every message sent and received. When neither is on, `connect()` and `listen()` return
  * the transport's own objects untouched: logging that is off costs nothing per message.
+ *
+ * Built on @ipc/core's diagnostics channels (packages/core/README.md, "Observability"): a connection's end
+ * comes from `ipc:connection:close`, and with `NODE_DEBUG=ipc` @ipc/core itself prints every channel's events
+ * (connect, accept, refuse, close, protocol errors, backpressure, RPC calls). What this module adds is what the
+ * channels leave out on purpose, since they are free when unobserved: the listener's address, and the size of
+ * each message, for which a connection is wrapped only while someone logs it.
  */
 import { debuglog } from "node:util";
-import type { Connection, Listener } from "@ipc/core";
+import { subscribeDiagnostics, type CloseMessage, type Connection, type Listener } from "@ipc/core";
 
 /** One thing that happened to a connection or listener. */
 export type DebugEvent =
@@ -49,10 +55,55 @@ export function formatDebugEvent(event: DebugEvent): string {
   }
 }
 
+/**
+ * `NODE_DEBUG=ipc`'s logger: the events @ipc/core's own `NODE_DEBUG=ipc` lines do not already print (the
+ * listener's address and message sizes), so that no event is printed twice.
+ */
+const nodeDebugLogger: DebugLogger = (event) => {
+  if (event.event === "listen" || event.event === "send" || event.event === "receive") nodeDebug("%s", formatDebugEvent(event));
+};
+
 /** The logger in effect: the option's, else `NODE_DEBUG=ipc`'s, else none (checked once per call). */
 export function activeLogger(options: DebugOptions | undefined): DebugLogger | undefined {
   if (options?.logger !== undefined) return options.logger;
-  return nodeDebug.enabled ? (event) => nodeDebug("%s", formatDebugEvent(event)) : undefined;
+  return nodeDebug.enabled ? nodeDebugLogger : undefined;
+}
+
+/** The loggers of the connections being logged, told of their end by `ipc:connection:close`. */
+const closeLoggers = new WeakMap<Connection, DebugLogger>();
+let logged = 0;
+let unsubscribe: (() => void) | undefined;
+
+/** Logs the end of `connection` once, if it is still being logged. */
+function ended(connection: Connection, error: unknown): void {
+  const log = closeLoggers.get(connection);
+  if (log === undefined) return;
+  closeLoggers.delete(connection);
+  const remote = connection.remoteAddress;
+  log(error === undefined ? { event: "close", remote } : errorEvent(remote, error));
+  // Subscribed only while some connection is logged: otherwise the channel stays free for every other one.
+  if (--logged === 0) {
+    unsubscribe?.();
+    unsubscribe = undefined;
+  }
+}
+
+function onClose(message: CloseMessage): void {
+  ended(message.connection, message.error);
+}
+
+/** Logs the end of `connection` (its close, or the error it failed with) to `log`, once. */
+function logClose(connection: Connection, log: DebugLogger): void {
+  if (closeLoggers.has(connection)) return;
+  closeLoggers.set(connection, log);
+  logged++;
+  unsubscribe ??= subscribeDiagnostics("ipc:connection:close", onClose);
+  // A Connection not built on @ipc/core/transport's ConnectionBase publishes no close: its `closed` tells.
+  // (ConnectionBase publishes as `closed` settles, before this reaction runs, so nothing is logged twice.)
+  connection.closed.then(
+    () => ended(connection, undefined),
+    (error: unknown) => ended(connection, error),
+  );
 }
 
 function errorEvent(remote: string, error: unknown): DebugEvent {
@@ -60,12 +111,9 @@ function errorEvent(remote: string, error: unknown): DebugEvent {
   return { event: "error", remote, code: typeof code === "string" ? code : "ERROR", message: String(message ?? error) };
 }
 
-function logged(connection: Connection, log: DebugLogger): Connection {
+function withLogging(connection: Connection, log: DebugLogger): Connection {
   const remote = connection.remoteAddress;
-  connection.closed.then(
-    () => log({ event: "close", remote }),
-    (error: unknown) => log(errorEvent(remote, error)),
-  );
+  logClose(connection, log);
   const send: Connection["send"] = (message, options) => {
     log({ event: "send", remote, bytes: message.byteLength });
     return connection.send(message, options);
@@ -99,7 +147,7 @@ function logged(connection: Connection, log: DebugLogger): Connection {
 export function traceConnection<C extends Connection>(connection: C, log: DebugLogger | undefined, event: "connect" | "accept"): C {
   if (log === undefined) return connection;
   log({ event, local: connection.localAddress, remote: connection.remoteAddress, pid: connection.peer?.pid });
-  return logged(connection, log) as C;
+  return withLogging(connection, log) as C;
 }
 
 /** `listener`, whose connections log to `log` (or unchanged when there is no logger). */

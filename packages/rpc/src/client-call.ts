@@ -3,7 +3,8 @@
  * takes the server's messages for its id, and ends exactly once — with the server's response, or at once
  * on this side (deadline, cancellation, a failed connection).
  */
-import { MessageTooLargeError, type Connection } from "@ipc/core";
+import { MessageTooLargeError, type Connection, type RpcCall } from "@ipc/core";
+import { publishRpcCallEnd, publishRpcCallStart } from "@ipc/core/transport";
 import { setDeadlineTimer, timeoutMsUntil } from "./deadline.js";
 import { EventLoopTurns, InboundStream, SendCredit, STREAM_TURN, costOf } from "./flow.js";
 import type { AnyMethod } from "./method.js";
@@ -69,6 +70,8 @@ export class ClientCall {
   /** The outcome, kept for {@link deliver}. */
   #value: unknown = undefined;
   #abrupt = true;
+  /** The call as `ipc:rpc:call:start` published it, for its end; `undefined` when nobody subscribed. */
+  readonly #diagnostic: RpcCall | undefined;
 
   constructor(
     host: CallHost,
@@ -83,6 +86,7 @@ export class ClientCall {
     this.#completion = completion;
     this.method = method;
     this.#deadline = deadline;
+    this.#diagnostic = publishRpcCallStart("client", method.path, method.kind, host.connection);
     const kind = method.kind;
     if (kind === "unary" || kind === "client-stream") {
       this.promise = new Promise((resolve, reject) => {
@@ -330,6 +334,7 @@ export class ClientCall {
     this.#onAbort = undefined;
     if (this.#registered) this.#host.unregister(this.id);
     this.#credit?.fail(error ?? FINISHED);
+    publishRpcCallEnd(this.#diagnostic, error?.status ?? "OK", error);
     this.#value = value;
     this.#abrupt = abrupt;
     const completion = this.#completion;

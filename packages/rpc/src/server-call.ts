@@ -3,7 +3,8 @@
  * interceptors, its streams with their credit, and exactly one ending — a response, or none when the
  * client cancelled or the connection went.
  */
-import { MessageTooLargeError, type Peer } from "@ipc/core";
+import { MessageTooLargeError, type Connection, type Peer, type RpcCall } from "@ipc/core";
+import { publishRpcCallEnd, publishRpcCallStart } from "@ipc/core/transport";
 import { setDeadlineTimer } from "./deadline.js";
 import { EventLoopTurns, InboundStream, SendCredit, STREAM_TURN, costOf } from "./flow.js";
 import type { AnyMethod, MethodInfo } from "./method.js";
@@ -14,6 +15,8 @@ import type { CallId, RequestEnvelope } from "./wire.js";
 
 /** What a call needs from its connection. */
 export interface CallOwner {
+  /** The connection the calls travel on (named in diagnostics events). */
+  readonly connection: Connection;
   readonly writer: EnvelopeWriter;
   readonly peer: Peer | undefined;
   readonly interceptors: readonly ServerInterceptor[];
@@ -65,6 +68,8 @@ export class ServerCall implements CallContext {
   #result: unknown;
   #failure: unknown = undefined;
   #failed = false;
+  /** The call as `ipc:rpc:call:start` published it, for its end; `undefined` when nobody subscribed. */
+  readonly #diagnostic: RpcCall | undefined;
 
   constructor(
     owner: CallOwner,
@@ -83,6 +88,7 @@ export class ServerCall implements CallContext {
     this.#request = request;
     this.metadata = envelope.metadata === undefined ? NO_METADATA : Object.freeze(envelope.metadata);
     this.peer = owner.peer;
+    this.#diagnostic = publishRpcCallStart("server", info.path, definition.kind, owner.connection);
     const kind = definition.kind;
     this.#credit = kind === "server-stream" || kind === "bidi" ? new SendCredit(envelope.window) : undefined;
     if (envelope.timeoutMs > 0) {
@@ -352,6 +358,7 @@ export class ServerCall implements CallContext {
   /** Marks the outcome decided; on failure, aborts the handler's signal and streams. */
   #settle(error: RpcError | undefined): void {
     this.#done = true;
+    publishRpcCallEnd(this.#diagnostic, error?.status ?? "OK", error);
     this.#timer?.clear();
     this.#timer = undefined;
     if (error !== undefined) {

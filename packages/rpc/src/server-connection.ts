@@ -7,7 +7,7 @@
  * goes on.
  */
 import { type Connection, type Peer } from "@ipc/core";
-import { Deferred } from "@ipc/core/transport";
+import { Deferred, publishProtocolError } from "@ipc/core/transport";
 import type { ResolvedServeOptions } from "./options.js";
 import { EventLoopTurns, READ_TURN } from "./flow.js";
 import type { RouteTable } from "./routes.js";
@@ -288,7 +288,9 @@ export class ServerConnection implements CallOwner {
 
   /** Answers a message that belongs to no call: a response on id 0 (docs/wire.md §7.6). */
   #unattributed(message: string): void {
-    this.#reply(0, new RpcError("INVALID_ARGUMENT", message));
+    const error = new RpcError("INVALID_ARGUMENT", message);
+    publishProtocolError(this.connection, error);
+    this.#reply(0, error);
   }
 }
 

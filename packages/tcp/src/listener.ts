@@ -4,7 +4,6 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { debuglog } from "node:util";
 import { InvalidArgumentError, fromSystemError, type Connection, type Listener } from "@ipc/core";
 import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
 import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
@@ -12,8 +11,6 @@ import { canAdopt, closeFd, duplicate } from "./native.js";
 import type { TcpListenOptions } from "./options.js";
 import { checkSocketOptions, configureSocket, socketFd, watch, withSettings } from "./socket.js";
 import { resolveTarget, urlOf, type TcpTarget } from "./target.js";
-
-const log = debuglog("ipc");
 
 class TcpListener extends ListenerBase {
   readonly address: string;
@@ -112,11 +109,9 @@ class TcpListener extends ListenerBase {
   }
 
   #rejected(remote: string, reason: string): void {
+    this.refused(reason, undefined, remote); // ipc:connection:refuse, which NODE_DEBUG=ipc prints
     const onReject = this.#options?.onReject;
-    if (onReject === undefined) {
-      log("%s refused %s: %s", this.address, remote, reason);
-      return;
-    }
+    if (onReject === undefined) return;
     try {
       onReject(remote, reason);
     } catch {

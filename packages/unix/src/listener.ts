@@ -4,7 +4,6 @@
  */
 import { unlinkSync } from "node:fs";
 import net from "node:net";
-import { debuglog } from "node:util";
 import { InvalidArgumentError, fromSystemError, type Connection, type Listener, type Peer } from "@ipc/core";
 import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
 import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
@@ -14,8 +13,6 @@ import { own, release, type OwnedFile } from "./cleanup.js";
 import { canUse, closeFd, duplicate, mustUse, peerCredentials } from "./native.js";
 import type { UnixListenOptions } from "./options.js";
 import { resolveTarget, type ResolvedTarget, type UnixTarget } from "./target.js";
-
-const log = debuglog("ipc");
 
 /** The fd of a socket Node created (a stable, if undocumented, property of its handle). */
 function socketFd(socket: net.Socket): number {
@@ -102,12 +99,9 @@ class UnixListener extends ListenerBase {
   }
 
   #rejected(peer: Peer | undefined, reason: string): void {
+    this.refused(reason, peer); // ipc:connection:refuse, which NODE_DEBUG=ipc prints
     const onReject = this.#options?.onReject;
-    if (onReject === undefined || peer === undefined) {
-      if (peer === undefined) log("%s refused a client: %s", this.address, reason);
-      else log("%s refused pid %d uid %d gid %d: %s", this.address, peer.pid, peer.uid, peer.gid, reason);
-      return;
-    }
+    if (onReject === undefined || peer === undefined) return;
     try {
       onReject(peer, reason);
     } catch {

@@ -6,6 +6,7 @@
  */
 import { abortError, race } from "../deadline.js";
 import { Deferred, settledOf } from "../deferred.js";
+import { publishClose, registerInbox } from "../diagnostics-publish.js";
 import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError } from "../errors.js";
 import type { Inbox } from "../inbox.js";
 import type { CloseOptions, Connection, Peer, ReceiveOptions, SendOptions } from "../types.js";
@@ -33,6 +34,17 @@ export abstract class ConnectionBase implements Connection {
   #state = OPEN;
   #byPeer = false;
   #error: Error | undefined;
+  /** True while `abort()` fails the connection: its close reason is `abort` unless the error says more. */
+  #aborting = false;
+
+  constructor() {
+    // The subclass sets `inbox` after this constructor returns: name this connection as its owner in
+    // `ipc:backpressure` messages once it has (before any I/O can fill it).
+    queueMicrotask(() => {
+      const inbox = this.inbox;
+      if (inbox !== undefined) registerInbox(inbox, this);
+    });
+  }
 
   get closed(): Promise<void> {
     return this.#closed.promise;
@@ -91,7 +103,9 @@ export abstract class ConnectionBase implements Connection {
     const error = reason ?? new AbortError(`${this.describe()} was aborted on this side`);
     if (this.#state === CLOSED) return this.dropUnread(this.#error ?? error);
     this.onAbort(error);
+    this.#aborting = true;
     this.fail(error, true);
+    this.#aborting = false;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -139,6 +153,7 @@ export abstract class ConnectionBase implements Connection {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
     this.#closed.resolve();
+    publishClose(this, undefined, false);
   }
 
   /**
@@ -153,6 +168,7 @@ export abstract class ConnectionBase implements Connection {
     else this.inbox?.fail(error);
     this.#closed.reject(error);
     this.onFail(error);
+    publishClose(this, error, this.#aborting);
   }
 
   #beginClose(byPeer: boolean): void {

@@ -1,9 +1,25 @@
 /** The rules every {@link Listener} shares, written once, over its {@link AcceptQueue}. */
 import { AcceptQueue } from "../accept-queue.js";
 import { abortError } from "../deadline.js";
-import type { Connection, Listener, WaitOptions } from "../types.js";
+import { publishAccept, publishRefuse } from "../diagnostics-publish.js";
+import type { Connection, Listener, Peer, WaitOptions } from "../types.js";
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** A listener's queue that publishes `ipc:connection:accept` for each connection it takes while open. */
+class PublishingAcceptQueue extends AcceptQueue {
+  readonly #listener: Listener;
+
+  constructor(backlog: number, listener: Listener) {
+    super(backlog);
+    this.#listener = listener;
+  }
+
+  override push(connection: Connection): void {
+    if (!this.closed) publishAccept(connection, this.#listener);
+    super.push(connection);
+  }
+}
 
 /**
  * A listener's shared behaviour: `accept()` and iteration (an already-aborted signal rejects at once), a
@@ -17,7 +33,7 @@ export abstract class ListenerBase<C extends Connection = Connection> implements
   #closed = false;
 
   constructor(backlog: number) {
-    this.queue = new AcceptQueue(backlog);
+    this.queue = new PublishingAcceptQueue(backlog, this);
   }
 
   /** True once `close()` was called. */
@@ -45,6 +61,15 @@ export abstract class ListenerBase<C extends Connection = Connection> implements
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Tells diagnostics (`ipc:connection:refuse`) that this listener turned a client away, and why: `peer` is
+   * the client's credentials, `remoteAddress` its address, where the transport knows them. The transport
+   * still answers the client itself.
+   */
+  protected refused(reason: string, peer?: Peer, remoteAddress?: string): void {
+    publishRefuse("listener", this.address, reason, peer, undefined, remoteAddress);
   }
 
   /** Stops accepting at the source and frees the address (once, from `close()`). */

@@ -111,7 +111,10 @@ export class FifoListener extends ListenerBase {
     this.#pending = undefined;
     if (!greeting.equals(GREETING)) {
       // A writer that came and went (another listen() probing), or a peer that does not speak this.
-      if (greeting.byteLength > 0) this.#refuse();
+      if (greeting.byteLength > 0) {
+        this.refused("the client's greeting is not the fifo: handshake's (docs/wire.md §6.2)");
+        this.#refuse();
+      }
       reader.destroy();
       return this.#renew();
     }

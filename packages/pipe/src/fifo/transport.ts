@@ -11,7 +11,7 @@
  * peer must follow the handshake of docs/wire.md §6.2 (a plain `cat > x.in` does not).
  */
 import { type ConnectOptions, type Connection, type Listener, type Transport } from "@ipc/core";
-import { resolveConnectionOptions } from "@ipc/core/transport";
+import { publishConnect, resolveConnectionOptions } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
 import { connectFifoStreams } from "./connect.js";
 import { FifoListener, type FifoListenOptions } from "./listener.js";
@@ -30,6 +30,8 @@ export const fifoTransport: Transport<FifoListenOptions, ConnectOptions> = {
     resolveConnectionOptions(options);
     mustUse("fifo"); // the handshake lock (flock)
     const streams = await connectFifoStreams(address, options);
-    return framed(streams, { ...options, localAddress: address, remoteAddress: address });
+    const connection = framed(streams, { ...options, localAddress: address, remoteAddress: address });
+    publishConnect(connection, address);
+    return connection;
   },
 };
