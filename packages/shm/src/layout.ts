@@ -1,8 +1,9 @@
 /**
- * C-compatible struct layouts (seed §5.2): declare fields once, get typed accessors over a segment and
- * the matching C declaration. Alignment and padding follow the C rules of Linux on x86-64 and arm64
- * (`repr(C)`): every scalar is aligned to its size, an array to its element, a struct to its most aligned
- * field, and a struct's size is rounded up to its alignment. Little-endian, as those platforms are.
+ * C-compatible struct layouts (docs/guide.md#struct-layouts, docs/wire.md §5.2): declare fields once, get typed
+ * accessors over a segment and the matching C declaration. Alignment and padding follow the C rules of Linux on
+ * x86-64 and arm64 (`repr(C)`): every scalar is aligned to its size, an array to its element, a struct to its
+ * most aligned field, and a struct's size is rounded up to its alignment. Little-endian, as those platforms
+ * are.
  */
 import { InvalidArgumentError } from "@ipc/core";
 

@@ -1,8 +1,8 @@
 /**
- * A mutex that lives in shared memory (seed §5.3, done properly): uncontended locking is one atomic
- * compare-and-swap; a contended locker spins briefly, then sleeps on a futex; the owner is recorded, and
- * if it dies holding the lock the next locker gets it with `ownerDied: true` (like a robust pthread mutex)
- * instead of waiting forever.
+ * A mutex that lives in shared memory (docs/guide.md#locks-that-survive-a-crash; the bytes: docs/wire.md §5.3):
+ * uncontended locking is one atomic compare-and-swap; a contended locker spins briefly, then sleeps on a futex;
+ * the owner is recorded, and if it dies holding the lock the next locker gets it with `ownerDied: true` (like a
+ * robust pthread mutex) instead of waiting forever.
  *
  * The lock word (4 bytes, in {@link Mutex.size} = 8): 0 when free, else the owner's thread id (its pid on
  * a main thread) with bit 31 set when others may be waiting. docs/wire.md has the protocol, so that C

@@ -1,7 +1,8 @@
 /**
- * A single-producer, single-consumer ring of variable-length messages across processes (seed §5.4, done
- * properly). Pure JavaScript over the mapping — no system call per message. docs/wire.md specifies every
- * byte, so a C program can produce into or consume from it.
+ * A single-producer, single-consumer ring of variable-length messages across processes
+ * (docs/guide.md#the-message-ring-and-futex-wake-ups; the bytes: docs/wire.md §5.5). Pure JavaScript over the
+ * mapping — no system call per message. docs/wire.md specifies every byte, so a C program can produce into or
+ * consume from it.
  *
  * Layout (offsets from the ring's start, little-endian u32 words, each group on its own cache line):
  *   0    capacity (bytes of data, a power of two)       4   version (1)

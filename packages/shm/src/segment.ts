@@ -1,6 +1,6 @@
 /**
- * `SharedMemory`: a named POSIX shared-memory segment (seed §5.1), mapped into this process. Created 0600
- * with O_EXCL; closing it never leaves a view that could crash the process.
+ * `SharedMemory`: a named POSIX shared-memory segment (docs/guide.md#segments), mapped into this process.
+ * Created 0600 with O_EXCL; closing it never leaves a view that could crash the process.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { ClosedError, InvalidArgumentError, InvalidAddressError, type IpcError } from "@ipc/core";

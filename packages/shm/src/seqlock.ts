@@ -1,7 +1,8 @@
 /**
- * A seqlock (seed §5.3, for state like the seed's shared struct): one writer, many readers, and readers
- * never block the writer. The writer makes the sequence number odd, updates, and makes it even again; a
- * reader copies the struct and keeps the copy only if the number was even and unchanged across the copy.
+ * A seqlock (docs/guide.md#torn-reads-and-the-seqlock; the bytes: docs/wire.md §5.4), for a shared struct: one
+ * writer, many readers, and readers never block the writer. The writer makes the sequence number odd, updates,
+ * and makes it even again; a reader copies the struct and keeps the copy only if the number was even and
+ * unchanged across the copy.
  *
  * Layout: a u32 sequence number at offset 0, the struct at offset 8 (or at its alignment, if larger).
  */

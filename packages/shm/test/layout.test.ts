@@ -11,7 +11,7 @@ const run = promisify(execFile);
 afterEach(cleanUp);
 const hasGcc = spawnSync("gcc", ["--version"]).status === 0;
 
-// The seed's SharedData { counter: u64, values: [i32; 10], flag: bool }, plus nesting.
+// A SharedData { counter: u64, values: [i32; 10], flag: bool } (docs/guide.md#struct-layouts), plus nesting.
 const Point = struct({ x: "f64", y: "f32", tag: "u8" }, "point");
 const SharedData = struct({ counter: "u64", values: array("i32", 10), flag: "bool", where: Point, trail: array(Point, 3), small: "i16" });
 
