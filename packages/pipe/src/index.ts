@@ -1,6 +1,6 @@
 /**
  * Pipes done right on Node.js: child processes, pipelines, message channels to children, FIFOs and pipe
- * capacity (the seed's §2 and the parent/child row of §6).
+ * capacity (docs/guide.md#pipes-and-pipelines, docs/guide.md#fifos and docs/guide.md#messages-to-a-child).
  *
  * - {@link run}: input written while stdout and stderr are read (never deadlocks), bounded by `maxOutput`,
  *   stopped by `timeout` / `signal`, a typed error on failure.

@@ -1,8 +1,8 @@
 /**
- * Named pipes (seed §2.4). A FIFO is opened with O_NONBLOCK and wrapped in a socket polled by epoll: the open
- * returns at once (a blocking open would stall the event loop until the other side comes, and an `fs`
- * stream on a FIFO holds a libuv threadpool thread while it waits — four idle readers starve every other
- * `fs` call in the process).
+ * Named pipes (docs/guide.md#fifos). A FIFO is opened with O_NONBLOCK and wrapped in a socket polled by epoll:
+ * the open returns at once (a blocking open would stall the event loop until the other side comes, and an `fs`
+ * stream on a FIFO holds a libuv threadpool thread while it waits — four idle readers starve every other `fs`
+ * call in the process).
  */
 import { chmodSync, closeSync, constants, fstatSync, openSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";

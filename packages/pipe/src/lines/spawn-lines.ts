@@ -1,7 +1,7 @@
 /**
- * `spawnLines()`: a process's stdout and stderr as async iterators of lines (seed §2.2), with backpressure:
- * a consumer that stops reading stops the process (its pipe fills and its next write blocks), so memory
- * stays bounded whatever the process writes.
+ * `spawnLines()`: a process's stdout and stderr as async iterators of lines
+ * (docs/guide.md#reading-stdout-and-stderr), with backpressure: a consumer that stops reading stops the process
+ * (its pipe fills and its next write blocks), so memory stays bounded whatever the process writes.
  */
 import { once } from "node:events";
 import { AbortError, InvalidArgumentError, type WaitOptions } from "@ipc/core";

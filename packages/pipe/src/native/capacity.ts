@@ -1,7 +1,8 @@
 /**
- * Real pipes and their capacity (seed §2.5). Node's child_process stdio `'pipe'` is a Unix socketpair, whose
- * size F_GETPIPE_SZ cannot read or change; a real pipe comes from `pipe2`, as a shell makes them, and its
- * capacity can be raised up to /proc/sys/fs/pipe-max-size (1 MiB by default) without privileges.
+ * Real pipes and their capacity (docs/guide.md#pipe-capacity-and-the-deadlock). Node's child_process stdio
+ * `'pipe'` is a Unix socketpair, whose size F_GETPIPE_SZ cannot read or change; a real pipe comes from `pipe2`,
+ * as a shell makes them, and its capacity can be raised up to /proc/sys/fs/pipe-max-size (1 MiB by default)
+ * without privileges.
  */
 import { closeSync } from "node:fs";
 import { InvalidArgumentError } from "@ipc/core";

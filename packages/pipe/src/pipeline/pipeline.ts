@@ -1,8 +1,9 @@
 /**
- * `pipeline()`: `a | b | c` without a shell (seed §2.3). Each stage's stdout is an OS pipe straight into the
- * next stage's stdin — the data never passes through this process — with pipefail semantics: every stage's
- * status is reported, the pipeline fails when any stage fails, and a failure (or the timeout) stops every
- * stage. Where native calls cannot be made, the stages are connected by socket pairs instead (process/stdio-pair.ts).
+ * `pipeline()`: `a | b | c` without a shell (docs/guide.md#pipelines). Each stage's stdout is an OS pipe
+ * straight into the next stage's stdin — the data never passes through this process — with pipefail semantics:
+ * every stage's status is reported, the pipeline fails when any stage fails, and a failure (or the timeout)
+ * stops every stage. Where native calls cannot be made, the stages are connected by socket pairs instead
+ * (process/stdio-pair.ts).
  */
 import type { Writable } from "node:stream";
 import { InvalidArgumentError, type WaitOptions } from "@ipc/core";

@@ -1,7 +1,7 @@
 /**
- * Feeding a process's stdin and collecting its output, both bounded and both concurrent with everything
- * else (seed §2.5: a parent that writes all of a large input before reading deadlocks once both pipes are
- * full; here input is written while output is read, through the event loop).
+ * Feeding a process's stdin and collecting its output, both bounded and both concurrent with everything else
+ * (docs/guide.md#pipe-capacity-and-the-deadlock: a parent that writes all of a large input before reading
+ * deadlocks once both pipes are full; here input is written while output is read, through the event loop).
  */
 import { pipeline } from "node:stream/promises";
 import type { Readable, Writable } from "node:stream";

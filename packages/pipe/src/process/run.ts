@@ -1,7 +1,7 @@
 /**
- * `run()`: starts a process, writes its input while reading its stdout and stderr, and resolves with all of
- * it when the process is done (seed §2.1, §2.5) — the way that cannot deadlock, bounded by `maxOutput`,
- * stopped by `timeout` / `signal`.
+ * `run()`: starts a process, writes its input while reading its stdout and stderr, and resolves with all of it
+ * when the process is done (docs/guide.md#running-a-command) — the way that cannot deadlock
+ * (docs/guide.md#pipe-capacity-and-the-deadlock), bounded by `maxOutput`, stopped by `timeout` / `signal`.
  */
 import type { WaitOptions } from "@ipc/core";
 import { ProcessExitError, failed } from "../errors.js";

@@ -10,7 +10,7 @@ let serial = 0;
 const file = (name: string): string => join(dir, `${name}-${++serial}`);
 
 describe("pipeline()", () => {
-  it("runs the seed's data.txt | grep | sort | uniq -c", async () => {
+  it("runs data.txt | grep | sort | uniq -c", async () => {
     const data = file("data.txt");
     writeFileSync(data, ["pear", "apple pie", "plum", "apple", "pineapple", "apple", "peach"].join("\n") + "\n");
     const { stdout, stages } = await pipeline([["cat", data], ["grep", "apple"], ["sort"], ["uniq", "-c"]]);
