@@ -1,6 +1,5 @@
 /**
- * The frame format (docs/wire.md): a 4-byte big-endian unsigned length N, then N bytes of payload. Byte
- * for byte the seed's Rust `FramedMessage`.
+ * The frame format (docs/wire.md §1): a 4-byte big-endian unsigned length N, then N bytes of payload.
  */
 import { InvalidArgumentError, MAX_MESSAGE_SIZE_LIMIT } from "@ipc/core";
 

@@ -147,7 +147,7 @@ describe("FrameDecoder", () => {
 });
 
 describe("encodeFrame", () => {
-  it("writes the seed's FramedMessage bytes: 4-byte big-endian length, then the payload", () => {
+  it("writes the bytes of docs/wire.md §1: 4-byte big-endian length, then the payload", () => {
     const frame = encodeFrame(new TextEncoder().encode("Message 1"));
     expect([...frame.subarray(0, 4)]).toEqual([0, 0, 0, 9]);
     expect(new TextDecoder().decode(frame.subarray(4))).toBe("Message 1");
