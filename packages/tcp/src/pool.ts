@@ -1,7 +1,8 @@
 /**
- * A pool of connections to one server (seed §4.4, §9.3), done properly: a connection whose peer died is
- * noticed (its `closed` settles when the socket ends) and dropped, never lent out; borrowers queue in
- * order; `acquire()` is bounded; idle connections above `min` are closed after `idleTimeout`.
+ * A pool of connections to one server (docs/guide.md#reconnecting-and-pools,
+ * docs/guide.md#reusing-connections): a connection whose peer died is noticed (its `closed` settles when the
+ * socket ends) and dropped, never lent out; borrowers queue in order; `acquire()` is bounded; idle connections
+ * above `min` are closed after `idleTimeout`.
  */
 import {
   ClosedError,
