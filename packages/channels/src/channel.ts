@@ -1,7 +1,7 @@
 /**
- * `messageChannel(connection)`: typed envelopes (`proto/ipc.proto`'s `IpcMessage`) over any connection —
- * the seed's `IpcChannel`, done right. The connection already carries whole messages, so one received
- * message is always one envelope, whatever the transport does with the bytes.
+ * `messageChannel(connection)`: typed envelopes (`proto/ipc.proto`'s `IpcMessage`) over any connection — one
+ * channel for every kind of message (docs/guide.md#typed-messages-the-envelope). The connection already carries
+ * whole messages, so one received message is always one envelope, whatever the transport does with the bytes.
  */
 import Long from "long";
 import {
