@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { REFERENCE_MEASUREMENTS, choose, measurementsFrom, type Measurements, type Scheme } from "../src/index.js";
 
-describe("choose() follows the seed's decision tree", () => {
+describe("choose() follows the decision tree", () => {
   it("across machines: TCP, with TLS advice", () => {
     const choice = choose({ sameHost: false });
     expect(choice.scheme).toBe("tcp");
