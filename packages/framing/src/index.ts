@@ -1,7 +1,7 @@
 /**
  * Length-prefixed framing: turns a Node byte stream (a socket, a child's stdio, a FIFO) into a message
- * {@link Connection} and back. Each message is a 4-byte big-endian length N, then N bytes, as docs/wire.md §1
- * specifies (why: docs/guide.md#framing).
+ * {@link Connection} and back. Each message is a 4-byte big-endian length N, then N bytes — byte for byte
+ * the seed's Rust `FramedMessage`, specified in docs/wire.md.
  *
  * - {@link framed}: the connection. Sends of one tick leave in one write; backpressure both ways;
  *   a length over `maxMessageSize` is a `FrameTooLargeError` and is never allocated; a stream that ends
@@ -19,6 +19,6 @@ export type { Connection } from "@ipc/core";
 export { framed, type ByteStream, type FramedOptions } from "./framed.js";
 export { FrameDecoder } from "./decoder.js";
 export { FrameReader, type FrameSink, type OnRead } from "./reader.js";
-export { HandshakeStatus, awaitAccepted, refuse, statusMessage, type HandshakeStatusCode } from "./handshake.js";
+export { DEFAULT_HANDSHAKE_TIMEOUT, HandshakeStatus, awaitAccepted, isHandshakeTimeout, refuse, resolveHandshake, statusMessage, type HandshakeStatusCode } from "./handshake.js";
 export { FrameWriter } from "./writer.js";
 export { HEADER_SIZE, encodeFrame, writeHeader } from "./encoder.js";

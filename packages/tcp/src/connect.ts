@@ -12,7 +12,7 @@ import {
   type TcpAddress,
 } from "@ipc/core";
 import { resolveConnectionOptions } from "@ipc/core/transport";
-import { FrameReader, awaitAccepted, framed } from "@ipc/framing";
+import { FrameReader, awaitAccepted, framed, isHandshakeTimeout, resolveHandshake } from "@ipc/framing";
 import type { TcpConnectOptions } from "./options.js";
 import { createPool, type Pool, type PoolOptions } from "./pool.js";
 import { connectReconnecting, type ReconnectOptions, type ReconnectingConnection } from "./reconnect.js";
@@ -78,6 +78,7 @@ async function connectOnce(target: TcpTarget, options?: TcpConnectOptions): Prom
   const address = url({ scheme: "tcp", host, port });
   const what = `connect to ${address}`;
   const settings = resolveConnectionOptions(options);
+  const handshakeTimeout = resolveHandshake(options);
   checkSocketOptions(options);
   throwIfAborted(options?.signal, what);
   const remaining = deadline(options);
@@ -101,7 +102,8 @@ async function connectOnce(target: TcpTarget, options?: TcpConnectOptions): Prom
     const local = urlOf(socket.localAddress, socket.localPort);
     const connection = framed(stream, { ...settings, reader, localAddress: local, remoteAddress: address });
     try {
-      await awaitAccepted(connection, address, remaining());
+      // With handshake: false, plain frames from the first byte (docs/wire.md §2.1): nothing to wait for.
+      if (options?.handshake !== false) await awaitAccepted(connection, address, remaining(), handshakeTimeout);
     } catch (error) {
       if (t === undefined) throw error;
       await new Promise((resolve) => setImmediate(resolve)); // let a pending TLS error event arrive
@@ -122,7 +124,7 @@ async function connectOnce(target: TcpTarget, options?: TcpConnectOptions): Prom
   } catch (error) {
     stream.destroy();
     socket.destroy();
-    if (error instanceof TimeoutError && options?.timeout !== undefined) {
+    if (error instanceof TimeoutError && options?.timeout !== undefined && !isHandshakeTimeout(error)) {
       throw new TimeoutError(`${what} timed out after ${options.timeout} ms`, options.timeout, { cause: error });
     }
     throw error;

@@ -6,7 +6,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { InvalidArgumentError, fromSystemError, type Connection, type Listener } from "@ipc/core";
 import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
-import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
+import { FrameReader, HandshakeStatus, framed, refuse, resolveHandshake, statusMessage } from "@ipc/framing";
 import { canAdopt, closeFd, duplicate } from "./native.js";
 import type { TcpListenOptions } from "./options.js";
 import { checkSocketOptions, configureSocket, socketFd, watch, withSettings } from "./socket.js";
@@ -53,7 +53,7 @@ class TcpListener extends ListenerBase {
           : undefined;
     if (reason !== undefined) {
       this.#rejected(remote, reason);
-      void refuse(socket, HandshakeStatus.Busy, reason);
+      void refuse(socket, this.#options?.handshake === false ? undefined : HandshakeStatus.Busy, reason);
       return;
     }
     let connection: Connection;
@@ -65,7 +65,8 @@ class TcpListener extends ListenerBase {
     }
     this.#live++;
     void connection.closed.catch(() => undefined).finally(() => this.#live--);
-    void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
+    // With handshake: false, plain frames from the first byte (docs/wire.md §2.1): no status frame.
+    if (this.#options?.handshake !== false) void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
     this.queue.push(connection);
   }
 
@@ -127,6 +128,7 @@ class TcpListener extends ListenerBase {
 export async function listen(target: TcpTarget, options?: TcpListenOptions): Promise<Listener> {
   const { host, port } = resolveTarget(target);
   resolveConnectionOptions(options);
+  resolveHandshake(options);
   const backlog = resolveBacklog(options);
   checkSocketOptions(options);
   const max = options?.maxConnections;

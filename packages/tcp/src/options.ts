@@ -41,6 +41,13 @@ export interface TcpSocketOptions {
 /** Options of {@link listen}. */
 export interface TcpListenOptions extends ListenOptions, TcpSocketOptions {
   /**
+   * Start every accepted connection with the status frame (docs/wire.md §2.1). `false`: plain
+   * length-prefixed frames from the first byte, both ways, for clients that are not @ipc (and @ipc clients
+   * that connect with `handshake: false`); a client turned away (`maxConnections`, backlog) then sees the
+   * connection end, without a reason. Default: `true`.
+   */
+  readonly handshake?: boolean | undefined;
+  /**
    * Connections this listener serves at once (handed out and still open, or waiting to be accepted);
    * beyond it, clients are turned away as busy (`ConnectionRefusedError` at the client). Default: no limit.
    */
@@ -51,6 +58,17 @@ export interface TcpListenOptions extends ListenOptions, TcpSocketOptions {
 
 /** Options of {@link connect}. `timeout` and `signal` bound the TCP connect, TLS and the server's answer. */
 export interface TcpConnectOptions extends ConnectOptions, TcpSocketOptions {
+  /**
+   * Wait for the server's status frame (docs/wire.md §2.1) before `connect()` resolves. `false`: plain
+   * length-prefixed frames from the first byte, both ways, for servers that are not @ipc (and @ipc listeners
+   * with `handshake: false`). Default: `true`.
+   */
+  readonly handshake?: boolean | undefined;
+  /**
+   * Milliseconds to wait for the status frame (within `timeout`, whichever ends first). A server that is not
+   * @ipc never sends one: the `TimeoutError` then suggests `handshake: false`. Default: 10 000.
+   */
+  readonly handshakeTimeout?: number | undefined;
   /**
    * Reconnect after the connection is lost (the server restarts…): `connect()` then returns a
    * `ReconnectingConnection` (see its guarantees). Each attempt is a full connect under `timeout`.

@@ -12,7 +12,7 @@ import {
   type WaitOptions,
 } from "@ipc/core";
 import { resolveConnectionOptions } from "@ipc/core/transport";
-import { FrameReader, awaitAccepted, framed } from "@ipc/framing";
+import { FrameReader, awaitAccepted, framed, isHandshakeTimeout, resolveHandshake } from "@ipc/framing";
 import { canUse, closeFd, connectSocket, mustUse, peerCredentials, type SocketName } from "./native.js";
 import type { UnixConnectOptions } from "./options.js";
 import { resolveTarget, type UnixTarget } from "./target.js";
@@ -85,7 +85,8 @@ async function connectWithRetry(
 }
 
 /**
- * Connects to a Unix socket listener and waits for it to accept this client. Rejects with
+ * Connects to a Unix socket listener and waits for it to accept this client (its status frame; with
+ * `handshake: false`, only for the connect: the server is then any length-prefixed stream). Rejects with
  * `ConnectionRefusedError` (nobody listens, or the server is busy), `PermissionDeniedError` (the socket's
  * mode forbids it), `PeerRejectedError` (the server refused this client), `TimeoutError`, `AbortError`, or
  * `UnsupportedError` for an abstract name where native calls cannot be made.
@@ -93,6 +94,7 @@ async function connectWithRetry(
 export async function connect(target: UnixTarget, options?: UnixConnectOptions): Promise<Connection> {
   const { url, name } = resolveTarget(target);
   const settings = resolveConnectionOptions(options);
+  const handshakeTimeout = resolveHandshake(options);
   const what = `connect to ${url}`;
   throwIfAborted(options?.signal, what);
   if (!("path" in name)) mustUse("unix.abstract");
@@ -105,11 +107,12 @@ export async function connect(target: UnixTarget, options?: UnixConnectOptions):
       : () => connectNative(name, what, reader);
   const { socket, peer } = await connectWithRetry(attempt, what, options, remaining);
   const connection = framed(socket, { ...settings, reader, peer, localAddress: url, remoteAddress: url });
+  if (options?.handshake === false) return connection; // plain frames from the first byte (docs/wire.md §2.1)
   try {
-    await awaitAccepted(connection, url, remaining());
+    await awaitAccepted(connection, url, remaining(), handshakeTimeout);
     return connection;
   } catch (error) {
-    if (error instanceof TimeoutError && options?.timeout !== undefined) {
+    if (error instanceof TimeoutError && options?.timeout !== undefined && !isHandshakeTimeout(error)) {
       throw new TimeoutError(`${what} timed out after ${options.timeout} ms waiting for the server to accept`, options.timeout, {
         cause: error,
       });

@@ -1,12 +1,13 @@
 /**
  * A Unix socket listener: accepts connections paused, reads the client's credentials, decides, and only
- * then answers with the status frame and starts reading — so a refused client never has a byte read.
+ * then answers with the status frame (none with `handshake: false`) and starts reading — so a refused
+ * client never has a byte read.
  */
 import { unlinkSync } from "node:fs";
 import net from "node:net";
 import { InvalidArgumentError, fromSystemError, type Connection, type Listener, type Peer } from "@ipc/core";
 import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
-import { FrameReader, HandshakeStatus, framed, refuse, statusMessage } from "@ipc/framing";
+import { FrameReader, HandshakeStatus, framed, refuse, resolveHandshake, statusMessage } from "@ipc/framing";
 import { refusal } from "./authorize.js";
 import { bindAbstract, bindNative, bindPath, bindWithNode } from "./bind.js";
 import { own, release, type OwnedFile } from "./cleanup.js";
@@ -64,7 +65,8 @@ class UnixListener extends ListenerBase {
     if (reason !== undefined || this.isClosed) {
       this.#rejected(peer, reason ?? "the listener is closing");
       const busy = reason === undefined || !this.queue.hasRoom || this.isClosed;
-      await refuse(socket, busy ? HandshakeStatus.Busy : HandshakeStatus.Refused, busy ? (reason ?? "") : "not authorized");
+      const status = this.#options?.handshake === false ? undefined : busy ? HandshakeStatus.Busy : HandshakeStatus.Refused;
+      await refuse(socket, status, busy ? (reason ?? "") : "not authorized");
       return;
     }
     this.queue.push(this.#adopt(socket, peer));
@@ -78,7 +80,7 @@ class UnixListener extends ListenerBase {
     if (!canUse("sockets.inPlaceReads")) {
       const connection = framed(socket, { ...this.#connection, peer, localAddress: this.address, remoteAddress: this.address });
       socket.resume(); // accepted paused (pauseOnConnect): 'data' listeners alone do not start it
-      void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
+      this.#accepted(connection);
       return connection;
     }
     const fd = duplicate(socketFd(socket), `accept on ${this.address}`);
@@ -94,8 +96,14 @@ class UnixListener extends ListenerBase {
       throw fromSystemError(error, `accept on ${this.address}`);
     }
     const connection = framed(adopted, { ...this.#connection, reader, peer, localAddress: this.address, remoteAddress: this.address });
-    void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
+    this.#accepted(connection);
     return connection;
+  }
+
+  /** Sends the "accepted" status frame, unless the listener speaks plain frames (`handshake: false`). */
+  #accepted(connection: Connection): void {
+    if (this.#options?.handshake === false) return;
+    void connection.send(statusMessage(HandshakeStatus.Accepted)).catch(() => undefined);
   }
 
   #rejected(peer: Peer | undefined, reason: string): void {
@@ -141,6 +149,7 @@ function hasCredentialRules(options: UnixListenOptions | undefined): boolean {
 export async function listen(target: UnixTarget, options?: UnixListenOptions): Promise<Listener> {
   const resolved = resolveTarget(target);
   resolveConnectionOptions(options);
+  resolveHandshake(options);
   const backlog = resolveBacklog(options);
   const mode = options?.mode ?? 0o600;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {

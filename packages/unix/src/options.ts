@@ -3,6 +3,13 @@ import type { ConnectOptions, ListenOptions, Peer } from "@ipc/core";
 /** Options of {@link listen}. */
 export interface UnixListenOptions extends ListenOptions {
   /**
+   * Start every accepted connection with the status frame (docs/wire.md §2.1). `false`: plain
+   * length-prefixed frames from the first byte, both ways, for clients that are not @ipc (and @ipc clients
+   * that connect with `handshake: false`); a client turned away (credentials, backlog) then sees the
+   * connection end, without a reason. Default: `true`.
+   */
+  readonly handshake?: boolean | undefined;
+  /**
    * Permission bits of the socket file, applied before it is bound, so it never exists with wider ones.
    * Only processes that may write the file can connect. Ignored for abstract names. Default: `0o600`.
    */
@@ -33,4 +40,16 @@ export interface UnixListenOptions extends ListenOptions {
 }
 
 /** Options of {@link connect}. `timeout` and `signal` bound the connect and the server's answer together. */
-export interface UnixConnectOptions extends ConnectOptions {}
+export interface UnixConnectOptions extends ConnectOptions {
+  /**
+   * Wait for the server's status frame (docs/wire.md §2.1) before `connect()` resolves. `false`: plain
+   * length-prefixed frames from the first byte, both ways, for servers that are not @ipc (and @ipc listeners
+   * with `handshake: false`). Default: `true`.
+   */
+  readonly handshake?: boolean | undefined;
+  /**
+   * Milliseconds to wait for the status frame (within `timeout`, whichever ends first). A server that is not
+   * @ipc never sends one: the `TimeoutError` then suggests `handshake: false`. Default: 10 000.
+   */
+  readonly handshakeTimeout?: number | undefined;
+}
