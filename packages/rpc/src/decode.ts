@@ -22,6 +22,7 @@ import {
 } from "./wire.js";
 
 const utf8 = protobuf.util.utf8;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A cursor over one envelope; every read checks the bounds and throws `ProtocolError`. */
 class Cursor {
@@ -67,7 +68,11 @@ class Cursor {
     if (value !== undefined) return value;
     let big = 0n;
     for (let i = this.pos - 1; i >= start; i--) big = (big << 7n) | BigInt(this.buf[i]! & 0x7f);
-    return BigInt.asUintN(64, big);
+    // A varint longer than 64 bits keeps its low 64 bits (protobuf's rule). When those are at most 2^53 − 1 the
+    // id is that number, as if it had been written plainly: one id, one value, or a peer could send id 0 or an
+    // id in flight again under a second spelling (10 bytes, bits above 64) past the server's checks.
+    const low = BigInt.asUintN(64, big);
+    return low <= MAX_SAFE ? Number(low) : low;
   }
 
   /** A uint32 field (a longer varint is truncated to its low 32 bits, as protobuf says). */
