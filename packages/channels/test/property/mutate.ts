@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 
-type Edit =
+export type Edit =
   | { readonly op: "set"; readonly at: number; readonly value: number }
   | { readonly op: "delete"; readonly at: number; readonly count: number }
   | { readonly op: "insert"; readonly at: number; readonly bytes: Uint8Array }
@@ -34,7 +34,8 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant("truncate" as const), at: fc.nat() }) },
 );
 
-function apply(bytes: Uint8Array, edits: readonly Edit[]): Uint8Array {
+/** `bytes` with `edits` applied (positions taken modulo the length at each step). */
+export function apply(bytes: Uint8Array, edits: readonly Edit[]): Uint8Array {
   let out = Uint8Array.from(bytes);
   for (const e of edits) {
     const at = e.at % (out.byteLength + 1);
@@ -57,9 +58,14 @@ function apply(bytes: Uint8Array, edits: readonly Edit[]): Uint8Array {
 
 /** `valid`, damaged by one edit, sometimes up to four. */
 export function mutated(valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
-  const edits = fc.oneof({ weight: 3, arbitrary: fc.array(edit, { minLength: 1, maxLength: 1 }) }, { weight: 1, arbitrary: fc.array(edit, { minLength: 2, maxLength: 4 }) });
   return fc.tuple(valid, edits).map(([bytes, list]) => apply(bytes, list));
 }
+
+/** One edit, sometimes up to four: damage for {@link apply}. */
+export const edits: fc.Arbitrary<Edit[]> = fc.oneof(
+  { weight: 3, arbitrary: fc.array(edit, { minLength: 1, maxLength: 1 }) },
+  { weight: 1, arbitrary: fc.array(edit, { minLength: 2, maxLength: 4 }) },
+);
 
 /** What a peer may send in place of `valid`: it intact, damaged, or arbitrary bytes. */
 export function hostile(valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
