@@ -1,5 +1,6 @@
 /**
- * Every fenced code block of every README is what a user copies, so each one must run as it is.
+ * Every fenced code block of every README and of every document in docs/ is what a user copies, so each one
+ * must run as it is.
  *
  * - ```js / ```javascript / ```mjs blocks are written to a .mjs file inside examples/ (gitignored
  *   `.readme-snippets/`, where examples/node_modules links every @ipc package, run from its built dist/) and
@@ -8,7 +9,7 @@
  * - ```ts / ```typescript blocks are not run; each must be preceded (in the paragraph right before it) by a
  *   sentence containing {@link TYPESCRIPT_MARKER}, so that a snippet cannot silently stop running by being
  *   relabelled.
- * - Shell, protobuf and text blocks are not run; a block with no language or another language fails, so
+ * - Shell, protobuf, JSON and text blocks are not run; a block with no language or another language fails, so
  *   every block is deliberately one of the above.
  * - Every package README says the package is ESM only (with {@link ESM_NOTE}), and what it says about
  *   `require()` holds: this Node (≥ 20.19, as `engines` says) loads every package with `require()`.
@@ -28,7 +29,7 @@ const ESM_NOTE = "ESM only";
 
 const RUN = new Set(["js", "javascript", "mjs"]);
 const TYPESCRIPT = new Set(["ts", "typescript"]);
-const NOT_CODE = new Set(["sh", "bash", "shell", "console", "proto", "text"]);
+const NOT_CODE = new Set(["sh", "bash", "shell", "console", "proto", "json", "jsonc", "text"]);
 
 /**
  * Milliseconds a snippet may take before it counts as hanging. Snippets take well under 2 s each; this
@@ -41,7 +42,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const workDir = fileURLToPath(new URL("../.readme-snippets/", import.meta.url));
 
 interface Block {
-  /** The README, relative to the repository root. */
+  /** The README or document, relative to the repository root. */
   readonly readme: string;
   /** 1-based line of the opening fence. */
   readonly line: number;
@@ -54,9 +55,9 @@ interface Block {
 /** The files git tracks (work in progress that is not committed yet is not held to these rules). */
 const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" }).split("\0");
 
-/** Every README.md git tracks, outside node_modules. */
-function readmes(): string[] {
-  return tracked.filter((file) => /(^|\/)readme\.md$/i.test(file) && !file.split("/").includes("node_modules")).sort();
+/** Every README.md git tracks, outside node_modules, and every Markdown document in docs/. */
+function documents(): string[] {
+  return tracked.filter((file) => (/(^|\/)readme\.md$/i.test(file) && !file.split("/").includes("node_modules")) || /^docs\/[^/]+\.md$/.test(file)).sort();
 }
 
 /** The fenced blocks of a Markdown file (``` or ~~~ fences, CommonMark's closing rule). */
@@ -78,7 +79,7 @@ function blocks(readme: string): Block[] {
     while (j >= 0 && lines[j]!.trim() === "") j--;
     const intro: string[] = [];
     while (j >= 0 && lines[j]!.trim() !== "") intro.unshift(lines[j--]!);
-    found.push({ readme, line: start + 1, lang: open[2]!.toLowerCase(), code: body.join("\n") + "\n", intro: intro.join(" ") });
+    found.push({ readme, line: start + 1, lang: open[2]!.toLowerCase(), code: `${body.join("\n")}\n`, intro: intro.join(" ") });
   }
   return found;
 }
@@ -110,12 +111,16 @@ function runNode(file: string, cwd: string, args: string[] = []): Promise<Outcom
   });
 }
 
-const all = readmes().flatMap(blocks);
+const all = documents().flatMap(blocks);
 const name = (block: Block): string => `${block.readme}:${block.line}`;
 
-describe("README snippets", () => {
+describe("README and docs/ snippets", () => {
   it("there are READMEs with runnable snippets", () => {
-    expect(all.filter((block) => RUN.has(block.lang)).length).toBeGreaterThan(10);
+    expect(all.filter((block) => RUN.has(block.lang) && !block.readme.startsWith("docs/")).length).toBeGreaterThan(10);
+  });
+
+  it("there are documents in docs/ with runnable snippets", () => {
+    expect(all.filter((block) => RUN.has(block.lang) && block.readme.startsWith("docs/")).length).toBeGreaterThan(5);
   });
 
   for (const block of all.filter((b) => RUN.has(b.lang))) {
