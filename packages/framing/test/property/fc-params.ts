@@ -33,6 +33,9 @@ export function params<T>(runs: number, cost = 1): fc.Parameters<T> {
   return {
     seed,
     numRuns: fuzzRuns === undefined ? runs : Math.max(1, Math.floor(fuzzRuns / cost)),
-    ...(path === undefined || path === "" ? {} : { path }),
+    // The failed assertion's message in the report itself, where test reporters and scripts/fuzz.mjs see it.
+    includeErrorInReport: true,
+    // A replayed counterexample is reported as it was found, not shrunk further.
+    ...(path === undefined || path === "" ? {} : { path, endOnFailure: true }),
   };
 }
