@@ -392,7 +392,8 @@ const ERRNO_MAP: Readonly<Record<string, readonly [Make, string]>> = {
  *   from a stream) is a {@link ConnectionRefusedError}, from `bind`/`open`… an {@link InvalidAddressError};
  *   EINVAL from a call that takes an address is an {@link InvalidAddressError}, elsewhere an
  *   {@link InvalidArgumentError}; EAGAIN from `connect` is a {@link ConnectionRefusedError} (the listener's
- *   backlog is full), elsewhere a {@link ResourceExhaustedError}.
+ *   backlog is full), elsewhere a {@link ResourceExhaustedError}; EADDRNOTAVAIL from `connect` is a
+ *   {@link ResourceExhaustedError} (no free local port), elsewhere an {@link InvalidAddressError}.
  * - An errno not listed is a {@link ConnectionResetError} on a connection's reads and writes (or when the
  *   error names no call: the connection is unusable either way), a {@link SystemCallError} elsewhere.
  */
@@ -413,6 +414,10 @@ export function fromSystemError(error: unknown, what: string): IpcError {
   }
   if ((code === "EAGAIN" || code === "EWOULDBLOCK") && call === "connect") {
     return refused(at("the listener's backlog is full; it is not accepting fast enough"), options, code, syscall);
+  }
+  if (code === "EADDRNOTAVAIL" && call === "connect") {
+    // connect(2): no local port was free to bind the socket to (the address connected to is not the problem).
+    return exhausted(at("no local port is free (the ephemeral port range, net.ipv4.ip_local_port_range, is used up)"), options, code, syscall);
   }
   if (code === "EINVAL" && call !== undefined && ADDRESSING.has(call)) {
     return badAddress(at("the address is not valid for this socket or call"), options, code, syscall);

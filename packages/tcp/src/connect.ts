@@ -2,6 +2,7 @@ import net from "node:net";
 import tls from "node:tls";
 import {
   PeerRejectedError,
+  ProtocolError,
   TimeoutError,
   deadline,
   fromSystemError,
@@ -26,6 +27,11 @@ const REFUSED_BY_CLIENT = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUE
 
 function tlsError(error: unknown, what: string): IpcError {
   const code = String((error as { code?: unknown } | null)?.code ?? "");
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG") {
+    return new ProtocolError(`${what}: the server does not answer in TLS (${code}); is it a plain TCP server? Connect without tls`, {
+      cause: error,
+    });
+  }
   if (REFUSED_BY_SERVER.test(code)) {
     return new PeerRejectedError(`${what}: the server refused this client's certificate (${code})`, { cause: error });
   }
@@ -34,6 +40,8 @@ function tlsError(error: unknown, what: string): IpcError {
       cause: error,
     });
   }
+  // Any other failure of the TLS layer itself is a broken protocol, not a broken connection.
+  if (/^ERR_(SSL|TLS)_/.test(code)) return new ProtocolError(`${what}: the TLS handshake failed (${code})`, { cause: error });
   return fromSystemError(error, what);
 }
 
