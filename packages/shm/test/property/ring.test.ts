@@ -311,6 +311,39 @@ describe("MessageRing consumer properties (docs/wire.md §5.5)", () => {
     );
   });
 
+  it("a producer whose consumer publishes a tail it cannot have reached gets a ProtocolError that stays, not room", async () => {
+    await fc.assert(
+      fc.asyncProperty(ringCase, fc.oneof(u32, fc.integer({ min: -64, max: 64 })), async (c, tailFault) => {
+        const snapshot = await produce(c.capacity, c.start, c.fill, c.messages, false);
+        // The producer, once everything written has been read: the only tail the consumer can publish now is the head.
+        const words = new Uint32Array(snapshot.buffer, GUARD, RING_HEADER / 4);
+        const head = words[HEAD]!;
+        words[TAIL] = head;
+        const producer = new MessageRing(snapshot.buffer, GUARD, { init: false, doorbell });
+        expect(producer.free).toBe(c.capacity);
+        const tail = tailFault < 0 || tailFault > 64 ? tailFault >>> 0 : (head + tailFault) >>> 0;
+        words[TAIL] = tail;
+        const dataBefore = new Uint8Array(snapshot.buffer, GUARD + RING_HEADER, c.capacity).slice();
+        if (tail === head) {
+          expect(producer.free).toBe(c.capacity);
+          return;
+        }
+        // Ahead of what was published (or behind what was already read, or not 8-aligned): a lie.
+        for (const use of [() => producer.free, () => producer.tryWrite(new Uint8Array(c.capacity / 2 - 8)), () => producer.free]) {
+          let error: unknown;
+          try {
+            use();
+          } catch (e) {
+            error = e;
+          }
+          expect(isProtocolError(error), `the producer believed tail ${tail} with head ${head}: ${String(error)}`).toBe(true);
+        }
+        expect(Buffer.compare(new Uint8Array(snapshot.buffer, GUARD + RING_HEADER, c.capacity), dataBefore), "the producer wrote after the lie").toBe(0);
+      }),
+      params(200),
+    );
+  });
+
   it("a ring whose memory is all arbitrary words opens and reads only as docs/wire.md §5.5 allows", async () => {
     await fc.assert(
       fc.asyncProperty(
