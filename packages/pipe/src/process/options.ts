@@ -3,6 +3,7 @@
  * deadline (`timeout` / `signal`) that stops a process.
  */
 import { InvalidArgumentError, TimeoutError, abortError, checkTimeout, throwIfAborted, type WaitOptions } from "@ipc/core";
+import { resolveDieWithParent } from "./parent-death.js";
 
 /** How a process is started and stopped: shared by `run`, `spawnLines`, `pipeline` and `spawnChannel`. */
 export interface SpawnOptions {
@@ -33,6 +34,20 @@ export interface SpawnOptions {
    * Unix socketpairs, as with Node's `'pipe'`, and pipes between stages have the system's size (64 KiB).
    */
   readonly pipeCapacity?: number | undefined;
+  /**
+   * Makes the process die with this one: when this process exits — however it exits, SIGKILL included —
+   * the kernel sends the child this signal (`true`: SIGKILL; a name such as `"SIGTERM"`: that signal,
+   * which the child may catch to clean up; `false`: nothing, the child may outlive this process). Linux
+   * only, for any program: the child is started through util-linux's `setpriv --pdeathsig` (same pid,
+   * about 1 ms more per spawn). It covers the child itself, not processes it starts in turn (combine with
+   * `killProcessGroup` for those while this process lives). An explicit `true` or signal where it cannot
+   * be done (no setpriv with `--pdeathsig`, another system) is an `UnsupportedError`.
+   *
+   * Default: SIGKILL on Linux when setpriv is there and the process is started from the main thread;
+   * otherwise off. Not in a worker thread, because the kernel ties the signal to the thread that started
+   * the child: it would fire when the worker ends, not when the process does (see docs/platforms.md).
+   */
+  readonly dieWithParent?: boolean | NodeJS.Signals | undefined;
 }
 
 /** {@link SpawnOptions} with the defaults applied and the values checked. */
@@ -43,6 +58,8 @@ export interface ResolvedSpawnOptions {
   readonly forceKillAfter: number;
   readonly killProcessGroup: boolean;
   readonly pipeCapacity: number | undefined;
+  /** The signal the child gets when this process dies, or undefined (see {@link SpawnOptions.dieWithParent}). */
+  readonly parentDeathSignal: NodeJS.Signals | undefined;
 }
 
 /** Default `forceKillAfter`: 2 s. */
@@ -67,6 +84,7 @@ export function resolveSpawnOptions(options: SpawnOptions | undefined): Resolved
     forceKillAfter,
     killProcessGroup: options?.killProcessGroup ?? false,
     pipeCapacity,
+    parentDeathSignal: resolveDieWithParent(options?.dieWithParent),
   };
 }
 

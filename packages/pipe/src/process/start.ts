@@ -17,6 +17,7 @@ import type { ExitStatus } from "../errors.js";
 import { SpawnError } from "../errors.js";
 import { canUse, socketpair } from "../native/native.js";
 import { formatCommand, type ResolvedSpawnOptions } from "./options.js";
+import { withParentDeath } from "./parent-death.js";
 import { PipeSocket } from "../native/socket.js";
 import { closeEnd, pairWith, type ChildEnd } from "./stdio-pair.js";
 
@@ -218,7 +219,9 @@ export async function startProcess(
   const startedAt = performance.now();
   let child: ChildProcess;
   try {
-    child = spawn(command, args, {
+    // With dieWithParent, setpriv starts the command (same pid): see parent-death.ts.
+    const [file, argv] = options.parentDeathSignal === undefined ? [command, args] : withParentDeath(command, args, options.parentDeathSignal, options.cwd, options.env);
+    child = spawn(file, argv, {
       cwd: options.cwd,
       env: options.env,
       stdio: wiring.childSlots as StdioOptions,
