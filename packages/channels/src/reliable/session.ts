@@ -5,6 +5,7 @@
  * replaced, which they supply as {@link SessionLink}.
  */
 import { ClosedError, ProtocolError, TimeoutError, wait, type Connection, type Peer, type SendOptions, type WaitOptions } from "@ipc/core";
+import { ipc } from "@ipc/core/proto";
 import { ConnectionBase, Inbox, noop, queueSend, removeItem, type PendingSend } from "@ipc/core/transport";
 import { Batcher, forEachInBatch } from "../batch.js";
 import {
@@ -263,7 +264,7 @@ export class Session extends ConnectionBase implements ReliableSession {
     this.#dropBatch();
     if (connection === undefined) return;
     // Tell the peer at once, so that it does not wait resumeTimeout for a session that is gone.
-    connection.send(encodeGoodbye(0, `the peer aborted the session: ${reason.message}`)).catch(noop);
+    connection.send(encodeGoodbye(ipc.Goodbye.Reason.REASON_UNSPECIFIED, `the peer aborted the session: ${reason.message}`)).catch(noop);
     void connection.close({ timeout: 1000 }).catch(noop);
     this.#connection = undefined;
   }
@@ -329,7 +330,7 @@ export class Session extends ConnectionBase implements ReliableSession {
   #protocolError(connection: Connection, error: Error): void {
     if (this.#state === "closed") return;
     this.#dropBatch();
-    connection.send(encodeGoodbye(2, error.message)).catch(noop);
+    connection.send(encodeGoodbye(ipc.Goodbye.Reason.REASON_PROTOCOL, error.message)).catch(noop);
     void connection.close({ timeout: 1000 }).catch(noop);
     this.#connection = undefined;
     this.fail(error);
