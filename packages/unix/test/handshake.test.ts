@@ -90,6 +90,14 @@ describe("@ipc/unix with handshake: false (plain length-prefixed frames, docs/wi
     expect(await plainClient({ path: join(dir, "ipc.sock") }, ["hello", "", "world"])).toEqual(["hello", "", "world"]);
   });
 
+  it("a listener with handshake: false turns a client away by ending the connection: a plain client reads no frame, just the end", async () => {
+    const listener = keep(await listen(join(dir, "ipc.sock"), { handshake: false, authorize: () => false }));
+    // The client sends nothing: bytes sent to a listener that turns it away are discarded unread, with a reset.
+    expect(await plainClient({ path: join(dir, "ipc.sock") }, [])).toEqual([]);
+    const client = keep(await connect(listener.address, { handshake: false, timeout: 10_000 }));
+    expect(await client.receive({ timeout: 10_000 })).toBeUndefined();
+  });
+
   it("an @ipc client and listener both with handshake: false talk as usual", async () => {
     const listener = keep(await listen(join(dir, "ipc.sock"), { handshake: false }));
     echo(listener);
