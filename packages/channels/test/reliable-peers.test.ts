@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Connection, ConnectOptions, Listener, ListenOptions } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { reliable, reliableListener, type ReliableListener, type ReliableSession } from "../src/index.js";
+import { reliable, reliableListener, type ReliableListener, type ReliableListenerOptions, type ReliableSession } from "../src/index.js";
 
 /**
  * @ipc/unix, from its sources. Not a devDependency: @ipc/unix's own tests run the channel layers
@@ -65,9 +65,9 @@ function peer(...args: string[]): Peer {
 }
 
 /** A reliable listener on a Unix socket anyone may connect to (mode 0666), and its socket's path. */
-async function server(): Promise<{ path: string; listener: ReliableListener }> {
+async function server(options?: ReliableListenerOptions): Promise<{ path: string; listener: ReliableListener }> {
   const path = join(dir, "s.sock");
-  const listener = reliableListener(await unix.listen(`unix://${path}`, { mode: 0o666 }));
+  const listener = reliableListener(await unix.listen(`unix://${path}`, { mode: 0o666 }), options);
   cleanups.push(() => listener.close());
   return { path, listener };
 }
@@ -127,6 +127,21 @@ describe("reliable sessions: Hellos from other processes", () => {
       await stillDelivers(live, "after");
     },
   );
+});
+
+describe("reliable sessions: memory a peer can pin", () => {
+  it("frames padded with bytes no message accounts for are charged against the window: the session fails with ProtocolError", async () => {
+    const window = 64 * 1024;
+    const { path, listener } = await server({ maxBufferedBytes: window });
+    // 200 frames of 16 KiB padding around a 1-byte message: 3.2 MiB pinned by 200 unread 1-byte views if only
+    // their lengths were counted (200 × 65 bytes, well within the window).
+    const padder = peer("pad", path, "200", String(16 * 1024));
+    const session = (await listener.accept(WAIT))!;
+    cleanups.push(() => session.abort());
+    await expect(session.closed).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL", message: /padding that no message accounts for/ });
+    expect(await padder.next()).toMatchObject({ answer: { kind: "goodbye", reason: REASON_PROTOCOL } });
+    expect(session.stats.unreadBytes).toBeLessThanOrEqual(window + 17 * 1024);
+  });
 });
 
 describe("reliable sessions: connections cut inside a frame", () => {

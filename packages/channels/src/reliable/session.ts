@@ -86,6 +86,12 @@ interface PendingFlush {
   reject(error: unknown): void;
 }
 
+/**
+ * Bytes of a received frame that its messages do not account for, beyond which their views are charged for
+ * them (see Session#chargePinned): a few acks in a batch are not worth counting.
+ */
+const PIN_SLACK = 256;
+
 /** Bytes a Data envelope adds to a payload, at most (tags, lengths, id and ack varints). */
 export const DATA_OVERHEAD = 32;
 const RESOLVED = Promise.resolve();
@@ -134,6 +140,12 @@ export class Session extends ConnectionBase implements ReliableSession {
   #replayed = 0;
   #connections = 0;
   #lastSend: Promise<void> | undefined;
+  /** Bytes of the frame being read that no message delivered from it accounts for (see #chargePinned). */
+  #frameWaste = 0;
+  /** The last message delivered from the frame being read, while it is unread. */
+  #frameLast: Uint8Array | undefined;
+  /** Unread messages charged for more than their length: the bytes of their frame they pin. */
+  readonly #pinned = new Map<Uint8Array, number>();
 
   constructor(sessionId: Uint8Array, options: ResolvedSessionOptions, first: Connection, link: SessionLink) {
     super();
@@ -309,7 +321,10 @@ export class Session extends ConnectionBase implements ReliableSession {
       for await (const bytes of connection) {
         if (connection !== this.#connection) return;
         try {
+          this.#frameWaste = 0;
+          this.#frameLast = undefined;
           if (!forEachInBatch(bytes, this.#onEnvelope)) this.#onEnvelope(bytes, 0, bytes.byteLength);
+          if (this.#frameWaste > PIN_SLACK && this.#frameLast !== undefined) this.#chargePinned(this.#frameLast, this.#frameWaste);
         } catch (broken) {
           // The peer broke the session protocol: the session cannot go on. (A transport's own errors,
           // such as a frame cut short by a dying connection, only lose this connection: see below.)
@@ -348,7 +363,11 @@ export class Session extends ConnectionBase implements ReliableSession {
       this.#onData(id, payload);
       return;
     }
-    this.#onFrame(decodeSessionFrame(start === 0 && end === bytes.byteLength ? bytes : bytes.subarray(start, end)));
+    const frame = decodeSessionFrame(start === 0 && end === bytes.byteLength ? bytes : bytes.subarray(start, end));
+    // Bytes that no delivered message accounts for (an Ack, unknown fields): what a view of a message from
+    // this frame pins beyond its own length (and the overhead each message is charged).
+    this.#frameWaste += frame.kind === "data" ? Math.max(0, end - start - frame.payload.byteLength - MESSAGE_OVERHEAD) : end - start;
+    this.#onFrame(frame);
   };
 
   #onFrame(frame: SessionFrame): void {
@@ -383,7 +402,25 @@ export class Session extends ConnectionBase implements ReliableSession {
         `the peer sent ${this.#unreadCost} bytes beyond what was acknowledged, over the window of ${this.#options.maxBufferedBytes} bytes`,
       );
     }
+    this.#frameLast = payload;
     this.inbox.push(payload);
+  }
+
+  /**
+   * A message is a view into the frame it came in, and keeps all of it in memory until it is taken: a frame
+   * padded with bytes that no message accounts for (unknown fields, acks) would pin far more than the
+   * window counts. Those bytes are charged to the frame's last unread message (the messages of a frame are
+   * taken in order: once it is, the frame is free), against the same window.
+   */
+  #chargePinned(message: Uint8Array, bytes: number): void {
+    this.#pinned.set(message, bytes);
+    this.#unreadCost += bytes;
+    if (this.#unreadCount > 1 && this.#unreadCost > this.#options.maxBufferedBytes) {
+      throw new ProtocolError(
+        `the peer sent ${this.#unreadCost} bytes (${bytes} of them padding that no message accounts for) beyond what was acknowledged, ` +
+          `over the window of ${this.#options.maxBufferedBytes} bytes`,
+      );
+    }
   }
 
   #onAck(id: number, pump = true): void {
@@ -420,6 +457,14 @@ export class Session extends ConnectionBase implements ReliableSession {
   }
 
   #took(message: Uint8Array): void {
+    if (message === this.#frameLast) this.#frameLast = undefined;
+    if (this.#pinned.size > 0) {
+      const pinned = this.#pinned.get(message);
+      if (pinned !== undefined) {
+        this.#pinned.delete(message);
+        this.#unreadCost -= pinned;
+      }
+    }
     this.#taken++;
     this.#unreadCount--;
     const cost = message.byteLength + MESSAGE_OVERHEAD;
