@@ -129,6 +129,17 @@ describe("reliable sessions: Hellos from other processes", () => {
   );
 });
 
+describe("reliable sessions: a server that is not @ipc", () => {
+  it("an impossible Welcome fails reliable() with ProtocolError, and the server is told why (Goodbye REASON_PROTOCOL)", async () => {
+    const path = join(dir, "fake.sock");
+    const fake = peer("welcome-server", path, "5");
+    expect(await fake.next()).toEqual({ ready: true });
+    const opening = reliable(({ signal }) => unix.connect(`unix://${path}`, { signal, ...WAIT }), WAIT);
+    await expect(opening).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL", message: /claims to hold message 5, but only 0 were sent/ });
+    expect(await fake.next()).toMatchObject({ kind: "goodbye", reason: REASON_PROTOCOL, message: /claims to hold message 5/ });
+  });
+});
+
 describe("reliable sessions: memory a peer can pin", () => {
   it("frames padded with bytes no message accounts for are charged against the window: the session fails with ProtocolError", async () => {
     const window = 64 * 1024;
