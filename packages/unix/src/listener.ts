@@ -40,9 +40,12 @@ class UnixListener extends ListenerBase {
   }
 
   protected override release(): void {
+    // The file first, while the socket still listens: a listen() elsewhere that probes it meanwhile finds it
+    // live, never stale — else it could replace the file between our check of its inode and our unlink, and
+    // we would remove its fresh socket.
+    if (this.#file !== undefined) release(this.#file);
     // close() stops accepting at once; its callback would wait for every connection, which outlive us.
     this.#server.close();
-    if (this.#file !== undefined) release(this.#file);
   }
 
   async #admit(socket: net.Socket): Promise<void> {
