@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Connection, Listener } from "@ipc/core";
+import { makeCertificates } from "@ipc/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, listen } from "../src/index.js";
 
@@ -79,6 +80,19 @@ describe("@ipc/tcp with handshake: false (plain length-prefixed frames, docs/wir
     const listener = keep(await listen("tcp://127.0.0.1:0", { handshake: false }));
     echo(listener);
     expect(await plainClient({ host: "127.0.0.1", port: Number(new URL(listener.address).port) }, ["hello", "", "world"])).toEqual(["hello", "", "world"]);
+  });
+
+  it("over TLS too: a listener and a client with handshake: false send frames from the first byte of application data", async () => {
+    const certs = makeCertificates();
+    try {
+      const listener = keep(await listen("tcp://127.0.0.1:0", { handshake: false, tls: certs.server }));
+      echo(listener);
+      const client = keep(await connect(listener.address, { handshake: false, tls: { ca: certs.ca, servername: "localhost" }, timeout: 10_000 }));
+      await client.send(bytes("plain over TLS"));
+      expect(text(await client.receive({ timeout: 10_000 }))).toBe("plain over TLS");
+    } finally {
+      certs.remove();
+    }
   });
 
   it("an @ipc client and listener both with handshake: false talk as usual", async () => {
