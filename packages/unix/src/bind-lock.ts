@@ -82,6 +82,7 @@ function tryFlock(lockPath: string, what: string): BindLock | undefined {
     // O_NOFOLLOW: a symbolic link planted at the lock's name is refused, never followed (libuv adds O_CLOEXEC).
     fd = openSync(lockPath, constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   } catch (error) {
+    if (code(error) === "ELOOP" || code(error) === "EISDIR") throw inTheWay(lockPath, what, error);
     throw fromSystemError(error, `${what}: lock ${lockPath}`);
   }
   let held = false;
@@ -110,6 +111,13 @@ function tryFlock(lockPath: string, what: string): BindLock | undefined {
   } finally {
     if (!held) closeSync(fd);
   }
+}
+
+/** Something that is not a lock file (a symbolic link, a directory) sits at the lock's name: never followed. */
+function inTheWay(lockPath: string, what: string, cause?: unknown): AddressInUseError {
+  return new AddressInUseError(`${what}: ${lockPath} is in the way of the bind lock file and is not a regular file; remove it`, {
+    cause,
+  });
 }
 
 /** True when a process with this pid lives on this machine (one we may not signal lives too). */
@@ -142,9 +150,7 @@ function tryLockFile(lockPath: string, what: string): BindLock | undefined {
   // Held: by a live process, or left by a dead one?
   let seen: string;
   try {
-    if (!lstatSync(lockPath).isFile()) {
-      throw new AddressInUseError(`${what}: ${lockPath} is in the way of the lock file and is not one; remove it`);
-    }
+    if (!lstatSync(lockPath).isFile()) throw inTheWay(lockPath, what);
     seen = readFileSync(lockPath, "utf8");
   } catch (error) {
     if (code(error) === "ENOENT") return undefined; // let go meanwhile: try again

@@ -11,7 +11,7 @@ import type { Connection, Listener } from "@ipc/core";
 import { isSwitchedOff } from "@ipc/native";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, listen } from "../src/index.js";
-import { checkTakeoverRace } from "./takeover.js";
+import { checkPlantedLock, checkTakeoverRace } from "./takeover.js";
 
 let dir: string;
 const open: (Listener | Connection)[] = [];
@@ -66,6 +66,10 @@ describe.runIf(isSwitchedOff())("@ipc/unix without native calls", () => {
 
   it("of 12 listen() calls on one stale path, 8 here and 4 in child processes, exactly one listens and the others get AddressInUseError, twice; no lock file is left", async () => {
     await checkTakeoverRace(dir);
+  });
+
+  it("never follows a symbolic link planted at the lock file's name: AddressInUseError naming it, nothing created", async () => {
+    await checkPlantedLock(dir);
   });
 
   it("a path without room for the private directory beside it is an InvalidAddressError that says why", async () => {

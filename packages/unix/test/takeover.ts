@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -137,4 +137,20 @@ async function echoAll(listener: Listener): Promise<void> {
       await connection.close();
     })().catch(() => undefined);
   }
+}
+
+/**
+ * A symbolic link planted at the lock file's name (to a file that does not exist yet) is never followed:
+ * listen() fails with AddressInUseError naming it, and nothing is created where it points.
+ */
+export async function checkPlantedLock(dir: string): Promise<void> {
+  const path = join(dir, "planted.sock");
+  const target = join(dir, "created-through-the-link");
+  symlinkSync(target, lockPathOf(path));
+  await expect(listen(path)).rejects.toMatchObject({
+    code: "IPC_ERR_ADDRESS_IN_USE",
+    message: expect.stringMatching(/\.planted\.sock\.lock is in the way of the bind lock file/),
+  });
+  expect(existsSync(target)).toBe(false);
+  expect(existsSync(path)).toBe(false);
 }

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import type { Connection, Listener, Peer } from "@ipc/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, listen } from "../src/index.js";
-import { checkTakeoverRace } from "./takeover.js";
+import { checkPlantedLock, checkTakeoverRace } from "./takeover.js";
 
 const run = promisify(execFile);
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -94,6 +94,10 @@ describe("binding", () => {
 
   it("of 12 listen() calls on one stale path, 8 here and 4 in child processes, exactly one listens and the others get AddressInUseError, twice; no lock file is left", async () => {
     await checkTakeoverRace(dir);
+  });
+
+  it("never follows a symbolic link planted at the lock file's name: AddressInUseError naming it, nothing created", async () => {
+    await checkPlantedLock(dir);
   });
 
   it("refuses a path where a live server answers, naming it", async () => {
