@@ -65,10 +65,11 @@ describe("mux", () => {
     // Fill the stalled stream until its sender must wait: it stops at the window. The sends within the window
     // must be accepted (a generous limit, however busy the machine); the next one must wait until its short
     // timeout fires.
-    const stalledSent = Math.ceil(window / 1000);
+    // Each message costs its bytes plus 64 (docs/wire.md §8.3).
+    const stalledSent = Math.ceil(window / (1000 + 64));
     for (let seq = 0; seq < stalledSent; seq++) await stalled.send(patterned(seq, 1000), { timeout: 30_000 });
     await expect(stalled.send(patterned(stalledSent, 1000), { timeout: 50 })).rejects.toMatchObject({ code: "IPC_ERR_TIMEOUT" });
-    expect(stalledIn.bufferedBytes).toBeLessThanOrEqual(window + 1000);
+    expect(stalledIn.bufferedBytes).toBeLessThanOrEqual(window + 1000 + 64);
 
     const total = 100 * 1024 * 1024;
     const size = 64 * 1024;
@@ -96,7 +97,7 @@ describe("mux", () => {
     expect(received.hex()).toBe(sent.hex());
     // Throughout, the receiving side held at most one window (+ one message) per stream.
     expect(maxBuffered).toBeLessThanOrEqual(2 * window + 1000 + size);
-    expect(stalledIn.bufferedBytes).toBeLessThanOrEqual(window + 1000);
+    expect(stalledIn.bufferedBytes).toBeLessThanOrEqual(window + 1000 + 64);
 
     // The stalled stream lost nothing: read it now, and its sender goes on.
     for (let seq = 0; seq < stalledSent; seq++) expect(checkPatterned((await stalledIn.receive({ timeout: 5000 }))!)).toBe(seq);
@@ -156,10 +157,10 @@ describe("mux: bad input", () => {
     await raw.send(ipc.IpcMessage.encode({ mux: { open: { stream: 1, name: "flood", window: 1000 } } }).finish());
     const stream = (await right.accept({ timeout: 5000 }))!;
     const data = ipc.IpcMessage.encode({ mux: { data: { stream: 1, payload: new Uint8Array(600) } } }).finish();
-    // 600 + 600 overshoots the window by one message, which a sender may; the third has no credit.
+    // (600 + 64) + (600 + 64) overshoots the window by one message, which a sender may; the third has no credit.
     for (let i = 0; i < 3; i++) await raw.send(data).catch(() => undefined);
     await expect(right.closed).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL", message: /without credit, over its window of 1000 bytes/ });
-    expect(stream.bufferedBytes).toBe(1200);
+    expect(stream.bufferedBytes).toBe(2 * (600 + 64));
     // The messages that arrived within the window are still delivered before the error.
     expect((await stream.receive({ timeout: 5000 }))?.byteLength).toBe(600);
     expect((await stream.receive({ timeout: 5000 }))?.byteLength).toBe(600);

@@ -15,6 +15,7 @@ import { afterEach, describe } from "vitest";
 import type { Connection } from "@ipc/core";
 import { channelCases } from "./cases/channels.js";
 import { crossProcessCases } from "./cases/cross-process.js";
+import { endReasonCases } from "./cases/end-reasons.js";
 import { faultCases } from "./cases/faults.js";
 import { interopCases } from "./cases/interop.js";
 import { lifecycleCases } from "./cases/lifecycle.js";
@@ -56,6 +57,7 @@ export function runConformance(fixture: ConformanceFixture): void {
     messagingCases(fixture, ctx);
     lifecycleCases(fixture, ctx);
     sharedRuleCases(fixture, ctx);
+    endReasonCases(fixture, ctx);
     faultCases(fixture, ctx);
     crossProcessCases(fixture, ctx);
     interopCases(fixture, ctx);

@@ -32,6 +32,13 @@ interface Reader {
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+/**
+ * What every queued message costs on top of its bytes: the array object, its queue slots and its frame
+ * header, about what V8 and the framing spend on an empty message. So a flood of empty or tiny messages
+ * fills the high-water mark and pauses the source like large ones do (docs/wire.md §1, "Limits").
+ */
+export const MESSAGE_OVERHEAD = 128;
+
 /** A bounded queue of received messages, read with `receive()` or `for await`. */
 export class Inbox implements AsyncIterable<Uint8Array> {
   readonly #highWaterMark: number;
@@ -40,6 +47,8 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   readonly #onDrain: (() => void) | undefined;
   readonly #onTake: ((message: Uint8Array) => void) | undefined;
   #queue: Uint8Array[] = [];
+  /** What each queued message is charged (its bytes or what it pins, plus MESSAGE_OVERHEAD). */
+  #costs: number[] = [];
   #head = 0;
   #bytes = 0;
   #full = false;
@@ -56,7 +65,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     this.#onTake = options.onTake;
   }
 
-  /** Bytes of the messages queued and not yet received. */
+  /** Bytes charged for the messages queued and not yet received: each one's size (or what it pins) plus {@link MESSAGE_OVERHEAD}. */
   get bufferedBytes(): number {
     return this.#bytes;
   }
@@ -76,8 +85,12 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     return this.#ended || this.#failed;
   }
 
-  /** Queues a received message (or hands it straight to a waiting reader). Ignored once finished. */
-  push(message: Uint8Array): void {
+  /**
+   * Queues a received message (or hands it straight to a waiting reader). Ignored once finished. `pinned`
+   * is the memory the message keeps alive when that is more than its bytes (a view into a larger chunk);
+   * it is charged that plus {@link MESSAGE_OVERHEAD} until received.
+   */
+  push(message: Uint8Array, pinned = message.byteLength): void {
     if (this.#ended || this.#failed) return;
     if (this.#readers.length > 0) {
       const reader = this.#readers.shift()!;
@@ -85,8 +98,26 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       reader.resolve((reader.iterating ? { done: false, value: message } : message) as never);
       return;
     }
+    const cost = Math.max(pinned, message.byteLength) + MESSAGE_OVERHEAD;
     this.#queue.push(message);
-    this.#bytes += message.byteLength;
+    this.#costs.push(cost);
+    this.#bytes += cost;
+    if (!this.#full && this.#bytes >= this.#highWaterMark) {
+      this.#full = true;
+      publishBackpressure(this, true, this.#bytes, this.#highWaterMark);
+      this.#onFull?.();
+    }
+  }
+
+  /**
+   * Charges `bytes` more to the last queued message (memory it pins that became known after it was
+   * queued, such as the rest of its read chunk). Ignored when nothing is queued: the reader holds it then.
+   */
+  charge(bytes: number): void {
+    const last = this.#costs.length - 1;
+    if (last < this.#head || this.#ended || this.#failed) return;
+    this.#costs[last]! += bytes;
+    this.#bytes += bytes;
     if (!this.#full && this.#bytes >= this.#highWaterMark) {
       this.#full = true;
       publishBackpressure(this, true, this.#bytes, this.#highWaterMark);
@@ -112,6 +143,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   /** Drops the queued messages and fails every reader with `error` at once. */
   destroy(error: unknown): void {
     this.#queue = [];
+    this.#costs = [];
     this.#head = 0;
     this.#bytes = 0;
     if (!this.#failed) {
@@ -155,16 +187,19 @@ export class Inbox implements AsyncIterable<Uint8Array> {
 
   #take(): Uint8Array {
     const message = this.#queue[this.#head]!;
+    const cost = this.#costs[this.#head]!;
     this.#queue[this.#head] = EMPTY;
     this.#head++;
     if (this.#head === this.#queue.length) {
       this.#queue.length = 0;
+      this.#costs.length = 0;
       this.#head = 0;
     } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head);
+      this.#costs = this.#costs.slice(this.#head);
       this.#head = 0;
     }
-    this.#bytes -= message.byteLength;
+    this.#bytes -= cost;
     if (this.#full && this.#bytes <= this.#lowWaterMark) {
       this.#full = false;
       publishBackpressure(this, false, this.#bytes, this.#highWaterMark);

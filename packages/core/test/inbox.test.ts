@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MESSAGE_OVERHEAD } from "../src/inbox.js";
 import { Inbox } from "../src/transport.js";
 
 const bytes = (n: number, fill = 0): Uint8Array => new Uint8Array(n).fill(fill);
@@ -15,17 +16,42 @@ describe("Inbox", () => {
 
   it("calls onFull at the high-water mark and onDrain at half of it", async () => {
     const events: string[] = [];
-    const inbox = new Inbox({ highWaterMark: 100, onFull: () => events.push("full"), onDrain: () => events.push("drain") });
+    const each = 30 + MESSAGE_OVERHEAD;
+    const inbox = new Inbox({ highWaterMark: 4 * each, onFull: () => events.push("full"), onDrain: () => events.push("drain") });
     for (let i = 0; i < 4; i++) inbox.push(bytes(30));
     expect(events).toEqual(["full"]);
     expect(inbox.hasRoom).toBe(false);
-    expect(inbox.bufferedBytes).toBe(120);
-    await inbox.receive(); // 90 left: above half
+    expect(inbox.bufferedBytes).toBe(4 * each);
+    await inbox.receive(); // 3 left: above half
     expect(events).toEqual(["full"]);
-    await inbox.receive(); // 60 left
-    await inbox.receive(); // 30 left: at or below 50
+    await inbox.receive(); // 2 left: at half
     expect(events).toEqual(["full", "drain"]);
     expect(inbox.hasRoom).toBe(true);
+  });
+
+  // Issue 16.1: an empty message is not free, or a flood of them is never paused (docs/wire.md §1, "Limits").
+  it("charges every message a fixed overhead, so empty messages fill the high-water mark too", () => {
+    let full = false;
+    const inbox = new Inbox({ highWaterMark: 64 * 1024, onFull: () => (full = true) });
+    let pushed = 0;
+    while (!full) {
+      inbox.push(new Uint8Array(0));
+      pushed++;
+    }
+    expect(pushed).toBe((64 * 1024) / MESSAGE_OVERHEAD);
+  });
+
+  it("charges a message for what it pins, and for memory charged after it was queued", () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    const chunk = new Uint8Array(4096);
+    inbox.push(chunk.subarray(0, 10), 4096);
+    expect(inbox.bufferedBytes).toBe(4096 + MESSAGE_OVERHEAD);
+    inbox.charge(100);
+    expect(inbox.bufferedBytes).toBe(4196 + MESSAGE_OVERHEAD);
+    void inbox.receive();
+    expect(inbox.bufferedBytes).toBe(0);
+    inbox.charge(100); // nothing queued: the reader holds it now
+    expect(inbox.bufferedBytes).toBe(0);
   });
 
   it("ends cleanly only after the queued messages", async () => {

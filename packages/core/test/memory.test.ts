@@ -16,9 +16,10 @@ describe("memory transport specifics", () => {
   });
 
   it("accepts sends while the receiver is under its high-water mark, then waits in order", async () => {
-    const [a, b] = memoryPair({ highWaterMark: 10 });
+    // Each message is charged its bytes plus MESSAGE_OVERHEAD (128): the second brings the inbox to 268.
+    const [a, b] = memoryPair({ highWaterMark: 260 });
     await a.send(new Uint8Array(6));
-    await a.send(new Uint8Array(6)); // 6 < 10: accepted; now 12 buffered
+    await a.send(new Uint8Array(6)); // 134 < 260: accepted; now 268 buffered
     const order: number[] = [];
     const third = a.send(new Uint8Array([3])).then(() => order.push(3));
     const fourth = a.send(new Uint8Array([4])).then(() => order.push(4));

@@ -1,13 +1,17 @@
 /**
  * The receiving side of the frame format: a state machine fed with chunks of any size, split anywhere.
  * A frame inside one chunk is handed out as a view of that chunk (no copy); a frame that spans chunks is
- * copied once into an array of exactly its size, allocated only after its length passed the limit.
+ * copied into an array of exactly its size, which grows as its bytes arrive (a length announced in a header
+ * reserves nothing by itself: docs/wire.md §1, "Limits").
  *
  * When the decoder also chooses where the bytes are read to (`readBuffer()` / `written()`, for sockets
- * read with Node's `onread` option), a large payload is read straight into its own array: no copy at all.
+ * read with Node's `onread` option), a large payload is read straight into its own array: no copy at all
+ * while it fits what was reserved, one copy per doubling while it grows.
  */
-import { FrameTooLargeError, ProtocolError } from "@ipc/core";
+import { ConnectionResetError, FrameTooLargeError, ProtocolError } from "@ipc/core";
 import { HEADER_SIZE } from "./encoder.js";
+import { END_MARKER, EndReasonCode, MAX_END_REASON, readEndReason, type EndReason } from "./end-reason.js";
+import { textOnChannel } from "./text.js";
 
 /** Payloads at least this large are read in place; after one, the next read takes just a header. */
 const DIRECT_READ_MIN = 16 * 1024;
@@ -17,6 +21,11 @@ const READ_CHUNK = 64 * 1024;
 const FIRST_CHUNK = 16 * 1024;
 /** A read into what is left of the current chunk needs at least this much room; else a new chunk. */
 const READ_MIN = 4 * 1024;
+/**
+ * What a partial frame may reserve before more of it arrived: its length up to this, then twice what
+ * arrived (so a frame announcing 16 MiB and sending a byte holds 64 KiB, not 16 MiB).
+ */
+export const FIRST_RESERVE = 64 * 1024;
 
 const enum Target {
   Chunk,
@@ -29,21 +38,49 @@ const enum State {
   Header,
   /** Inside a frame's payload that spans chunks. */
   Body,
-  /** After a bad frame: every later chunk is ignored. */
+  /** Inside the peer's end reason (docs/wire.md §2.4). */
+  EndReason,
+  /** After a bad frame or an end reason: every later chunk is ignored. */
   Failed,
+}
+
+/** Options of a {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /**
+   * Called with the bytes of the chunk after the last frame of a `push()` that no frame owns (a partial
+   * frame copied out, a saved header), so a receiver can charge the frame before them for the chunk it
+   * pins. Default: none.
+   */
+  readonly onSlack?: ((bytes: number) => void) | undefined;
+  /**
+   * Recognise the end marker of docs/wire.md §2.4 (a length of 0xFFFFFFFF followed by a reason): the decoder
+   * then throws a `ConnectionResetError` saying why the peer ended, after the frames before it. Off, that
+   * length is an ordinary length over the limit. Default: false.
+   */
+  readonly endReasons?: boolean | undefined;
+  /** Names the sender in error messages ("the child"). Default: "the peer". */
+  readonly peerName?: string | undefined;
 }
 
 /** Splits a byte stream into frames. */
 export class FrameDecoder {
   readonly #maxMessageSize: number;
+  /** The largest length taken as a frame on the fast path: the limit, below the end marker if that is on. */
+  #limit: number;
+  #endReasons = false;
+  #peerName = "the peer";
   readonly #onFrame: (frame: Uint8Array) => void;
+  #onSlack: ((bytes: number) => void) | undefined;
   #state = State.Header;
   /** Header bytes saved from the end of the previous chunk (0–3), and their value so far. */
   #headerHave = 0;
   #headerValue = 0;
-  /** The payload being assembled across chunks, and how much of it is filled. */
+  /** The payload being assembled across chunks (its capacity grows up to `#bodyLength`), and how much is filled. */
   #body: Uint8Array = EMPTY;
+  #bodyLength = 0;
   #bodyHave = 0;
+  /** Frames completed so far (modulo 2^31). */
+  #frames = 0;
   /** The last frame handed out was large: read the next header on its own (see readBuffer). */
   #afterLarge = false;
   /** What the buffer returned by readBuffer() is. */
@@ -60,14 +97,39 @@ export class FrameDecoder {
    * @param onFrame called with each whole payload, in order. A view is valid as long as the caller keeps
    *   it: chunks are never reused by the decoder.
    */
-  constructor(maxMessageSize: number, onFrame: (frame: Uint8Array) => void) {
+  constructor(maxMessageSize: number, onFrame: (frame: Uint8Array) => void, options?: FrameDecoderOptions) {
     this.#maxMessageSize = maxMessageSize;
+    this.#limit = maxMessageSize;
     this.#onFrame = onFrame;
+    this.configure(options);
+  }
+
+  /** Sets the options given (those left out keep their values): for a decoder created before its connection. */
+  configure(options: FrameDecoderOptions | undefined): void {
+    if (options?.endReasons !== undefined) this.#endReasons = options.endReasons;
+    if (options?.peerName !== undefined) this.#peerName = options.peerName;
+    if (options?.onSlack !== undefined) this.#onSlack = options.onSlack;
+    this.#limit = this.#endReasons ? Math.min(this.#maxMessageSize, END_MARKER - 1) : this.#maxMessageSize;
   }
 
   /** Bytes of an unfinished frame held (saved header bytes plus the part of a payload received). */
   get pendingBytes(): number {
-    return this.#state === State.Body ? HEADER_SIZE + this.#bodyHave : this.#headerHave;
+    return this.#state === State.Body || this.#state === State.EndReason ? HEADER_SIZE + this.#bodyHave : this.#headerHave;
+  }
+
+  /** Bytes reserved for the unfinished frame: what it has arrived of it, rounded up by the growth policy. */
+  get reservedBytes(): number {
+    return this.#body.byteLength;
+  }
+
+  /** Frames completed so far (wraps at 2^31): with `pendingBytes`, tells whether a stream progressed. */
+  get framesDecoded(): number {
+    return this.#frames;
+  }
+
+  /** The length the partial frame announced, or 0 between frames. */
+  get pendingLength(): number {
+    return this.#state === State.Body ? this.#bodyLength : 0;
   }
 
   /**
@@ -79,9 +141,9 @@ export class FrameDecoder {
     if (this.#state === State.Failed) return;
     const end = chunk.byteLength;
     let offset = 0;
-    if (this.#state === State.Body) {
-      offset = this.#fillBody(chunk);
-      if (this.#state === State.Body) return;
+    if (this.#state !== State.Header) {
+      offset = this.#state === State.Body ? this.#fillBody(chunk) : this.#fillEndReason(chunk, 0);
+      if ((this.#state as State) !== State.Header) return;
     }
     if (this.#headerHave > 0) {
       offset = this.#fillHeader(chunk, offset);
@@ -89,21 +151,31 @@ export class FrameDecoder {
     }
     const buffer = chunk.buffer;
     const base = chunk.byteOffset;
-    const max = this.#maxMessageSize;
+    const max = this.#limit;
     const onFrame = this.#onFrame;
+    let frames = 0;
     while (end - offset >= HEADER_SIZE) {
       const length =
         ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
-      if (length > max) this.#tooLarge(length);
       const start = offset + HEADER_SIZE;
+      if (length > max) {
+        this.#frames = (this.#frames + frames) | 0;
+        this.#overLimit(length, chunk, start);
+        return;
+      }
       if (end - start < length) {
+        this.#frames = (this.#frames + frames) | 0;
+        this.#slack(end - offset);
         this.#startBody(length, chunk, start);
         return;
       }
       this.#afterLarge = length >= DIRECT_READ_MIN;
       onFrame(new Uint8Array(buffer, base + start, length));
+      frames++;
       offset = start + length;
     }
+    this.#frames = (this.#frames + frames) | 0;
+    if (offset < end) this.#slack(end - offset);
     for (; offset < end; offset++) {
       this.#headerValue = (this.#headerValue * 256 + chunk[offset]!) >>> 0;
       this.#headerHave++;
@@ -116,12 +188,16 @@ export class FrameDecoder {
    */
   end(): void {
     if (this.#state === State.Failed) return;
+    if (this.#state === State.EndReason) {
+      this.#state = State.Failed;
+      throw new ConnectionResetError(`${this.#peerName} ended the connection and its end reason was cut short`);
+    }
     if (this.#state === State.Body) {
-      const missing = this.#body.byteLength - this.#bodyHave;
+      const missing = this.#bodyLength - this.#bodyHave;
       this.#state = State.Failed;
       throw new ProtocolError(
-        `the stream ended inside a frame: ${this.#bodyHave} of its ${this.#body.byteLength} payload bytes arrived, ` +
-          `${missing} missing (the peer closed or died mid-message)`,
+        `the stream ended inside a frame: ${this.#bodyHave} of its ${this.#bodyLength} payload bytes arrived, ` +
+          `${missing} missing (${this.#peerName} closed or died mid-message)`,
       );
     }
     if (this.#headerHave > 0) {
@@ -129,9 +205,19 @@ export class FrameDecoder {
       this.#state = State.Failed;
       throw new ProtocolError(
         `the stream ended inside a frame header: ${have} of its ${HEADER_SIZE} length bytes arrived, ` +
-          `${HEADER_SIZE - have} missing (the peer closed or died mid-message)`,
+          `${HEADER_SIZE - have} missing (${this.#peerName} closed or died mid-message)`,
       );
     }
+  }
+
+  /** Stops decoding: every later chunk is ignored (after this side failed the connection). */
+  stop(): void {
+    this.#state = State.Failed;
+    this.#body = EMPTY;
+  }
+
+  #slack(bytes: number): void {
+    if (this.#onSlack !== undefined) this.#onSlack(bytes);
   }
 
   /** Completes saved header bytes from `chunk`; returns the offset after the header, or -1 if still short. */
@@ -146,9 +232,13 @@ export class FrameDecoder {
     const length = this.#headerValue;
     this.#headerHave = 0;
     this.#headerValue = 0;
-    if (length > this.#maxMessageSize) this.#tooLarge(length);
+    if (length > this.#limit) {
+      this.#overLimit(length, chunk, offset);
+      return -1;
+    }
     if (end - offset >= length) {
       this.#afterLarge = length >= DIRECT_READ_MIN;
+      this.#frames = (this.#frames + 1) | 0;
       this.#onFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
       return offset + length;
     }
@@ -156,18 +246,86 @@ export class FrameDecoder {
     return -1;
   }
 
+  /** A length over the limit at `chunk[start - 4]`: the peer's end reason, text, or a frame too large. */
+  #overLimit(length: number, chunk: Uint8Array, start: number): void {
+    if (length === END_MARKER && this.#endReasons) {
+      this.#state = State.EndReason;
+      this.#bodyLength = -1;
+      this.#bodyHave = 0;
+      this.#body = new Uint8Array(2 + MAX_END_REASON);
+      this.#fillEndReason(chunk, start);
+      return;
+    }
+    this.#state = State.Failed;
+    const text = textOnChannel(length, chunk.subarray(start), this.#peerName, this.#maxMessageSize);
+    if (text !== undefined) throw text;
+    throw new FrameTooLargeError(length, this.#maxMessageSize);
+  }
+
+  /** Collects the end reason's bytes (a 2-byte length, then that many); throws what it says once whole. */
+  #fillEndReason(chunk: Uint8Array, offset: number): number {
+    const end = chunk.byteLength;
+    while (offset < end) {
+      if (this.#bodyLength < 0 && this.#bodyHave === 2) {
+        const size = (this.#body[0]! << 8) | this.#body[1]!;
+        if (size === 0 || size > MAX_END_REASON) {
+          this.#state = State.Failed;
+          throw new ProtocolError(`${this.#peerName} sent an end reason of ${size} bytes (1 to ${MAX_END_REASON} allowed)`);
+        }
+        this.#bodyLength = 2 + size;
+      }
+      const want = this.#bodyLength < 0 ? 2 : this.#bodyLength;
+      const take = Math.min(want - this.#bodyHave, end - offset);
+      this.#body.set(chunk.subarray(offset, offset + take), this.#bodyHave);
+      this.#bodyHave += take;
+      offset += take;
+      if (this.#bodyLength > 0 && this.#bodyHave === this.#bodyLength) {
+        const reason = readEndReason(this.#body.subarray(2, this.#bodyLength));
+        this.stop();
+        throw this.#endError(reason);
+      }
+    }
+    return offset;
+  }
+
+  #endError(reason: EndReason): Error {
+    const who = this.#peerName;
+    switch (reason.code) {
+      case EndReasonCode.Aborted:
+        return new ConnectionResetError(`${who} aborted the connection${reason.text === "" ? "" : `: ${reason.text}`}`);
+      case EndReasonCode.TooLarge:
+        return new ConnectionResetError(
+          `${who} refused a message of ${reason.size} bytes, over its maxMessageSize of ${reason.limit} bytes, ` +
+            `and closed the connection (send smaller messages, or raise maxMessageSize on the receiving side)`,
+          { cause: new FrameTooLargeError(reason.size, reason.limit) },
+        );
+      default:
+        return new ConnectionResetError(`${who} dropped the connection${reason.text === "" ? "" : `: ${reason.text}`}`);
+    }
+  }
+
+  /** Reserves room for a frame of `length` bytes in proportion to what arrived, and copies that in. */
   #startBody(length: number, chunk: Uint8Array, start: number): void {
-    // A plain Uint8Array like the in-chunk views, so receivers always get one kind of array.
-    this.#body = new Uint8Array(length);
-    this.#body.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, chunk.byteLength - start));
-    this.#bodyHave = chunk.byteLength - start;
+    const have = chunk.byteLength - start;
+    this.#body = allocate(Math.min(length, Math.max(FIRST_RESERVE, 2 * have)));
+    this.#body.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, have));
+    this.#bodyLength = length;
+    this.#bodyHave = have;
     this.#state = State.Body;
+  }
+
+  /** Makes room for `need` payload bytes in all: the capacity doubles, up to the frame's length. */
+  #grow(need: number): void {
+    const body = allocate(Math.min(this.#bodyLength, Math.max(need, 2 * this.#body.byteLength)));
+    body.set(this.#body.subarray(0, this.#bodyHave));
+    this.#body = body;
   }
 
   /** Copies what `chunk` has of the pending payload; returns the offset after it. */
   #fillBody(chunk: Uint8Array): number {
-    const need = this.#body.byteLength - this.#bodyHave;
+    const need = this.#bodyLength - this.#bodyHave;
     const take = Math.min(need, chunk.byteLength);
+    if (this.#bodyHave + take > this.#body.byteLength) this.#grow(this.#bodyHave + take);
     this.#body.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), this.#bodyHave);
     this.#bodyHave += take;
     if (take === need) this.#finishBody();
@@ -178,8 +336,10 @@ export class FrameDecoder {
     const frame = this.#body;
     this.#body = EMPTY;
     this.#bodyHave = 0;
+    this.#bodyLength = 0;
     this.#state = State.Header;
     this.#afterLarge = frame.byteLength >= DIRECT_READ_MIN;
+    this.#frames = (this.#frames + 1) | 0;
     this.#onFrame(frame);
   }
 
@@ -189,7 +349,8 @@ export class FrameDecoder {
    * chunk whose frames are handed out as views. Report what was read with {@link FrameDecoder.written}.
    */
   readBuffer(): Uint8Array {
-    if (this.#state === State.Body && this.#body.byteLength >= DIRECT_READ_MIN) {
+    if (this.#state === State.Body && this.#bodyLength >= DIRECT_READ_MIN) {
+      if (this.#bodyHave === this.#body.byteLength) this.#grow(this.#bodyHave + 1);
       this.#target = Target.Body;
       return this.#body.subarray(this.#bodyHave);
     }
@@ -217,7 +378,7 @@ export class FrameDecoder {
     switch (this.#target) {
       case Target.Body:
         this.#bodyHave += n;
-        if (this.#bodyHave === this.#body.byteLength) this.#finishBody();
+        if (this.#bodyHave === this.#bodyLength) this.#finishBody();
         return;
       case Target.Header:
         this.push(this.#header.subarray(0, n));
@@ -225,16 +386,19 @@ export class FrameDecoder {
       case Target.Chunk: {
         const start = this.#readOffset;
         this.#readOffset += n;
-        if (this.#readOffset === this.#readChunk.byteLength) this.#chunkSize = READ_CHUNK;
+        const left = this.#readChunk.byteLength - this.#readOffset;
+        if (left === 0) this.#chunkSize = READ_CHUNK;
+        // The chunk's tail that no read will fill is pinned by the frames of this read: charge it to them.
+        else if (left < READ_MIN) this.#slack(left);
         this.push(this.#readChunk.subarray(start, start + n));
       }
     }
   }
+}
 
-  #tooLarge(length: number): never {
-    this.#state = State.Failed;
-    throw new FrameTooLargeError(length, this.#maxMessageSize);
-  }
+/** A payload array: a plain Uint8Array like the in-chunk views, without the zero fill of `new Uint8Array(n)`. */
+function allocate(size: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
 }
 
 const EMPTY = new Uint8Array(0);

@@ -5,6 +5,7 @@
 import type { Duplex, Readable, Writable } from "node:stream";
 import {
   ConnectionResetError,
+  FrameTooLargeError,
   InvalidArgumentError,
   fromSystemError,
   type Connection,
@@ -13,9 +14,19 @@ import {
   type SendOptions,
 } from "@ipc/core";
 import { ConnectionBase, Inbox, resolveConnectionOptions } from "@ipc/core/transport";
-import { FrameDecoder } from "./decoder.js";
+import { FIRST_RESERVE, FrameDecoder } from "./decoder.js";
+import { EndReasonCode, encodeEndText, encodeEndTooLarge } from "./end-reason.js";
+import { FrameTimeoutError } from "./errors.js";
 import type { FrameReader } from "./reader.js";
 import { FrameWriter } from "./writer.js";
+
+/** Default `frameTimeout`: 30 s. */
+export const DEFAULT_FRAME_TIMEOUT = 30_000;
+/**
+ * How long a failing end keeps its stream after writing its end reason, so the peer can read it (the stream
+ * goes as soon as the peer's end arrives). The connection itself has failed at once.
+ */
+const LINGER_MS = 2_000;
 
 /** A byte stream: one duplex (a socket), or a readable and a writable (a child's stdout and stdin). */
 export type ByteStream = Duplex | { readonly readable: Readable; readonly writable: Writable };
@@ -34,7 +45,28 @@ export interface FramedOptions extends ConnectionOptions {
    * Default: none ('data' events).
    */
   readonly reader?: FrameReader | undefined;
+  /**
+   * Milliseconds a frame that began to arrive may go without progress — completing, or 64 KiB more of it
+   * arriving — before the connection is dropped with a `FrameTimeoutError` (a peer that announces a frame
+   * and trickles it, or stops mid-frame, holds nothing for longer). Checked once per period, so a stalled
+   * frame is dropped between one and two periods after its last progress; time while this side has paused
+   * reading (its reader is behind) does not count. `0` turns the check off. Default: 30 000 (30 s).
+   */
+  readonly frameTimeout?: number | undefined;
+  /**
+   * Say on the wire why the connection ends when it does not end cleanly (docs/wire.md §2.4): on `abort()`,
+   * on a frame over `maxMessageSize`, on a stalled frame, this end writes an end reason before it closes,
+   * and an end reason from the peer fails this end with `ConnectionResetError` saying what the peer said.
+   * Both ends must agree: turn it off for peers that speak plain frames only (`handshake: false`
+   * sockets). Default: true.
+   */
+  readonly endReasons?: boolean | undefined;
+  /** Names the peer in error messages about its bytes ("the child"). Default: `"the peer"`. */
+  readonly peerName?: string | undefined;
 }
+
+/** Frame bytes that count as progress of a partial frame in one `frameTimeout` period (or its rest). */
+const PROGRESS_MIN = FIRST_RESERVE;
 
 function isDuplex(stream: ByteStream): stream is Duplex {
   return typeof (stream as Duplex).pipe === "function" && typeof (stream as Duplex).write === "function";
@@ -52,10 +84,25 @@ class FramedConnection extends ConnectionBase {
   protected readonly inbox: Inbox;
   /** Where frames come from: a decoder fed by 'data' events, or the socket's FrameReader. */
   readonly #decoder: FrameDecoder | FrameReader;
+  readonly #reader: FrameReader | undefined;
   readonly #writer: FrameWriter;
+  readonly #endReasons: boolean;
+  readonly #frameTimeout: number;
   #peerEnded = false;
   #readableClosed = false;
   #writableClosed = false;
+  /** This side stopped reading because its inbox is full. */
+  #readingPaused = false;
+  /** This end sent or received a frame: the conversation began, and an abort is worth an end reason. */
+  #spoke = false;
+  /** What this end writes before its stream goes when it fails (docs/wire.md §2.4). */
+  #farewell: Uint8Array | undefined;
+  #frameTimer: NodeJS.Timeout | undefined;
+  /** The partial frame's state when the frame timer was set: frames completed, bytes held, bytes that count as progress. */
+  #markFrames = 0;
+  #markBytes = 0;
+  #markNeed = 0;
+  readonly #onFrameTimer = (): void => this.#checkFrameProgress();
 
   constructor(stream: ByteStream, options: FramedOptions | undefined) {
     super();
@@ -64,6 +111,9 @@ class FramedConnection extends ConnectionBase {
     this.localAddress = options?.localAddress ?? "";
     this.remoteAddress = options?.remoteAddress ?? "";
     this.peer = options?.peer;
+    this.#endReasons = options?.endReasons ?? true;
+    this.#frameTimeout = frameTimeoutOf(options?.frameTimeout);
+    const peerName = options?.peerName ?? "the peer";
     if (isDuplex(stream)) {
       // The connection decides when its side ends: after flushing what it accepted (see onEnd).
       stream.allowHalfOpen = true;
@@ -77,6 +127,7 @@ class FramedConnection extends ConnectionBase {
     }
     const readable = this.#readable;
     const reader = options?.reader;
+    this.#reader = reader;
     if (reader !== undefined && reader.maxMessageSize !== resolved.maxMessageSize) {
       throw new InvalidArgumentError(
         `the reader's maxMessageSize (${reader.maxMessageSize}) differs from the connection's (${resolved.maxMessageSize})`,
@@ -85,22 +136,32 @@ class FramedConnection extends ConnectionBase {
     this.inbox = new Inbox({
       highWaterMark: resolved.highWaterMark,
       onFull: () => {
+        this.#readingPaused = true;
         if (reader === undefined) readable.pause();
         else reader.paused = true;
       },
       onDrain: () => {
+        this.#readingPaused = false;
         if (reader !== undefined) reader.paused = false;
         if (!this.isClosed) readable.resume();
       },
     });
     const inbox = this.inbox;
     this.#writer = new FrameWriter(this.#writable, resolved.highWaterMark);
+    const decoding = { endReasons: this.#endReasons, peerName, onSlack: (bytes: number) => inbox.charge(bytes) };
     if (reader === undefined) {
-      this.#decoder = new FrameDecoder(resolved.maxMessageSize, (frame) => inbox.push(frame));
+      this.#decoder = new FrameDecoder(resolved.maxMessageSize, (frame) => inbox.push(frame), decoding);
       readable.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     } else {
       this.#decoder = reader;
-      reader.attach({ frame: (frame) => inbox.push(frame), error: (error) => this.fail(error as Error) });
+      reader.attach(
+        {
+          frame: (frame) => inbox.push(frame),
+          error: (error) => this.#failByDecoder(error as Error),
+          read: () => this.#watchFrame(),
+        },
+        decoding,
+      );
     }
 
     const onError = (error: Error): void => this.fail(fromSystemError(error, this.describe()));
@@ -122,6 +183,7 @@ class FramedConnection extends ConnectionBase {
   }
 
   protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
+    this.#spoke = true;
     return this.#writer.send(message, options);
   }
 
@@ -132,19 +194,109 @@ class FramedConnection extends ConnectionBase {
     });
   }
 
-  /** Unsent messages are dropped and their sends rejected; the stream goes. */
+  /**
+   * Tells the peer that this end aborted (docs/wire.md §2.4), after the frames already written — once a
+   * frame went either way: a client that gives up waiting for a server's status frame (§2.1) just closes.
+   */
+  protected override onAbort(reason: Error): void {
+    if (this.#endReasons && (this.#spoke || this.inbox.length > 0 || this.#decoder.framesDecoded !== 0)) {
+      this.#farewell = encodeEndText(EndReasonCode.Aborted, reason.message);
+    }
+  }
+
+  /**
+   * Unsent messages are dropped and their sends rejected; the stream goes — after the end reason, if this
+   * end has one to say: it is written behind what is in flight, reading goes on (discarding) so the peer
+   * is not blocked, and the stream is destroyed once the peer ends too or after {@link LINGER_MS}.
+   */
   protected override onFail(error: Error): void {
     this.#writer.fail(error);
-    this.#readable.destroy();
-    if (!this.#duplex) this.#writable.destroy();
+    this.#decoder.stop();
+    if (this.#frameTimer !== undefined) clearTimeout(this.#frameTimer);
+    const readable = this.#readable;
+    const writable = this.#writable;
+    const destroy = (): void => {
+      readable.destroy();
+      if (!this.#duplex) writable.destroy();
+    };
+    const farewell = this.#farewell;
+    if (farewell === undefined || !writable.writable || writable.destroyed) return destroy();
+    const timer = setTimeout(destroy, LINGER_MS);
+    timer.unref();
+    const done = (): void => {
+      clearTimeout(timer);
+      destroy();
+    };
+    writable.end(farewell, () => {
+      if (readable.readableEnded || readable.destroyed) done();
+    });
+    readable.once("end", done);
+    if (this.#reader !== undefined) this.#reader.paused = false;
+    readable.resume();
+  }
+
+  /** A frame the decoder refused (too large, text, a stalled frame) or the peer's end reason. */
+  #failByDecoder(error: Error): void {
+    if (this.#endReasons && !(error instanceof ConnectionResetError)) {
+      this.#farewell =
+        error instanceof FrameTooLargeError
+          ? encodeEndTooLarge(error.size, error.limit)
+          : error.cause instanceof FrameTooLargeError
+            ? encodeEndTooLarge(error.cause.size, error.cause.limit)
+            : encodeEndText(EndReasonCode.Dropped, error.message);
+    }
+    this.fail(error);
   }
 
   #onData(chunk: Uint8Array): void {
     try {
       (this.#decoder as FrameDecoder).push(chunk);
     } catch (error) {
-      this.fail(error as Error);
+      this.#failByDecoder(error as Error);
+      return;
     }
+    this.#watchFrame();
+  }
+
+  /** After each read: a partial frame is watched for progress (one timer per connection, per period). */
+  #watchFrame(): void {
+    if (this.#frameTimer !== undefined || this.#frameTimeout === 0 || this.#decoder.pendingBytes === 0 || this.isClosed) return;
+    this.#markProgress();
+    this.#frameTimer = setTimeout(this.#onFrameTimer, this.#frameTimeout);
+    this.#frameTimer.unref();
+  }
+
+  #markProgress(): void {
+    const decoder = this.#decoder;
+    this.#markFrames = decoder.framesDecoded;
+    this.#markBytes = decoder.pendingBytes;
+    const length = decoder.pendingLength;
+    const rest = length === 0 ? 4 - this.#markBytes : length + 4 - this.#markBytes;
+    this.#markNeed = Math.max(1, Math.min(PROGRESS_MIN, rest));
+  }
+
+  #checkFrameProgress(): void {
+    this.#frameTimer = undefined;
+    const decoder = this.#decoder;
+    if (this.isClosed || decoder.pendingBytes === 0) return;
+    const progressed =
+      decoder.framesDecoded !== this.#markFrames || decoder.pendingBytes - this.#markBytes >= this.#markNeed;
+    if (progressed || this.#readingPaused) {
+      this.#watchFrame();
+      return;
+    }
+    const received = decoder.pendingBytes;
+    const length = decoder.pendingLength;
+    const what = length === 0 ? `a frame header (${received} of its 4 bytes)` : `a frame of ${length} bytes (${received - 4} arrived)`;
+    this.#failByDecoder(
+      new FrameTimeoutError(
+        `${this.describe()}: ${what} made no progress for ${this.#frameTimeout} ms (frameTimeout): ` +
+          `the connection was dropped (a peer that stalls mid-frame, or sends too slowly; raise frameTimeout if it is expected)`,
+        this.#frameTimeout,
+        received,
+        length,
+      ),
+    );
   }
 
   #onEnd(): void {
@@ -165,6 +317,14 @@ class FramedConnection extends ConnectionBase {
     if (this.#peerEnded && this.#writable.writableFinished) return this.finishClose();
     this.fail(new ConnectionResetError(`${this.describe()}: the stream closed before the connection was closed`));
   }
+}
+
+function frameTimeoutOf(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_FRAME_TIMEOUT;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+    throw new InvalidArgumentError(`frameTimeout must be an integer number of milliseconds from 0 to ${2 ** 31 - 1}, got ${String(value)}`);
+  }
+  return value;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Length-prefixed framing: turns a Node byte stream (a socket, a child's stdio, a FIFO) into a message
- * {@link Connection} and back. Each message is a 4-byte big-endian length N, then N bytes — byte for byte
- * the seed's Rust `FramedMessage`, specified in docs/wire.md.
+ * {@link Connection} and back. Each message is a 4-byte big-endian length N, then N bytes, as docs/wire.md §1
+ * specifies (why: docs/guide.md#framing).
  *
  * - {@link framed}: the connection. Sends of one tick leave in one write; backpressure both ways;
  *   a length over `maxMessageSize` is a `FrameTooLargeError` and is never allocated; a stream that ends
@@ -16,8 +16,10 @@
  * @packageDocumentation
  */
 export type { Connection } from "@ipc/core";
-export { framed, type ByteStream, type FramedOptions } from "./framed.js";
-export { FrameDecoder } from "./decoder.js";
+export { DEFAULT_FRAME_TIMEOUT, framed, type ByteStream, type FramedOptions } from "./framed.js";
+export { FrameDecoder, type FrameDecoderOptions } from "./decoder.js";
+export { FrameTimeoutError } from "./errors.js";
+export { END_MARKER, MAX_END_REASON } from "./end-reason.js";
 export { FrameReader, type FrameSink, type OnRead } from "./reader.js";
 export { DEFAULT_HANDSHAKE_TIMEOUT, HandshakeStatus, awaitAccepted, isHandshakeTimeout, refuse, resolveHandshake, statusMessage, type HandshakeStatusCode } from "./handshake.js";
 export { FrameWriter } from "./writer.js";

@@ -6,7 +6,7 @@
  * pass it to `framed(socket, { reader })`.
  */
 import { DEFAULT_MAX_MESSAGE_SIZE, InvalidArgumentError, MAX_MESSAGE_SIZE_LIMIT } from "@ipc/core";
-import { FrameDecoder } from "./decoder.js";
+import { FrameDecoder, type FrameDecoderOptions } from "./decoder.js";
 
 /** What Node's `onread` socket option takes. */
 export interface OnRead {
@@ -18,6 +18,8 @@ export interface OnRead {
 export interface FrameSink {
   frame(frame: Uint8Array): void;
   error(error: unknown): void;
+  /** Called after each read's frames were delivered (a partial frame may be pending). */
+  read?(): void;
 }
 
 /** Decodes frames from a socket that reads into the buffers the decoder chooses. */
@@ -48,8 +50,12 @@ export class FrameReader {
     };
   }
 
-  /** Connects the reader to its connection (framed() does this); frames read before are delivered now. */
-  attach(sink: FrameSink): void {
+  /**
+   * Connects the reader to its connection (framed() does this); frames read before are delivered now.
+   * `options` configure the decoder from now on (see FrameDecoderOptions).
+   */
+  attach(sink: FrameSink, options?: FrameDecoderOptions): void {
+    this.#decoder.configure(options);
     this.#sink = sink;
     for (const frame of this.#early.splice(0)) sink.frame(frame);
     if (this.#earlyError !== undefined) sink.error(this.#earlyError);
@@ -65,6 +71,26 @@ export class FrameReader {
     this.#decoder.end();
   }
 
+  /** Stops decoding: later reads are discarded. */
+  stop(): void {
+    this.#decoder.stop();
+  }
+
+  /** See {@link FrameDecoder.pendingBytes}. */
+  get pendingBytes(): number {
+    return this.#decoder.pendingBytes;
+  }
+
+  /** See {@link FrameDecoder.pendingLength}. */
+  get pendingLength(): number {
+    return this.#decoder.pendingLength;
+  }
+
+  /** See {@link FrameDecoder.framesDecoded}. */
+  get framesDecoded(): number {
+    return this.#decoder.framesDecoded;
+  }
+
   #written(bytesRead: number): boolean {
     try {
       this.#decoder.written(bytesRead);
@@ -73,6 +99,7 @@ export class FrameReader {
       else this.#sink.error(error);
       return false;
     }
+    this.#sink?.read?.();
     return !this.#paused;
   }
 }

@@ -58,10 +58,16 @@ describe("FrameDecoder.readBuffer / written", () => {
     expect(first.byteLength).toBe(16 * 1024); // a fresh chunk, small while reads are
     first.set(big.subarray(0, 1000));
     decoder.written(1000);
-    const rest = decoder.readBuffer(); // the payload's remaining bytes, in place
-    expect(rest.byteLength).toBe(100_000 - 996);
-    rest.set(big.subarray(1000));
+    // The payload's next bytes, in place: into what its first 996 bytes reserved (64 KiB, not the 100 000
+    // its header announced: docs/wire.md §1, "Limits"), then into the array grown to its full length.
+    const rest = decoder.readBuffer();
+    expect(rest.byteLength).toBe(64 * 1024 - 996);
+    rest.set(big.subarray(1000, 1000 + rest.byteLength));
     decoder.written(rest.byteLength);
+    const last = decoder.readBuffer();
+    expect(last.byteLength).toBe(100_000 - 64 * 1024);
+    last.set(big.subarray(4 + 64 * 1024));
+    decoder.written(last.byteLength);
     expect(decoder.readBuffer().byteLength).toBe(4); // after a large frame: just the next header
   });
 
@@ -161,7 +167,7 @@ describe("FrameReader on a real socket", () => {
   it("fails the connection with FrameTooLargeError from the reader, after the frames before it", async () => {
     const path = join(dir, "big.sock");
     const server = net.createServer((socket) => {
-      socket.write(Buffer.concat([encodeFrame(new Uint8Array([1])), Buffer.from([0xff, 0xff, 0xff, 0xff])]));
+      socket.write(Buffer.concat([encodeFrame(new Uint8Array([1])), Buffer.from([0xff, 0xff, 0xff, 0xf0])]));
     });
     server.listen(path);
     await once(server, "listening");

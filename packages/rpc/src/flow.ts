@@ -33,10 +33,16 @@ export class EventLoopTurns {
   }
 }
 
-/** What a stream message costs in credit: its payload's length, at least 1. */
+/**
+ * What a stream message costs in credit: its payload's length plus a fixed 64 bytes (docs/wire.md §7.5),
+ * so a window bounds the count of queued messages too, empty ones included.
+ */
 export function costOf(payloadSize: number): number {
-  return payloadSize > 0 ? payloadSize : 1;
+  return payloadSize + MESSAGE_COST;
 }
+
+/** The fixed part of a message's cost (the same as reliable sessions' and mux streams', docs/wire.md §8). */
+const MESSAGE_COST = 64;
 
 /** The sending side: the credit the peer granted. */
 export class SendCredit {

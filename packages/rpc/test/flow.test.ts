@@ -5,7 +5,7 @@ describe("SendCredit", () => {
   it("lets a sender go while its credit is above zero, then waits for more", async () => {
     const credit = new SendCredit(100);
     expect(credit.ready()).toBeUndefined();
-    credit.spend(150); // a message larger than what is left still goes: the credit goes below zero
+    credit.spend(86); // costs 86 + 64: a message larger than what is left still goes, the credit goes below zero
     const waiting = credit.ready();
     expect(waiting).toBeInstanceOf(Promise);
     credit.add(40); // -10: still nothing
@@ -26,9 +26,9 @@ describe("SendCredit", () => {
     await expect(credit.ready()).rejects.toThrow("call over");
   });
 
-  it("counts an empty message as 1 byte, so credit always runs out", () => {
-    expect(costOf(0)).toBe(1);
-    expect(costOf(10)).toBe(10);
+  it("counts a message as its payload plus 64 bytes, so empty ones run credit out too (docs/wire.md §7.5)", () => {
+    expect(costOf(0)).toBe(64);
+    expect(costOf(10)).toBe(74);
   });
 });
 

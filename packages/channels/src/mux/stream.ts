@@ -180,7 +180,13 @@ export class Stream extends ConnectionBase implements MuxStream {
 
 const RESOLVED = Promise.resolve();
 
-/** What a message costs of the credit: its length, at least 1 byte (so empty messages are paced too). */
+/**
+ * What a message costs of the credit: its length plus a fixed 64 bytes (docs/wire.md §8.3), so a window
+ * bounds the count of queued messages too — empty ones cost what their objects and frames take.
+ */
 function cost(message: Uint8Array): number {
-  return Math.max(1, message.byteLength);
+  return message.byteLength + MESSAGE_COST;
 }
+
+/** The fixed part of a message's cost, as reliable sessions count theirs (docs/wire.md §8.2). */
+const MESSAGE_COST = 64;
