@@ -319,6 +319,16 @@ class FramedConnection extends ConnectionBase {
   }
 }
 
+/**
+ * The framing options a socket transport derives from its own `listen()`/`connect()` options: their
+ * `frameTimeout` (checked here), and end reasons unless the stream is plain frames (`handshake: false`).
+ */
+export function streamFraming(
+  options: { readonly frameTimeout?: number | undefined; readonly handshake?: boolean | undefined } | undefined,
+): Pick<FramedOptions, "frameTimeout" | "endReasons"> {
+  return { frameTimeout: frameTimeoutOf(options?.frameTimeout), endReasons: options?.handshake !== false };
+}
+
 function frameTimeoutOf(value: number | undefined): number {
   if (value === undefined) return DEFAULT_FRAME_TIMEOUT;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {

@@ -13,7 +13,7 @@ import {
   type TcpAddress,
 } from "@ipc/core";
 import { resolveConnectionOptions } from "@ipc/core/transport";
-import { FrameReader, awaitAccepted, framed, isHandshakeTimeout, resolveHandshake } from "@ipc/framing";
+import { FrameReader, awaitAccepted, framed, isHandshakeTimeout, resolveHandshake, streamFraming } from "@ipc/framing";
 import type { TcpConnectOptions } from "./options.js";
 import { createPool, type Pool, type PoolOptions } from "./pool.js";
 import { connectReconnecting, type ReconnectOptions, type ReconnectingConnection } from "./reconnect.js";
@@ -85,7 +85,7 @@ async function connectOnce(target: TcpTarget, options?: TcpConnectOptions): Prom
   const { host, port } = resolveTarget(target);
   const address = url({ scheme: "tcp", host, port });
   const what = `connect to ${address}`;
-  const settings = resolveConnectionOptions(options);
+  const settings = { ...resolveConnectionOptions(options), ...streamFraming(options) };
   const handshakeTimeout = resolveHandshake(options);
   checkSocketOptions(options);
   throwIfAborted(options?.signal, what);

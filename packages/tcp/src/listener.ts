@@ -6,7 +6,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { InvalidArgumentError, fromSystemError, type Connection, type Listener } from "@ipc/core";
 import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
-import { FrameReader, HandshakeStatus, framed, refuse, resolveHandshake, statusMessage } from "@ipc/framing";
+import { FrameReader, HandshakeStatus, framed, refuse, resolveHandshake, statusMessage, streamFraming, type FramedOptions } from "@ipc/framing";
 import { canAdopt, closeFd, duplicate } from "./native.js";
 import type { TcpListenOptions } from "./options.js";
 import { checkSocketOptions, configureSocket, socketFd, watch, withSettings } from "./socket.js";
@@ -15,7 +15,7 @@ import { resolveTarget, urlOf, type TcpTarget } from "./target.js";
 class TcpListener extends ListenerBase {
   readonly address: string;
   readonly #server: net.Server;
-  readonly #settings: ResolvedConnectionOptions;
+  readonly #settings: ResolvedConnectionOptions & FramedOptions;
   readonly #options: TcpListenOptions | undefined;
   /** Connections queued or handed out and still open, for maxConnections. */
   #live = 0;
@@ -25,7 +25,7 @@ class TcpListener extends ListenerBase {
     this.address = address;
     this.#server = server;
     this.#options = options;
-    this.#settings = resolveConnectionOptions(options);
+    this.#settings = { ...resolveConnectionOptions(options), ...streamFraming(options) };
     if (options?.tls === undefined) {
       server.on("connection", (socket: net.Socket) => this.#admit(socket));
     } else {

@@ -1,4 +1,5 @@
 import type { ConnectOptions, ListenOptions } from "@ipc/core";
+import type { FramedOptions } from "@ipc/framing";
 import type { ReconnectOptions } from "./reconnect.js";
 
 /** TLS settings, on either side (PEM strings or Buffers, as node:tls takes them). */
@@ -39,7 +40,7 @@ export interface TcpSocketOptions {
 }
 
 /** Options of {@link listen}. */
-export interface TcpListenOptions extends ListenOptions, TcpSocketOptions {
+export interface TcpListenOptions extends ListenOptions, TcpSocketOptions, Pick<FramedOptions, "frameTimeout"> {
   /**
    * Start every accepted connection with the status frame (docs/wire.md §2.1). `false`: plain
    * length-prefixed frames from the first byte, both ways, for clients that are not @ipc (and @ipc clients
@@ -57,7 +58,7 @@ export interface TcpListenOptions extends ListenOptions, TcpSocketOptions {
 }
 
 /** Options of {@link connect}. `timeout` and `signal` bound the TCP connect, TLS and the server's answer. */
-export interface TcpConnectOptions extends ConnectOptions, TcpSocketOptions {
+export interface TcpConnectOptions extends ConnectOptions, TcpSocketOptions, Pick<FramedOptions, "frameTimeout"> {
   /**
    * Wait for the server's status frame (docs/wire.md §2.1) before `connect()` resolves. `false`: plain
    * length-prefixed frames from the first byte, both ways, for servers that are not @ipc (and @ipc listeners

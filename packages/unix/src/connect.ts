@@ -12,7 +12,7 @@ import {
   type WaitOptions,
 } from "@ipc/core";
 import { resolveConnectionOptions } from "@ipc/core/transport";
-import { FrameReader, awaitAccepted, framed, isHandshakeTimeout, resolveHandshake } from "@ipc/framing";
+import { FrameReader, awaitAccepted, framed, isHandshakeTimeout, resolveHandshake, streamFraming } from "@ipc/framing";
 import { canUse, closeFd, connectSocket, mustUse, peerCredentials, type SocketName } from "./native.js";
 import type { UnixConnectOptions } from "./options.js";
 import { resolveTarget, type UnixTarget } from "./target.js";
@@ -93,7 +93,7 @@ async function connectWithRetry(
  */
 export async function connect(target: UnixTarget, options?: UnixConnectOptions): Promise<Connection> {
   const { url, name } = resolveTarget(target);
-  const settings = resolveConnectionOptions(options);
+  const settings = { ...resolveConnectionOptions(options), ...streamFraming(options) };
   const handshakeTimeout = resolveHandshake(options);
   const what = `connect to ${url}`;
   throwIfAborted(options?.signal, what);

@@ -7,7 +7,7 @@ import { unlinkSync } from "node:fs";
 import net from "node:net";
 import { InvalidArgumentError, fromSystemError, type Connection, type Listener, type Peer } from "@ipc/core";
 import { ListenerBase, resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "@ipc/core/transport";
-import { FrameReader, HandshakeStatus, framed, refuse, resolveHandshake, statusMessage } from "@ipc/framing";
+import { FrameReader, HandshakeStatus, framed, refuse, resolveHandshake, statusMessage, streamFraming, type FramedOptions } from "@ipc/framing";
 import { refusal } from "./authorize.js";
 import { bindAbstract, bindNative, bindPath, bindWithNode } from "./bind.js";
 import { own, release, type OwnedFile } from "./cleanup.js";
@@ -26,7 +26,7 @@ class UnixListener extends ListenerBase {
   readonly address: string;
   readonly #file: OwnedFile | undefined;
   readonly #server: net.Server;
-  readonly #connection: ResolvedConnectionOptions;
+  readonly #connection: ResolvedConnectionOptions & FramedOptions;
   readonly #options: UnixListenOptions | undefined;
 
   constructor(server: net.Server, target: ResolvedTarget, file: OwnedFile | undefined, options: UnixListenOptions | undefined) {
@@ -35,7 +35,7 @@ class UnixListener extends ListenerBase {
     this.#file = file;
     this.#server = server;
     this.#options = options;
-    this.#connection = resolveConnectionOptions(options);
+    this.#connection = { ...resolveConnectionOptions(options), ...streamFraming(options) };
     server.on("connection", (socket: net.Socket) => void this.#admit(socket));
   }
 

@@ -1,7 +1,8 @@
 import type { ConnectOptions, ListenOptions, Peer } from "@ipc/core";
+import type { FramedOptions } from "@ipc/framing";
 
 /** Options of {@link listen}. */
-export interface UnixListenOptions extends ListenOptions {
+export interface UnixListenOptions extends ListenOptions, Pick<FramedOptions, "frameTimeout"> {
   /**
    * Start every accepted connection with the status frame (docs/wire.md §2.1). `false`: plain
    * length-prefixed frames from the first byte, both ways, for clients that are not @ipc (and @ipc clients
@@ -40,7 +41,7 @@ export interface UnixListenOptions extends ListenOptions {
 }
 
 /** Options of {@link connect}. `timeout` and `signal` bound the connect and the server's answer together. */
-export interface UnixConnectOptions extends ConnectOptions {
+export interface UnixConnectOptions extends ConnectOptions, Pick<FramedOptions, "frameTimeout"> {
   /**
    * Wait for the server's status frame (docs/wire.md §2.1) before `connect()` resolves. `false`: plain
    * length-prefixed frames from the first byte, both ways, for servers that are not @ipc (and @ipc listeners

@@ -202,7 +202,7 @@ export async function spawnChannel(
   child.stdout!.holdUntil(verdict);
   const inner = framed(
     { readable: child.stdout!, writable: child.stdin! },
-    { ...options, localAddress: "pipe:", remoteAddress: address, peer: peerOf(child.pid) },
+    { ...options, localAddress: "pipe:", remoteAddress: address, peer: peerOf(child.pid), peerName: "the child" },
   );
   return new ChildConnection(inner, child, child.stderr);
 }
