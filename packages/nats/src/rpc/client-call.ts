@@ -15,7 +15,7 @@ import {
   setDeadlineTimer,
   timeoutMsUntil,
   type AnyMethod,
-} from "@ipc/rpc/internal";
+} from "@ipc/rpc/carrier";
 import { EMPTY, publish, publishQuietly } from "./publish.js";
 import {
   H_CANCEL,

@@ -13,7 +13,7 @@ import {
   type Methods,
   type Service,
 } from "@ipc/rpc";
-import { closeSignal, deadlineOf, messageOf, methodInfo, waitOrAbort, type AnyMethod } from "@ipc/rpc/internal";
+import { closeSignal, deadlineOf, messageOf, methodInfo, waitOrAbort, type AnyMethod } from "@ipc/rpc/carrier";
 import { Deferred, InvalidArgumentError, type WaitOptions } from "../deps.js";
 import { NatsClientCall, type CallHost } from "./client-call.js";
 import { resolveClientOptions, type NatsClientOptions, type ResolvedClientOptions } from "./options.js";

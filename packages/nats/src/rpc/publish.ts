@@ -1,7 +1,7 @@
 /** Publishing with the errors of @ipc/rpc: what NATS refuses to send becomes an `RpcError`. */
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { RpcError } from "@ipc/rpc";
-import { messageOf } from "@ipc/rpc/internal";
+import { messageOf } from "@ipc/rpc/carrier";
 
 /** The status a failed `publish()` gives a call: over `max_payload` is `RESOURCE_EXHAUSTED`, the rest `UNAVAILABLE`. */
 export function publishFailure(error: unknown, what: string, size: number, limit: number | undefined): RpcError {

@@ -5,7 +5,7 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { RPC_STATUS_CODES, RpcError, type CallContext, type MethodInfo, type RpcErrorStatus, type ServerInterceptor } from "@ipc/rpc";
-import { EventLoopTurns, InboundStream, STREAM_TURN, SendCredit, costOf, messageOf, setDeadlineTimer, type AnyMethod } from "@ipc/rpc/internal";
+import { EventLoopTurns, InboundStream, STREAM_TURN, SendCredit, costOf, messageOf, setDeadlineTimer, type AnyMethod } from "@ipc/rpc/carrier";
 import type { Peer } from "../deps.js";
 import { EMPTY, publish, publishFailure, publishQuietly } from "./publish.js";
 import { H_CALL, H_WINDOW, controlHeaders, statusHeaders, type RequestHead } from "./wire.js";

@@ -5,7 +5,7 @@
  */
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { RpcError, type Implementation, type Methods, type Service } from "@ipc/rpc";
-import { closeSignal, messageOf, methodInfo, waitOrAbort, type AnyMethod } from "@ipc/rpc/internal";
+import { closeSignal, messageOf, methodInfo, waitOrAbort, type AnyMethod } from "@ipc/rpc/carrier";
 import { Deferred, InvalidArgumentError, type WaitOptions } from "../deps.js";
 import { resolveServeOptions, type NatsServeOptions, type ResolvedServeOptions } from "./options.js";
 import { EMPTY, publishQuietly } from "./publish.js";

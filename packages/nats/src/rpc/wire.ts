@@ -6,7 +6,7 @@
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { InvalidArgumentError } from "../deps.js";
 import { RPC_STATUS_CODES, RpcError, statusName, type RpcErrorStatus } from "@ipc/rpc";
-import { MAX_METADATA_BYTES, MAX_METADATA_ENTRIES } from "@ipc/rpc/internal";
+import { MAX_METADATA_BYTES, MAX_METADATA_ENTRIES } from "@ipc/rpc/carrier";
 
 /** The default first tokens of every RPC subject. */
 export const DEFAULT_RPC_PREFIX = "ipc.rpc";
