@@ -19,7 +19,7 @@ import {
   type Transport,
   type WaitOptions,
 } from "@ipc/core";
-import { ListenerBase } from "@ipc/core/transport";
+import { ListenerBase, publishConnect } from "@ipc/core/transport";
 import { spawnChannel, type ChildChannel, type SpawnChannelOptions } from "./child.js";
 import { SpawnError } from "../errors.js";
 import { parentChannel } from "./parent.js";
@@ -78,7 +78,9 @@ export const pipeTransport: PipeTransport = {
       );
     }
     try {
-      return await spawnChannel(command, args, options);
+      const channel = await spawnChannel(command, args, options);
+      publishConnect(channel, address);
+      return channel;
     } catch (error) {
       if (error instanceof SpawnError) {
         throw new ConnectionRefusedError(`connect to ${address}: ${error.message}`, { cause: error });
