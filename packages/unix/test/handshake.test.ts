@@ -50,6 +50,20 @@ async function plainServer(role: "server" | "silent", address: object): Promise<
   return line;
 }
 
+/** Like {@link plainServer}, with the server's next lines (one per closed connection) to read. */
+async function plainServerLines(role: "server" | "silent", address: object): Promise<() => Promise<string>> {
+  const child = spawn(process.execPath, [fixture, role, JSON.stringify(address)], { stdio: "pipe" });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const line = await lines.next();
+    if (line.done === true) throw new Error("the plain server ended");
+    return line.value;
+  };
+  await next();
+  return next;
+}
+
 /** Runs the plain client: sends `messages` as frames, half-closes, resolves with the frames it read back. */
 async function plainClient(address: object, messages: string[]): Promise<unknown> {
   const child = spawn(process.execPath, [fixture, "client", JSON.stringify(address), ...messages], { stdio: "pipe" });
@@ -88,6 +102,16 @@ describe("@ipc/unix with handshake: false (plain length-prefixed frames, docs/wi
     const listener = keep(await listen(join(dir, "ipc.sock"), { handshake: false }));
     echo(listener);
     expect(await plainClient({ path: join(dir, "ipc.sock") }, ["hello", "", "world"])).toEqual(["hello", "", "world"]);
+  });
+
+  it("a connection with handshake: false that aborts sends the plain peer nothing but frames: no end reason (docs/wire.md §2.4)", async () => {
+    const { plain, target } = await place();
+    const lines = await plainServerLines("server", plain);
+    const client = await connect(target, { handshake: false, timeout: 10_000 });
+    await client.send(bytes("hello"));
+    expect(text(await client.receive({ timeout: 10_000 }))).toBe("hello"); // so "hello" was written before the abort
+    client.abort(new Error("the application gave up"));
+    expect(JSON.parse(await lines())).toEqual(["hello"]);
   });
 
   it("a listener with handshake: false turns a client away by ending the connection: a plain client reads no frame, just the end", async () => {
