@@ -32,8 +32,10 @@ export const FEATURES: { readonly [feature in NativeFeature]: FeatureInfo } = {
   "unix.peerCredentials": {
     description: "peer credentials of Unix socket connections (peer, sameUser, allowUids, allowGids, authorize)",
     packageName: "@ipc/unix",
-    calls: ["getsockopt(SO_PEERCRED)"],
-    without: "connection.peer is undefined; listen() with sameUser, allowUids, allowGids or authorize fails with UnsupportedError",
+    calls: ["getsockopt(SO_PEERCRED)", "flock (the lock while a stale socket file is replaced)"],
+    without:
+      "connection.peer is undefined; listen() with sameUser, allowUids, allowGids or authorize fails with UnsupportedError; " +
+      "a stale socket file is replaced under a lock file holding the owner's pid instead of flock",
   },
   "unix.abstract": {
     description: "Unix sockets in the abstract namespace (unix-abstract:)",
