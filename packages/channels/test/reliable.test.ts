@@ -44,73 +44,72 @@ describe("reliable sessions", () => {
     expect(listener.sessions).toBe(0);
   });
 
-  it(
-    "delivers 100 000 messages exactly once and in order, both ways, over connections dropped every 4–8 frames (a few hundred messages)",
-    SLOW,
-    async () => {
-      const { raw, listener } = await server({ maxBufferedBytes: 64 * 1024 });
-      const connections: FaultyConnection[] = [];
-      // A session packs the messages of a burst into one frame (a Batch): the connections break after a
-      // few frames each, which is every few hundred messages.
-      const connect = faultyConnect(() => memoryTransport.connect(raw.address), { dropAfterMessages: [4, 8], seed: 7 });
-      const client = track(
-        await reliable(async () => {
+  it("delivers 100 000 messages exactly once and in order, both ways, over connections dropped every 4–8 frames (a few hundred messages)", SLOW, async () => {
+    const { raw, listener } = await server({ maxBufferedBytes: 64 * 1024 });
+    const connections: FaultyConnection[] = [];
+    // A session packs the messages of a burst into one frame (a Batch): the connections break after a
+    // few frames each, which is every few hundred messages.
+    const connect = faultyConnect(() => memoryTransport.connect(raw.address), { dropAfterMessages: [4, 8], seed: 7 });
+    const client = track(
+      await reliable(
+        async () => {
           const c = await connect();
           connections.push(c);
           return c;
-        }, { ...FAST, maxBufferedBytes: 64 * 1024 }),
-      );
-      const session = track((await listener.accept({ timeout: 5000 }))!);
-      const count = 100_000;
-      const sent = checksum();
-      const echoed = checksum();
-      let maxBuffered = 0;
-      let maxUnread = 0;
-      // The server echoes each message; both directions must come through whole.
-      const echo = (async () => {
-        let next = 0;
-        for await (const message of session) {
-          if (checkPatterned(message) !== next) throw new Error(`server: message ${next} arrived as ${checkPatterned(message)}`);
-          next++;
-          maxUnread = Math.max(maxUnread, session.stats.unreadBytes);
-          await session.send(message);
-        }
-        return next;
-      })();
-      const reading = (async () => {
-        let next = 0;
-        for await (const message of client) {
-          if (checkPatterned(message) !== next) throw new Error(`client: echo ${next} arrived as ${checkPatterned(message)}`);
-          echoed.add(message);
-          if (++next === count) return next;
-        }
-        return next;
-      })();
-      for (let seq = 0; seq < count; seq++) {
-        const message = patterned(seq, 16 + (seq % 200));
-        sent.add(message);
-        await client.send(message);
-        maxBuffered = Math.max(maxBuffered, client.stats.bufferedBytes);
+        },
+        { ...FAST, maxBufferedBytes: 64 * 1024 },
+      ),
+    );
+    const session = track((await listener.accept({ timeout: 5000 }))!);
+    const count = 100_000;
+    const sent = checksum();
+    const echoed = checksum();
+    let maxBuffered = 0;
+    let maxUnread = 0;
+    // The server echoes each message; both directions must come through whole.
+    const echo = (async () => {
+      let next = 0;
+      for await (const message of session) {
+        if (checkPatterned(message) !== next) throw new Error(`server: message ${next} arrived as ${checkPatterned(message)}`);
+        next++;
+        maxUnread = Math.max(maxUnread, session.stats.unreadBytes);
+        await session.send(message);
       }
-      expect(await reading).toBe(count);
-      await client.close({ timeout: 20_000 });
-      expect(await echo).toBe(count);
-      // Both ends closed gracefully, though connections kept breaking during the close too.
-      await expect(client.closed).resolves.toBeUndefined();
-      await expect(session.closed).resolves.toBeUndefined();
-      expect(echoed.hex()).toBe(sent.hex());
-      const dropped = connections.filter((c) => c.faults.dropped !== undefined).length;
-      expect(dropped).toBeGreaterThan(200);
-      // A connection can also break during its handshake: it then never carried the session.
-      expect(client.stats.connections).toBeGreaterThan(200);
-      expect(client.stats.connections).toBeLessThanOrEqual(connections.length);
-      expect(client.stats.sent).toBe(count);
-      expect(client.stats.received).toBe(count);
-      // Memory: the replay buffer and the unread messages stay within the window.
-      expect(maxBuffered).toBeLessThanOrEqual(64 * 1024);
-      expect(maxUnread).toBeLessThanOrEqual(64 * 1024);
-    },
-  );
+      return next;
+    })();
+    const reading = (async () => {
+      let next = 0;
+      for await (const message of client) {
+        if (checkPatterned(message) !== next) throw new Error(`client: echo ${next} arrived as ${checkPatterned(message)}`);
+        echoed.add(message);
+        if (++next === count) return next;
+      }
+      return next;
+    })();
+    for (let seq = 0; seq < count; seq++) {
+      const message = patterned(seq, 16 + (seq % 200));
+      sent.add(message);
+      await client.send(message);
+      maxBuffered = Math.max(maxBuffered, client.stats.bufferedBytes);
+    }
+    expect(await reading).toBe(count);
+    await client.close({ timeout: 20_000 });
+    expect(await echo).toBe(count);
+    // Both ends closed gracefully, though connections kept breaking during the close too.
+    await expect(client.closed).resolves.toBeUndefined();
+    await expect(session.closed).resolves.toBeUndefined();
+    expect(echoed.hex()).toBe(sent.hex());
+    const dropped = connections.filter((c) => c.faults.dropped !== undefined).length;
+    expect(dropped).toBeGreaterThan(200);
+    // A connection can also break during its handshake: it then never carried the session.
+    expect(client.stats.connections).toBeGreaterThan(200);
+    expect(client.stats.connections).toBeLessThanOrEqual(connections.length);
+    expect(client.stats.sent).toBe(count);
+    expect(client.stats.received).toBe(count);
+    // Memory: the replay buffer and the unread messages stay within the window.
+    expect(maxBuffered).toBeLessThanOrEqual(64 * 1024);
+    expect(maxUnread).toBeLessThanOrEqual(64 * 1024);
+  });
 
   it("send() waits when the replay buffer is full (the peer reads nothing), and the wait can time out", async () => {
     const { raw, listener } = await server({ maxBufferedBytes: 8 * 1024 });
@@ -265,4 +264,3 @@ describe("reliable sessions: bad input", () => {
     await expect(client.send(new Uint8Array(1))).rejects.toMatchObject({ code: "IPC_ERR_CLOSED" });
   });
 });
-
