@@ -1,9 +1,9 @@
 /**
- * Properties of what a reliable listener does with the first message of a connection (docs/wire.md §8.2.2),
- * the one thing a stranger can send it: whatever the bytes — a Hello of any version, session id and position
- * (the id of a live session included), damaged, or anything else — the answer is the Welcome or the Goodbye
- * with the reason that docs/wire.md §8.2.2 prescribes, never silence or a crash, and a live session that was not
- * validly resumed goes on carrying messages.
+ * Properties of the reliable session handshake (docs/wire.md §8.2.2), where a stranger's bytes first reach a
+ * session. A listener answers any first message of a connection — a Hello of any version, session id (a live
+ * session's included) and position, damaged or not, or anything else — with the Welcome or the Goodbye reason
+ * that §8.2.2 allows, never silence or a crash, and a live session that was not validly resumed goes on carrying
+ * messages. A new client joins only on a possible Welcome, and tells a server that broke the protocol why.
  * Seed and runs: see fc-params.ts.
  */
 import { memoryTransport } from "@ipc/core";
@@ -117,6 +117,72 @@ describe("reliable listener properties", () => {
         await client.send(message);
         expect([...((await session.receive()) ?? [])]).toEqual([...message]);
         expect(session.state).not.toBe("closed");
+      }),
+      params(40, 20),
+    );
+  });
+});
+
+/** A server's answer to a new session's Hello: a Welcome of any fields, damaged or not, a Goodbye, or any envelope. */
+const serverAnswer = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        version: fc.oneof(fc.constant(1), fc.nat({ max: 3 })),
+        session: fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ maxLength: 20 })),
+        received: fc.oneof(fc.constant(Long.UZERO), u64),
+        ack: fc.oneof(fc.constant(Long.UZERO), u64),
+        window: fc.oneof(fc.constant(Long.fromNumber(1 << 20, true)), u64),
+      })
+      .map((welcome) => ipc.IpcMessage.encode({ welcome }).finish()),
+  },
+  { weight: 1, arbitrary: fc.record({ reason: fc.nat({ max: 5 }), message: fc.string({ maxLength: 10 }) }).map((goodbye) => ipc.IpcMessage.encode({ goodbye }).finish()) },
+  { weight: 1, arbitrary: anyEnvelope },
+).chain((bytes) => fc.option(edits, { freq: 3 }).map((damage) => (damage === null ? bytes : apply(bytes, damage))));
+
+/** What docs/wire.md §8.2.2 makes a new client do with `bytes` as the server's answer to its Hello. */
+function clientOutcome(bytes: Uint8Array): "session" | "refused" | "protocol" {
+  let frame;
+  try {
+    frame = decodeSessionFrame(bytes);
+  } catch {
+    return "protocol";
+  }
+  if (frame.kind === "goodbye") return "refused";
+  if (frame.kind !== "welcome") return "protocol";
+  const possible = frame.version === 1 && frame.session.byteLength === 16 && frame.window >= 64 && frame.received === 0 && frame.ack === 0;
+  return possible ? "session" : "protocol";
+}
+
+describe("reliable client properties", () => {
+  it("a new client joins only on a possible Welcome; any other answer fails it with a typed error, a broken one with Goodbye(REASON_PROTOCOL) to the server", async () => {
+    await fc.assert(
+      fc.asyncProperty(serverAnswer, async (answer) => {
+        const raw = await memoryTransport.listen(memoryAddress("reliable-client-property"));
+        cleanups.push(() => raw.close());
+        const opening = reliable(() => memoryTransport.connect(raw.address), { minReconnectDelay: 0, maxReconnectDelay: 1 }).then(
+          (session) => ({ session }),
+          (error: unknown) => ({ error: error as { code?: unknown } }),
+        );
+        const server = (await raw.accept())!;
+        cleanups.push(() => server.abort());
+        expect(decodeSessionFrame((await server.receive())!).kind).toBe("hello");
+        await server.send(answer);
+        const outcome = await opening;
+        const expected = clientOutcome(answer);
+        if ("session" in outcome) {
+          cleanups.push(() => outcome.session.abort());
+          expect(expected, `joined on ${Buffer.from(answer).toString("hex")}`).toBe("session");
+          return;
+        }
+        expect(String(outcome.error.code), String(outcome.error)).toMatch(/^IPC_ERR_/);
+        expect(expected, `refused ${Buffer.from(answer).toString("hex")}: ${String(outcome.error)}`).not.toBe("session");
+        if (expected === "protocol") {
+          expect(outcome.error.code).toBe("IPC_ERR_PROTOCOL");
+          const goodbye = decodeSessionFrame((await server.receive())!);
+          expect(goodbye).toMatchObject({ kind: "goodbye", reason: REASON_PROTOCOL });
+        }
       }),
       params(40, 20),
     );
