@@ -266,19 +266,19 @@ export class FrameDecoder {
   #fillEndReason(chunk: Uint8Array, offset: number): number {
     const end = chunk.byteLength;
     while (offset < end) {
-      if (this.#bodyLength < 0 && this.#bodyHave === 2) {
-        const size = (this.#body[0]! << 8) | this.#body[1]!;
-        if (size === 0 || size > MAX_END_REASON) {
-          this.#state = State.Failed;
-          throw new ProtocolError(`${this.#peerName} sent an end reason of ${size} bytes (1 to ${MAX_END_REASON} allowed)`);
-        }
-        this.#bodyLength = 2 + size;
-      }
       const want = this.#bodyLength < 0 ? 2 : this.#bodyLength;
       const take = Math.min(want - this.#bodyHave, end - offset);
       this.#body.set(chunk.subarray(offset, offset + take), this.#bodyHave);
       this.#bodyHave += take;
       offset += take;
+      if (this.#bodyLength < 0 && this.#bodyHave === 2) {
+        const size = (this.#body[0]! << 8) | this.#body[1]!;
+        if (size === 0 || size > MAX_END_REASON) {
+          this.stop();
+          throw new ProtocolError(`${this.#peerName} sent an end reason of ${size} bytes (1 to ${MAX_END_REASON} allowed)`);
+        }
+        this.#bodyLength = 2 + size;
+      }
       if (this.#bodyLength > 0 && this.#bodyHave === this.#bodyLength) {
         const reason = readEndReason(this.#body.subarray(2, this.#bodyLength));
         this.stop();

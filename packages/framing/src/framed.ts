@@ -93,7 +93,7 @@ class FramedConnection extends ConnectionBase {
   #writableClosed = false;
   /** This side stopped reading because its inbox is full. */
   #readingPaused = false;
-  /** This end sent or received a frame: the conversation began, and an abort is worth an end reason. */
+  /** This end sent a frame: the conversation began, and an abort is worth an end reason. */
   #spoke = false;
   /** What this end writes before its stream goes when it fails (docs/wire.md §2.4). */
   #farewell: Uint8Array | undefined;
@@ -195,13 +195,11 @@ class FramedConnection extends ConnectionBase {
   }
 
   /**
-   * Tells the peer that this end aborted (docs/wire.md §2.4), after the frames already written — once a
-   * frame went either way: a client that gives up waiting for a server's status frame (§2.1) just closes.
+   * Tells the peer that this end aborted (docs/wire.md §2.4), after the frames already written — once this
+   * end has sent a frame: a client that gives up on a server's status frame (§2.1) just closes.
    */
   protected override onAbort(reason: Error): void {
-    if (this.#endReasons && (this.#spoke || this.inbox.length > 0 || this.#decoder.framesDecoded !== 0)) {
-      this.#farewell = encodeEndText(EndReasonCode.Aborted, reason.message);
-    }
+    if (this.#endReasons && this.#spoke) this.#farewell = encodeEndText(EndReasonCode.Aborted, reason.message);
   }
 
   /**

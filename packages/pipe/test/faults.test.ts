@@ -101,8 +101,9 @@ describe("bad input from a channel's child: a typed error, the child stopped or 
   // What the child writes (printf's octal escapes), what the connection ends with, and how the child ends.
   const cases = [
     {
+      // 0xFFFFFFFE: 0xFFFFFFFF announces an end reason (docs/wire.md §2.4), never a frame.
       name: "a huge length (4 GiB) is refused before anything is allocated, and the child is stopped",
-      script: "printf '\\377\\377\\377\\377'; exec sleep 30",
+      script: "printf '\\377\\377\\377\\376'; exec sleep 30",
       code: "IPC_ERR_FRAME_TOO_LARGE",
       status: { code: null, signal: "SIGTERM" },
       before: [],
