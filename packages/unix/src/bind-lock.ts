@@ -82,7 +82,8 @@ function tryFlock(lockPath: string, what: string): BindLock | undefined {
     // O_NOFOLLOW: a symbolic link planted at the lock's name is refused, never followed (libuv adds O_CLOEXEC).
     fd = openSync(lockPath, constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   } catch (error) {
-    if (code(error) === "ELOOP" || code(error) === "EISDIR") throw inTheWay(lockPath, what, error);
+    // ELOOP: a symbolic link at the lock's name (O_NOFOLLOW), or a loop on the way to it; EISDIR: a directory.
+    if ((code(error) === "ELOOP" || code(error) === "EISDIR") && isNotAFile(lockPath)) throw inTheWay(lockPath, what, error);
     throw fromSystemError(error, `${what}: lock ${lockPath}`);
   }
   let held = false;
@@ -110,6 +111,15 @@ function tryFlock(lockPath: string, what: string): BindLock | undefined {
     };
   } finally {
     if (!held) closeSync(fd);
+  }
+}
+
+/** True when something that is not a regular file is at `path` itself (not on the way to it). */
+function isNotAFile(path: string): boolean {
+  try {
+    return !lstatSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 
