@@ -77,18 +77,18 @@ export function publishClose(connection: Connection, error: Error | undefined, a
   channels.close.publish({ connection, reason, error });
 }
 
-/** Who owns each receive queue, for `ipc:backpressure` (registered by `ConnectionBase`). */
-const owners = new WeakMap<object, Connection>();
-
-/** Names `connection` as the owner of `inbox` in backpressure messages. */
-export function registerInbox(inbox: object, connection: Connection): void {
-  owners.set(inbox, connection);
-}
-
-/** `ipc:backpressure`: `inbox` holds `bufferedBytes` against `highWaterMark`, and stops (`on`) or resumes reading. */
-export function publishBackpressure(inbox: object, on: boolean, bufferedBytes: number, highWaterMark: number): void {
+/**
+ * `ipc:backpressure`: `inbox` (an `Inbox`, whose `owner` is its connection) holds `bufferedBytes` against
+ * `highWaterMark`, and stops (`on`) or resumes reading.
+ */
+export function publishBackpressure(
+  inbox: { readonly owner: Connection | undefined },
+  on: boolean,
+  bufferedBytes: number,
+  highWaterMark: number,
+): void {
   if (!channels.backpressure.hasSubscribers) return;
-  channels.backpressure.publish({ connection: owners.get(inbox), state: on ? "on" : "off", bufferedBytes, highWaterMark });
+  channels.backpressure.publish({ connection: inbox.owner, state: on ? "on" : "off", bufferedBytes, highWaterMark });
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { wait } from "./deadline.js";
 import { publishBackpressure } from "./diagnostics-publish.js";
-import type { ReceiveOptions } from "./types.js";
+import type { Connection, ReceiveOptions } from "./types.js";
 
 /** Callbacks an {@link Inbox} uses to push back on its source. */
 export interface InboxOptions {
@@ -56,6 +56,8 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   #error: unknown = undefined;
   #failed = false;
   #readers: Reader[] = [];
+  /** The connection this queue belongs to, named in `ipc:backpressure` messages (set by `ConnectionBase`). */
+  owner: Connection | undefined = undefined;
 
   constructor(options: InboxOptions) {
     this.#highWaterMark = options.highWaterMark;

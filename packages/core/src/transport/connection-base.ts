@@ -6,7 +6,7 @@
  */
 import { abortError, race } from "../deadline.js";
 import { Deferred, settledOf } from "../deferred.js";
-import { publishClose, registerInbox } from "../diagnostics-publish.js";
+import { publishClose } from "../diagnostics-publish.js";
 import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError } from "../errors.js";
 import type { Inbox } from "../inbox.js";
 import type { CloseOptions, Connection, Peer, ReceiveOptions, SendOptions } from "../types.js";
@@ -42,7 +42,7 @@ export abstract class ConnectionBase implements Connection {
     // `ipc:backpressure` messages once it has (before any I/O can fill it).
     queueMicrotask(() => {
       const inbox = this.inbox;
-      if (inbox !== undefined) registerInbox(inbox, this);
+      if (inbox !== undefined) inbox.owner = this;
     });
   }
 
