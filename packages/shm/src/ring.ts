@@ -185,9 +185,10 @@ export class MessageRing implements Disposable, AsyncDisposable {
     this.#failure = options.failure ?? (() => undefined);
     this.#closed = options.closed ?? (() => false);
     this.#watchPeer = options.watchPeer ?? false;
-    this.#head = this.#tailSeen = this.#published = Atomics.load(this.#words, HEAD) >>> 0;
-    // The consumer starts at the tail and catches up with the head through #loadHead, which checks it.
-    this.#tail = this.#headSeen = Atomics.load(this.#words, TAIL) >>> 0;
+    // The producer starts at the head, the consumer at the tail; each then follows the other's counter
+    // through #loadTail / #loadHead, which check every value it takes.
+    this.#head = this.#published = Atomics.load(this.#words, HEAD) >>> 0;
+    this.#tail = this.#headSeen = this.#tailSeen = Atomics.load(this.#words, TAIL) >>> 0;
     const used = (this.#head - this.#tail) >>> 0;
     if ((this.#head & 7) !== 0 || (this.#tail & 7) !== 0 || used > this.capacity) {
       throw new ProtocolError(`the ring's head (${this.#head}) and tail (${this.#tail}) are not 8-aligned positions at most ${this.capacity} bytes apart`);

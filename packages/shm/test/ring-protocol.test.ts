@@ -115,6 +115,24 @@ describe("MessageRing against a peer that breaks the protocol", () => {
     }
   });
 
+  it("an honest ring opened midway is no violation: a new producer and a new consumer go on from its head and tail", () => {
+    const name = uniqueName("honest-reopen");
+    using first = MessageRing.create({ name, capacity: 1024 });
+    for (let i = 0; i < 3; i++) expect(first.tryWrite(new Uint8Array(100).fill(i))).toBe(true);
+    expect(first.tryRead()?.[0]).toBe(0);
+    using producer = MessageRing.open(name);
+    using consumer = MessageRing.open(name);
+    expect(producer.free).toBe(1024 - 2 * 112);
+    // 7 more records of 112 bytes fill the ring exactly: the last one wraps behind a 16-byte padding record.
+    for (let i = 3; i < 10; i++) expect(producer.tryWrite(new Uint8Array(100).fill(i))).toBe(true);
+    expect(producer.tryWrite(new Uint8Array(100))).toBe(false);
+    const seen: number[] = [];
+    for (let m; (m = consumer.tryRead()) instanceof Uint8Array; ) seen.push(m[0]!);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(producer.tryWrite(new Uint8Array(100).fill(10))).toBe(true);
+    expect(consumer.tryRead()?.[0]).toBe(10);
+  });
+
   it("a violation fails only that ring: another ring of the same process goes on", async () => {
     const bad = uniqueName("hostile-one");
     const good = uniqueName("hostile-other");
