@@ -8,9 +8,12 @@
  * another kind of error. Seed and runs: see fc-params.ts.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { MessageRing, RING_HEADER, type Doorbell } from "../../src/index.js";
+import { cleanUp, uniqueName } from "../helpers.js";
 import { params } from "./fc-params.js";
+
+afterEach(cleanUp);
 
 /** The ring sits at this offset of its buffer, between guard bytes that must stay untouched and unread. */
 const GUARD = 64;
@@ -104,21 +107,36 @@ function model(buffer: ArrayBuffer, offset: number): Expected {
 
 interface Snapshot {
   readonly buffer: ArrayBuffer;
+  /** Where the ring starts in `buffer`. */
+  readonly offset: number;
   /** What the producer wrote, in order, and whether it wrote the end mark. */
   readonly written: Uint8Array[];
   readonly finished: boolean;
 }
 
-/** A ring of `capacity` filled by a real producer that starts at position `start`. */
+/** A ring of `capacity` over a plain buffer, between guard bytes, filled by a real producer from position `start`. */
 async function produce(capacity: number, start: number, fill: number, messages: readonly Uint8Array[], finish: boolean): Promise<Snapshot> {
   const buffer = new ArrayBuffer(GUARD + RING_HEADER + capacity + GUARD);
   new Uint8Array(buffer).fill(GUARD_BYTE);
   new MessageRing(buffer, GUARD, { init: true, capacity, doorbell });
-  new Uint8Array(buffer, GUARD + RING_HEADER, capacity).fill(fill);
-  const words = new Uint32Array(buffer, GUARD, RING_HEADER / 4);
+  return produceInto(buffer, GUARD, capacity, start, fill, messages, finish);
+}
+
+/** Fills the ring (header written) at `offset` of `buffer` with a real producer that starts at position `start`. */
+async function produceInto(
+  buffer: ArrayBuffer,
+  offset: number,
+  capacity: number,
+  start: number,
+  fill: number,
+  messages: readonly Uint8Array[],
+  finish: boolean,
+): Promise<Snapshot> {
+  new Uint8Array(buffer, offset + RING_HEADER, capacity).fill(fill);
+  const words = new Uint32Array(buffer, offset, RING_HEADER / 4);
   words[HEAD] = start;
   words[TAIL] = start;
-  const producer = new MessageRing(buffer, GUARD, { init: false, doorbell });
+  const producer = new MessageRing(buffer, offset, { init: false, doorbell });
   const written: Uint8Array[] = [];
   for (const message of messages) {
     if (message.byteLength <= producer.maxRecord) {
@@ -138,7 +156,7 @@ async function produce(capacity: number, start: number, fill: number, messages: 
     await producer.finish();
     finished = true;
   }
-  return { buffer, written, finished };
+  return { buffer, offset, written, finished };
 }
 
 /** One overwritten word: of the data area (a u32 index into it), or of the header. */
@@ -175,8 +193,8 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
 );
 
 function applyFault(snapshot: Snapshot, capacity: number, f: Fault): void {
-  const words = new Uint32Array(snapshot.buffer, GUARD, RING_HEADER / 4);
-  if (f.where === "data") new Uint32Array(snapshot.buffer, GUARD + RING_HEADER, capacity / 4)[f.word % (capacity / 4)] = f.value;
+  const words = new Uint32Array(snapshot.buffer, snapshot.offset, RING_HEADER / 4);
+  if (f.where === "data") new Uint32Array(snapshot.buffer, snapshot.offset + RING_HEADER, capacity / 4)[f.word % (capacity / 4)] = f.value;
   else if (f.where === "header") words[f.word] = f.value;
   else {
     const index = f.where === "head" ? HEAD : TAIL;
@@ -244,42 +262,56 @@ type RingCase = typeof ringCase extends fc.Arbitrary<infer T> ? T : never;
 
 async function checkConsumer(c: RingCase, reader: Reader): Promise<void> {
   const snapshot = await produce(c.capacity, c.start, c.fill, c.messages, c.finish);
+  await checkSnapshot(c, snapshot, reader, () => new MessageRing(snapshot.buffer, GUARD, { init: false, doorbell }));
+}
+
+/**
+ * Damages `snapshot` with the case's faults, opens its consumer with `open`, reads everything with `reader`, and
+ * checks it against the model: the messages, how it stopped, that it stays stopped, and that the consumer wrote
+ * nothing but its own header words.
+ */
+async function checkSnapshot(c: RingCase, snapshot: Snapshot, reader: Reader, open: () => MessageRing): Promise<void> {
   for (const f of c.faults) applyFault(snapshot, c.capacity, f);
-  const expected = model(snapshot.buffer, GUARD);
+  const expected = model(snapshot.buffer, snapshot.offset);
   if (c.faults.length === 0) {
     // Nothing broken: exactly what was written, then the end mark if it was written.
     expect(expected.messages).toEqual(snapshot.written);
     expect(expected.ending).toBe(snapshot.finished ? "end" : "empty");
   }
+  const dataStart = snapshot.offset + RING_HEADER;
   const before = new Uint8Array(snapshot.buffer).slice();
   let ring: MessageRing;
   try {
-    ring = new MessageRing(snapshot.buffer, GUARD, { init: false, doorbell });
+    ring = open();
   } catch (error) {
     expect(isProtocolError(error), `opening the ring threw ${String(error)}`).toBe(true);
     expect(expected.badHeader || expected.oddHeader, `opening a ring with a valid header threw ${String(error)}`).toBe(true);
     return;
   }
-  const published = (new Uint32Array(snapshot.buffer, GUARD, RING_HEADER / 4)[HEAD]! - new Uint32Array(snapshot.buffer, GUARD, RING_HEADER / 4)[TAIL]!) >>> 0;
-  // Every record takes at least 8 bytes: more messages than that are phantoms.
-  const got = readAll(reader(ring), Math.floor(published / 8) + 1);
-  if (expected.badHeader) {
-    expect(got.messages.length, "messages delivered from a ring whose header breaks the protocol").toBe(0);
-    expect(got.ending).toBe("violation");
-  } else {
-    expect(got.messages.length, "messages delivered").toBe(expected.messages.length);
-    got.messages.forEach((m, i) => expect(Buffer.compare(m, expected.messages[i]!), `message ${i}`).toBe(0));
-    expect(got.ending).toBe(expected.ending);
+  try {
+    const header = new Uint32Array(snapshot.buffer, snapshot.offset, RING_HEADER / 4);
+    const published = (header[HEAD]! - header[TAIL]!) >>> 0;
+    // Every record takes at least 8 bytes: more messages than that are phantoms.
+    const got = readAll(reader(ring), Math.floor(published / 8) + 1);
+    if (expected.badHeader) {
+      expect(got.messages.length, "messages delivered from a ring whose header breaks the protocol").toBe(0);
+      expect(got.ending).toBe("violation");
+    } else {
+      expect(got.messages.length, "messages delivered").toBe(expected.messages.length);
+      got.messages.forEach((m, i) => expect(Buffer.compare(m, expected.messages[i]!), `message ${i}`).toBe(0));
+      expect(got.ending).toBe(expected.ending);
+    }
+    // How it stopped, it stays: an empty ring stays empty, the end stays the end, a violation fails the ring for good.
+    const again = readAll(reader(ring), 0);
+    expect(again.messages.length, "a message after the ring said it had none").toBe(0);
+    expect(again.ending).toBe(got.ending);
+    // The consumer writes only its own header words; the data and the guards are as the producer left them.
+    const after = new Uint8Array(snapshot.buffer);
+    expect(Buffer.compare(after.subarray(0, snapshot.offset), before.subarray(0, snapshot.offset))).toBe(0);
+    expect(Buffer.compare(after.subarray(dataStart), before.subarray(dataStart)), "the consumer wrote into the data or past the ring").toBe(0);
+  } finally {
+    ring.close();
   }
-  // How it stopped, it stays: an empty ring stays empty, the end stays the end, a violation fails the ring for good.
-  const again = readAll(reader(ring), 0);
-  expect(again.messages.length, "a message after the ring said it had none").toBe(0);
-  expect(again.ending).toBe(got.ending);
-  // The consumer writes only its own header words; the data and the guards are as the producer left them.
-  const after = new Uint8Array(snapshot.buffer);
-  expect(Buffer.compare(after.subarray(0, GUARD), before.subarray(0, GUARD))).toBe(0);
-  const dataStart = GUARD + RING_HEADER;
-  expect(Buffer.compare(after.subarray(dataStart), before.subarray(dataStart)), "the consumer wrote into the data or past the ring").toBe(0);
 }
 
 describe("MessageRing consumer properties (docs/wire.md §5.5)", () => {
@@ -308,6 +340,22 @@ describe("MessageRing consumer properties (docs/wire.md §5.5)", () => {
     await fc.assert(
       fc.asyncProperty(ringCase, (c) => checkConsumer(c, byDrain)),
       params(200),
+    );
+  });
+
+  it("over a real segment opened by name (MessageRing.create / open), damaged words yield exactly the valid records, then a typed stop", async () => {
+    await fc.assert(
+      fc.asyncProperty(ringCase, async (c) => {
+        const name = uniqueName("ring-property");
+        const created = MessageRing.create({ name, capacity: c.capacity });
+        try {
+          const snapshot = await produceInto(created.memory!.buffer, 0, c.capacity, c.start, c.fill, c.messages, c.finish);
+          await checkSnapshot(c, snapshot, byTryRead, () => MessageRing.open(name));
+        } finally {
+          created.destroy();
+        }
+      }),
+      params(40, 5),
     );
   });
 
