@@ -255,7 +255,7 @@ describe("FrameDecoder properties", () => {
       fc.property(hostileStream, limit, cuts, (stream, max, points) => {
         expectSame(decodeByPush(split(stream, points), max), reference(stream, max));
       }),
-      params(300),
+      params(200),
     );
   });
 
@@ -264,7 +264,7 @@ describe("FrameDecoder properties", () => {
       fc.property(hostileStream, limit, readSizes, (stream, max, sizes) => {
         expectSame(decodeByReads(stream, max, sizes), reference(stream, max));
       }),
-      params(300),
+      params(200),
     );
   });
 

@@ -33,7 +33,7 @@ describe("shm control message properties", () => {
         expect(typeof offer.segment).toBe("string");
         expect(Number.isInteger(offer.capacity)).toBe(true);
       }),
-      params(300),
+      params(100),
     );
   });
 
@@ -56,7 +56,7 @@ describe("shm control message properties", () => {
         expect(typeof read.text === "string" && read.text.length <= 1023).toBe(true);
         if (read.reason === AbortCode.TooLarge) expect(Number.isSafeInteger(read.size) && Number.isSafeInteger(read.limit)).toBe(true);
       }),
-      params(300),
+      params(100),
     );
   });
 });

@@ -325,21 +325,21 @@ describe("MessageRing consumer properties (docs/wire.md §5.5)", () => {
   it("tryRead(): overwritten words yield exactly the valid records, then undefined, null or a ProtocolError that stays", async () => {
     await fc.assert(
       fc.asyncProperty(ringCase, (c) => checkConsumer(c, byTryRead)),
-      params(400),
+      params(250),
     );
   });
 
   it("readView(): overwritten words yield exactly the valid records, then undefined, null or a ProtocolError that stays", async () => {
     await fc.assert(
       fc.asyncProperty(ringCase, (c) => checkConsumer(c, byReadView)),
-      params(200),
+      params(120),
     );
   });
 
   it("drain(): overwritten words yield exactly the valid records, then undefined, null or a ProtocolError that stays", async () => {
     await fc.assert(
       fc.asyncProperty(ringCase, (c) => checkConsumer(c, byDrain)),
-      params(200),
+      params(120),
     );
   });
 
@@ -388,7 +388,7 @@ describe("MessageRing consumer properties (docs/wire.md §5.5)", () => {
         }
         expect(Buffer.compare(new Uint8Array(snapshot.buffer, GUARD + RING_HEADER, c.capacity), dataBefore), "the producer wrote after the lie").toBe(0);
       }),
-      params(200),
+      params(120),
     );
   });
 
@@ -434,7 +434,7 @@ describe("MessageRing consumer properties (docs/wire.md §5.5)", () => {
           expect(got.ending).toBe(expected.ending);
         },
       ),
-      params(300),
+      params(200),
     );
   });
 });
