@@ -84,6 +84,24 @@ describe("shm:// against a server that breaks the ring protocol", () => {
     }
   });
 
+  it("an offer naming a path or a capacity that is not a power of two fails connect() with ProtocolError", async () => {
+    for (const offer of [
+      { version: 1, segment: "../../etc/passwd", capacity: CAPACITY },
+      { version: 1, segment: "fine", capacity: 5000 },
+    ]) {
+      const name = `hostile-offer-${process.pid}-${++serial}`;
+      const rendezvous = await unix.listen(`unix-abstract:ipc-shm/${name}`);
+      void (async () => {
+        for await (const control of rendezvous) await control.send(new TextEncoder().encode(JSON.stringify(offer))).catch(() => undefined);
+      })();
+      try {
+        await expect(connect(`shm://${name}`, { timeout: 30_000 })).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL", message: expect.stringContaining("the server offered") });
+      } finally {
+        await rendezvous.close();
+      }
+    }
+  });
+
   it("a ring header of another version, or a capacity other than the offer's, fails connect() with ProtocolError", async () => {
     for (const [label, word, value, pattern] of [
       ["version", 1, 2, /version 2/],

@@ -88,6 +88,20 @@ export function decodeOffer(bytes: Uint8Array | undefined, what: string): Offer 
   throw new ProtocolError(`${what}: the server's first message is not an shm offer (is it an @ipc shm listener?)`);
 }
 
+/**
+ * An offer this client can take: a segment name (one path component, as checkName allows) and a ring
+ * capacity the ring layout allows (a power of two from 64 to 2^30). A hostile server's offer of a path or
+ * of a layout the rings would refuse is a ProtocolError before anything is opened.
+ */
+export function checkOffer(offer: Offer, what: string): void {
+  const { segment, capacity } = offer;
+  const name = /^[A-Za-z0-9._-]{1,255}$/.test(segment) && segment !== "." && segment !== "..";
+  const size = capacity >= 64 && capacity <= 2 ** 30 && (capacity & (capacity - 1)) === 0;
+  if (!name || !size) {
+    throw new ProtocolError(`${what}: the server offered ${name ? `a ring capacity of ${capacity} bytes (not a power of two from 64 to 2^30)` : `segment ${JSON.stringify(segment.slice(0, 300))} (not a segment name)`}`);
+  }
+}
+
 /** The abstract Unix socket name a listener on `shm://name` answers at. */
 export function rendezvousOf(name: string): string {
   return `unix-abstract:ipc-shm/${name}`;

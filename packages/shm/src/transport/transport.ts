@@ -24,7 +24,7 @@ import { MessageRing, ringSize, type Doorbell } from "../ring.js";
 import { SharedMemory } from "../segment.js";
 import { ShmConnection } from "./connection.js";
 import type { ShmConnectOptions, ShmListenOptions } from "./options.js";
-import { MAPPED, decodeOffer, encodeOffer, rendezvousOf } from "./protocol.js";
+import { MAPPED, checkOffer, decodeOffer, encodeOffer, rendezvousOf } from "./protocol.js";
 
 /**
  * Default bytes of each ring: 1 MiB, so 64 KiB messages stream 16 at a time (with 256 KiB, a sleeping
@@ -144,6 +144,7 @@ export async function connect(address: string, options?: ShmConnectOptions): Pro
   });
   try {
     const offer = decodeOffer(await control.receive(remaining()), what);
+    checkOffer(offer, what);
     const memory = SharedMemory.open(offer.segment);
     if (memory.header?.kind !== SegmentKind.Channel || memory.size !== 2 * ringSize(offer.capacity)) {
       memory.close();
