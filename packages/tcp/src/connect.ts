@@ -12,7 +12,7 @@ import {
   type IpcError,
   type TcpAddress,
 } from "@ipc/core";
-import { resolveConnectionOptions } from "@ipc/core/transport";
+import { publishConnect, resolveConnectionOptions } from "@ipc/core/transport";
 import { FrameReader, awaitAccepted, framed, isHandshakeTimeout, resolveHandshake, streamFraming } from "@ipc/framing";
 import type { TcpConnectOptions } from "./options.js";
 import { createPool, type Pool, type PoolOptions } from "./pool.js";
@@ -112,6 +112,7 @@ async function connectOnce(target: TcpTarget, options?: TcpConnectOptions): Prom
     try {
       // With handshake: false, plain frames from the first byte (docs/wire.md §2.1): nothing to wait for.
       if (options?.handshake !== false) await awaitAccepted(connection, address, remaining(), handshakeTimeout);
+      else publishConnect(connection, address); // no status frame to wait for: connected now
     } catch (error) {
       if (t === undefined) throw error;
       await new Promise((resolve) => setImmediate(resolve)); // let a pending TLS error event arrive

@@ -11,7 +11,7 @@ import {
   type Peer,
   type WaitOptions,
 } from "@ipc/core";
-import { resolveConnectionOptions } from "@ipc/core/transport";
+import { publishConnect, resolveConnectionOptions } from "@ipc/core/transport";
 import { FrameReader, awaitAccepted, framed, isHandshakeTimeout, resolveHandshake, streamFraming } from "@ipc/framing";
 import { canUse, closeFd, connectSocket, mustUse, peerCredentials, type SocketName } from "./native.js";
 import type { UnixConnectOptions } from "./options.js";
@@ -107,7 +107,10 @@ export async function connect(target: UnixTarget, options?: UnixConnectOptions):
       : () => connectNative(name, what, reader);
   const { socket, peer } = await connectWithRetry(attempt, what, options, remaining);
   const connection = framed(socket, { ...settings, reader, peer, localAddress: url, remoteAddress: url });
-  if (options?.handshake === false) return connection; // plain frames from the first byte (docs/wire.md §2.1)
+  if (options?.handshake === false) {
+    publishConnect(connection, url); // plain frames from the first byte (docs/wire.md §2.1): connected now
+    return connection;
+  }
   try {
     await awaitAccepted(connection, url, remaining(), handshakeTimeout);
     return connection;

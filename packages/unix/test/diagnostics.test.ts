@@ -78,6 +78,16 @@ describe("ipc:connection:connect and ipc:connection:accept", () => {
     expect(accepted.address).toBe(listener.address);
     expect(accepted.connection.peer?.pid).toBe(process.pid);
   });
+
+  it("name a connection made without the handshake (handshake: false) as soon as it is connected", async () => {
+    const connects = record("ipc:connection:connect");
+    const accepts = record("ipc:connection:accept");
+    const listener = keep(await listen(join(dir, "plain.sock"), { handshake: false }));
+    const client = keep(await connect(listener.address, { timeout: 10_000, handshake: false }));
+    const server = keep((await listener.accept({ timeout: 10_000 }))!);
+    expect(await connects.next((m) => m.connection === client)).toEqual({ connection: client, address: listener.address });
+    expect((await accepts.next((m) => m.connection === server)).listener).toBe(listener);
+  });
 });
 
 describe("ipc:connection:refuse", () => {
