@@ -1,13 +1,13 @@
 /**
  * Properties of the shm transport's control messages (docs/wire.md §5.6), read from the peer over the
  * rendezvous socket: the server's offer, and the 'A' frame that says why the peer aborted. Valid ones
- * round-trip; any bytes are an offer or a ProtocolError, and an abort reason of documented shape (an unreadable
- * one is a plain abort). Seed and runs: see fc-params.ts.
+ * round-trip; any bytes are an offer this client can take (checkOffer) or a ProtocolError, and an abort reason
+ * of the documented shape (an unreadable one is a plain abort). Seed and runs: see fc-params.ts.
  */
 import { FrameTooLargeError, ProtocolError } from "@ipc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ABORT, AbortCode, decodeAbort, decodeOffer, encodeAbort, encodeOffer } from "../../src/transport/protocol.js";
+import { ABORT, AbortCode, checkOffer, decodeAbort, decodeOffer, encodeAbort, encodeOffer } from "../../src/transport/protocol.js";
 import { params } from "./fc-params.js";
 
 const json = fc.oneof(
@@ -18,20 +18,26 @@ const json = fc.oneof(
 const bytes = fc.oneof(json.map((text) => new TextEncoder().encode(text)), fc.uint8Array({ maxLength: 60 }));
 
 describe("shm control message properties", () => {
-  it("offers round-trip; any bytes are an offer of the documented shape or a ProtocolError", () => {
+  it("offers round-trip; any bytes are an offer this client can take (checkOffer) or a ProtocolError", () => {
+    const segment = fc.stringMatching(/^[A-Za-z0-9._-]{1,40}$/).filter((name) => name !== "." && name !== "..");
+    const capacity = fc.integer({ min: 6, max: 30 }).map((bits) => 2 ** bits);
     fc.assert(
-      fc.property(fc.string({ maxLength: 40 }), fc.integer({ min: 64, max: 2 ** 30 }), bytes, (segment, capacity, peer) => {
-        expect(decodeOffer(encodeOffer({ version: 1, segment, capacity }), "test")).toEqual({ version: 1, segment, capacity });
-        let offer;
+      fc.property(segment, capacity, bytes, (name, size, peer) => {
+        const offer = { version: 1 as const, segment: name, capacity: size };
+        const read = decodeOffer(encodeOffer(offer), "test");
+        expect(read).toEqual(offer);
+        expect(() => checkOffer(read, "test")).not.toThrow();
+        let taken;
         try {
-          offer = decodeOffer(peer, "test");
+          taken = decodeOffer(peer, "test");
+          checkOffer(taken, "test");
         } catch (error) {
           expect(error).toBeInstanceOf(ProtocolError);
           return;
         }
-        expect(offer.version).toBe(1);
-        expect(typeof offer.segment).toBe("string");
-        expect(Number.isInteger(offer.capacity)).toBe(true);
+        expect(taken.version).toBe(1);
+        expect(taken.segment).toMatch(/^[A-Za-z0-9._-]{1,255}$/);
+        expect(taken.capacity >= 64 && taken.capacity <= 2 ** 30 && (taken.capacity & (taken.capacity - 1)) === 0).toBe(true);
       }),
       params(100),
     );
