@@ -77,6 +77,11 @@ export function publishClose(connection: Connection, error: Error | undefined, a
   channels.close.publish({ connection, reason, error });
 }
 
+/** True while someone subscribes to `ipc:backpressure`: connections made meanwhile are named in its messages. */
+export function watchingBackpressure(): boolean {
+  return channels.backpressure.hasSubscribers;
+}
+
 /**
  * `ipc:backpressure`: `inbox` (an `Inbox`, whose `owner` is its connection) holds `bufferedBytes` against
  * `highWaterMark`, and stops (`on`) or resumes reading.

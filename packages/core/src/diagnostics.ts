@@ -89,7 +89,10 @@ export interface ProtocolErrorMessage {
 
 /** `ipc:backpressure`: the receiving side of a connection stops (`on`) or resumes (`off`) reading its source. */
 export interface BackpressureMessage {
-  /** The connection; `undefined` for a queue not owned by a connection (or in its first tick). */
+  /**
+   * The connection, if it was made while someone subscribed to this channel (so subscribe before connecting or
+   * listening: naming the connection costs each new connection a microtask, paid only then); otherwise `undefined`.
+   */
   readonly connection: Connection | undefined;
   readonly state: "on" | "off";
   /** Bytes received and not yet read by the application. */

@@ -6,7 +6,7 @@
  */
 import { abortError, race } from "../deadline.js";
 import { Deferred, settledOf } from "../deferred.js";
-import { publishClose } from "../diagnostics-publish.js";
+import { publishClose, watchingBackpressure } from "../diagnostics-publish.js";
 import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError } from "../errors.js";
 import type { Inbox } from "../inbox.js";
 import type { CloseOptions, Connection, Peer, ReceiveOptions, SendOptions } from "../types.js";
@@ -39,11 +39,14 @@ export abstract class ConnectionBase implements Connection {
 
   constructor() {
     // The subclass sets `inbox` after this constructor returns: name this connection as its owner in
-    // `ipc:backpressure` messages once it has (before any I/O can fill it).
-    queueMicrotask(() => {
-      const inbox = this.inbox;
-      if (inbox !== undefined) inbox.owner = this;
-    });
+    // `ipc:backpressure` messages once it has (before any I/O can fill it). Only while someone subscribes:
+    // otherwise a connection costs nothing more (a microtask each made in-memory connects 14 % slower).
+    if (watchingBackpressure()) {
+      queueMicrotask(() => {
+        const inbox = this.inbox;
+        if (inbox !== undefined) inbox.owner = this;
+      });
+    }
   }
 
   get closed(): Promise<void> {
