@@ -11,12 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MESSAGE_OVERHEAD } from "../../core/src/inbox.js";
 import { framed, type FramedOptions } from "../src/index.js";
 import type { Connection } from "@ipc/core";
 
 const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 const MiB = 1024 * 1024;
+/** What each queued message is charged besides its bytes (docs/wire.md §1, "Limits"). */
+const MESSAGE_OVERHEAD = 128;
 
 /** Lines a child prints, as they come. */
 function lines(child: ChildProcess): { next(match: (line: string) => boolean): Promise<string> } {
