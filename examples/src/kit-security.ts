@@ -37,7 +37,8 @@ try {
   const raw = net.connect(path);
   await new Promise((resolve) => raw.once("connect", resolve));
   raw.resume(); // read (and drop) what the server says, so that its close is seen
-  raw.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+  // A length of 2 GiB − 1 (FF FF FF FF would announce an end reason instead: docs/wire.md §2.4).
+  raw.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]));
   await new Promise((resolve) => raw.once("close", resolve));
   console.log("hostile client: disconnected by the server");
 

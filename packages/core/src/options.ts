@@ -3,8 +3,11 @@ import type { ConnectionOptions, ListenOptions } from "./types.js";
 
 /** Default `maxMessageSize`: 16 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
-/** The largest `maxMessageSize` the 4-byte length prefix can express: 4 GiB − 1. */
-export const MAX_MESSAGE_SIZE_LIMIT = 0xffff_ffff;
+/**
+ * The largest `maxMessageSize`: 4 GiB − 2, the largest length the 4-byte prefix can express, as 0xFFFFFFFF
+ * announces an end reason instead of a frame (docs/wire.md §2.4).
+ */
+export const MAX_MESSAGE_SIZE_LIMIT = 0xffff_fffe;
 /** Default `highWaterMark`: 256 KiB per direction. */
 export const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 /** Default listener `backlog`. */

@@ -116,7 +116,7 @@ export interface Listener extends AsyncIterable<Connection>, AsyncDisposable {
 export interface ConnectionOptions {
   /**
    * The largest message sent or accepted, in bytes. A larger incoming frame closes the connection with
-   * `FrameTooLargeError` before any of it is allocated. Default: 16 MiB (16 777 216); at most 4 GiB − 1.
+   * `FrameTooLargeError` before any of it is allocated. Default: 16 MiB (16 777 216); at most 4 GiB − 2 (4 294 967 294).
    */
   readonly maxMessageSize?: number | undefined;
   /**

@@ -71,9 +71,12 @@ describe("memory transport specifics", () => {
   });
 
   it("rejects bad options with InvalidArgumentError", () => {
-    expect(() => memoryPair({ maxMessageSize: -1 })).toThrow(/maxMessageSize must be an integer from 0 to 4294967295/);
+    expect(() => memoryPair({ maxMessageSize: -1 })).toThrow(/maxMessageSize must be an integer from 0 to 4294967294/);
     expect(() => memoryPair({ highWaterMark: 0 })).toThrow(/highWaterMark/);
     expect(() => memoryPair({ maxMessageSize: 2 ** 32 })).toThrow(/maxMessageSize/);
+    // 0xFFFFFFFF announces an end reason on a stream (docs/wire.md §2.4), so it is no message size.
+    expect(() => memoryPair({ maxMessageSize: 2 ** 32 - 1 })).toThrow(/maxMessageSize/);
+    expect(() => memoryPair({ maxMessageSize: 2 ** 32 - 2 })).not.toThrow();
   });
 
   it("send() rejects a non-Uint8Array", async () => {

@@ -285,7 +285,12 @@ class FramedConnection extends ConnectionBase {
     }
     const received = decoder.pendingBytes;
     const length = decoder.pendingLength;
-    const what = length === 0 ? `a frame header (${received} of its 4 bytes)` : `a frame of ${length} bytes (${received - 4} arrived)`;
+    const what =
+      length !== 0
+        ? `a frame of ${length} bytes (${received - 4} arrived)`
+        : received < 4
+          ? `a frame header (${received} of its 4 bytes)`
+          : `an end reason (docs/wire.md §2.4; ${received} bytes of it arrived)`;
     this.#failByDecoder(
       new FrameTimeoutError(
         `${this.describe()}: ${what} made no progress for ${this.#frameTimeout} ms (frameTimeout): ` +
