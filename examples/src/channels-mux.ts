@@ -41,11 +41,13 @@ try {
   const bulk = await client.open("bulk", { timeout: 5000 });
 
   // Fill the events stream's window: those sends are accepted (however busy the machine, hence the generous
-  // limit). The next one waits, and only the events stream's sends do.
+  // limit). Each 1 KiB message costs 1 024 + 64 bytes of credit (docs/wire.md §8.3), and a message may start
+  // while any credit is left. The next one waits, and only the events stream's sends do.
+  const cost = 1024 + 64;
   let queued = 0;
-  for (; queued * 1024 < window; queued++) await events.send(new Uint8Array(1024), { timeout: 10_000 });
+  for (; queued * cost < window; queued++) await events.send(new Uint8Array(1024), { timeout: 10_000 });
   const waits = await events.send(new Uint8Array(1024), { timeout: 100 }).then(() => false, () => true);
-  console.log(`[client] events: ${queued} KiB sent, then send() ${waits ? "waits" : "does NOT wait"} (the reader stalls; its window is full)`);
+  console.log(`[client] events: ${queued} messages of 1 KiB sent, then send() ${waits ? "waits" : "does NOT wait"} (the reader stalls; its window is full)`);
 
   const sending = (async () => {
     const chunk = new Uint8Array(64 * 1024);

@@ -1,6 +1,6 @@
 /**
  * One stream of a mux: a {@link Connection} paced by credit. Its sender may have at most the receiver's
- * window in flight (each message costs its length, at least 1 byte); the receiver grants more as its
+ * window in flight (each message costs its length plus 64 bytes, docs/wire.md §8.3); the receiver grants more as its
  * application takes messages. A stream whose reader stalls therefore stops only its own sender.
  */
 import { ConnectionResetError, ProtocolError, type Connection, type Peer, type SendOptions } from "@ipc/core";
