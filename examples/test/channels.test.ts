@@ -30,7 +30,8 @@ describe("channel examples run and say what they should", () => {
     expect(out).toContain("[client] events: 61 messages of 1 KiB sent, then send() waits");
     for (const i of [1, 2, 3]) expect(out).toContain(`[client] rpc: pong ping ${i}`);
     expect(out).toContain("[server] bulk: 20 MiB received");
-    expect(out).toContain("buffered on the server now: 65536 bytes");
+    // 61 messages, each costing 1 KiB + 64 bytes of the window (docs/wire.md §8.3).
+    expect(out).toContain(`buffered on the server now: ${61 * (1024 + 64)} bytes`);
     expect(out).toMatch(/done\n$/);
   });
 
