@@ -56,9 +56,6 @@ export default defineConfig({
     // machine a second worker gets the suite its share of the CPU; a third adds little but load. On larger
     // machines, vitest's default.
     maxWorkers: Math.max(2, availableParallelism() - 1),
-    projects: [
-      ...projects(),
-      { extends: true, test: { name: "native-off", root: ".", include: NATIVE_OFF, env: { IPC_NATIVE: "off" } } },
-    ],
+    projects: [...projects(), { extends: true, test: { name: "native-off", root: ".", include: NATIVE_OFF, env: { IPC_NATIVE: "off" } } }],
   },
 });

@@ -37,7 +37,12 @@ const { values: options, positionals } = parseArgs({
 
 if (options.help) {
   const text = readFileSync(fileURLToPath(import.meta.url), "utf8");
-  console.log(text.slice(text.indexOf("/**") + 3, text.indexOf("*/")).replace(/^ \* ?/gm, "").trim());
+  console.log(
+    text
+      .slice(text.indexOf("/**") + 3, text.indexOf("*/"))
+      .replace(/^ \* ?/gm, "")
+      .trim(),
+  );
   process.exit(0);
 }
 
@@ -91,7 +96,8 @@ function round(seed) {
   const failed = [];
   for (const file of json.testResults) {
     for (const test of file.assertionResults) {
-      if (test.status === "failed") failed.push({ file: relative(root, file.name), name: test.fullName ?? test.title, message: test.failureMessages.join("\n") });
+      if (test.status === "failed")
+        failed.push({ file: relative(root, file.name), name: test.fullName ?? test.title, message: test.failureMessages.join("\n") });
     }
     if (file.assertionResults.length === 0 && file.status === "failed") failed.push({ file: relative(root, file.name), name: "(file)", message: file.message });
   }
@@ -101,13 +107,17 @@ function round(seed) {
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const quote = (text) => `'${text.replace(/'/g, "'\\''")}'`;
 
-console.log(`fuzz: ${files.length} property files, ${runs} runs per property and round, ${rounds === 1 ? "one round" : options.rounds !== undefined ? `${rounds} rounds` : `for ${options.minutes} min`}`);
+console.log(
+  `fuzz: ${files.length} property files, ${runs} runs per property and round, ${rounds === 1 ? "one round" : options.rounds !== undefined ? `${rounds} rounds` : `for ${options.minutes} min`}`,
+);
 try {
   for (let n = 1; n <= rounds && (n === 1 || Date.now() < deadline); n++) {
     const seed = options.seed !== undefined ? integer("seed", options.seed) : (Math.random() * 2 ** 31) | 0;
     const started = Date.now();
     const failed = round(seed);
-    console.log(`round ${n}: FC_SEED=${seed} — ${failed.length === 0 ? "all properties hold" : `${failed.length} FAILED`} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `round ${n}: FC_SEED=${seed} — ${failed.length === 0 ? "all properties hold" : `${failed.length} FAILED`} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
     for (const f of failed) {
       const path = /path: "([^"]*)"/.exec(f.message)?.[1];
       const counterexample = /Counterexample: (.*)/.exec(f.message)?.[1];

@@ -72,7 +72,11 @@ function parse() {
   }
 }
 
-const list = (text: string | undefined): string[] | undefined => text?.split(",").map((w) => w.trim()).filter(Boolean);
+const list = (text: string | undefined): string[] | undefined =>
+  text
+    ?.split(",")
+    .map((w) => w.trim())
+    .filter(Boolean);
 
 function positive(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -92,7 +96,8 @@ const sizes = list(values.sizes)?.map((s) => {
   return size;
 });
 const vs = values.vs === undefined ? undefined : values.vs === "peers" ? true : list(values.vs)!;
-for (const name of vs === true || vs === undefined ? [] : vs) if (PEERS[name] === undefined) usage(`--vs: unknown library ${name} (known: peers, ${Object.keys(PEERS).join(", ")})`);
+for (const name of vs === true || vs === undefined ? [] : vs)
+  if (PEERS[name] === undefined) usage(`--vs: unknown library ${name} (known: peers, ${Object.keys(PEERS).join(", ")})`);
 
 if (values["lock-per"] !== "case" && values["lock-per"] !== "round") usage(`--lock-per takes case or round, got ${values["lock-per"]}`);
 
@@ -112,21 +117,27 @@ function saved(file: string): BenchRun {
 }
 
 try {
-  const run = values.from !== undefined ? saved(values.from) : await runBench({
-    profile: values.profile as ProfileName,
-    rounds: positive("--rounds", values.rounds),
-    only: list(values.only),
-    transports: list(values.transports),
-    sizes,
-    regimes: regimes as Regime[] | undefined,
-    budget: { ...(values.warmup === undefined ? {} : { warmupMs: positive("--warmup", values.warmup) }), ...(values.duration === undefined ? {} : { measureMs: positive("--duration", values.duration) }) },
-    peers: vs,
-    lock: values.lock,
-    lockScope: values["lock-per"] as "case" | "round",
-    cpuProf: values["cpu-prof"],
-    signal: stop.signal,
-    onProgress: progressReporter(),
-  });
+  const run =
+    values.from !== undefined
+      ? saved(values.from)
+      : await runBench({
+          profile: values.profile as ProfileName,
+          rounds: positive("--rounds", values.rounds),
+          only: list(values.only),
+          transports: list(values.transports),
+          sizes,
+          regimes: regimes as Regime[] | undefined,
+          budget: {
+            ...(values.warmup === undefined ? {} : { warmupMs: positive("--warmup", values.warmup) }),
+            ...(values.duration === undefined ? {} : { measureMs: positive("--duration", values.duration) }),
+          },
+          peers: vs,
+          lock: values.lock,
+          lockScope: values["lock-per"] as "case" | "round",
+          cpuProf: values["cpu-prof"],
+          signal: stop.signal,
+          onProgress: progressReporter(),
+        });
   if (run.rows.length === 0 && run.failures.length === 0) usage(`--only ${values.only ?? ""} --transports ${values.transports ?? ""} matches no case`);
   process.stdout.write(`\n${textReport(run)}`);
   const latest = values.from === undefined ? writeResults(run, values.out!) : values.from;

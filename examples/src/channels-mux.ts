@@ -24,14 +24,16 @@ try {
   // The server: answers "rpc" calls, counts "bulk" bytes, and never reads "events" (a stalled consumer).
   const served = (async () => {
     for await (const stream of server) {
-      if (stream.name === "rpc") void (async () => {
-        for await (const call of stream) await stream.send(text.encode(`pong ${read.decode(call)}`));
-      })().catch(() => undefined); // ends when the client goes
-      if (stream.name === "bulk") void (async () => {
-        let bytes = 0;
-        for await (const chunk of stream) bytes += chunk.byteLength;
-        console.log(`[server] bulk: ${bytes / 1024 / 1024} MiB received`);
-      })().catch(() => undefined);
+      if (stream.name === "rpc")
+        void (async () => {
+          for await (const call of stream) await stream.send(text.encode(`pong ${read.decode(call)}`));
+        })().catch(() => undefined); // ends when the client goes
+      if (stream.name === "bulk")
+        void (async () => {
+          let bytes = 0;
+          for await (const chunk of stream) bytes += chunk.byteLength;
+          console.log(`[server] bulk: ${bytes / 1024 / 1024} MiB received`);
+        })().catch(() => undefined);
       if (stream.name === "events") console.log("[server] events: accepted, and never read");
     }
   })();
@@ -46,7 +48,10 @@ try {
   const cost = 1024 + 64;
   let queued = 0;
   for (; queued * cost < window; queued++) await events.send(new Uint8Array(1024), { timeout: 10_000 });
-  const waits = await events.send(new Uint8Array(1024), { timeout: 100 }).then(() => false, () => true);
+  const waits = await events.send(new Uint8Array(1024), { timeout: 100 }).then(
+    () => false,
+    () => true,
+  );
   console.log(`[client] events: ${queued} messages of 1 KiB sent, then send() ${waits ? "waits" : "does NOT wait"} (the reader stalls; its window is full)`);
 
   const sending = (async () => {

@@ -29,10 +29,10 @@ const serving = (async () => {
 // The client: `connect` opens a fresh TCP connection whenever the session needs one. (Pass a plain connect,
 // not `{ reconnect }`: the session must see each drop to replay what the server did not get.)
 let current: Connection | undefined;
-const session = await reliable(
-  async ({ signal }) => (current = await connect(listener.address, { signal, timeout: 2000 })),
-  { timeout: 5000, minReconnectDelay: 10 },
-);
+const session = await reliable(async ({ signal }) => (current = await connect(listener.address, { signal, timeout: 2000 })), {
+  timeout: 5000,
+  minReconnectDelay: 10,
+});
 for (let seq = 0; seq < count; seq++) {
   const message = new Uint8Array(32);
   new DataView(message.buffer).setUint32(0, seq);

@@ -30,9 +30,14 @@ const Calculator = loadService<CalculatorMethods>(protobuf.parse(CALCULATOR_PROT
 if (process.argv[2] === "server") {
   const [, , , url, socket] = process.argv;
   const nc = await connectNats({ servers: url! });
-  const server = serveLocalFirst(nc, Calculator, { add: ({ a, b }) => ({ value: a + b, server: process.pid }) }, {
-    listeners: [await listenUnix(socket!)],
-  });
+  const server = serveLocalFirst(
+    nc,
+    Calculator,
+    { add: ({ a, b }) => ({ value: a + b, server: process.pid }) },
+    {
+      listeners: [await listenUnix(socket!)],
+    },
+  );
   await nc.flush();
   process.stdout.write(`ready ${server.endpoints.join(" ")}\n`);
   process.stdin.resume();

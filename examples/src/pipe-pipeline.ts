@@ -21,7 +21,11 @@ try {
 
   // grep exits 1 when nothing matches: with pipefail, the pipeline fails and says which stage did.
   try {
-    await pipeline([["cat", data], ["grep", "absent"], ["wc", "-l"]]);
+    await pipeline([
+      ["cat", data],
+      ["grep", "absent"],
+      ["wc", "-l"],
+    ]);
   } catch (error) {
     if (!(error instanceof ProcessExitError)) throw error;
     console.log(`failed: ${error.message}`);

@@ -7,7 +7,7 @@
  */
 import { spawnLines } from "@ipc/pipe";
 
-const child = await spawnLines("sh", ["-c", "read line; echo \"stdout: got $line\"; echo stderr >&2; echo done"], {
+const child = await spawnLines("sh", ["-c", 'read line; echo "stdout: got $line"; echo stderr >&2; echo done'], {
   input: "input data\n",
 });
 await Promise.all([

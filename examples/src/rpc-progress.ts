@@ -35,10 +35,7 @@ interface Progress {
 }
 
 // A handler yields progress without a result until the end: what it yields is a Partial<Progress>.
-const Jobs = loadService<{ readonly run: ServerStream<Job, Progress, Job, Partial<Progress>> }>(
-  protobuf.parse(JOBS_PROTO).root,
-  "jobs.Jobs",
-);
+const Jobs = loadService<{ readonly run: ServerStream<Job, Progress, Job, Partial<Progress>> }>(protobuf.parse(JOBS_PROTO).root, "jobs.Jobs");
 
 if (process.argv[2] === "worker") {
   // The worker serves its parent over an @ipc/pipe channel: its own stdin and stdout.

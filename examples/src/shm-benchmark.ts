@@ -43,7 +43,11 @@ async function median(connection: Connection, size: number, rounds: number): Pro
 const show = (us: number): string => (us < 1000 ? `${us.toFixed(1)} µs` : `${(us / 1000).toFixed(2)} ms`).padStart(10);
 
 if (role === "server") {
-  const listeners = [await shmListen(`shm://ipc-example-bench-${process.pid}`, { ringCapacity: 2 * 1024 * 1024 }), await unix.listen(join(dir!, "bench.sock")), await tcp.listen("tcp://127.0.0.1:0")];
+  const listeners = [
+    await shmListen(`shm://ipc-example-bench-${process.pid}`, { ringCapacity: 2 * 1024 * 1024 }),
+    await unix.listen(join(dir!, "bench.sock")),
+    await tcp.listen("tcp://127.0.0.1:0"),
+  ];
   console.log(JSON.stringify(listeners.map((l) => l.address)));
   await Promise.all(listeners.map(echo));
 } else {
@@ -56,17 +60,27 @@ if (role === "server") {
     const start = performance.now();
     for (let i = 0; i < iterations; i++) bytes[i % bytes.length] = i % 256;
     const ms = performance.now() - start;
-    console.log(`Throughput: ${(iterations / ms / 1000).toFixed(2)} million ops/sec, ${((ms * 1e6) / iterations).toFixed(2)} ns/op (writes into this process's mapping)`);
+    console.log(
+      `Throughput: ${(iterations / ms / 1000).toFixed(2)} million ops/sec, ${((ms * 1e6) / iterations).toFixed(2)} ns/op (writes into this process's mapping)`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), "shm-benchmark-"));
   const server = spawn(process.execPath, [process.argv[1]!, "server", dir], { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const [line] = (await once(createInterface({ input: server.stdout! }), "line")) as [string];
     const [shmAddress, unixAddress, tcpAddress] = JSON.parse(line) as [string, string, string];
-    const connections = [await shmConnect(shmAddress, { timeout: 5000 }), await unix.connect(unixAddress, { timeout: 5000 }), await tcp.connect(tcpAddress, { timeout: 5000 })];
+    const connections = [
+      await shmConnect(shmAddress, { timeout: 5000 }),
+      await unix.connect(unixAddress, { timeout: 5000 }),
+      await tcp.connect(tcpAddress, { timeout: 5000 }),
+    ];
     console.log("\nRound trip to another process (median):");
     console.log(`${"message".padEnd(10)}${"shm://".padStart(10)}${"unix".padStart(10)}${"tcp".padStart(10)}`);
-    for (const [label, size, rounds] of [["1 B", 1, 2000], ["1 KiB", 1024, 2000], ["1 MiB", 1024 * 1024, 30]] as const) {
+    for (const [label, size, rounds] of [
+      ["1 B", 1, 2000],
+      ["1 KiB", 1024, 2000],
+      ["1 MiB", 1024 * 1024, 30],
+    ] as const) {
       const row = [];
       for (const connection of connections) row.push(show(await median(connection, size, rounds)));
       console.log(`${label.padEnd(10)}${row.join("")}`);

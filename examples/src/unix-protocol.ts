@@ -35,7 +35,10 @@ const serving = (async () => {
 const client = messageChannel(await connect(path, { timeout: 2000 }));
 const describe = (m: ChannelMessage | undefined): string =>
   m === undefined ? "nothing" : m.kind === "text" ? `response ${m.text}` : m.kind === "command" ? `${m.cmd} ${m.args.join(" ")}` : m.kind;
-for (const [id, data] of [["1", "hello"], ["2", "world"]] as const) {
+for (const [id, data] of [
+  ["1", "hello"],
+  ["2", "world"],
+] as const) {
   await client.send({ kind: "command", cmd: "request", args: [id, data] });
   console.log(`request ${id} → ${describe(await client.receive({ timeout: 2000 }))}`);
 }

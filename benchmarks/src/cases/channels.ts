@@ -54,16 +54,21 @@ async function open(layer: Layer, text: string): Promise<{ connection: Connectio
   return { connection: await streams.open("bench", { timeout: 10_000 }), done: () => streams.abort() };
 }
 
-const measure = (layer: Layer) => async (context: CaseContext): Promise<Metrics> => {
-  const { connection, done } = await open(layer, context.arg);
-  try {
-    return await measureMessages(connection, parse(context.arg).kind, SMALL, context.budget);
-  } finally {
-    done();
-  }
-};
+const measure =
+  (layer: Layer) =>
+  async (context: CaseContext): Promise<Metrics> => {
+    const { connection, done } = await open(layer, context.arg);
+    try {
+      return await measureMessages(connection, parse(context.arg).kind, SMALL, context.budget);
+    } finally {
+      done();
+    }
+  };
 
-const argOf = (kind: Arg["kind"]) => (dir: string): string => JSON.stringify({ dir, kind } satisfies Arg);
+const argOf =
+  (kind: Arg["kind"]) =>
+  (dir: string): string =>
+    JSON.stringify({ dir, kind } satisfies Arg);
 const RAW = "@ipc/unix connection";
 
 const cases = (["reliable", "mux", "raw"] as const).flatMap((layer) =>
@@ -85,7 +90,11 @@ function group(layer: "reliable" | "mux", kind: "rtt" | "stream"): Group {
       { case: `channels-${layer}-${kind}`, role: "ours" },
       { case: `channels-raw-${kind}`, role: "baseline" },
     ],
-    targets: [kind === "rtt" ? { metric: "p50 µs", ratio: 1.3, text: "≤ 1.3× the raw connection" } : { metric: "msgs/s", ratio: 0.6, text: "≥ 0.6× the raw connection" }],
+    targets: [
+      kind === "rtt"
+        ? { metric: "p50 µs", ratio: 1.3, text: "≤ 1.3× the raw connection" }
+        : { metric: "msgs/s", ratio: 0.6, text: "≥ 0.6× the raw connection" },
+    ],
   };
 }
 

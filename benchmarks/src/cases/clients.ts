@@ -87,7 +87,8 @@ export const module: CaseModule = {
       // The work is fixed (100 000 round trips); one regime shows what it costs.
       regimes: ["unpinned"] as const,
     })),
-  groups: () => (["unix", "tcp"] as const).map((kind): Group => ({ title: TITLE[kind], metrics: METRICS, rows: [{ case: `${kind}-1000-clients`, role: "ours" }] })),
+  groups: () =>
+    (["unix", "tcp"] as const).map((kind): Group => ({ title: TITLE[kind], metrics: METRICS, rows: [{ case: `${kind}-1000-clients`, role: "ours" }] })),
   metrics: {
     "round trips/s": { unit: "k round trips/s", higherIsBetter: true, scale: 1e3 },
     "RSS start MiB": { unit: "MiB RSS at start", higherIsBetter: false },

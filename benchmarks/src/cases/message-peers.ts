@@ -20,7 +20,10 @@ interface Arg {
   readonly kind: "rtt" | "stream";
 }
 const parse = (text: string): Arg => JSON.parse(text) as Arg;
-const argOf = (size: number, kind: Arg["kind"]) => (dir: string): string => JSON.stringify({ dir, size, kind } satisfies Arg);
+const argOf =
+  (size: number, kind: Arg["kind"]) =>
+  (dir: string): string =>
+    JSON.stringify({ dir, size, kind } satisfies Arg);
 
 // --- zeromq -----------------------------------------------------------------------------------------------
 

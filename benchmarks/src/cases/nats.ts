@@ -146,11 +146,15 @@ const oursCall = (nc: NatsConnection): (() => Promise<unknown>) => {
   return () => client.add({ a: i++, b: 1 }, { timeout: CALL_TIMEOUT });
 };
 
-const natsRtt = (make: (nc: NatsConnection) => () => Promise<unknown>) => (context: CaseContext): Promise<Metrics> =>
-  withNats(context, (nc) => timedCalls(context.budget, make(nc)));
+const natsRtt =
+  (make: (nc: NatsConnection) => () => Promise<unknown>) =>
+  (context: CaseContext): Promise<Metrics> =>
+    withNats(context, (nc) => timedCalls(context.budget, make(nc)));
 
-const natsRate = (make: (nc: NatsConnection) => () => Promise<unknown>) => (context: CaseContext): Promise<Metrics> =>
-  withNats(context, (nc) => callsInFlight(context.budget, IN_FLIGHT, make(nc)));
+const natsRate =
+  (make: (nc: NatsConnection) => () => Promise<unknown>) =>
+  (context: CaseContext): Promise<Metrics> =>
+    withNats(context, (nc) => callsInFlight(context.budget, IN_FLIGHT, make(nc)));
 
 async function tcpRtt(context: CaseContext): Promise<Metrics> {
   const client = createClient(Calculator, await tcp.connect(context.ready, { timeout: CALL_TIMEOUT }));
@@ -167,43 +171,45 @@ async function tcpRtt(context: CaseContext): Promise<Metrics> {
  * subscriber answers with its count: deliveries per second, summed over the subscribers. A subscriber that
  * counted fewer than were published fails the case (nothing may be dropped).
  */
-const fanout = (kind: "ours" | "raw") => (context: CaseContext): Promise<Metrics> =>
-  withNats(context, async (nc) => {
-    const publisher = kind === "ours" ? natsPublisher(nc) : undefined;
-    const publish = (message: Uint8Array): void => {
-      if (publisher === undefined) nc.publish(FANOUT_TOPIC, message);
-      else void publisher.publish(FANOUT_TOPIC, message);
-    };
-    const counts = nc.subscribe(COUNTS);
-    const answers = counts[Symbol.asyncIterator]();
-    await nc.flush();
-    const message = new Uint8Array(FANOUT_SIZE).fill(0x61);
-    const END = new Uint8Array(0);
-    const burst = async (n: number): Promise<void> => {
-      for (let i = 0; i < n; i++) {
-        publish(message);
-        // Let the client's outbound buffer go out now and then, as a real publisher's loop would.
-        if (i % 1000 === 999) await nc.flush();
-      }
-      publish(END);
-      for (let s = 0; s < SUBSCRIBERS; s++) {
-        const answer = await answers.next();
-        if (answer.done === true) throw new Error("the counts subscription ended");
-        const [who, got] = new TextDecoder().decode(answer.value.data).split(" ");
-        if (Number(got) !== n) throw new Error(`subscriber ${who} counted ${got} of ${n} messages`);
-      }
-    };
-    await burst(5_000); // warm-up, unmeasured
-    let delivered = 0;
-    const start = now();
-    const end = start + context.budget.measureMs * 1e6;
-    do {
-      await burst(10_000);
-      delivered += 10_000 * SUBSCRIBERS;
-    } while (now() < end);
-    counts.unsubscribe();
-    return { "msgs/s": delivered / ((now() - start) / 1e9) };
-  });
+const fanout =
+  (kind: "ours" | "raw") =>
+  (context: CaseContext): Promise<Metrics> =>
+    withNats(context, async (nc) => {
+      const publisher = kind === "ours" ? natsPublisher(nc) : undefined;
+      const publish = (message: Uint8Array): void => {
+        if (publisher === undefined) nc.publish(FANOUT_TOPIC, message);
+        else void publisher.publish(FANOUT_TOPIC, message);
+      };
+      const counts = nc.subscribe(COUNTS);
+      const answers = counts[Symbol.asyncIterator]();
+      await nc.flush();
+      const message = new Uint8Array(FANOUT_SIZE).fill(0x61);
+      const END = new Uint8Array(0);
+      const burst = async (n: number): Promise<void> => {
+        for (let i = 0; i < n; i++) {
+          publish(message);
+          // Let the client's outbound buffer go out now and then, as a real publisher's loop would.
+          if (i % 1000 === 999) await nc.flush();
+        }
+        publish(END);
+        for (let s = 0; s < SUBSCRIBERS; s++) {
+          const answer = await answers.next();
+          if (answer.done === true) throw new Error("the counts subscription ended");
+          const [who, got] = new TextDecoder().decode(answer.value.data).split(" ");
+          if (Number(got) !== n) throw new Error(`subscriber ${who} counted ${got} of ${n} messages`);
+        }
+      };
+      await burst(5_000); // warm-up, unmeasured
+      let delivered = 0;
+      const start = now();
+      const end = start + context.budget.measureMs * 1e6;
+      do {
+        await burst(10_000);
+        delivered += 10_000 * SUBSCRIBERS;
+      } while (now() < end);
+      counts.unsubscribe();
+      return { "msgs/s": delivered / ((now() - start) / 1e9) };
+    });
 
 async function localFirstRtt(context: CaseContext): Promise<Metrics> {
   return withNats(context, async (nc) => {

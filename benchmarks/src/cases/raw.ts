@@ -48,7 +48,10 @@ interface Arg {
   readonly dir: string;
   readonly size: number;
 }
-const argOf = (size: number) => (dir: string): string => JSON.stringify({ dir, size } satisfies Arg);
+const argOf =
+  (size: number) =>
+  (dir: string): string =>
+    JSON.stringify({ dir, size } satisfies Arg);
 const parse = (text: string): Arg => JSON.parse(text) as Arg;
 
 // --- FIFOs: a pair, made by the serving side; blocking opens meet (docs/wire.md §6 has the fifo: layout) --
@@ -60,7 +63,12 @@ function fifoPaths(dir: string): { toPeer: string; fromPeer: string } {
 /** The peer's ends: it reads `toPeer`, writes `fromPeer` (each open waits for the other side's). */
 function peerFifos(dir: string, onread?: object): { input: net.Socket; output: net.Socket } {
   const { toPeer, fromPeer } = fifoPaths(dir);
-  const input = new net.Socket({ fd: openSync(toPeer, "r"), readable: true, writable: false, ...(onread === undefined ? {} : { onread }) } as net.SocketConstructorOpts);
+  const input = new net.Socket({
+    fd: openSync(toPeer, "r"),
+    readable: true,
+    writable: false,
+    ...(onread === undefined ? {} : { onread }),
+  } as net.SocketConstructorOpts);
   const output = new net.Socket({ fd: openSync(fromPeer, "w"), readable: false, writable: true });
   return { input, output };
 }
@@ -68,7 +76,12 @@ function peerFifos(dir: string, onread?: object): { input: net.Socket; output: n
 function caseFifos(dir: string, onread?: object): { input: net.Socket; output: net.Socket } {
   const { toPeer, fromPeer } = fifoPaths(dir);
   const output = new net.Socket({ fd: openSync(toPeer, "w"), readable: false, writable: true });
-  const input = new net.Socket({ fd: openSync(fromPeer, "r"), readable: true, writable: false, ...(onread === undefined ? {} : { onread }) } as net.SocketConstructorOpts);
+  const input = new net.Socket({
+    fd: openSync(fromPeer, "r"),
+    readable: true,
+    writable: false,
+    ...(onread === undefined ? {} : { onread }),
+  } as net.SocketConstructorOpts);
   return { input, output };
 }
 
@@ -164,7 +177,11 @@ async function receiver(mechanism: Mechanism, text: string): Promise<void> {
     return;
   }
   const connect = (): net.Socket =>
-    net.connect({ ...(mechanism === "unix" ? { path: address } : { host: "127.0.0.1", port: Number(address) }), allowHalfOpen: true, onread } as net.NetConnectOpts);
+    net.connect({
+      ...(mechanism === "unix" ? { path: address } : { host: "127.0.0.1", port: Number(address) }),
+      allowHalfOpen: true,
+      onread,
+    } as net.NetConnectOpts);
   const socket = await connectWhenUp(connect);
   answerCount(socket, socket, counter, false, true);
 }
@@ -191,7 +208,9 @@ async function stream(mechanism: Mechanism, context: CaseContext, shape: StreamS
   const accepted = new Promise<net.Socket>((resolve) => {
     const onSocket = (socket: net.Socket): void => resolve(socket);
     const server =
-      mechanism === "tls" ? tls.createServer({ ...certificate(dir), allowHalfOpen: true } as tls.TlsOptions, onSocket) : net.createServer({ allowHalfOpen: true }, onSocket);
+      mechanism === "tls"
+        ? tls.createServer({ ...certificate(dir), allowHalfOpen: true } as tls.TlsOptions, onSocket)
+        : net.createServer({ allowHalfOpen: true }, onSocket);
     server.listen(mechanism === "unix" ? join(dir, "raw.sock") : { host: "127.0.0.1", port: 0 }, () => {
       const address = server.address();
       context.tellPeer(typeof address === "string" ? address : String(address!.port));
@@ -225,7 +244,16 @@ const run = promisify(execFile);
 async function plain(mechanism: Mechanism, kind: "rtt" | "stream", context: CaseContext, gapMs?: number): Promise<Metrics> {
   const { size, dir } = parse(context.arg);
   if (mechanism === "tls") certificate(dir);
-  const job = { transport: mechanism, kind, size, dir, warmupMs: context.budget.warmupMs, measureMs: context.budget.measureMs, gapMs, childCpu: context.peerCpu };
+  const job = {
+    transport: mechanism,
+    kind,
+    size,
+    dir,
+    warmupMs: context.budget.warmupMs,
+    measureMs: context.budget.measureMs,
+    gapMs,
+    childCpu: context.peerCpu,
+  };
   const server = mechanism === "stdio" ? undefined : await startReady(pinned(context.peerCpu, [process.execPath, plainProgram, "serve", JSON.stringify(job)]));
   try {
     const client = pinned(context.cpu, [process.execPath, plainProgram, "run", JSON.stringify({ ...job, address: server?.ready })]);
@@ -240,7 +268,8 @@ async function plain(mechanism: Mechanism, kind: "rtt" | "stream", context: Case
 
 function casesOf(mechanism: Mechanism, params: CaseParams): BenchCase[] {
   const cases: BenchCase[] = [];
-  const raw = mechanism === "stdio" ? "raw Node child stdio" : mechanism === "fifo" ? "raw Node FIFO pair" : mechanism === "tls" ? "raw node:tls" : "raw node:net";
+  const raw =
+    mechanism === "stdio" ? "raw Node child stdio" : mechanism === "fifo" ? "raw Node FIFO pair" : mechanism === "tls" ? "raw node:tls" : "raw node:net";
   const serving = mechanism === "stdio" ? {} : undefined;
   for (const size of sizesOf(mechanism, params)) {
     // The Unix socket round trip of 64 B is also measured with both processes on one core.
@@ -255,7 +284,13 @@ function casesOf(mechanism: Mechanism, params: CaseParams): BenchCase[] {
       regimes,
     });
     cases.push({ id: plainId(mechanism, "rtt", size), label: "plain loop", run: (c) => plain(mechanism, "rtt", c), peerArg: argOf(size), regimes });
-    const shapes: [StreamShape, string][] = size < SMALL_MESSAGE ? [["packed", ""], ["per-message", "-per-message"]] : [["frames", ""]];
+    const shapes: [StreamShape, string][] =
+      size < SMALL_MESSAGE
+        ? [
+            ["packed", ""],
+            ["per-message", "-per-message"],
+          ]
+        : [["frames", ""]];
     for (const [shape, suffix] of shapes) {
       cases.push({
         id: rawId(mechanism, "stream", size, suffix),

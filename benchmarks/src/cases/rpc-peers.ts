@@ -146,46 +146,95 @@ async function grpcStream(context: CaseContext): Promise<Metrics> {
 
 const JSONRPC = ["vscode-jsonrpc"];
 const GRPC = ["@grpc/grpc-js", "@grpc/proto-loader"];
-const streamArg = (size: number) => (dir: string): string => JSON.stringify({ dir, size } satisfies Arg);
+const streamArg =
+  (size: number) =>
+  (dir: string): string =>
+    JSON.stringify({ dir, size } satisfies Arg);
 
 const cases = [
-  { id: "rpc-rtt-jsonrpc", label: "vscode-jsonrpc", run: (c: CaseContext) => jsonrpcCalls(c, (call) => timedCalls(c.budget, call)), peer: jsonrpcPeer, needs: JSONRPC },
-  { id: "rpc-rate-jsonrpc", label: `vscode-jsonrpc, ${IN_FLIGHT} in flight`, run: (c: CaseContext) => jsonrpcCalls(c, (call) => callsInFlight(c.budget, IN_FLIGHT, call)), peer: jsonrpcPeer, needs: JSONRPC },
+  {
+    id: "rpc-rtt-jsonrpc",
+    label: "vscode-jsonrpc",
+    run: (c: CaseContext) => jsonrpcCalls(c, (call) => timedCalls(c.budget, call)),
+    peer: jsonrpcPeer,
+    needs: JSONRPC,
+  },
+  {
+    id: "rpc-rate-jsonrpc",
+    label: `vscode-jsonrpc, ${IN_FLIGHT} in flight`,
+    run: (c: CaseContext) => jsonrpcCalls(c, (call) => callsInFlight(c.budget, IN_FLIGHT, call)),
+    peer: jsonrpcPeer,
+    needs: JSONRPC,
+  },
   { id: "rpc-rtt-grpc", label: "@grpc/grpc-js", run: (c: CaseContext) => grpcCalls(c, (call) => timedCalls(c.budget, call)), peer: grpcPeer, needs: GRPC },
-  { id: "rpc-rate-grpc", label: `@grpc/grpc-js, ${IN_FLIGHT} in flight`, run: (c: CaseContext) => grpcCalls(c, (call) => callsInFlight(c.budget, IN_FLIGHT, call)), peer: grpcPeer, needs: GRPC },
+  {
+    id: "rpc-rate-grpc",
+    label: `@grpc/grpc-js, ${IN_FLIGHT} in flight`,
+    run: (c: CaseContext) => grpcCalls(c, (call) => callsInFlight(c.budget, IN_FLIGHT, call)),
+    peer: grpcPeer,
+    needs: GRPC,
+  },
   { id: "rpc-stream-64KiB-grpc", label: "@grpc/grpc-js", run: grpcStream, peer: grpcPeer, peerArg: streamArg(64 * 1024), needs: GRPC },
   { id: "rpc-stream-64B-grpc", label: "@grpc/grpc-js", run: grpcStream, peer: grpcPeer, peerArg: streamArg(64), needs: GRPC },
 ];
 
 const groups: Group[] = [
   // The other libraries beside ours in the main RPC groups (and in ipc bench --vs peers).
-  { title: RPC_RTT, metrics: ["p50 µs", "p99 µs"], rows: [{ case: "rpc-rtt-jsonrpc", role: "other" }, { case: "rpc-rtt-grpc", role: "other" }], profiles: ["quick"] },
-  { title: RPC_RATE, metrics: ["calls/s"], rows: [{ case: "rpc-rate-jsonrpc", role: "other" }, { case: "rpc-rate-grpc", role: "other" }], profiles: ["quick"] },
+  {
+    title: RPC_RTT,
+    metrics: ["p50 µs", "p99 µs"],
+    rows: [
+      { case: "rpc-rtt-jsonrpc", role: "other" },
+      { case: "rpc-rtt-grpc", role: "other" },
+    ],
+    profiles: ["quick"],
+  },
+  {
+    title: RPC_RATE,
+    metrics: ["calls/s"],
+    rows: [
+      { case: "rpc-rate-jsonrpc", role: "other" },
+      { case: "rpc-rate-grpc", role: "other" },
+    ],
+    profiles: ["quick"],
+  },
   {
     title: "RPC round trip: @ipc/rpc vs vscode-jsonrpc",
     metrics: ["p50 µs"],
-    rows: [{ case: "rpc-rtt-framed-ours", role: "ours", label: "@ipc/rpc" }, { case: "rpc-rtt-jsonrpc", role: "baseline" }],
+    rows: [
+      { case: "rpc-rtt-framed-ours", role: "ours", label: "@ipc/rpc" },
+      { case: "rpc-rtt-jsonrpc", role: "baseline" },
+    ],
     targets: [{ metric: "p50 µs", ratio: 0.5, text: "≥ 2× faster" }],
     transport: "rpc",
   },
   {
     title: "RPC round trip: @ipc/rpc vs @grpc/grpc-js",
     metrics: ["p50 µs"],
-    rows: [{ case: "rpc-rtt-framed-ours", role: "ours", label: "@ipc/rpc" }, { case: "rpc-rtt-grpc", role: "baseline" }],
+    rows: [
+      { case: "rpc-rtt-framed-ours", role: "ours", label: "@ipc/rpc" },
+      { case: "rpc-rtt-grpc", role: "baseline" },
+    ],
     targets: [{ metric: "p50 µs", ratio: 0.5, text: "≥ 2× faster" }],
     transport: "rpc",
   },
   {
     title: "RPC pipelined calls: @ipc/rpc vs vscode-jsonrpc",
     metrics: ["calls/s"],
-    rows: [{ case: "rpc-rate-framed-ours", role: "ours", label: "@ipc/rpc" }, { case: "rpc-rate-jsonrpc", role: "baseline" }],
+    rows: [
+      { case: "rpc-rate-framed-ours", role: "ours", label: "@ipc/rpc" },
+      { case: "rpc-rate-jsonrpc", role: "baseline" },
+    ],
     targets: [{ metric: "calls/s", ratio: 3, text: "≥ 3×" }],
     transport: "rpc",
   },
   {
     title: "RPC pipelined calls: @ipc/rpc vs @grpc/grpc-js",
     metrics: ["calls/s"],
-    rows: [{ case: "rpc-rate-framed-ours", role: "ours", label: "@ipc/rpc" }, { case: "rpc-rate-grpc", role: "baseline" }],
+    rows: [
+      { case: "rpc-rate-framed-ours", role: "ours", label: "@ipc/rpc" },
+      { case: "rpc-rate-grpc", role: "baseline" },
+    ],
     targets: [{ metric: "calls/s", ratio: 3, text: "≥ 3×" }],
     transport: "rpc",
   },

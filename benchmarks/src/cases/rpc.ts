@@ -75,21 +75,25 @@ async function client(over: "framed" | "unix", context: CaseContext): Promise<Cl
   return createClient(Calculator, connection);
 }
 
-const roundTrips = (over: "framed" | "unix") => async (context: CaseContext): Promise<Metrics> => {
-  const c = await client(over, context);
-  let i = 0;
-  const result = await timedCalls(context.budget, () => c.add({ a: i++, b: 1 }));
-  c.abort();
-  return result;
-};
+const roundTrips =
+  (over: "framed" | "unix") =>
+  async (context: CaseContext): Promise<Metrics> => {
+    const c = await client(over, context);
+    let i = 0;
+    const result = await timedCalls(context.budget, () => c.add({ a: i++, b: 1 }));
+    c.abort();
+    return result;
+  };
 
-const pipelined = (over: "framed" | "unix") => async (context: CaseContext): Promise<Metrics> => {
-  const c = await client(over, context);
-  let i = 0;
-  const result = await callsInFlight(context.budget, IN_FLIGHT, () => c.add({ a: i++, b: 1 }));
-  c.abort();
-  return result;
-};
+const pipelined =
+  (over: "framed" | "unix") =>
+  async (context: CaseContext): Promise<Metrics> => {
+    const c = await client(over, context);
+    let i = 0;
+    const result = await callsInFlight(context.budget, IN_FLIGHT, () => c.add({ a: i++, b: 1 }));
+    c.abort();
+    return result;
+  };
 
 /** Messages a server stream sends in the measured part: about a second's worth here, scaled to the budget. */
 function streamCount(size: number, budget: Budget): number {
@@ -199,7 +203,10 @@ async function framedStream(context: CaseContext): Promise<Metrics> {
 const STREAM_BIG = "RPC server stream, 64 KiB messages";
 const STREAM_SMALL = "RPC server stream, 64 B messages";
 
-const streamArg = (size: number) => (dir: string): string => JSON.stringify({ dir, size } satisfies Arg);
+const streamArg =
+  (size: number) =>
+  (dir: string): string =>
+    JSON.stringify({ dir, size } satisfies Arg);
 const ours = "@ipc/rpc";
 
 const cases = [

@@ -32,8 +32,10 @@ interface Arg {
   readonly take: "into" | "drain";
 }
 
-const argOf = (size: number, mode: Arg["mode"], take: Arg["take"] = "drain") => (dir: string): string =>
-  JSON.stringify({ name: `ipc-bench-${basename(dir)}`, size, mode, take } satisfies Arg);
+const argOf =
+  (size: number, mode: Arg["mode"], take: Arg["take"] = "drain") =>
+  (dir: string): string =>
+    JSON.stringify({ name: `ipc-bench-${basename(dir)}`, size, mode, take } satisfies Arg);
 const parse = (text: string): Arg => JSON.parse(text) as Arg;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -205,13 +207,37 @@ const SPIN = "Shared memory: round trip, 64 B, both sides spinning";
 const IDLE = `Shared memory: round trip, 64 B, idle (one every ${IDLE_GAP_MS} ms)`;
 
 const cases: BenchCase[] = [
-  { id: "shm-ring-rtt-spin", label: "MessageRing tryWrite + readSync({ spin: Infinity })", run: (c) => ringRoundTrips(c, "spin"), peer: ringEchoPeer, peerArg: argOf(0, "spin") },
+  {
+    id: "shm-ring-rtt-spin",
+    label: "MessageRing tryWrite + readSync({ spin: Infinity })",
+    run: (c) => ringRoundTrips(c, "spin"),
+    peer: ringEchoPeer,
+    peerArg: argOf(0, "spin"),
+  },
   { id: "shm-ring-rtt-sleep", label: "MessageRing write() + read()", run: (c) => ringRoundTrips(c, "sleep"), peer: ringEchoPeer, peerArg: argOf(0, "sleep") },
   { id: "shm-ring-rtt-idle", label: "MessageRing write() + read()", run: (c) => ringRoundTrips(c, "idle"), peer: ringEchoPeer, peerArg: argOf(0, "sleep") },
   { id: "shm-rtt-idle", label: "shm:// Connection", run: transportIdle, peer: transportIdlePeer, peerArg: argOf(0, "sleep") },
-  { id: "shm-ring-stream-64KiB", label: "MessageRing tryWrite / drain, copied into the reader's buffer", run: (c) => ringSend(c, false), peer: ringSinkPeer, peerArg: argOf(BIG, "spin", "into") },
-  { id: "shm-ring-stream-64B", label: "MessageRing tryWrite / drain", run: (c) => ringSend(c, false), peer: ringSinkPeer, peerArg: argOf(SMALL, "spin", "drain") },
-  { id: "shm-ring-stream-64B-batch", label: "MessageRing tryWriteBatch(64) / drain", run: (c) => ringSend(c, true), peer: ringSinkPeer, peerArg: argOf(SMALL, "spin", "drain") },
+  {
+    id: "shm-ring-stream-64KiB",
+    label: "MessageRing tryWrite / drain, copied into the reader's buffer",
+    run: (c) => ringSend(c, false),
+    peer: ringSinkPeer,
+    peerArg: argOf(BIG, "spin", "into"),
+  },
+  {
+    id: "shm-ring-stream-64B",
+    label: "MessageRing tryWrite / drain",
+    run: (c) => ringSend(c, false),
+    peer: ringSinkPeer,
+    peerArg: argOf(SMALL, "spin", "drain"),
+  },
+  {
+    id: "shm-ring-stream-64B-batch",
+    label: "MessageRing tryWriteBatch(64) / drain",
+    run: (c) => ringSend(c, true),
+    peer: ringSinkPeer,
+    peerArg: argOf(SMALL, "spin", "drain"),
+  },
 ];
 
 function groups(): { size?: number; group: Group }[] {
@@ -220,39 +246,63 @@ function groups(): { size?: number; group: Group }[] {
     { case: plainId("unix", "rtt", SMALL), role: "reference" as const },
   ];
   return [
-    { size: SMALL, group: {
-      title: SPIN,
-      metrics: ["p50 µs", "p99 µs"],
-      rows: [{ case: "shm-ring-rtt-spin", role: "ours" }, ...rttBaseline],
-      targets: [
-        { metric: "p50 µs", absolute: 1, text: "≤ 1 µs" },
-        { metric: "p50 µs", ratio: 1 / 20, text: "≥ 20× faster than raw" },
-      ],
-      transport: "shm",
-    } },
-    { size: SMALL, group: { title: groupTitle("shm", "rtt", SMALL), metrics: ["p50 µs", "p99 µs"], rows: [{ case: "shm-ring-rtt-sleep", role: "ours", profiles: [] }], transport: "shm" } },
-    { group: {
-      title: IDLE,
-      metrics: ["p50 µs", "p99 µs"],
-      rows: [
-        { case: "shm-ring-rtt-idle", role: "ours" },
-        { case: "shm-rtt-idle", role: "ours" },
-        { case: "raw-unix-rtt-idle", role: "baseline" },
-        { case: "plain-unix-rtt-idle", role: "reference" },
-      ],
-      targets: [{ metric: "p50 µs", ratio: 1, text: "no slower than raw" }],
-      transport: "shm",
-    } },
-    { size: BIG, group: { title: groupTitle("shm", "stream", BIG), metrics: ["bytes/s"], rows: [{ case: "shm-ring-stream-64KiB", role: "ours", profiles: [] }], transport: "shm" } },
-    { size: SMALL, group: {
-      title: groupTitle("shm", "stream", SMALL),
-      metrics: ["msgs/s"],
-      rows: [
-        { case: "shm-ring-stream-64B", role: "ours", profiles: [] },
-        { case: "shm-ring-stream-64B-batch", role: "ours", profiles: [] },
-      ],
-      transport: "shm",
-    } },
+    {
+      size: SMALL,
+      group: {
+        title: SPIN,
+        metrics: ["p50 µs", "p99 µs"],
+        rows: [{ case: "shm-ring-rtt-spin", role: "ours" }, ...rttBaseline],
+        targets: [
+          { metric: "p50 µs", absolute: 1, text: "≤ 1 µs" },
+          { metric: "p50 µs", ratio: 1 / 20, text: "≥ 20× faster than raw" },
+        ],
+        transport: "shm",
+      },
+    },
+    {
+      size: SMALL,
+      group: {
+        title: groupTitle("shm", "rtt", SMALL),
+        metrics: ["p50 µs", "p99 µs"],
+        rows: [{ case: "shm-ring-rtt-sleep", role: "ours", profiles: [] }],
+        transport: "shm",
+      },
+    },
+    {
+      group: {
+        title: IDLE,
+        metrics: ["p50 µs", "p99 µs"],
+        rows: [
+          { case: "shm-ring-rtt-idle", role: "ours" },
+          { case: "shm-rtt-idle", role: "ours" },
+          { case: "raw-unix-rtt-idle", role: "baseline" },
+          { case: "plain-unix-rtt-idle", role: "reference" },
+        ],
+        targets: [{ metric: "p50 µs", ratio: 1, text: "no slower than raw" }],
+        transport: "shm",
+      },
+    },
+    {
+      size: BIG,
+      group: {
+        title: groupTitle("shm", "stream", BIG),
+        metrics: ["bytes/s"],
+        rows: [{ case: "shm-ring-stream-64KiB", role: "ours", profiles: [] }],
+        transport: "shm",
+      },
+    },
+    {
+      size: SMALL,
+      group: {
+        title: groupTitle("shm", "stream", SMALL),
+        metrics: ["msgs/s"],
+        rows: [
+          { case: "shm-ring-stream-64B", role: "ours", profiles: [] },
+          { case: "shm-ring-stream-64B-batch", role: "ours", profiles: [] },
+        ],
+        transport: "shm",
+      },
+    },
   ];
 }
 
@@ -260,5 +310,8 @@ export const module: CaseModule = {
   cases: () => cases,
   // The groups that need a size of the transports' (their baseline, or the shm:// rows they join) come only
   // when the run measures that size.
-  groups: (params) => groups().filter(({ size }) => size === undefined || params.sizes.includes(size)).map(({ group }) => group),
+  groups: (params) =>
+    groups()
+      .filter(({ size }) => size === undefined || params.sizes.includes(size))
+      .map(({ group }) => group),
 };

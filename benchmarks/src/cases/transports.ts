@@ -129,7 +129,10 @@ async function framedPeer(text: string): Promise<void> {
   const arg = parse(text);
   exitWithParent();
   const { framed } = await import("@ipc/framing");
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => void serveMessages(framed(socket, limits(arg.size)), arg.kind).catch(() => socket.destroy()));
+  const server = net.createServer(
+    { allowHalfOpen: true },
+    (socket) => void serveMessages(framed(socket, limits(arg.size)), arg.kind).catch(() => socket.destroy()),
+  );
   server.listen(join(arg.dir, "framed.sock"));
   await once(server, "listening");
   process.stdout.write(`ready ${join(arg.dir, "framed.sock")}\n`);
@@ -152,7 +155,10 @@ const framedSizes = (params: CaseParams): number[] => params.sizes.filter((s) =>
 
 // --- the cases and their groups --------------------------------------------------------------------------
 
-const argOf = (size: number, kind: Arg["kind"]) => (dir: string): string => JSON.stringify({ dir, size, kind } satisfies Arg);
+const argOf =
+  (size: number, kind: Arg["kind"]) =>
+  (dir: string): string =>
+    JSON.stringify({ dir, size, kind } satisfies Arg);
 
 function sizesFor(transport: Transport, params: CaseParams): number[] {
   return transport === "tls" ? sizesOf("tls", params) : [...params.sizes];
@@ -201,7 +207,8 @@ function targetsOf(transport: Transport, kind: "rtt" | "stream", size: number): 
   }
   if (kind === "stream" && size === 64) {
     if (socket) return [{ metric: "msgs/s", absolute: 4e6, text: "≥ 4 M msgs/s" }];
-    if (transport === "pipe") return [{ metric: "msgs/s", ratio: 4, vs: rawId("stdio", "stream", 64, "-per-message"), text: "≥ 4× one write per message (not syscall-bound)" }];
+    if (transport === "pipe")
+      return [{ metric: "msgs/s", ratio: 4, vs: rawId("stdio", "stream", 64, "-per-message"), text: "≥ 4× one write per message (not syscall-bound)" }];
     if (transport === "shm") return [{ metric: "msgs/s", absolute: 20e6, text: "≥ 20 M msgs/s" }];
   }
   if (kind === "stream" && size === 64 * 1024) {

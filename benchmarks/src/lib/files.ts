@@ -28,13 +28,15 @@ export function writeMeasurements(run: BenchRun, file: string): void {
   writeFileSync(file, `${JSON.stringify(run.measurements, null, 2)}\n`);
 }
 
-const REGIME_TITLES: Readonly<Record<Regime, string>> = { unpinned: "Unpinned (what a library gets)", split: "Split-core (taskset: one CPU each)", "one core": "Both on one core" };
+const REGIME_TITLES: Readonly<Record<Regime, string>> = {
+  unpinned: "Unpinned (what a library gets)",
+  split: "Split-core (taskset: one CPU each)",
+  "one core": "Both on one core",
+};
 
 /** The README's "Which mechanism?" block: one table per two-process regime of the run. */
 export function mechanismBlock(run: BenchRun): string {
-  const parts = run.options.regimes
-    .filter((r) => r !== "one core")
-    .map((regime) => `**${REGIME_TITLES[regime]}**\n\n${mechanismTable(run, regime)}`);
+  const parts = run.options.regimes.filter((r) => r !== "one core").map((regime) => `**${REGIME_TITLES[regime]}**\n\n${mechanismTable(run, regime)}`);
   return `${parts.join("\n\n")}\n\nMedians of ${run.options.rounds} rounds; in brackets, the ratio to raw Node on the same mechanism in the same run and regime (shared memory against a Unix socket). ${summaryLine(run)}`;
 }
 

@@ -47,7 +47,10 @@ interface RunLike {
 }
 
 function medianOf(run: RunLike, id: string, regime: Regime, metric: string): number | undefined {
-  const values = (run.samples[`${id}@${regime}`] ?? []).map((m) => m[metric]!).filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const values = (run.samples[`${id}@${regime}`] ?? [])
+    .map((m) => m[metric]!)
+    .filter((v) => Number.isFinite(v))
+    .sort((a, b) => a - b);
   if (values.length === 0) return undefined;
   const mid = values.length >> 1;
   return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
@@ -96,7 +99,12 @@ const LABELS: Readonly<Record<string, string>> = {
   fifo: "@ipc/pipe (`fifo://`)",
   memory: "`memory://` (one process)",
 };
-const RAW_LABELS: Readonly<Record<string, string>> = { unix: "raw node:net, Unix socket", tcp: "raw node:net, TCP", stdio: "raw Node child stdio", fifo: "raw Node FIFO pair" };
+const RAW_LABELS: Readonly<Record<string, string>> = {
+  unix: "raw node:net, Unix socket",
+  tcp: "raw node:net, TCP",
+  stdio: "raw Node child stdio",
+  fifo: "raw Node FIFO pair",
+};
 
 /**
  * The "Which mechanism?" table of the README: per transport (and the raw Node baseline beside it) the round
@@ -107,7 +115,14 @@ export function mechanismTable(run: RunLike, regime: Regime): string {
   const header = ["transport", ...sizes.flatMap((s) => [`round trip ${sizeText(s)} (p50)`, s < 4096 ? `${sizeText(s)} msgs/s` : `${sizeText(s)} messages`])];
   const cell = (value: number | undefined, base: number | undefined, kind: "rtt" | "msgs" | "bytes"): string => {
     if (value === undefined) return "";
-    const text = kind === "rtt" ? (value >= 1000 ? `${fmt(value / 1000)} ms` : `${fmt(value)} µs`) : kind === "msgs" ? `${fmt(value / 1e6)} M` : `${fmt(value / 1e9)} GB/s`;
+    const text =
+      kind === "rtt"
+        ? value >= 1000
+          ? `${fmt(value / 1000)} ms`
+          : `${fmt(value)} µs`
+        : kind === "msgs"
+          ? `${fmt(value / 1e6)} M`
+          : `${fmt(value / 1e9)} GB/s`;
     return base === undefined ? text : `${text} (${(value / base).toFixed(2)}×)`;
   };
   const rowOf = (prefix: string, label: string, basePrefix: string | undefined): string[] | undefined => {

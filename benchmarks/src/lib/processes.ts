@@ -39,7 +39,12 @@ export async function startReady(command: readonly string[], env?: NodeJS.Proces
     process.stderr.write(chunk);
     said = (said + chunk.toString()).slice(-2000);
   });
-  const why = (): string => said.trim().split("\n").filter((l) => /\S/.test(l)).pop() ?? "";
+  const why = (): string =>
+    said
+      .trim()
+      .split("\n")
+      .filter((l) => /\S/.test(l))
+      .pop() ?? "";
   const name = basename(command.find((part) => part.endsWith(".js")) ?? command[0]!);
   const exited = once(child, "exit").then(([code, signal]) => {
     throw new Error(`its ${name} process exited (${String(code ?? signal)}) before it was ready: ${why()}`);
@@ -75,7 +80,10 @@ function lines(child: ChildProcess): AsyncIterator<string> {
 
 /** In a peer: exit as soon as stdin (a pipe from the process that started it) closes, however that one ended. */
 export function exitWithParent(): void {
-  process.stdin.on("end", () => process.exit(0)).on("error", () => process.exit(0)).resume();
+  process.stdin
+    .on("end", () => process.exit(0))
+    .on("error", () => process.exit(0))
+    .resume();
 }
 
 /** In a peer: the first line the process that started it writes to stdin (see {@link Ready.tell}). */
@@ -140,7 +148,23 @@ export function certificate(dir: string): { key: string; cert: string } {
   } catch {
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
       { stdio: "ignore" },
     );
     return certificate(dir);

@@ -128,7 +128,8 @@ export async function sendStream(output: Writable, answer: Promise<StreamCount>,
   output.end();
   const counted = await answer;
   const took = now() - result.start;
-  if (counted.bytes !== result.sent * (4 + size)) throw new Error(`sent ${result.sent} frames of ${4 + size} bytes, the receiver counted ${counted.bytes} bytes`);
+  if (counted.bytes !== result.sent * (4 + size))
+    throw new Error(`sent ${result.sent} frames of ${4 + size} bytes, the receiver counted ${counted.bytes} bytes`);
   return rates(result.measured, size, took);
 }
 

@@ -18,7 +18,12 @@ export interface Reportable {
     readonly loadAfter: readonly number[];
     readonly seconds: number;
   };
-  readonly options: { readonly profile: string; readonly rounds: number; readonly regimes: readonly Regime[]; readonly budget: { readonly warmupMs: number; readonly measureMs: number } };
+  readonly options: {
+    readonly profile: string;
+    readonly rounds: number;
+    readonly regimes: readonly Regime[];
+    readonly budget: { readonly warmupMs: number; readonly measureMs: number };
+  };
   readonly rows: readonly Row[];
   readonly checks: readonly { readonly ok: boolean; readonly group: string; readonly regime: Regime; readonly speed: number }[];
   readonly failures: readonly string[];
@@ -58,7 +63,10 @@ function lines(rows: readonly Row[], regimes: readonly Regime[]): string[][] {
         continue;
       }
       cells.push(`${fmt(row.median)} ${row.unit} (${fmt(row.min)}–${fmt(row.max)})`);
-      const marks = row.targets.map((t) => mark(t.met, t.stretch)).filter(Boolean).join(" ");
+      const marks = row.targets
+        .map((t) => mark(t.met, t.stretch))
+        .filter(Boolean)
+        .join(" ");
       cells.push([row.ratio === null ? "" : `${row.ratio.toFixed(2)}×`, marks].filter(Boolean).join(" "));
     }
     cells.push(first.targets.map((t) => (t.stretch ? `stretch: ${t.text}` : t.text)).join("; "));
@@ -84,7 +92,11 @@ export function textTable(run: Reportable): string {
   const body = lines(run.rows, regimes).map((cells, i, all) => (i > 0 && all[i - 1]![0] === cells[0] ? ["", ...cells.slice(1)] : cells));
   const table = [header(regimes), ...body];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => [...r[i]!].length)));
-  const line = (r: string[]): string => r.map((c, i) => c + " ".repeat(widths[i]! - [...c].length)).join("  ").trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => c + " ".repeat(widths[i]! - [...c].length))
+      .join("  ")
+      .trimEnd();
   return [line(table[0]!), widths.map((w) => "─".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
@@ -119,8 +131,8 @@ export function notes(run: Reportable): string[] {
     run.checks.length === 0
       ? "Self-check: no reference loop ran (they run in the full profile: pnpm bench, or --profile full)."
       : slow.length === 0
-      ? `Self-check: every baseline is within 20 % of its reference loop (${run.checks.length} checks).`
-      : `Self-check: ${slow.length} of ${run.checks.length} baselines are more than 20 % slower than their reference loop: ${slow.map((c) => `${c.group} (${REGIME_TITLES[c.regime]}, ${c.speed.toFixed(2)}×)`).join("; ")}.`,
+        ? `Self-check: every baseline is within 20 % of its reference loop (${run.checks.length} checks).`
+        : `Self-check: ${slow.length} of ${run.checks.length} baselines are more than 20 % slower than their reference loop: ${slow.map((c) => `${c.group} (${REGIME_TITLES[c.regime]}, ${c.speed.toFixed(2)}×)`).join("; ")}.`,
   );
   const wide = run.rows.filter((r) => r.flags.some((f) => f.startsWith("range"))).length;
   if (wide > 0) out.push(`${wide} rows have a range wider than 2× (flagged ⚠): their ratios mean little.`);

@@ -84,7 +84,15 @@ export function buildRows(
         let check: Check | undefined;
         if (metric === group.metrics[0] && base !== undefined && ref !== undefined) {
           const speed = spec.higherIsBetter ? base / ref : ref / base;
-          check = { group: group.title, regime, metric, baseline: baseline!.case, reference: reference!.case, speed, ok: !slowerThanReference(base, ref, spec.higherIsBetter) };
+          check = {
+            group: group.title,
+            regime,
+            metric,
+            baseline: baseline!.case,
+            reference: reference!.case,
+            speed,
+            ok: !slowerThanReference(base, ref, spec.higherIsBetter),
+          };
           checks.push(check);
         }
         for (const row of group.rows) {

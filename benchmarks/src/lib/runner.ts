@@ -243,7 +243,12 @@ function runOnce(spec: WorkerSpec, timeoutMs: number, signal: AbortSignal | unde
   return new Promise((resolve, reject) => {
     execFile(command[0]!, command.slice(1), { maxBuffer: 1 << 20, timeout: timeoutMs, killSignal: "SIGKILL", signal }, (error, stdout, stderr) => {
       if (error !== null) {
-        const why = stderr.trim().split("\n").filter((l) => /\S/.test(l)).pop() || (error.killed ? `timed out after ${timeoutMs / 1000} s` : error.message.split("\n")[0]);
+        const why =
+          stderr
+            .trim()
+            .split("\n")
+            .filter((l) => /\S/.test(l))
+            .pop() || (error.killed ? `timed out after ${timeoutMs / 1000} s` : error.message.split("\n")[0]);
         return reject(new Error(why));
       }
       try {

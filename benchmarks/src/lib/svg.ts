@@ -8,7 +8,12 @@ import type { Reportable } from "./report.js";
 import { summaryLine } from "./report.js";
 
 const COLORS: Readonly<Record<Role, string>> = { ours: "#2f6fdf", baseline: "#8a8f98", reference: "#c2c6cc", other: "#e07b24" };
-const NAMES: Readonly<Record<Role, string>> = { ours: "@ipc", baseline: "raw Node (baseline)", reference: "plain reference loop", other: "other libraries / ways" };
+const NAMES: Readonly<Record<Role, string>> = {
+  ours: "@ipc",
+  baseline: "raw Node (baseline)",
+  reference: "plain reference loop",
+  other: "other libraries / ways",
+};
 const WIDTH = 900;
 const LABEL = 330;
 const BAR_AREA = 430;
@@ -65,7 +70,10 @@ export function chart(run: Reportable, title = "@ipc benchmarks"): string {
     y += drawn.height;
   }
   const legend = (Object.keys(COLORS) as Role[])
-    .map((role, i) => `<rect x="${10 + i * 210}" y="${y + 8}" width="12" height="12" fill="${COLORS[role]}"/><text x="${28 + i * 210}" y="${y + 19}">${NAMES[role]}</text>`)
+    .map(
+      (role, i) =>
+        `<rect x="${10 + i * 210}" y="${y + 8}" width="12" height="12" fill="${COLORS[role]}"/><text x="${28 + i * 210}" y="${y + 19}">${NAMES[role]}</text>`,
+    )
     .join("");
   const height = y + 50;
   return [

@@ -99,7 +99,10 @@ async function open(): Promise<{ input: Readable; output: Writable }> {
     socket = tls.connect({ host: "127.0.0.1", port: Number(job.address), ca: readFileSync(join(job.dir, "cert.pem")) });
     await once(socket, "secureConnect");
   } else {
-    socket = job.transport === "unix" ? net.connect({ path: job.address!, allowHalfOpen: true }) : net.connect({ host: "127.0.0.1", port: Number(job.address), allowHalfOpen: true });
+    socket =
+      job.transport === "unix"
+        ? net.connect({ path: job.address!, allowHalfOpen: true })
+        : net.connect({ host: "127.0.0.1", port: Number(job.address), allowHalfOpen: true });
     await once(socket, "connect");
   }
   socket.setNoDelay(true);

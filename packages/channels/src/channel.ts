@@ -4,14 +4,7 @@
  * whole messages, so one received message is always one envelope, whatever the transport does with the bytes.
  */
 import Long from "long";
-import {
-  InvalidArgumentError,
-  ProtocolError,
-  type CloseOptions,
-  type Connection,
-  type ReceiveOptions,
-  type SendOptions,
-} from "@ipc/core";
+import { InvalidArgumentError, ProtocolError, type CloseOptions, type Connection, type ReceiveOptions, type SendOptions } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 
 /** One envelope, as the channel sends and receives it. */
@@ -77,8 +70,7 @@ export function encodeChannelMessage(message: ChannelMessage): Uint8Array {
       return ipc.IpcMessage.encode({ ack: { id: toLong(message.id) } }).finish();
     default:
       throw new InvalidArgumentError(
-        `unknown message kind '${String((message as { kind?: unknown } | undefined)?.kind)}' ` +
-          `(expected text, binary, command, data or ack)`,
+        `unknown message kind '${String((message as { kind?: unknown } | undefined)?.kind)}' (expected text, binary, command, data or ack)`,
       );
   }
 }
@@ -123,8 +115,7 @@ export function decodeChannelMessage(bytes: Uint8Array): ChannelMessage {
     case "rpcEnd":
     case "rpcWindow":
       throw new ProtocolError(
-        `received an @ipc/rpc envelope (${decoded.kind}) on a message channel; ` +
-          `RPC calls are served and made with @ipc/rpc, not messageChannel()`,
+        `received an @ipc/rpc envelope (${decoded.kind}) on a message channel; RPC calls are served and made with @ipc/rpc, not messageChannel()`,
       );
     default:
       throw new ProtocolError(

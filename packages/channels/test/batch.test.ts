@@ -39,7 +39,12 @@ describe("batches", () => {
     batcher.add(envelope("x".repeat(20_000)));
     batcher.add(envelope("c"));
     await new Promise((resolve) => process.nextTick(resolve));
-    expect(sent.slice(1).flatMap(unpack).map((t) => t.slice(0, 3))).toEqual(["a", "b", "xxx", "c"]);
+    expect(
+      sent
+        .slice(1)
+        .flatMap(unpack)
+        .map((t) => t.slice(0, 3)),
+    ).toEqual(["a", "b", "xxx", "c"]);
   });
 
   it("keeps every batch within the connection's maxMessageSize", async () => {
@@ -55,7 +60,9 @@ describe("batches", () => {
     const inner = ipc.IpcMessage.encode({ batch: { messages: [envelope("a")] } }).finish();
     const nested = ipc.IpcMessage.encode({ batch: { messages: [inner] } }).finish();
     expect(() => forEachInBatch(nested, () => undefined)).toThrow(expect.objectContaining({ code: "IPC_ERR_PROTOCOL" }));
-    const cut = ipc.IpcMessage.encode({ batch: { messages: [envelope("abc")] } }).finish().subarray(0, 5);
+    const cut = ipc.IpcMessage.encode({ batch: { messages: [envelope("abc")] } })
+      .finish()
+      .subarray(0, 5);
     expect(() => forEachInBatch(cut, () => undefined)).toThrow(expect.objectContaining({ code: "IPC_ERR_PROTOCOL" }));
   });
 });

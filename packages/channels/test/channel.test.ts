@@ -126,7 +126,10 @@ describe("messageChannel", () => {
 });
 
 describe("docs/wire.md examples", () => {
-  const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+  const hex = (bytes: Uint8Array): string =>
+    Buffer.from(bytes)
+      .toString("hex")
+      .replace(/(..)(?!$)/g, "$1 ");
   it.each<[ChannelMessage, string]>([
     [{ kind: "text", text: "hi" }, "0a 02 68 69"],
     [{ kind: "text", text: "" }, "0a 00"],

@@ -165,7 +165,13 @@ describe("pub/sub: closing", () => {
     const pub = await start({ policy: "block", queueMessages: 4, queueBytes: 4096 });
     const stalled = await join(pub, { topics: ["t"] });
     let published = 0;
-    while (await pub.publish("t", patterned(published, 500), { timeout: 50 }).then(() => true, () => false)) published++;
+    while (
+      await pub.publish("t", patterned(published, 500), { timeout: 50 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      published++;
     expect(pub.stats.perSubscriber[0]!.queued).toBeGreaterThan(0);
     await expect(pub.close({ timeout: 100 })).rejects.toMatchObject({ code: "IPC_ERR_TIMEOUT" });
     // What reached the subscriber is readable; then it sees the abort.

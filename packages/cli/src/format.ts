@@ -18,7 +18,9 @@ export type Printer = (message: Uint8Array) => string;
 export const PRINT_HELP = "how to show messages: hex, utf8, json or proto:<file.proto>:<package.Type>";
 
 function hex(message: Uint8Array, maxBytes: number): string {
-  const shown = Buffer.from(message.subarray(0, maxBytes)).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+  const shown = Buffer.from(message.subarray(0, maxBytes))
+    .toString("hex")
+    .replace(/(..)(?!$)/g, "$1 ");
   return message.byteLength > maxBytes ? `${shown} … (+${message.byteLength - maxBytes} B)` : shown;
 }
 

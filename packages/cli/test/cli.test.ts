@@ -147,10 +147,16 @@ describe("ipc bench", () => {
     expect(result.stdout).toMatch(/raw node:net \(baseline\)/);
     expect(result.stdout).toMatch(/raw node:net, frames packed into 64 KiB writes \(baseline\)/);
     expect(result.stderr).toMatch(/^\[1\/\d+\] round 1\/1: /m); // plain progress lines when stderr is not a TTY
-    const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as { tool: string; rows: { case: string; regime: string; rounds: number }[]; failures: string[] };
+    const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as {
+      tool: string;
+      rows: { case: string; regime: string; rounds: number }[];
+      failures: string[];
+    };
     expect(json.tool).toBe("@ipc/bench");
     expect(json.failures).toEqual([]);
-    expect(json.rows.map((r) => r.case)).toEqual(expect.arrayContaining(["unix-rtt-64B", "raw-unix-rtt-64B", "unix-stream-64B", "raw-unix-stream-64B", "memory-rtt-64B"]));
+    expect(json.rows.map((r) => r.case)).toEqual(
+      expect.arrayContaining(["unix-rtt-64B", "raw-unix-rtt-64B", "unix-stream-64B", "raw-unix-stream-64B", "memory-rtt-64B"]),
+    );
     expect(json.rows.every((r) => r.regime === "unpinned" && r.rounds === 1)).toBe(true);
     const svg = readFileSync(join(out, "latest.svg"), "utf8");
     expect(svg).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -169,7 +175,10 @@ describe("ipc bench", () => {
     }
     writeFileSync(join(out, "partial.json"), '{"tool":"ipc bench"}');
     const partial = await ipc(["choose", "--results", join(out, "partial.json")]);
-    expect(partial).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ipc choose: .*partial\.json does not hold the measurements ipc bench writes \(.+\)\n$/) as unknown });
+    expect(partial).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^ipc choose: .*partial\.json does not hold the measurements ipc bench writes \(.+\)\n$/) as unknown,
+    });
   });
 });
 
@@ -203,11 +212,17 @@ describe("Ctrl-C (SIGINT): exit 130, nothing left behind", () => {
     const out = join(temp(), "results");
     const bench = await start(["bench", "-t", "unix", "-s", "64", "-r", "1", "-d", "60000", "--out", out], /^\[1\/\d+\]/, { ...process.env, TMPDIR: dir });
     // Wait for the worker and its peer to be running, then interrupt.
-    await until(() => String(processesMentioning(dir).length), (n) => Number(n) >= 2);
+    await until(
+      () => String(processesMentioning(dir).length),
+      (n) => Number(n) >= 2,
+    );
     bench.child.kill("SIGINT");
     expect(await exited(bench.child)).toBe(130);
     expect(bench.stderr()).toMatch(/^ipc bench: interrupted; no results written$/m);
-    await until(() => String(processesMentioning(dir).length), (n) => n === "0");
+    await until(
+      () => String(processesMentioning(dir).length),
+      (n) => n === "0",
+    );
     expect(readdirSync(dir)).toEqual([]);
     expect(existsSync(out)).toBe(false);
   });

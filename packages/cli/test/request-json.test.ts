@@ -27,8 +27,17 @@ function rejection(value: unknown): string {
 describe("ipc call --data: JSON checked against the request type", () => {
   it("accepts every kind of field, by its .proto name or its lowerCamelCase name", () => {
     const json = {
-      user_id: 7, count: 4294967295, name: "n", blob: "AAE=", flag: true, ratio: 1.5, color: "GREEN",
-      list: [1, "2"], tags: { k: 3 }, inner: { big: "9223372036854775807" }, x: "picked",
+      user_id: 7,
+      count: 4294967295,
+      name: "n",
+      blob: "AAE=",
+      flag: true,
+      ratio: 1.5,
+      color: "GREEN",
+      list: [1, "2"],
+      tags: { k: 3 },
+      inner: { big: "9223372036854775807" },
+      x: "picked",
     };
     const decoded = Req.toObject(Req.decode(Req.encode(Req.fromObject(message(Req, json))).finish()), { longs: String, enums: String, bytes: String });
     expect(decoded).toEqual({ ...json, user_id: undefined, userId: 7, list: [1, 2] });
@@ -40,7 +49,9 @@ describe("ipc call --data: JSON checked against the request type", () => {
   });
 
   it("an unknown field is an error that lists the fields (not silently dropped)", () => {
-    expect(rejection({ usr_id: 1 })).toBe("--data: Req has no field 'usr_id' (its fields: userId, count, name, blob, flag, ratio, color, list, tags, inner, x, y)");
+    expect(rejection({ usr_id: 1 })).toBe(
+      "--data: Req has no field 'usr_id' (its fields: userId, count, name, blob, flag, ratio, color, list, tags, inner, x, y)",
+    );
     expect(rejection({ inner: { small: 1 } })).toBe("--data.inner: Inner has no field 'small' (its fields: big)");
   });
 

@@ -39,11 +39,7 @@ export async function listen(ctx: Context, options?: Parameters<ConformanceFixtu
 }
 
 /** A client of `listener`, released after the test. */
-export async function connect(
-  ctx: Context,
-  listener: Listener,
-  options?: Parameters<ConformanceFixture["connect"]>[1],
-): Promise<Connection> {
+export async function connect(ctx: Context, listener: Listener, options?: Parameters<ConformanceFixture["connect"]>[1]): Promise<Connection> {
   return ctx.resources.connection(await ctx.fixture.connect(listener.address, options));
 }
 

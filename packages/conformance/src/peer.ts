@@ -23,9 +23,7 @@ interface TransportModule {
 
 const [modulePath, address, mode, countText] = process.argv.slice(2);
 const count = Number(countText ?? "0");
-const transport = (await import(
-  modulePath!.startsWith("/") ? pathToFileURL(modulePath!).href : modulePath!
-)) as TransportModule;
+const transport = (await import(modulePath!.startsWith("/") ? pathToFileURL(modulePath!).href : modulePath!)) as TransportModule;
 const hang = (): Promise<never> => new Promise<never>(() => setInterval(() => undefined, 60_000));
 
 switch (mode) {

@@ -54,14 +54,7 @@ export interface MemoryAddress {
 }
 
 /** Every address form, discriminated by `scheme`. */
-export type Address =
-  | UnixAddress
-  | UnixAbstractAddress
-  | TcpAddress
-  | ShmAddress
-  | FifoAddress
-  | PipeAddress
-  | MemoryAddress;
+export type Address = UnixAddress | UnixAbstractAddress | TcpAddress | ShmAddress | FifoAddress | PipeAddress | MemoryAddress;
 
 /** The schemes {@link parseAddress} knows. */
 export const SCHEMES = ["unix", "unix-abstract", "tcp", "shm", "fifo", "pipe", "memory"] as const;
@@ -181,13 +174,7 @@ export function parseAddress(url: string): Address {
     case "shm":
       return {
         scheme,
-        name: name(
-          url,
-          rest,
-          SHM_NAME_MAX,
-          /^[A-Za-z0-9._-]+$/,
-          "a shm name may contain only letters, digits, '.', '_' and '-' (no '/')",
-        ),
+        name: name(url, rest, SHM_NAME_MAX, /^[A-Za-z0-9._-]+$/, "a shm name may contain only letters, digits, '.', '_' and '-' (no '/')"),
       };
     case "pipe":
       return parsePipe(url, rest);
@@ -208,9 +195,7 @@ export function formatAddress(address: Address): string {
   switch (address.scheme) {
     case "unix":
     case "fifo":
-      return address.path.startsWith("/")
-        ? `${address.scheme}://${encode(address.path)}`
-        : `${address.scheme}:${encode(address.path)}`;
+      return address.path.startsWith("/") ? `${address.scheme}://${encode(address.path)}` : `${address.scheme}:${encode(address.path)}`;
     case "unix-abstract":
       return `unix-abstract:${encode(address.name)}`;
     case "tcp":

@@ -86,12 +86,7 @@ export function wait<T>(
  * Waits for `promise` under `options`; `onGiveUp` runs when the wait is abandoned (timeout or abort), to
  * cancel whatever `promise` stands for. Prefer {@link wait} when starting the operation yourself.
  */
-export function race<T>(
-  what: string,
-  promise: Promise<T>,
-  options: WaitOptions | undefined,
-  onGiveUp?: () => void,
-): Promise<T> {
+export function race<T>(what: string, promise: Promise<T>, options: WaitOptions | undefined, onGiveUp?: () => void): Promise<T> {
   if (options?.signal === undefined && (options?.timeout === undefined || options.timeout === Infinity)) {
     return promise;
   }

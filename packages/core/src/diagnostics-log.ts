@@ -58,8 +58,7 @@ const formats: { [N in IpcChannelName]: (message: IpcChannelMessages[N]) => stri
     m.side === "listener"
       ? `refuse ${m.remoteAddress ?? "a client"} on ${m.address}${peerOf(m.peer)}: ${m.reason}`
       : `refused by ${m.address}: ${errorOf(m.error) || m.reason}`,
-  "ipc:connection:close": (m: CloseMessage) =>
-    `close ${nameOf(m.connection)}: ${m.reason}${m.error === undefined ? "" : ` (${errorOf(m.error)})`}`,
+  "ipc:connection:close": (m: CloseMessage) => `close ${nameOf(m.connection)}: ${m.reason}${m.error === undefined ? "" : ` (${errorOf(m.error)})`}`,
   "ipc:protocol:error": (m: ProtocolErrorMessage) => `protocol error ${nameOf(m.connection)}: ${errorOf(m.error)}`,
   "ipc:backpressure": (m: BackpressureMessage) =>
     `backpressure ${m.state} ${nameOf(m.connection)}: ${m.bufferedBytes} bytes unread (high-water mark ${m.highWaterMark})`,

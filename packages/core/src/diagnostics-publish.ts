@@ -22,14 +22,7 @@ export function publishAccept(connection: Connection, listener: Listener): void 
  * `ipc:connection:refuse`: the listener at `address` turned a client away (`side` `"listener"`, with the
  * client's credentials where known), or this process's connect to it was refused (`"client"`, with the error).
  */
-export function publishRefuse(
-  side: "listener" | "client",
-  address: string,
-  reason: string,
-  peer?: Peer,
-  error?: Error,
-  remoteAddress?: string,
-): void {
+export function publishRefuse(side: "listener" | "client", address: string, reason: string, peer?: Peer, error?: Error, remoteAddress?: string): void {
   if (channels.refuse.hasSubscribers) channels.refuse.publish({ side, address, reason, peer, remoteAddress, error });
 }
 
@@ -86,12 +79,7 @@ export function watchingBackpressure(): boolean {
  * `ipc:backpressure`: `inbox` (an `Inbox`, whose `owner` is its connection) holds `bufferedBytes` against
  * `highWaterMark`, and stops (`on`) or resumes reading.
  */
-export function publishBackpressure(
-  inbox: { readonly owner: Connection | undefined },
-  on: boolean,
-  bufferedBytes: number,
-  highWaterMark: number,
-): void {
+export function publishBackpressure(inbox: { readonly owner: Connection | undefined }, on: boolean, bufferedBytes: number, highWaterMark: number): void {
   if (!channels.backpressure.hasSubscribers) return;
   channels.backpressure.publish({ connection: inbox.owner, state: on ? "on" : "off", bufferedBytes, highWaterMark });
 }
@@ -100,12 +88,7 @@ export function publishBackpressure(
  * `ipc:rpc:call:start`: returns the call object to hand to {@link publishRpcCallEnd} when the call ends, or
  * `undefined` when nobody subscribes (then the end is not published either, so every end has its start).
  */
-export function publishRpcCallStart(
-  side: RpcCall["side"],
-  method: string,
-  kind: RpcCall["kind"],
-  connection: Connection,
-): RpcCall | undefined {
+export function publishRpcCallStart(side: RpcCall["side"], method: string, kind: RpcCall["kind"], connection: Connection): RpcCall | undefined {
   if (!channels.rpcCallStart.hasSubscribers && !channels.rpcCallEnd.hasSubscribers) return undefined;
   const call: RpcCall = { side, method, kind, connection };
   channels.rpcCallStart.publish({ call });

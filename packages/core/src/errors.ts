@@ -199,11 +199,7 @@ export class MessageTooLargeError extends IpcError {
   readonly limit: number;
 
   constructor(size: number, limit: number, options?: IpcErrorOptions) {
-    super(
-      `message of ${size} bytes is over this connection's maxMessageSize of ${limit} bytes; ` +
-        `split it or raise maxMessageSize on both ends`,
-      options,
-    );
+    super(`message of ${size} bytes is over this connection's maxMessageSize of ${limit} bytes; split it or raise maxMessageSize on both ends`, options);
     this.size = size;
     this.limit = limit;
   }

@@ -176,13 +176,6 @@ export const memoryTransport: Transport = {
  * Two connected in-memory connections, without a listener: the quickest way to test code that takes a
  * `Connection`. Each end gets its own options.
  */
-export function memoryPair(
-  options?: ConnectOptions,
-  peerOptions: ConnectOptions | undefined = options,
-): [Connection, Connection] {
-  return MemoryConnection.pair(
-    resolveConnectionOptions(options),
-    resolveConnectionOptions(peerOptions),
-    "memory://pair",
-  );
+export function memoryPair(options?: ConnectOptions, peerOptions: ConnectOptions | undefined = options): [Connection, Connection] {
+  return MemoryConnection.pair(resolveConnectionOptions(options), resolveConnectionOptions(peerOptions), "memory://pair");
 }

@@ -30,13 +30,7 @@ function integerOption(name: string, value: number | undefined, fallback: number
 /** Applies the defaults of {@link ConnectionOptions} and rejects out-of-range values. */
 export function resolveConnectionOptions(options: ConnectionOptions | undefined): ResolvedConnectionOptions {
   return {
-    maxMessageSize: integerOption(
-      "maxMessageSize",
-      options?.maxMessageSize,
-      DEFAULT_MAX_MESSAGE_SIZE,
-      0,
-      MAX_MESSAGE_SIZE_LIMIT,
-    ),
+    maxMessageSize: integerOption("maxMessageSize", options?.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE, 0, MAX_MESSAGE_SIZE_LIMIT),
     highWaterMark: integerOption("highWaterMark", options?.highWaterMark, DEFAULT_HIGH_WATER_MARK, 1, 2 ** 31 - 1),
   };
 }

@@ -72,7 +72,10 @@ describe("parseAddress", () => {
 
 describe("formatAddress", () => {
   it("round-trips every form through parseAddress", () => {
-    const path = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes("\0")).map((s) => `/${s}`);
+    const path = fc
+      .string({ minLength: 1, maxLength: 40 })
+      .filter((s) => !s.includes("\0"))
+      .map((s) => `/${s}`);
     const address: fc.Arbitrary<Address> = fc.oneof(
       path.map((p) => ({ scheme: "unix" as const, path: p })),
       path.map((p) => ({ scheme: "fifo" as const, path: p })),

@@ -87,9 +87,7 @@ describe("race and throwIfAborted", () => {
 
   it("race gives up with TimeoutError and calls onGiveUp", async () => {
     let gaveUp = false;
-    const error = await race("close", new Promise(() => undefined), { timeout: 5 }, () => (gaveUp = true)).catch(
-      (e: unknown) => e,
-    );
+    const error = await race("close", new Promise(() => undefined), { timeout: 5 }, () => (gaveUp = true)).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "IPC_ERR_TIMEOUT" });
     expect(gaveUp).toBe(true);
   });

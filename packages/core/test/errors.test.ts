@@ -137,8 +137,7 @@ describe("fromSystemError", () => {
 });
 
 describe("fromSystemError: every errno a connect, bind, open or mmap can return", () => {
-  const system = (code: string, syscall?: string): Error =>
-    Object.assign(new Error(`${code}: boom`), { code, ...(syscall === undefined ? {} : { syscall }) });
+  const system = (code: string, syscall?: string): Error => Object.assign(new Error(`${code}: boom`), { code, ...(syscall === undefined ? {} : { syscall }) });
 
   it.each([
     ["EINVAL", "connect", "IPC_ERR_INVALID_ADDRESS"],

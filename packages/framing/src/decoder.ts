@@ -155,8 +155,7 @@ export class FrameDecoder {
     const onFrame = this.#onFrame;
     let frames = 0;
     while (end - offset >= HEADER_SIZE) {
-      const length =
-        ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
+      const length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
       const start = offset + HEADER_SIZE;
       if (length > max) {
         this.#frames = (this.#frames + frames) | 0;

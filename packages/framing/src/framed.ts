@@ -129,9 +129,7 @@ class FramedConnection extends ConnectionBase {
     const reader = options?.reader;
     this.#reader = reader;
     if (reader !== undefined && reader.maxMessageSize !== resolved.maxMessageSize) {
-      throw new InvalidArgumentError(
-        `the reader's maxMessageSize (${reader.maxMessageSize}) differs from the connection's (${resolved.maxMessageSize})`,
-      );
+      throw new InvalidArgumentError(`the reader's maxMessageSize (${reader.maxMessageSize}) differs from the connection's (${resolved.maxMessageSize})`);
     }
     this.inbox = new Inbox({
       highWaterMark: resolved.highWaterMark,
@@ -277,8 +275,7 @@ class FramedConnection extends ConnectionBase {
     this.#frameTimer = undefined;
     const decoder = this.#decoder;
     if (this.isClosed || decoder.pendingBytes === 0) return;
-    const progressed =
-      decoder.framesDecoded !== this.#markFrames || decoder.pendingBytes - this.#markBytes >= this.#markNeed;
+    const progressed = decoder.framesDecoded !== this.#markFrames || decoder.pendingBytes - this.#markBytes >= this.#markNeed;
     if (progressed || this.#readingPaused) {
       this.#watchFrame();
       return;

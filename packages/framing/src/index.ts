@@ -21,6 +21,15 @@ export { FrameDecoder, type FrameDecoderOptions } from "./decoder.js";
 export { FrameTimeoutError } from "./errors.js";
 export { END_MARKER, MAX_END_REASON } from "./end-reason.js";
 export { FrameReader, type FrameSink, type OnRead } from "./reader.js";
-export { DEFAULT_HANDSHAKE_TIMEOUT, HandshakeStatus, awaitAccepted, isHandshakeTimeout, refuse, resolveHandshake, statusMessage, type HandshakeStatusCode } from "./handshake.js";
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  HandshakeStatus,
+  awaitAccepted,
+  isHandshakeTimeout,
+  refuse,
+  resolveHandshake,
+  statusMessage,
+  type HandshakeStatusCode,
+} from "./handshake.js";
 export { FrameWriter } from "./writer.js";
 export { HEADER_SIZE, encodeFrame, writeHeader } from "./encoder.js";

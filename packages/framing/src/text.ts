@@ -24,7 +24,9 @@ export function textOnChannel(length: number, rest: Uint8Array, peerName: string
   const bytes = [...head];
   for (let i = 0; i < rest.byteLength && bytes.length < PREVIEW; i++) bytes.push(rest[i]!);
   const more = rest.byteLength > PREVIEW - 4;
-  const preview = JSON.stringify(Buffer.from(bytes).toString("latin1")).slice(1, -1).replace(/[\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+  const preview = JSON.stringify(Buffer.from(bytes).toString("latin1"))
+    .slice(1, -1)
+    .replace(/[\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
   const error = new FrameTooLargeError(length, limit);
   error.message =
     `${peerName} wrote text on the channel instead of frames: "${preview}${more ? "…" : ""}" ` +

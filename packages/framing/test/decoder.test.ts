@@ -156,7 +156,10 @@ describe("encodeFrame", () => {
 });
 
 describe("docs/wire.md examples", () => {
-  const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+  const hex = (bytes: Uint8Array): string =>
+    Buffer.from(bytes)
+      .toString("hex")
+      .replace(/(..)(?!$)/g, "$1 ");
   it("frames as documented", () => {
     expect(hex(encodeFrame(new TextEncoder().encode("Message 1")))).toBe("00 00 00 09 4d 65 73 73 61 67 65 20 31");
     const stream = concat([encodeFrame(new TextEncoder().encode("hi")), encodeFrame(new TextEncoder().encode("!")), encodeFrame(new Uint8Array(0))]);

@@ -27,7 +27,13 @@ function recordingStream(autoComplete = true): {
       finish(callback);
     },
   });
-  return { stream, writes, release: () => held.splice(0).forEach((cb) => cb()) };
+  return {
+    stream,
+    writes,
+    release: () => {
+      for (const cb of held.splice(0)) cb();
+    },
+  };
 }
 
 function frames(writes: Uint8Array[][]): number[] {

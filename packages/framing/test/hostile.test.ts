@@ -80,7 +80,9 @@ describe("hostile peers in other processes", () => {
     const accepted = {
       next: () => {
         const item = queue.shift();
-        return item ? Promise.resolve({ done: false as const, value: item }) : new Promise<IteratorResult<{ socket: net.Socket; connection: Connection }>>((r) => takers.push(r));
+        return item
+          ? Promise.resolve({ done: false as const, value: item })
+          : new Promise<IteratorResult<{ socket: net.Socket; connection: Connection }>>((r) => takers.push(r));
       },
     };
     return { path, accepted };
@@ -132,7 +134,9 @@ describe("hostile peers in other processes", () => {
   });
 
   // Issue 16.2: 200 connections announcing 16 MiB and sending a byte every 100 ms reserved 3.2 GB.
-  it("connections announcing 16 MiB frames and trickling them hold what arrived, and are dropped after frameTimeout; others go on", { timeout: 120_000 }, async () => {
+  it("connections announcing 16 MiB frames and trickling them hold what arrived, and are dropped after frameTimeout; others go on", {
+    timeout: 120_000,
+  }, async () => {
     const count = 200;
     // A short frameTimeout is what this test is about; the drops are awaited as events, not timed.
     const frameTimeout = 300;
@@ -148,7 +152,12 @@ describe("hostile peers in other processes", () => {
     let peak = before;
     for (let i = 0; i < count; i++) {
       const { connection } = (await accepted.next()).value!;
-      drops.push(connection.closed.then(() => new Error("closed cleanly"), (error: Error) => error));
+      drops.push(
+        connection.closed.then(
+          () => new Error("closed cleanly"),
+          (error: Error) => error,
+        ),
+      );
     }
     await output.next((line) => line.startsWith("connected"));
     const sample = (): void => {

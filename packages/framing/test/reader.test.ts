@@ -45,7 +45,7 @@ describe("FrameDecoder.readBuffer / written", () => {
       fc.property(fc.array(message, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 8 }), (msgs, reads) => {
         const frames = readThrough(concat(msgs.map(encodeFrame)), reads);
         expect(frames.map((f) => [f.byteLength, f[0]])).toEqual(msgs.map((m) => [m.byteLength, m[0]]));
-        frames.forEach((f, i) => expect(Buffer.compare(f, msgs[i]!)).toBe(0));
+        for (const [i, f] of frames.entries()) expect(Buffer.compare(f, msgs[i]!)).toBe(0);
       }),
       { numRuns: 200 },
     );
@@ -86,7 +86,7 @@ describe("FrameDecoder.readBuffer / written", () => {
     // reads per chunk and 6 chunks (a chunk per read would be 1 000).
     expect(buffers.size).toBe(6);
     expect(frames).toHaveLength(1000);
-    frames.forEach((f, i) => expect(f.every((b) => b === (i & 0xff))).toBe(true));
+    for (const [i, f] of frames.entries()) expect(f.every((b) => b === (i & 0xff))).toBe(true);
   });
 
   it("moves to 64 KiB chunks once a read fills all it was offered", () => {
@@ -126,7 +126,7 @@ describe("FrameReader on a real socket", () => {
     for await (const message of connection) got.push(message);
     server.close();
     expect(got.map((m) => m.byteLength)).toEqual(sizes);
-    got.forEach((m, i) => expect(m.every((b) => b === (sizes[i]! & 0xff))).toBe(true));
+    for (const [i, m] of got.entries()) expect(m.every((b) => b === (sizes[i]! & 0xff))).toBe(true);
     // The payloads read in place own their memory (no 64 KiB chunk behind them).
     expect(got[5]!.buffer.byteLength).toBe(200_000);
     expect(got[7]!.buffer.byteLength).toBe(65_536);

@@ -141,7 +141,9 @@ function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" 
       scheme,
       reasons: [
         "the other side is another language: every language can read stdio or a Unix socket with a 4-byte big-endian length before each message (docs/wire.md)",
-        needs.parentChild ? "one process starts the other: its stdin/stdout is already the channel, with no address to agree on" : "the processes are unrelated: a socket file has an address and file permissions, and the peer's uid/pid is known",
+        needs.parentChild
+          ? "one process starts the other: its stdin/stdout is already the channel, with no address to agree on"
+          : "the processes are unrelated: a socket file has an address and file permissions, and the peer's uid/pid is known",
       ],
       alternatives,
     };
@@ -152,7 +154,12 @@ function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" 
     // that is not latency-critical by the throughput.
     const byThroughput = large && !needs.latencyCritical;
     const { best, line } = fastest(candidates, byThroughput, needs.messageSize, m);
-    for (const s of candidates) if (s !== best) alternatives.push({ scheme: s, when: s === "pipe" ? "simplicity matters more than speed" : "the measured gap is small on your machine (run ipc bench)" });
+    for (const s of candidates)
+      if (s !== best)
+        alternatives.push({
+          scheme: s,
+          when: s === "pipe" ? "simplicity matters more than speed" : "the measured gap is small on your machine (run ipc bench)",
+        });
     return { scheme: best, reasons: [byThroughput ? `messages of ${needs.messageSize} bytes are large data` : "latency is critical", line], alternatives };
   }
   if (needs.parentChild) {

@@ -60,9 +60,11 @@ export function measurementsFrom(json: unknown): Measurements {
     if (typeof numbers !== "object" || numbers === null) throw new InvalidArgumentError(`measurements: ${scheme} must be an object`);
     checkSizes(scheme, numbers as Record<string, unknown>);
     const bySize = (numbers as { bySize?: unknown }).bySize;
-    if (bySize !== undefined && (typeof bySize !== "object" || bySize === null)) throw new InvalidArgumentError(`measurements: ${scheme}.bySize must be an object`);
+    if (bySize !== undefined && (typeof bySize !== "object" || bySize === null))
+      throw new InvalidArgumentError(`measurements: ${scheme}.bySize must be an object`);
     for (const [size, at] of Object.entries((bySize ?? {}) as Record<string, unknown>)) {
-      if (!/^\d+$/.test(size) || typeof at !== "object" || at === null) throw new InvalidArgumentError(`measurements: ${scheme}.bySize.${size} is not a size's figures`);
+      if (!/^\d+$/.test(size) || typeof at !== "object" || at === null)
+        throw new InvalidArgumentError(`measurements: ${scheme}.bySize.${size} is not a size's figures`);
       checkSizes(`${scheme}.bySize.${size}`, at as Record<string, unknown>);
     }
   }

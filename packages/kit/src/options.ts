@@ -35,13 +35,9 @@ export interface ListenOptionsByScheme {
 export type SchemeOf<U extends string> = U extends `${infer S}:${string}` ? (S extends Scheme ? S : never) : never;
 
 /** `connect()`'s options for URL type `U`: its scheme's, or any scheme's when the URL is only a `string`. */
-export type KitConnectOptions<U extends string> = ([SchemeOf<U>] extends [never]
-  ? ConnectOptionsByScheme[Scheme]
-  : ConnectOptionsByScheme[SchemeOf<U>]) &
+export type KitConnectOptions<U extends string> = ([SchemeOf<U>] extends [never] ? ConnectOptionsByScheme[Scheme] : ConnectOptionsByScheme[SchemeOf<U>]) &
   DebugOptions;
 
 /** `listen()`'s options for URL type `U`: its scheme's, or any scheme's when the URL is only a `string`. */
-export type KitListenOptions<U extends string> = ([SchemeOf<U>] extends [never]
-  ? ListenOptionsByScheme[Scheme]
-  : ListenOptionsByScheme[SchemeOf<U>]) &
+export type KitListenOptions<U extends string> = ([SchemeOf<U>] extends [never] ? ListenOptionsByScheme[Scheme] : ListenOptionsByScheme[SchemeOf<U>]) &
   DebugOptions;

@@ -108,7 +108,15 @@ describe("choose() follows the decision tree", () => {
   });
 
   it("measurementsFrom() refuses what is not measurements: InvalidArgumentError", () => {
-    for (const bad of [null, 7, {}, { tool: "ipc bench" }, { source: "s", schemes: {} }, { source: "s", schemes: { unix: { roundTripP50Us: "fast" } } }, { source: "s", schemes: { unix: { bySize: { big: {} } } } }]) {
+    for (const bad of [
+      null,
+      7,
+      {},
+      { tool: "ipc bench" },
+      { source: "s", schemes: {} },
+      { source: "s", schemes: { unix: { roundTripP50Us: "fast" } } },
+      { source: "s", schemes: { unix: { bySize: { big: {} } } } },
+    ]) {
       expect(() => measurementsFrom(bad)).toThrow(expect.objectContaining({ code: "IPC_ERR_INVALID_ARGUMENT" }));
     }
   });

@@ -5,7 +5,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
-import { SCHEMES, connect, listen, type Connection, type ConnectionOf, type DebugEvent, type KitConnectOptions, type KitListenOptions, type Listener, type pipe } from "../src/index.js";
+import {
+  SCHEMES,
+  connect,
+  listen,
+  type Connection,
+  type ConnectionOf,
+  type DebugEvent,
+  type KitConnectOptions,
+  type KitListenOptions,
+  type Listener,
+  type pipe,
+} from "../src/index.js";
 
 const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
 const cleanups: (() => Promise<void> | void)[] = [];

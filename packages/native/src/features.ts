@@ -54,8 +54,7 @@ export const FEATURES: { readonly [feature in NativeFeature]: FeatureInfo } = {
     packageName: "@ipc/tcp",
     calls: ["setsockopt(SO_SNDBUF, SO_RCVBUF)", "getsockopt(SO_SNDBUF, SO_RCVBUF, TCP_NODELAY, SO_KEEPALIVE)"],
     without:
-      "sendBufferSize / receiveBufferSize fail with UnsupportedError; connection.socket reports noDelay and keepAlive as set, " +
-      "and undefined buffer sizes",
+      "sendBufferSize / receiveBufferSize fail with UnsupportedError; connection.socket reports noDelay and keepAlive as set, " + "and undefined buffer sizes",
   },
   "pipe.capacity": {
     description: "real pipes and their capacity (createPipe, pipeCapacity, setPipeCapacity, the pipeCapacity option)",

@@ -35,9 +35,7 @@ export function platformName(): string {
 export function platformProblem(): string | undefined {
   if (problem === undefined) {
     if (process.platform !== "linux") {
-      problem =
-        "@ipc's native calls support Linux on x86-64 and arm64 (glibc) today; docs/platforms.md plans " +
-        "macOS and Windows call by call";
+      problem = "@ipc's native calls support Linux on x86-64 and arm64 (glibc) today; docs/platforms.md plans " + "macOS and Windows call by call";
     } else if (!ARCHITECTURES.has(process.arch)) {
       problem = `@ipc's native calls support Linux on x86-64 and arm64 today, not ${process.arch}`;
     } else {

@@ -29,7 +29,10 @@ describe.skipIf(skip)(`durable channels on JetStream${why}`, () => {
     const server = await startNatsServer({ jetstream: true });
     cleanup.push(() => server.stop());
     const [na, nb] = await Promise.all([connectTo(server), connectTo(server)]);
-    cleanup.push(() => na.close(), () => nb.close());
+    cleanup.push(
+      () => na.close(),
+      () => nb.close(),
+    );
     const a = await open(na, "a", "b");
     const b = await open(nb, "b", "a");
     const numbers = await Promise.all(Array.from({ length: 100 }, (_, i) => a.send(text(`m${i}`))));
@@ -79,7 +82,10 @@ describe.skipIf(skip)(`durable channels on JetStream${why}`, () => {
     const server = await startNatsServer({ jetstream: true });
     cleanup.push(() => server.stop());
     const [na, nb] = await Promise.all([connectTo(server), connectTo(server)]);
-    cleanup.push(() => na.close(), () => nb.close());
+    cleanup.push(
+      () => na.close(),
+      () => nb.close(),
+    );
     const a = await open(na, "a", "b", "crash");
     const b = await open(nb, "b", "a", "crash");
     const total = 300;

@@ -52,66 +52,64 @@ describe.skipIf(missing !== undefined)(`@ipc/nats across processes${why}`, () =>
     await calls.close();
   });
 
-  it(
-    "killing the cluster node a client is connected to mid-traffic fails no call with a deadline left and loses no JetStream message",
-    { timeout: 240_000 },
-    async () => {
-      const cluster = await startNatsCluster({ jetstream: true });
-      cleanup.push(() => cluster.stop());
-      const [n1, n2, n3] = cluster.nodes;
-      // The workers and the durable receiver are on the nodes that stay; the caller starts on node 1.
-      const workers = [1, 2, 3].map((n) => worker(["rpc", [n2!.url, n3!.url].join(","), `w${n}`]));
-      await Promise.all(workers.map((w) => w.line(/^ready$/)));
-      const callerConnection = await client([n1!.url, n2!.url, n3!.url]);
-      expect(callerConnection.getServer()).toBe(n1!.url.slice("nats://".length));
-      const receiverConnection = await client([n3!.url, n2!.url]);
-      const calls = createNatsClient(Calculator, callerConnection);
-      const sender = await durableChannel(callerConnection, { channel: "failover", self: "a", peer: "b", replicas: 3, timeout: 120_000 });
-      const receiver = await durableChannel(receiverConnection, { channel: "failover", self: "b", peer: "a", replicas: 3, timeout: 120_000 });
-      // Interest in the workers' subjects has reached node 1 once a call goes through.
-      expect(await calls.add({ a: 1, b: 1 }, { timeout: 60_000 })).toEqual({ value: 2 });
+  it("killing the cluster node a client is connected to mid-traffic fails no call with a deadline left and loses no JetStream message", {
+    timeout: 240_000,
+  }, async () => {
+    const cluster = await startNatsCluster({ jetstream: true });
+    cleanup.push(() => cluster.stop());
+    const [n1, n2, n3] = cluster.nodes;
+    // The workers and the durable receiver are on the nodes that stay; the caller starts on node 1.
+    const workers = [1, 2, 3].map((n) => worker(["rpc", [n2!.url, n3!.url].join(","), `w${n}`]));
+    await Promise.all(workers.map((w) => w.line(/^ready$/)));
+    const callerConnection = await client([n1!.url, n2!.url, n3!.url]);
+    expect(callerConnection.getServer()).toBe(n1!.url.slice("nats://".length));
+    const receiverConnection = await client([n3!.url, n2!.url]);
+    const calls = createNatsClient(Calculator, callerConnection);
+    const sender = await durableChannel(callerConnection, { channel: "failover", self: "a", peer: "b", replicas: 3, timeout: 120_000 });
+    const receiver = await durableChannel(receiverConnection, { channel: "failover", self: "b", peer: "a", replicas: 3, timeout: 120_000 });
+    // Interest in the workers' subjects has reached node 1 once a call goes through.
+    expect(await calls.add({ a: 1, b: 1 }, { timeout: 60_000 })).toEqual({ value: 2 });
 
-      const total = 400;
-      const received: number[] = [];
-      const reading = (async () => {
-        while (received.length < total) received.push((await receiver.receive({ timeout: 120_000 }))!.sequence);
-      })();
-      let killed: Promise<void> | undefined;
-      const failures: unknown[] = [];
-      const answers: number[] = [];
-      const stored: number[] = [];
-      for (let i = 1; i <= total; i++) {
-        // Ten calls with a generous deadline (the cluster elects new leaders within it) and one message.
-        const batch = Array.from({ length: 10 }, (_, j) =>
-          calls.add({ a: i, b: j }, { timeout: 60_000 }).then(
-            (r) => answers.push(r.value),
-            (e: unknown) => failures.push(e),
-          ),
-        );
-        const sending = sender.send(text(`m${i}`), { timeout: 120_000 });
-        // The node goes down with these calls and this message in flight.
-        if (i === 100) killed = n1!.kill();
-        stored.push(await sending);
-        await Promise.all(batch);
-      }
-      await killed;
-      await reading;
-      expect(callerConnection.getServer()).not.toBe(n1!.url.slice("nats://".length));
-      expect(failures.filter((e) => !isRpcError(e) || e.status !== "DEADLINE_EXCEEDED")).toEqual([]);
-      expect(failures).toEqual([]);
-      expect(answers.length).toBe(total * 10);
-      expect(stored).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-      expect(received).toEqual(stored);
-      // It was no quiet moment: calls were sent again after the reconnect, messages published again.
-      expect(calls.stats().resent).toBeGreaterThan(0);
-      expect(sender.stats.retries).toBeGreaterThan(0);
-      // Node 1 comes back and rejoins: the stream is whole on it too.
-      await n1!.restart();
-      await n1!.waitForLog(META_LEADER);
-      await calls.close();
-      await Promise.all([sender.close(), receiver.close()]);
-    },
-  );
+    const total = 400;
+    const received: number[] = [];
+    const reading = (async () => {
+      while (received.length < total) received.push((await receiver.receive({ timeout: 120_000 }))!.sequence);
+    })();
+    let killed: Promise<void> | undefined;
+    const failures: unknown[] = [];
+    const answers: number[] = [];
+    const stored: number[] = [];
+    for (let i = 1; i <= total; i++) {
+      // Ten calls with a generous deadline (the cluster elects new leaders within it) and one message.
+      const batch = Array.from({ length: 10 }, (_, j) =>
+        calls.add({ a: i, b: j }, { timeout: 60_000 }).then(
+          (r) => answers.push(r.value),
+          (e: unknown) => failures.push(e),
+        ),
+      );
+      const sending = sender.send(text(`m${i}`), { timeout: 120_000 });
+      // The node goes down with these calls and this message in flight.
+      if (i === 100) killed = n1!.kill();
+      stored.push(await sending);
+      await Promise.all(batch);
+    }
+    await killed;
+    await reading;
+    expect(callerConnection.getServer()).not.toBe(n1!.url.slice("nats://".length));
+    expect(failures.filter((e) => !isRpcError(e) || e.status !== "DEADLINE_EXCEEDED")).toEqual([]);
+    expect(failures).toEqual([]);
+    expect(answers.length).toBe(total * 10);
+    expect(stored).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(received).toEqual(stored);
+    // It was no quiet moment: calls were sent again after the reconnect, messages published again.
+    expect(calls.stats().resent).toBeGreaterThan(0);
+    expect(sender.stats.retries).toBeGreaterThan(0);
+    // Node 1 comes back and rejoins: the stream is whole on it too.
+    await n1!.restart();
+    await n1!.waitForLog(META_LEADER);
+    await calls.close();
+    await Promise.all([sender.close(), receiver.close()]);
+  });
 
   it("a durable channel survives SIGKILLed sender and receiver processes: nothing lost, nothing twice", { timeout: 180_000 }, async () => {
     const server = await startNatsServer({ jetstream: true });

@@ -61,14 +61,7 @@ export class ProcessExitError extends IpcError {
   /** For a pipeline: how every stage ended, in order. `undefined` for a single process. */
   readonly stages: readonly StageResult[] | undefined;
 
-  constructor(
-    what: string,
-    command: string,
-    status: ExitStatus,
-    stderr: string,
-    stages?: readonly StageResult[],
-    options?: IpcErrorOptions,
-  ) {
+  constructor(what: string, command: string, status: ExitStatus, stderr: string, stages?: readonly StageResult[], options?: IpcErrorOptions) {
     const detail = gist(stderr);
     super(`${what} \`${command}\` ${describeStatus(status)}${detail ? `: ${detail}` : ""}`, options);
     this.command = command;

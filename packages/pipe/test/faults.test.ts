@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProcessExitError, pipeline, run, spawnChannel, spawnLines, type ChildChannel } from "../src/index.js";
+import { type ProcessExitError, pipeline, run, spawnChannel, spawnLines, type ChildChannel } from "../src/index.js";
 import { fixture, isOurZombie, openFds, pidFrom, rejection, tempDir } from "./helpers.js";
 
 const dir = tempDir("faults");
@@ -87,7 +87,6 @@ describe("faults", () => {
     expect((await sending).code).toBe(closed.code);
   });
 });
-
 
 describe("bad input from a channel's child: a typed error, the child stopped or reaped, no descriptor left, others untouched", () => {
   let healthy: ChildChannel;

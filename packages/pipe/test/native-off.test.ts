@@ -9,18 +9,7 @@ import { fstatSync } from "node:fs";
 import { join } from "node:path";
 import { isSwitchedOff } from "@ipc/native";
 import { describe, expect, it } from "vitest";
-import {
-  ProcessExitError,
-  createPipe,
-  fifoTransport,
-  mkfifo,
-  pipeCapacity,
-  pipeline,
-  run,
-  setPipeCapacity,
-  spawnChannel,
-  spawnLines,
-} from "../src/index.js";
+import { ProcessExitError, createPipe, fifoTransport, mkfifo, pipeCapacity, pipeline, run, setPipeCapacity, spawnChannel, spawnLines } from "../src/index.js";
 import { fixture, patternBytes, rejection, tempDir } from "./helpers.js";
 
 const dir = tempDir("native-off");

@@ -282,10 +282,7 @@ export class ClientCall {
 
   #watch(signal: AbortSignal): void {
     const onAbort = (): void => {
-      this.#giveUp(
-        "CANCELLED",
-        new RpcError("CANCELLED", `${this.method.path} was cancelled by its AbortSignal`, { cause: signal.reason }),
-      );
+      this.#giveUp("CANCELLED", new RpcError("CANCELLED", `${this.method.path} was cancelled by its AbortSignal`, { cause: signal.reason }));
     };
     if (signal.aborted) {
       onAbort();
@@ -360,18 +357,11 @@ async function closeIterator(iterator: Iterator<unknown> | AsyncIterator<unknown
 }
 
 function tooLarge(path: string, what: string, size: number, limit: number): RpcError {
-  return new RpcError(
-    "RESOURCE_EXHAUSTED",
-    `${path}: the ${what} is ${size} bytes, over this client's maxMessageSize of ${limit} bytes`,
-  );
+  return new RpcError("RESOURCE_EXHAUSTED", `${path}: the ${what} is ${size} bytes, over this client's maxMessageSize of ${limit} bytes`);
 }
 
 function encodeFailure(method: AnyMethod, error: unknown): RpcError {
-  return new RpcError(
-    "INVALID_ARGUMENT",
-    `${method.path}: the request does not encode as ${method.requestTypeName}: ${messageOf(error)}`,
-    { cause: error },
-  );
+  return new RpcError("INVALID_ARGUMENT", `${method.path}: the request does not encode as ${method.requestTypeName}: ${messageOf(error)}`, { cause: error });
 }
 
 function checkMetadata(metadata: Readonly<Record<string, string>> | undefined): void {

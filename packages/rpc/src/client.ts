@@ -122,13 +122,7 @@ class RpcClient implements CallHost, ClientHandle {
   }
 
   /** Runs the call inside the interceptors: the first is outermost; the innermost `next()` sends it. */
-  #intercept(
-    method: AnyMethod,
-    path: Uint8Array,
-    input: unknown,
-    options: CallOptions | undefined,
-    deadline: number | undefined,
-  ): ClientCall {
+  #intercept(method: AnyMethod, path: Uint8Array, input: unknown, options: CallOptions | undefined, deadline: number | undefined): ClientCall {
     const completion = new Deferred();
     const call = new ClientCall(this, method, path, deadline, options?.signal, completion satisfies Completion);
     const controller = new AbortController();
@@ -172,9 +166,7 @@ class RpcClient implements CallHost, ClientHandle {
       },
       (error: unknown) => {
         const rpcError =
-          error instanceof RpcError
-            ? error
-            : new RpcError("INTERNAL", `${method.path}: a client interceptor failed: ${messageOf(error)}`, { cause: error });
+          error instanceof RpcError ? error : new RpcError("INTERNAL", `${method.path}: a client interceptor failed: ${messageOf(error)}`, { cause: error });
         if (!call.done) call.cancel(rpcError);
         call.deliver(rpcError);
       },
@@ -195,11 +187,7 @@ class RpcClient implements CallHost, ClientHandle {
       }
       failure = new RpcError("UNAVAILABLE", `the server closed the connection${where(this.connection)}`);
     } catch (error) {
-      failure = new RpcError(
-        "UNAVAILABLE",
-        `the connection to the server failed${where(this.connection)}: ${messageOf(error)}`,
-        { cause: error },
-      );
+      failure = new RpcError("UNAVAILABLE", `the connection to the server failed${where(this.connection)}: ${messageOf(error)}`, { cause: error });
     }
     this.#failAll(failure);
   }
@@ -248,11 +236,7 @@ function where(connection: Connection): string {
  * taking `{ signal, timeout, deadline, metadata }`. The client owns the connection from now on (it is the
  * only reader; closing the client closes it). Throws `InvalidArgumentError` on bad options.
  */
-export function createClient<M extends Methods>(
-  service: Service<M>,
-  connection: Connection,
-  options?: ClientOptions,
-): Client<M> {
+export function createClient<M extends Methods>(service: Service<M>, connection: Connection, options?: ClientOptions): Client<M> {
   if (typeof (service as Service<Methods> | undefined)?.methods !== "object") {
     throw new InvalidArgumentError("createClient() takes a service from loadService()");
   }

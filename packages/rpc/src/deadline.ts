@@ -5,9 +5,7 @@ import { InvalidArgumentError, checkTimeout, type WaitOptions } from "@ipc/core"
 const MAX_TIMER = 2 ** 31 - 1;
 
 /** The call's deadline in ms since the epoch, or undefined; throws `InvalidArgumentError` on bad options. */
-export function deadlineOf(
-  options: { readonly timeout?: number | undefined; readonly deadline?: Date | undefined } | undefined,
-): number | undefined {
+export function deadlineOf(options: { readonly timeout?: number | undefined; readonly deadline?: Date | undefined } | undefined): number | undefined {
   let deadline: number | undefined;
   const timeout = options?.timeout;
   if (timeout !== undefined) {

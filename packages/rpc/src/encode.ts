@@ -130,14 +130,7 @@ export class EnvelopeWriter {
     return out.buf;
   }
 
-  response(
-    id: CallId,
-    status: number,
-    message: string,
-    details: Uint8Array | undefined,
-    encoder: Encoder<never> | undefined,
-    reply: unknown,
-  ): Uint8Array {
+  response(id: CallId, status: number, message: string, details: Uint8Array | undefined, encoder: Encoder<never> | undefined, reply: unknown): Uint8Array {
     const payload = encoder === undefined ? 0 : this.#encode(encoder, reply);
     // Statuses are 0 … 16 on the wire; an int32 outside 0 … 127 would need more bytes than this writes.
     const code = status >= 0 && status < 0x80 ? status : RPC_UNKNOWN;
@@ -241,7 +234,7 @@ export function entrySize(name: string, value: string): number {
 /** A frame of `size` bytes of the envelope field `field` (16–21: a 2-byte key), with its key and length written. */
 function begin(field: number, size: number): Out {
   const out = new Out(2 + varintSize(size) + size);
-  out.buf[out.pos++] = ((field << 3) | 2) & 0x7f | 0x80;
+  out.buf[out.pos++] = (((field << 3) | 2) & 0x7f) | 0x80;
   out.buf[out.pos++] = ((field << 3) | 2) >>> 7;
   out.varint(size);
   return out;

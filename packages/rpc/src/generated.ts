@@ -59,9 +59,7 @@ type DecodedOf<C, Fallback> = C extends GeneratedMessageClass ? ReturnType<C["de
 type InitOf<C, Fallback> = C extends { encode(message: infer Init): unknown } ? Init : Fallback;
 
 /** The {@link Method} type of one generated rpc of a service in package `Scope` of module `Root`. */
-type MethodOf<Root, Scope extends string, G> = G extends GeneratedMethod & {
-  (request: infer RequestInit): Promise<infer Response>;
-}
+type MethodOf<Root, Scope extends string, G> = G extends GeneratedMethod & ((request: infer RequestInit) => Promise<infer Response>)
   ? Method<
       DecodedOf<ResolveName<Root, Scope, G["requestType"]>, RequestInit>,
       DecodedOf<ResolveName<Root, Scope, G["responseType"]>, Response>,
@@ -78,7 +76,9 @@ type InstanceOf<C> = C extends abstract new (...args: never) => infer I ? I : ne
  * (`import * as generated from "./gen/calculator.js"`), keyed like pbjs keys them (`add` for `rpc Add`).
  */
 export type GeneratedMethods<Root, Name extends string> = {
-  readonly [K in keyof InstanceOf<Lookup<Root, Name>> as InstanceOf<Lookup<Root, Name>>[K] extends GeneratedMethod
-    ? K
-    : never]: MethodOf<Root, Parent<Name>, InstanceOf<Lookup<Root, Name>>[K]>;
+  readonly [K in keyof InstanceOf<Lookup<Root, Name>> as InstanceOf<Lookup<Root, Name>>[K] extends GeneratedMethod ? K : never]: MethodOf<
+    Root,
+    Parent<Name>,
+    InstanceOf<Lookup<Root, Name>>[K]
+  >;
 };

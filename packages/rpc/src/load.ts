@@ -22,8 +22,7 @@ export const RESERVED_METHOD_NAMES: ReadonlySet<string> = new Set(["close", "abo
 function checkName(service: string, key: string, methods: Record<string, Method>): void {
   if (RESERVED_METHOD_NAMES.has(key)) {
     throw new InvalidArgumentError(
-      `service ${service}: rpc '${key}' would hide the client's own '${key}' (reserved: ` +
-        `${[...RESERVED_METHOD_NAMES].join(", ")}); rename the rpc`,
+      `service ${service}: rpc '${key}' would hide the client's own '${key}' (reserved: ` + `${[...RESERVED_METHOD_NAMES].join(", ")}); rename the rpc`,
     );
   }
   if (key in methods) {
@@ -38,16 +37,13 @@ function fromRoot(root: protobuf.Root, name: string): Service {
     service.resolveAll();
   } catch (error) {
     throw new InvalidArgumentError(
-      `no service ${name} in the .proto definitions given (${(error as Error).message}); ` +
-        `name it with its package, e.g. "calc.Calculator"`,
+      `no service ${name} in the .proto definitions given (${(error as Error).message}); name it with its package, e.g. "calc.Calculator"`,
       { cause: error },
     );
   }
   const full = service.fullName.replace(/^\./, "");
   if (full !== name.replace(/^\./, "")) {
-    throw new InvalidArgumentError(
-      `no service ${name} in the .proto definitions given; did you mean "${full}" (its full name)?`,
-    );
+    throw new InvalidArgumentError(`no service ${name} in the .proto definitions given; did you mean "${full}" (its full name)?`);
   }
   const methods: Record<string, Method> = Object.create(null);
   for (const method of service.methodsArray) {
@@ -101,8 +97,7 @@ function resolveMessage(root: unknown, scope: string, name: string, where: strin
 
 function fromGenerated(root: object, name: string): Service {
   const serviceClass = lookup(root, name);
-  const prototype =
-    typeof serviceClass === "function" ? (serviceClass.prototype as Record<string, unknown> | undefined) : undefined;
+  const prototype = typeof serviceClass === "function" ? (serviceClass.prototype as Record<string, unknown> | undefined) : undefined;
   if (prototype === undefined) {
     throw new InvalidArgumentError(
       `no service ${name} in the generated module; name it with its package (e.g. "calc.Calculator"), and ` +
@@ -161,10 +156,7 @@ export function loadService<M extends Methods = DynamicMethods>(source: string |
  * (`import * as generated from "./gen/calculator.js"`; generate services too: no `--no-service`). With
  * the typings `pbts` generates next to it, the client's methods and the handlers are fully typed.
  */
-export function loadService<Root extends object, const Name extends string>(
-  generated: Root,
-  name: Name,
-): Service<GeneratedMethods<Root, Name>>;
+export function loadService<Root extends object, const Name extends string>(generated: Root, name: Name): Service<GeneratedMethods<Root, Name>>;
 export function loadService(source: string | object, name: string): Service<Methods> {
   if (typeof name !== "string" || name.length === 0) {
     throw new InvalidArgumentError(`loadService() needs the service's full name, e.g. "calc.Calculator"`);

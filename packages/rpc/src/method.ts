@@ -29,13 +29,7 @@ export interface MessageCodec<Decoded, Init> {
  * @typeParam RequestInit - what a caller passes (encoded)
  * @typeParam ResponseInit - what a handler returns or yields (encoded)
  */
-export interface Method<
-  Request = Message,
-  Response = Message,
-  Kind extends CallKind = CallKind,
-  RequestInit = Request,
-  ResponseInit = Response,
-> {
+export interface Method<Request = Message, Response = Message, Kind extends CallKind = CallKind, RequestInit = Request, ResponseInit = Response> {
   /** The rpc's name in the .proto file, e.g. `"Add"`. */
   readonly name: string;
   /** The path on the wire: `"/" + service + "/" + name`, e.g. `"/calc.Calculator/Add"`. */
@@ -55,13 +49,7 @@ export interface Message {
 }
 
 /** A unary rpc, for declaring the types of a service loaded at run time. */
-export type Unary<Request, Response, RequestInit = Request, ResponseInit = Response> = Method<
-  Request,
-  Response,
-  "unary",
-  RequestInit,
-  ResponseInit
->;
+export type Unary<Request, Response, RequestInit = Request, ResponseInit = Response> = Method<Request, Response, "unary", RequestInit, ResponseInit>;
 /** A server-streaming rpc (`returns (stream …)`), for declaring the types of a service loaded at run time. */
 export type ServerStream<Request, Response, RequestInit = Request, ResponseInit = Response> = Method<
   Request,
@@ -79,13 +67,7 @@ export type ClientStream<Request, Response, RequestInit = Request, ResponseInit 
   ResponseInit
 >;
 /** A bidirectional-streaming rpc, for declaring the types of a service loaded at run time. */
-export type Bidi<Request, Response, RequestInit = Request, ResponseInit = Response> = Method<
-  Request,
-  Response,
-  "bidi",
-  RequestInit,
-  ResponseInit
->;
+export type Bidi<Request, Response, RequestInit = Request, ResponseInit = Response> = Method<Request, Response, "bidi", RequestInit, ResponseInit>;
 
 /** Any method, whatever its message types (what code that handles every method sees). */
 export type AnyMethod = Method<unknown, unknown, CallKind, never, never>;

@@ -119,8 +119,7 @@ export function resolveServeOptions(options: ServeOptions | undefined): Resolved
     maxConcurrentCalls: integer("maxConcurrentCalls", options?.maxConcurrentCalls, DEFAULT_MAX_CONCURRENT_CALLS, 1, INT31),
     maxQueuedCalls: integer("maxQueuedCalls", options?.maxQueuedCalls, DEFAULT_MAX_QUEUED_CALLS, 0, INT31),
     maxQueuedBytes: integer("maxQueuedBytes", options?.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 0, Number.MAX_SAFE_INTEGER),
-    maxMessageSize:
-      options?.maxMessageSize === undefined ? undefined : integer("maxMessageSize", options.maxMessageSize, 0, 0, UINT32),
+    maxMessageSize: options?.maxMessageSize === undefined ? undefined : integer("maxMessageSize", options.maxMessageSize, 0, 0, UINT32),
     streamWindow: integer("streamWindow", options?.streamWindow, DEFAULT_STREAM_WINDOW, 1, MAX_WINDOW),
   };
 }

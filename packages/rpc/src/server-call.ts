@@ -378,10 +378,7 @@ export function failureFrame(writer: EnvelopeWriter, id: CallId, error: RpcError
 
 function isIterable(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
   if (value === null || typeof value !== "object") return false;
-  return (
-    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function" ||
-    typeof (value as Iterable<unknown>)[Symbol.iterator] === "function"
-  );
+  return typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function" || typeof (value as Iterable<unknown>)[Symbol.iterator] === "function";
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -391,17 +388,10 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 function ignore(): void {}
 
 function tooLarge(path: string, size: number, limit: number, what = "request"): RpcError {
-  return new RpcError(
-    "RESOURCE_EXHAUSTED",
-    `${path}: the ${what} is ${size} bytes, over the server's maxMessageSize of ${limit} bytes`,
-  );
+  return new RpcError("RESOURCE_EXHAUSTED", `${path}: the ${what} is ${size} bytes, over the server's maxMessageSize of ${limit} bytes`);
 }
 
 /** The status of a request that does not decode. */
 export function undecodable(method: AnyMethod, error: unknown): RpcError {
-  return new RpcError(
-    "INVALID_ARGUMENT",
-    `${method.path}: the request does not decode as ${method.requestTypeName}: ${messageOf(error)}`,
-    { cause: error },
-  );
+  return new RpcError("INVALID_ARGUMENT", `${method.path}: the request does not decode as ${method.requestTypeName}: ${messageOf(error)}`, { cause: error });
 }

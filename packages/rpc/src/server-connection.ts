@@ -6,7 +6,7 @@
  * server's memory). Anything the peer sends that is not a call is answered on id 0 and the connection
  * goes on.
  */
-import { type Connection, type Peer } from "@ipc/core";
+import type { Connection, Peer } from "@ipc/core";
 import { Deferred, publishProtocolError } from "@ipc/core/transport";
 import type { ResolvedServeOptions } from "./options.js";
 import { EventLoopTurns, READ_TURN } from "./flow.js";

@@ -54,17 +54,13 @@ function routesOf(service: Service<Methods>, implementation: object): RouteTable
   for (const key of Object.keys(implementation)) {
     if (!(key in service.methods)) {
       const names = Object.keys(service.methods).join(", ");
-      throw new InvalidArgumentError(
-        `the implementation has '${key}', which is not an rpc of ${service.name} (${names})`,
-      );
+      throw new InvalidArgumentError(`the implementation has '${key}', which is not an rpc of ${service.name} (${names})`);
     }
   }
   for (const [key, method] of Object.entries(service.methods)) {
     const handler = (implementation as Record<string, unknown>)[key];
     if (handler !== undefined && typeof handler !== "function") {
-      throw new InvalidArgumentError(
-        `the handler of ${method.path} ('${key}') must be a function, got ${typeof handler}`,
-      );
+      throw new InvalidArgumentError(`the handler of ${method.path} ('${key}') must be a function, got ${typeof handler}`);
     }
     routes.add({
       method,

@@ -35,28 +35,16 @@ export type RequestSource<T> = AsyncIterable<T> | Iterable<T>;
 /** A client method of a unary rpc. */
 export type UnaryCall<RequestInit, Response> = (request: RequestInit, options?: CallOptions) => Promise<Response>;
 /** A client method of a server-streaming rpc. */
-export type ServerStreamCall<RequestInit, Response> = (
-  request: RequestInit,
-  options?: CallOptions,
-) => ResponseStream<Response>;
+export type ServerStreamCall<RequestInit, Response> = (request: RequestInit, options?: CallOptions) => ResponseStream<Response>;
 /** A client method of a client-streaming rpc. */
-export type ClientStreamCall<RequestInit, Response> = (
-  requests: RequestSource<RequestInit>,
-  options?: CallOptions,
-) => Promise<Response>;
+export type ClientStreamCall<RequestInit, Response> = (requests: RequestSource<RequestInit>, options?: CallOptions) => Promise<Response>;
 /** A client method of a bidirectional-streaming rpc. */
-export type BidiCall<RequestInit, Response> = (
-  requests: RequestSource<RequestInit>,
-  options?: CallOptions,
-) => ResponseStream<Response>;
+export type BidiCall<RequestInit, Response> = (requests: RequestSource<RequestInit>, options?: CallOptions) => ResponseStream<Response>;
 /**
  * A client method whose call shape is known only at run time (a service loaded from a .proto file
  * without declared types): it returns a promise for unary and client-streaming rpcs, a stream otherwise.
  */
-export type DynamicCall = (
-  request: Message | RequestSource<Message>,
-  options?: CallOptions,
-) => Promise<Message> | ResponseStream<Message>;
+export type DynamicCall = (request: Message | RequestSource<Message>, options?: CallOptions) => Promise<Message> | ResponseStream<Message>;
 
 /** The client method of rpc `M`. */
 export type ClientMethod<M> =
@@ -111,20 +99,11 @@ export interface CallContext {
 }
 
 /** A handler of a unary rpc: returns the response (or a promise of it), or throws. */
-export type UnaryHandler<Request, ResponseInit> = (
-  request: Request,
-  context: CallContext,
-) => ResponseInit | PromiseLike<ResponseInit>;
+export type UnaryHandler<Request, ResponseInit> = (request: Request, context: CallContext) => ResponseInit | PromiseLike<ResponseInit>;
 /** A handler of a server-streaming rpc: returns (usually as an `async function*`) the responses. */
-export type ServerStreamHandler<Request, ResponseInit> = (
-  request: Request,
-  context: CallContext,
-) => AsyncIterable<ResponseInit> | Iterable<ResponseInit>;
+export type ServerStreamHandler<Request, ResponseInit> = (request: Request, context: CallContext) => AsyncIterable<ResponseInit> | Iterable<ResponseInit>;
 /** A handler of a client-streaming rpc: reads the requests, returns the response. */
-export type ClientStreamHandler<Request, ResponseInit> = (
-  requests: AsyncIterable<Request>,
-  context: CallContext,
-) => ResponseInit | PromiseLike<ResponseInit>;
+export type ClientStreamHandler<Request, ResponseInit> = (requests: AsyncIterable<Request>, context: CallContext) => ResponseInit | PromiseLike<ResponseInit>;
 /** A handler of a bidirectional-streaming rpc: reads the requests while it returns the responses. */
 export type BidiHandler<Request, ResponseInit> = (
   requests: AsyncIterable<Request>,

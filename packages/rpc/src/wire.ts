@@ -73,14 +73,7 @@ export interface OtherEnvelope {
   readonly field: number;
 }
 
-export type Envelope =
-  | RequestEnvelope
-  | ResponseEnvelope
-  | CancelEnvelope
-  | StreamEnvelope
-  | EndEnvelope
-  | WindowEnvelope
-  | OtherEnvelope;
+export type Envelope = RequestEnvelope | ResponseEnvelope | CancelEnvelope | StreamEnvelope | EndEnvelope | WindowEnvelope | OtherEnvelope;
 
 // Envelope field numbers (IpcMessage.kind).
 export const REQUEST = 16;

@@ -5,7 +5,7 @@ import {
   createClient,
   isRpcError,
   loadService,
-  protobuf,
+  type protobuf,
   statusName,
   type Client,
   type ClientStream,
@@ -14,7 +14,7 @@ import {
 } from "../src/index.js";
 import { decodeEnvelope } from "../src/decode.js";
 import { EnvelopeWriter } from "../src/encode.js";
-import { type Envelope } from "../src/wire.js";
+import type { Envelope } from "../src/wire.js";
 import * as generated from "./gen/calculator.js";
 
 const Calculator = loadService(generated, "calc.Calculator");

@@ -99,8 +99,7 @@ describe("ipc:rpc:call:start and ipc:rpc:call:end", () => {
     for await (const { value } of client.count({ to: 3 })) values.push(value);
     expect(values).toEqual([1, 2, 3]);
 
-    const failed = (side: string): Promise<RpcCallEndMessage> =>
-      ends.next((m) => m.call.side === side && m.call.method === "/calc.Calculator/Multiply");
+    const failed = (side: string): Promise<RpcCallEndMessage> => ends.next((m) => m.call.side === side && m.call.method === "/calc.Calculator/Multiply");
     for (const side of ["client", "server"]) {
       const end = await failed(side);
       expect(end.status).toBe("OUT_OF_RANGE");
@@ -129,7 +128,7 @@ describe("ipc:protocol:error from @ipc/rpc", () => {
   it("is published when a client sends the server a message that belongs to no call", async () => {
     const errors = record("ipc:protocol:error");
     const listener = await listen(join(dir, "raw.sock"));
-      const server = serve(listener, Calculator, implementation as Implementation<Calc>);
+    const server = serve(listener, Calculator, implementation as Implementation<Calc>);
     cleanups.push(() => server.close());
     const raw = await connect(listener.address, { timeout: 10_000 });
     cleanups.push(() => raw.abort());

@@ -34,7 +34,11 @@ describe("SendCredit", () => {
 
 describe("InboundStream", () => {
   it("refuses a message the sender had no credit for", () => {
-    const stream = new InboundStream<number>(10, () => undefined, () => undefined);
+    const stream = new InboundStream<number>(
+      10,
+      () => undefined,
+      () => undefined,
+    );
     expect(stream.push(1, 8)).toBe(true);
     expect(stream.push(2, 8)).toBe(true); // 2 bytes of credit were left: allowed, now 6 over
     expect(stream.push(3, 1)).toBe(false);
@@ -43,7 +47,11 @@ describe("InboundStream", () => {
 
   it("grants the sender more once the reader has used half the window", async () => {
     const grants: number[] = [];
-    const stream = new InboundStream<number>(100, (credit) => grants.push(credit), () => undefined);
+    const stream = new InboundStream<number>(
+      100,
+      (credit) => grants.push(credit),
+      () => undefined,
+    );
     for (let i = 0; i < 10; i++) expect(stream.push(i, 10)).toBe(true);
     const iterator = stream[Symbol.asyncIterator]();
     for (let i = 0; i < 4; i++) await iterator.next();
@@ -57,14 +65,22 @@ describe("InboundStream", () => {
   });
 
   it("delivers what arrived before an end or a failure, then the end or the failure", async () => {
-    const ended = new InboundStream<string>(100, () => undefined, () => undefined);
+    const ended = new InboundStream<string>(
+      100,
+      () => undefined,
+      () => undefined,
+    );
     ended.push("a", 1);
     ended.end();
     const seen: string[] = [];
     for await (const value of ended) seen.push(value);
     expect(seen).toEqual(["a"]);
 
-    const failed = new InboundStream<string>(100, () => undefined, () => undefined);
+    const failed = new InboundStream<string>(
+      100,
+      () => undefined,
+      () => undefined,
+    );
     failed.push("b", 1);
     failed.fail(new Error("broken"));
     const iterator = failed[Symbol.asyncIterator]();
@@ -74,19 +90,31 @@ describe("InboundStream", () => {
 
   it("drops what is queued when destroyed, and tells its owner when the reader leaves early", async () => {
     let left = 0;
-    const stream = new InboundStream<string>(100, () => undefined, () => left++);
+    const stream = new InboundStream<string>(
+      100,
+      () => undefined,
+      () => left++,
+    );
     stream.push("x", 1);
     for await (const _value of stream) break;
     expect(left).toBe(1);
     expect(stream.finished).toBe(true);
-    const other = new InboundStream<string>(100, () => undefined, () => undefined);
+    const other = new InboundStream<string>(
+      100,
+      () => undefined,
+      () => undefined,
+    );
     other.push("y", 1);
     other.destroy(new Error("gone"));
     await expect(other[Symbol.asyncIterator]().next()).rejects.toThrow("gone");
   });
 
   it("answers readers that wait in order", async () => {
-    const stream = new InboundStream<number>(100, () => undefined, () => undefined);
+    const stream = new InboundStream<number>(
+      100,
+      () => undefined,
+      () => undefined,
+    );
     const iterator = stream[Symbol.asyncIterator]();
     const first = iterator.next();
     const second = iterator.next();

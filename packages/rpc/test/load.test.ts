@@ -33,7 +33,9 @@ describe("loadService", () => {
       expect(service.name).toBe("calc.Calculator");
       expect(Object.keys(service.methods).sort()).toEqual(Object.keys(shapes).sort());
       for (const [key, [name, kind, request, response]] of Object.entries(shapes)) {
-        const method = (service.methods as Record<string, { name: string; path: string; kind: string; requestTypeName: string; responseTypeName: string }>)[key]!;
+        const method = (service.methods as Record<string, { name: string; path: string; kind: string; requestTypeName: string; responseTypeName: string }>)[
+          key
+        ]!;
         expect(method).toMatchObject({ name, kind, path: `/calc.Calculator/${name}`, requestTypeName: request, responseTypeName: response });
       }
     });

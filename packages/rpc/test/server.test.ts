@@ -1,15 +1,6 @@
 import { memoryPair, type Connection } from "@ipc/core";
 import { describe, expect, it } from "vitest";
-import {
-  RPC_STATUS_CODES,
-  createClient,
-  loadService,
-  protobuf,
-  serve,
-  type CallContext,
-  type Implementation,
-  type RpcError,
-} from "../src/index.js";
+import { RPC_STATUS_CODES, createClient, loadService, type protobuf, serve, type CallContext, type Implementation, type RpcError } from "../src/index.js";
 import { decodeEnvelope } from "../src/decode.js";
 import { EnvelopeWriter } from "../src/encode.js";
 import { utf8Bytes, type Envelope } from "../src/wire.js";

@@ -30,7 +30,6 @@ runRpcConformance({
   connect: (address, options) => connect(address, { ...options, tls: clientTls }),
   worker: {
     module: WORKER_MODULE,
-    spawn: async (command) =>
-      spawnConnectingWorker(await listen(ANY_PORT, { tls: certs.server }), command, { IPC_RPC_WORKER_CA: join(certs.dir, "ca.pem") }),
+    spawn: async (command) => spawnConnectingWorker(await listen(ANY_PORT, { tls: certs.server }), command, { IPC_RPC_WORKER_CA: join(certs.dir, "ca.pem") }),
   },
 });

@@ -25,7 +25,10 @@ const plain = (value: unknown): unknown => {
   if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   return value;
 };
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes)
+    .toString("hex")
+    .replace(/(..)(?!$)/g, "$1 ");
 const idOf = (value: number | Long | null | undefined): CallId => {
   const long = Long.fromValue(value ?? 0, true);
   return long.lessThanOrEqual(Number.MAX_SAFE_INTEGER) ? long.toNumber() : long.toBigInt();
@@ -62,14 +65,18 @@ describe("the envelope codec against the code protobufjs generates from ipc.prot
       const long = Long.fromValue(typeof id === "bigint" ? id.toString() : id, true);
       const payload = new Uint8Array(Math.floor(next() * 50)).fill(3);
       const metadata = { a: text(), b: "2" };
-      const request = plain(decodeEnvelope(
-        ipc.IpcMessage.encode({ rpcRequest: { id: long, method: "/s/M", timeoutMs: 1500, metadata, payload, window: 65536 } }).finish(),
-      ));
-      expect(request).toEqual(plain({ kind: "request", id, method: utf8Bytes("/s/M"), timeoutMs: 1500, metadata, metadataTooLarge: false, payload, window: 65536 }));
+      const request = plain(
+        decodeEnvelope(ipc.IpcMessage.encode({ rpcRequest: { id: long, method: "/s/M", timeoutMs: 1500, metadata, payload, window: 65536 } }).finish()),
+      );
+      expect(request).toEqual(
+        plain({ kind: "request", id, method: utf8Bytes("/s/M"), timeoutMs: 1500, metadata, metadataTooLarge: false, payload, window: 65536 }),
+      );
       const details = new Uint8Array([1, 2, 3]);
-      const response = plain(decodeEnvelope(
-        ipc.IpcMessage.encode({ rpcResponse: { id: long, status: ipc.RpcStatus.RPC_STATUS_NOT_FOUND, message: "gone", details, payload } }).finish(),
-      ));
+      const response = plain(
+        decodeEnvelope(
+          ipc.IpcMessage.encode({ rpcResponse: { id: long, status: ipc.RpcStatus.RPC_STATUS_NOT_FOUND, message: "gone", details, payload } }).finish(),
+        ),
+      );
       expect(response).toEqual(plain({ kind: "response", id, status: 5, message: "gone", details, payload }));
       const cancel = decodeEnvelope(ipc.IpcMessage.encode({ rpcCancel: { id: long, status: ipc.RpcStatus.RPC_STATUS_DEADLINE_EXCEEDED } }).finish());
       expect(cancel).toEqual({ kind: "cancel", id, status: 4 });

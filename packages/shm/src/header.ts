@@ -37,7 +37,7 @@ export interface SegmentHeader {
 
 export function writeHeader(buffer: ArrayBuffer, kind: SegmentKindCode, dataSize: number): void {
   const view = new DataView(buffer, 0, HEADER_SIZE);
-  MAGIC.forEach((byte, i) => view.setUint8(i, byte));
+  for (const [i, byte] of MAGIC.entries()) view.setUint8(i, byte);
   view.setUint32(8, HEADER_VERSION, true);
   view.setUint32(12, HEADER_SIZE, true);
   view.setUint32(16, kind, true);

@@ -83,7 +83,15 @@ export type StructView<F extends Fields> = { -readonly [K in keyof F]: F[K] exte
 
 /** A plain copy of a struct's fields. */
 export type StructValue<F extends Fields> = {
-  [K in keyof F]: F[K] extends Scalar ? ValueOf<F[K]> : F[K] extends ArrayField<infer E> ? (E extends Scalar ? ValueOf<E>[] : StructValue<E extends StructLayout<infer G> ? G : never>[]) : F[K] extends StructLayout<infer G> ? StructValue<G> : never;
+  [K in keyof F]: F[K] extends Scalar
+    ? ValueOf<F[K]>
+    : F[K] extends ArrayField<infer E>
+      ? E extends Scalar
+        ? ValueOf<E>[]
+        : StructValue<E extends StructLayout<infer G> ? G : never>[]
+      : F[K] extends StructLayout<infer G>
+        ? StructValue<G>
+        : never;
 };
 
 interface Placed {
@@ -115,7 +123,10 @@ export class StructLayout<F extends Fields = Fields> {
   /** The C name {@link StructLayout.toC} uses for it. */
   readonly cName: string | undefined;
   readonly #fields: readonly Placed[];
-  readonly #View: new (data: DataView, base: number) => object;
+  readonly #View: new (
+    data: DataView,
+    base: number,
+  ) => object;
 
   constructor(fields: F, cName?: string) {
     const placed: Placed[] = [];
@@ -164,13 +175,22 @@ export class StructLayout<F extends Fields = Fields> {
     const declare = (layout: StructLayout, cName: string): void => {
       if (declared.has(layout)) return;
       for (const field of layout.#fields) {
-        const inner = field.type instanceof StructLayout ? field.type : typeof field.type !== "string" && field.type.element instanceof StructLayout ? field.type.element : undefined;
+        const inner =
+          field.type instanceof StructLayout
+            ? field.type
+            : typeof field.type !== "string" && field.type.element instanceof StructLayout
+              ? field.type.element
+              : undefined;
         if (inner !== undefined) declare(inner, inner.cName ?? `${cName}_${field.name}`);
       }
       declared.set(layout, cName);
-      const lines = layout.#fields.map((f) => `    ${cType(f.type, declared)} ${f.name}${typeof f.type !== "string" && !(f.type instanceof StructLayout) ? `[${f.type.length}]` : ""};`);
+      const lines = layout.#fields.map(
+        (f) => `    ${cType(f.type, declared)} ${f.name}${typeof f.type !== "string" && !(f.type instanceof StructLayout) ? `[${f.type.length}]` : ""};`,
+      );
       const asserts = layout.#fields.map((f) => `_Static_assert(offsetof(struct ${cName}, ${f.name}) == ${f.offset}, "${cName}.${f.name} offset");`);
-      parts.push(`struct ${cName} {\n${lines.join("\n")}\n};\n${asserts.join("\n")}\n_Static_assert(sizeof(struct ${cName}) == ${layout.size}, "${cName} size");\n`);
+      parts.push(
+        `struct ${cName} {\n${lines.join("\n")}\n};\n${asserts.join("\n")}\n_Static_assert(sizeof(struct ${cName}) == ${layout.size}, "${cName} size");\n`,
+      );
     };
     declare(this, name);
     return `#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n${parts.join("\n")}`;
@@ -202,33 +222,55 @@ function cType(type: FieldType, declared: Map<StructLayout, string>): string {
 
 function readScalar(data: DataView, offset: number, type: Scalar): number | bigint | boolean {
   switch (type) {
-    case "u8": return data.getUint8(offset);
-    case "i8": return data.getInt8(offset);
-    case "u16": return data.getUint16(offset, true);
-    case "i16": return data.getInt16(offset, true);
-    case "u32": return data.getUint32(offset, true);
-    case "i32": return data.getInt32(offset, true);
-    case "u64": return data.getBigUint64(offset, true);
-    case "i64": return data.getBigInt64(offset, true);
-    case "f32": return data.getFloat32(offset, true);
-    case "f64": return data.getFloat64(offset, true);
-    case "bool": return data.getUint8(offset) !== 0;
+    case "u8":
+      return data.getUint8(offset);
+    case "i8":
+      return data.getInt8(offset);
+    case "u16":
+      return data.getUint16(offset, true);
+    case "i16":
+      return data.getInt16(offset, true);
+    case "u32":
+      return data.getUint32(offset, true);
+    case "i32":
+      return data.getInt32(offset, true);
+    case "u64":
+      return data.getBigUint64(offset, true);
+    case "i64":
+      return data.getBigInt64(offset, true);
+    case "f32":
+      return data.getFloat32(offset, true);
+    case "f64":
+      return data.getFloat64(offset, true);
+    case "bool":
+      return data.getUint8(offset) !== 0;
   }
 }
 
 function writeScalar(data: DataView, offset: number, type: Scalar, value: unknown): void {
   switch (type) {
-    case "u8": return data.setUint8(offset, Number(value));
-    case "i8": return data.setInt8(offset, Number(value));
-    case "u16": return data.setUint16(offset, Number(value), true);
-    case "i16": return data.setInt16(offset, Number(value), true);
-    case "u32": return data.setUint32(offset, Number(value), true);
-    case "i32": return data.setInt32(offset, Number(value), true);
-    case "u64": return data.setBigUint64(offset, BigInt(value as bigint), true);
-    case "i64": return data.setBigInt64(offset, BigInt(value as bigint), true);
-    case "f32": return data.setFloat32(offset, Number(value), true);
-    case "f64": return data.setFloat64(offset, Number(value), true);
-    case "bool": return data.setUint8(offset, value ? 1 : 0);
+    case "u8":
+      return data.setUint8(offset, Number(value));
+    case "i8":
+      return data.setInt8(offset, Number(value));
+    case "u16":
+      return data.setUint16(offset, Number(value), true);
+    case "i16":
+      return data.setInt16(offset, Number(value), true);
+    case "u32":
+      return data.setUint32(offset, Number(value), true);
+    case "i32":
+      return data.setInt32(offset, Number(value), true);
+    case "u64":
+      return data.setBigUint64(offset, BigInt(value as bigint), true);
+    case "i64":
+      return data.setBigInt64(offset, BigInt(value as bigint), true);
+    case "f32":
+      return data.setFloat32(offset, Number(value), true);
+    case "f64":
+      return data.setFloat64(offset, Number(value), true);
+    case "bool":
+      return data.setUint8(offset, value ? 1 : 0);
   }
 }
 

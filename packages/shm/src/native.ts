@@ -28,7 +28,16 @@ const SYS_GETTID = process.arch === "arm64" ? 178 : 186;
 type Pointer = bigint;
 type Timespec = { tv_sec: number; tv_nsec: number } | null;
 type FutexCall = ((nr: number, address: Pointer, op: number, value: number, timeout: Timespec, address2: null, value3: number) => number) & {
-  async(nr: number, address: Pointer, op: number, value: number, timeout: Timespec, address2: null, value3: number, done: (error: unknown, result: number) => void): void;
+  async(
+    nr: number,
+    address: Pointer,
+    op: number,
+    value: number,
+    timeout: Timespec,
+    address2: null,
+    value3: number,
+    done: (error: unknown, result: number) => void,
+  ): void;
 };
 
 const sys = declare((libc, koffi) => {

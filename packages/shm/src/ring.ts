@@ -20,16 +20,7 @@
  * the header at open, each head or tail the peer publishes, each record's length and flags — is checked
  * against what the protocol allows, and a violation fails this ring with a ProtocolError for good.
  */
-import {
-  ClosedError,
-  InvalidArgumentError,
-  MessageTooLargeError,
-  ProtocolError,
-  TimeoutError,
-  abortError,
-  checkTimeout,
-  type WaitOptions,
-} from "@ipc/core";
+import { ClosedError, InvalidArgumentError, MessageTooLargeError, ProtocolError, TimeoutError, abortError, checkTimeout, type WaitOptions } from "@ipc/core";
 import { NotFoundError, PeerDiedError } from "./errors.js";
 import { HEADER_VERSION, SegmentKind } from "./header.js";
 import { alive } from "./liveness.js";
@@ -208,7 +199,7 @@ export class MessageRing implements Disposable, AsyncDisposable {
     const head = Atomics.load(this.#words, HEAD) >>> 0;
     if (head !== this.#headSeen) {
       const ahead = (head - this.#tail) >>> 0;
-      if ((head & 7) !== 0 || ahead > this.capacity || ahead < ((this.#headSeen - this.#tail) >>> 0)) {
+      if ((head & 7) !== 0 || ahead > this.capacity || ahead < (this.#headSeen - this.#tail) >>> 0) {
         this.#corrupt(`head ${head} after ${this.#headSeen}, with the tail at ${this.#tail} and ${this.capacity} bytes of data`);
       }
     }
@@ -218,7 +209,7 @@ export class MessageRing implements Disposable, AsyncDisposable {
   /** The consumer's tail, checked: 8-aligned, only moving forward, never past what was published. */
   #loadTail(): number {
     const tail = Atomics.load(this.#words, TAIL) >>> 0;
-    if (tail !== this.#tailSeen && ((tail & 7) !== 0 || ((tail - this.#tailSeen) >>> 0) > ((this.#published - this.#tailSeen) >>> 0))) {
+    if (tail !== this.#tailSeen && ((tail & 7) !== 0 || (tail - this.#tailSeen) >>> 0 > (this.#published - this.#tailSeen) >>> 0)) {
       this.#corrupt(`tail ${tail} after ${this.#tailSeen}, with ${this.#published} published`);
     }
     return tail;
@@ -586,7 +577,6 @@ export class MessageRing implements Disposable, AsyncDisposable {
     if (flags & END) return null;
     return [this.#lendTail(), (flags & MORE) !== 0];
   }
-
 
   /**
    * The next message, copied, blocking this thread until it comes: spins for `spin` µs (or forever with

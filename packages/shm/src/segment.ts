@@ -14,9 +14,7 @@ export const SHM_NAME_MAX = 255;
 /** Checks a segment name: letters, digits, '.', '_' and '-', 1–255 bytes (no '/'). */
 export function checkName(name: string): void {
   if (typeof name !== "string" || !/^[A-Za-z0-9._-]{1,255}$/.test(name) || name === "." || name === "..") {
-    throw new InvalidAddressError(
-      `invalid shared-memory name '${String(name)}': use 1 to ${SHM_NAME_MAX} letters, digits, '.', '_' or '-' (no '/')`,
-    );
+    throw new InvalidAddressError(`invalid shared-memory name '${String(name)}': use 1 to ${SHM_NAME_MAX} letters, digits, '.', '_' or '-' (no '/')`);
   }
 }
 
@@ -217,4 +215,3 @@ export function peekHeader(name: string): SegmentHeader | undefined {
     closeSync(fd);
   }
 }
-

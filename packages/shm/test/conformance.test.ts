@@ -28,7 +28,7 @@ runConformance({
       return {
         address: url,
         close: async () => {
-          held.forEach((c) => c.abort());
+          for (const c of held) c.abort();
           await rendezvous.close();
         },
       };

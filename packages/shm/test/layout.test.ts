@@ -19,7 +19,14 @@ describe("struct layouts", () => {
   it("places fields with C alignment and padding", () => {
     expect(Point.size).toBe(16);
     expect(Point.align).toBe(8);
-    expect([SharedData.offsetOf("counter"), SharedData.offsetOf("values"), SharedData.offsetOf("flag"), SharedData.offsetOf("where"), SharedData.offsetOf("trail"), SharedData.offsetOf("small")]).toEqual([0, 8, 48, 56, 72, 120]);
+    expect([
+      SharedData.offsetOf("counter"),
+      SharedData.offsetOf("values"),
+      SharedData.offsetOf("flag"),
+      SharedData.offsetOf("where"),
+      SharedData.offsetOf("trail"),
+      SharedData.offsetOf("small"),
+    ]).toEqual([0, 8, 48, 56, 72, 120]);
     expect(SharedData.size).toBe(128);
     expect(struct({ a: "u8", b: "u32", c: "u8" }).size).toBe(12);
     expect(struct({ a: "u8", b: "u16" }).offsetOf("b")).toBe(2);

@@ -61,7 +61,9 @@ describe("MessageRing cleanup", () => {
       cause: { code: "EEXIST", syscall: "shm_open" },
     });
     expect((error as Error).cause).not.toHaveProperty("name", "ConnectionResetError");
-    expect(() => SharedMemory.open(uniqueName("cleanup-missing"))).toThrow(expect.objectContaining({ code: "IPC_ERR_NOT_FOUND", cause: expect.objectContaining({ code: "ENOENT" }) }));
+    expect(() => SharedMemory.open(uniqueName("cleanup-missing"))).toThrow(
+      expect.objectContaining({ code: "IPC_ERR_NOT_FOUND", cause: expect.objectContaining({ code: "ENOENT" }) }),
+    );
     ring.tryWrite(new Uint8Array(1));
   });
 });

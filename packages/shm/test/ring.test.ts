@@ -61,7 +61,11 @@ describe("MessageRing in one process", () => {
     expect(seen.every((m) => m.length === 40)).toBe(true);
     // A handler that throws: its message counts as read, the error propagates, the rest stays.
     ring.tryWriteBatch(batch.slice(0, 3));
-    expect(() => ring.drain(() => { throw new Error("handler failed"); })).toThrow("handler failed");
+    expect(() =>
+      ring.drain(() => {
+        throw new Error("handler failed");
+      }),
+    ).toThrow("handler failed");
     expect(ring.tryRead()?.[0]).toBe(1);
     // A chunked message (longer than a record, shorter than the ring) comes whole; the end mark stops draining.
     expect(ring.tryRead()?.[0]).toBe(2);
@@ -169,11 +173,15 @@ describe("MessageRing across processes", () => {
     const timer = setInterval(() => ticks++, 5);
     const reading = ring.read({ timeout: 20_000 });
     await new Promise((resolve) => setTimeout(resolve, 100)); // the reader is asleep by now
-    await run(process.execPath, [
-      "--input-type=module",
-      "-e",
-      `import { MessageRing } from "@ipc/shm"; const r = MessageRing.open("${name}"); r.tryWrite(new TextEncoder().encode("wake up")); r.close();`,
-    ], { cwd: fileURLToPath(new URL("..", import.meta.url)) });
+    await run(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { MessageRing } from "@ipc/shm"; const r = MessageRing.open("${name}"); r.tryWrite(new TextEncoder().encode("wake up")); r.close();`,
+      ],
+      { cwd: fileURLToPath(new URL("..", import.meta.url)) },
+    );
     expect(new TextDecoder().decode(await reading)).toBe("wake up");
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(5); // the event loop ran while the reader waited
@@ -193,19 +201,32 @@ describe("MessageRing across processes", () => {
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
-  it.skipIf(!hasGcc)("a C producer written from docs/wire.md feeds a Node reader, waking it when it sleeps (skipped without gcc)", { timeout: 60_000 }, async () => {
-    const name = uniqueName("ring-c");
-    using ring = MessageRing.create({ name, capacity: 1024, spin: 0 });
-    const dir = mkdtempSync(join(tmpdir(), "ipc-ring-c-"));
-    try {
-      await run("gcc", ["-std=c11", "-O2", "-Wall", "-Werror", "-o", join(dir, "producer"), fileURLToPath(new URL("./fixtures/producer.c", import.meta.url)), "-lrt"]);
-      const producing = run(join(dir, "producer"), [`/${name}`, "5000"]);
-      const got: string[] = [];
-      for (let m; (m = await ring.read({ timeout: 20_000 })) !== undefined; ) got.push(new TextDecoder().decode(m));
-      await producing;
-      expect(got).toEqual(Array.from({ length: 5000 }, (_, i) => `message ${i}`));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!hasGcc)(
+    "a C producer written from docs/wire.md feeds a Node reader, waking it when it sleeps (skipped without gcc)",
+    { timeout: 60_000 },
+    async () => {
+      const name = uniqueName("ring-c");
+      using ring = MessageRing.create({ name, capacity: 1024, spin: 0 });
+      const dir = mkdtempSync(join(tmpdir(), "ipc-ring-c-"));
+      try {
+        await run("gcc", [
+          "-std=c11",
+          "-O2",
+          "-Wall",
+          "-Werror",
+          "-o",
+          join(dir, "producer"),
+          fileURLToPath(new URL("./fixtures/producer.c", import.meta.url)),
+          "-lrt",
+        ]);
+        const producing = run(join(dir, "producer"), [`/${name}`, "5000"]);
+        const got: string[] = [];
+        for (let m; (m = await ring.read({ timeout: 20_000 })) !== undefined; ) got.push(new TextDecoder().decode(m));
+        await producing;
+        expect(got).toEqual(Array.from({ length: 5000 }, (_, i) => `message ${i}`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

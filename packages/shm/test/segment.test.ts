@@ -77,7 +77,11 @@ describe("SharedMemory", () => {
 
   it("opens a segment another program made, without our header, as raw bytes", async () => {
     const name = uniqueName("foreign");
-    await run("python3", ["-c", "import sys\nfrom multiprocessing import shared_memory, resource_tracker\nm = shared_memory.SharedMemory(name=sys.argv[1], create=True, size=100)\nresource_tracker.unregister(m._name, 'shared_memory')\nm.buf[0] = 77\nm.close()", name]);
+    await run("python3", [
+      "-c",
+      "import sys\nfrom multiprocessing import shared_memory, resource_tracker\nm = shared_memory.SharedMemory(name=sys.argv[1], create=True, size=100)\nresource_tracker.unregister(m._name, 'shared_memory')\nm.buf[0] = 77\nm.close()",
+      name,
+    ]);
     using shm = SharedMemory.open(name);
     expect(shm.header).toBeUndefined();
     expect(shm.size).toBeGreaterThanOrEqual(100);
@@ -90,11 +94,15 @@ describe("list() and removeStale()", () => {
     const stale = uniqueName("stale");
     const inUse = uniqueName("in-use");
     // Segments made by a process that is then killed: their names leak in /dev/shm.
-    await run(process.execPath, [
-      "--input-type=module",
-      "-e",
-      `import { SharedMemory } from "@ipc/shm"; SharedMemory.create({ name: "${stale}", size: 10 }); SharedMemory.create({ name: "${inUse}", size: 10 }); process.kill(process.pid, "SIGKILL");`,
-    ], { cwd: new URL("..", import.meta.url).pathname }).catch(() => undefined);
+    await run(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { SharedMemory } from "@ipc/shm"; SharedMemory.create({ name: "${stale}", size: 10 }); SharedMemory.create({ name: "${inUse}", size: 10 }); process.kill(process.pid, "SIGKILL");`,
+      ],
+      { cwd: new URL("..", import.meta.url).pathname },
+    ).catch(() => undefined);
     const holder = await child("hold", inUse, [], "mapped"); // someone still maps this one
     const mine = uniqueName("mine");
     using _mine = SharedMemory.create({ name: mine, size: 10 });
@@ -134,7 +142,10 @@ describe("loading the native part", () => {
       memory.unlink();
       await listener.close();
       rmSync(dir, { recursive: true, force: true });`;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL("..", import.meta.url), env: { PATH: process.env.PATH } }); // (with vitest's environment the bug does not show)
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: new URL("..", import.meta.url),
+      env: { PATH: process.env.PATH },
+    }); // (with vitest's environment the bug does not show)
     expect(stdout.trim()).toBe("true 64");
   });
 });

@@ -44,7 +44,10 @@ describe("Mutex", () => {
     const ticking = setInterval(() => ticks++, 5);
     // Long enough (200 intervals) that a busy machine, which runs this process only now and then, still
     // turns the event loop several times while the lock waits.
-    await expect(mutex.lock({ timeout: 1000 })).rejects.toMatchObject({ code: "IPC_ERR_TIMEOUT", message: expect.stringMatching(new RegExp(`held by thread ${holder.pid}`)) });
+    await expect(mutex.lock({ timeout: 1000 })).rejects.toMatchObject({
+      code: "IPC_ERR_TIMEOUT",
+      message: expect.stringMatching(new RegExp(`held by thread ${holder.pid}`)),
+    });
     clearInterval(ticking);
     expect(ticks).toBeGreaterThan(3); // timers ran while it waited
     await expect(mutex.lock({ signal: AbortSignal.abort("stop") })).rejects.toMatchObject({ code: "IPC_ERR_ABORTED" });

@@ -49,7 +49,11 @@ describe("how an shm:// connection ended", () => {
     for (let i = 0; i < 3; i++) await server.send(new Uint8Array([i]));
     server.abort();
     const closed = await settled(client.closed); // the abort has arrived: the three messages are still readable
-    expect(closed).toMatchObject({ name: "ConnectionResetError", code: "IPC_ERR_CONNECTION_RESET", message: expect.stringMatching(/the peer aborted the connection/) });
+    expect(closed).toMatchObject({
+      name: "ConnectionResetError",
+      code: "IPC_ERR_CONNECTION_RESET",
+      message: expect.stringMatching(/the peer aborted the connection/),
+    });
     for (let i = 0; i < 3; i++) expect(await client.receive({ timeout: 30_000 })).toEqual(new Uint8Array([i]));
     await expect(client.receive({ timeout: 30_000 })).rejects.toBe(closed);
     await expect(client.send(new Uint8Array(1))).rejects.toBe(closed);

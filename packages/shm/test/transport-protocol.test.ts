@@ -73,7 +73,9 @@ describe("shm:// against a server that breaks the ring protocol", () => {
       await expect(victim.send(new Uint8Array(1))).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL" });
       const { frames, memory } = await server.served;
       memory.close();
-      expect(frames.map((f) => new TextDecoder().decode(f))).toContainEqual(expect.stringMatching(/^A{"reason":3,"text":"the ring.s other side broke the ring protocol: /));
+      expect(frames.map((f) => new TextDecoder().decode(f))).toContainEqual(
+        expect.stringMatching(/^A{"reason":3,"text":"the ring.s other side broke the ring protocol: /),
+      );
       // The other connection is untouched.
       await healthy.send(new Uint8Array([7, 8]));
       expect(await healthy.receive({ timeout: 30_000 })).toEqual(new Uint8Array([7, 8]));
@@ -95,7 +97,10 @@ describe("shm:// against a server that breaks the ring protocol", () => {
         for await (const control of rendezvous) await control.send(new TextEncoder().encode(JSON.stringify(offer))).catch(() => undefined);
       })();
       try {
-        await expect(connect(`shm://${name}`, { timeout: 30_000 })).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL", message: expect.stringContaining("the server offered") });
+        await expect(connect(`shm://${name}`, { timeout: 30_000 })).rejects.toMatchObject({
+          code: "IPC_ERR_PROTOCOL",
+          message: expect.stringContaining("the server offered"),
+        });
       } finally {
         await rendezvous.close();
       }
@@ -112,7 +117,10 @@ describe("shm:// against a server that breaks the ring protocol", () => {
         (words) => void (words[word] = value),
       );
       try {
-        await expect(connect(server.url, { timeout: 30_000 }), label).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL", message: expect.stringMatching(pattern) });
+        await expect(connect(server.url, { timeout: 30_000 }), label).rejects.toMatchObject({
+          code: "IPC_ERR_PROTOCOL",
+          message: expect.stringMatching(pattern),
+        });
         (await server.served).memory.close();
       } finally {
         await server.close();

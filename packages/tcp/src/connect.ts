@@ -45,7 +45,13 @@ function tlsError(error: unknown, what: string): IpcError {
   return fromSystemError(error, what);
 }
 
-function once(stream: net.Socket, event: string, what: string, options: ReturnType<ReturnType<typeof deadline>>, mapError: (e: unknown) => IpcError): Promise<void> {
+function once(
+  stream: net.Socket,
+  event: string,
+  what: string,
+  options: ReturnType<ReturnType<typeof deadline>>,
+  mapError: (e: unknown) => IpcError,
+): Promise<void> {
   return wait<void>(what, options, (resolve, reject) => {
     stream.once(event, () => resolve());
     stream.once("error", (error) => reject(mapError(error)));
@@ -103,7 +109,14 @@ async function connectOnce(target: TcpTarget, options?: TcpConnectOptions): Prom
     let tlsFailure: unknown;
     if (t !== undefined) {
       // `host` too: the certificate is checked against it (without it, Node checks "localhost").
-      stream = tls.connect({ socket, host, key: t.key, cert: t.cert, ca: t.ca as tls.ConnectionOptions["ca"], servername: t.servername ?? (net.isIP(host) ? undefined : host) });
+      stream = tls.connect({
+        socket,
+        host,
+        key: t.key,
+        cert: t.cert,
+        ca: t.ca as tls.ConnectionOptions["ca"],
+        servername: t.servername ?? (net.isIP(host) ? undefined : host),
+      });
       stream.on("error", (error) => (tlsFailure ??= error));
       await once(stream, "secureConnect", what, remaining(), (error) => tlsError(error, what));
     }

@@ -139,7 +139,14 @@ export async function listen(target: TcpTarget, options?: TcpListenOptions): Pro
   const server =
     t === undefined
       ? net.createServer({ allowHalfOpen: true, pauseOnConnect: true })
-      : tls.createServer({ key: t.key, cert: t.cert, ca: t.ca as tls.SecureContextOptions["ca"], requestCert: t.requestCert ?? false, rejectUnauthorized: true, allowHalfOpen: true });
+      : tls.createServer({
+          key: t.key,
+          cert: t.cert,
+          ca: t.ca as tls.SecureContextOptions["ca"],
+          requestCert: t.requestCert ?? false,
+          rejectUnauthorized: true,
+          allowHalfOpen: true,
+        });
   const url = `tcp://${host.includes(":") ? `[${host}]` : host}:${port}`;
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error): void => reject(fromSystemError(error, `listen on ${url}`));

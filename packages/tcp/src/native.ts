@@ -70,7 +70,10 @@ export function checkBufferSizes(send: number | undefined, receive: number | und
 export function socketSettings(fd: number, send: number | undefined, receive: number | undefined, what: string): SocketSettings {
   const c = sys("tcp.bufferSizes");
   const value = new Int32Array(1);
-  for (const [name, size, label] of [[SO_SNDBUF, send, "SO_SNDBUF"], [SO_RCVBUF, receive, "SO_RCVBUF"]] as const) {
+  for (const [name, size, label] of [
+    [SO_SNDBUF, send, "SO_SNDBUF"],
+    [SO_RCVBUF, receive, "SO_RCVBUF"],
+  ] as const) {
     if (size === undefined) continue;
     value[0] = size;
     if (c.setsockopt(fd, SOL_SOCKET, name, value, 4) !== 0) throw failure(`setsockopt(${label})`, what);

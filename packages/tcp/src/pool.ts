@@ -172,11 +172,13 @@ class ConnectionPool implements Pool {
       (connection) => {
         this.#opening--;
         // A peer that closes or dies, lent out or idle: the connection is marked, and dropped if idle.
-        void connection.closed.catch(() => undefined).finally(() => {
-          gone.add(connection);
-          const entry = this.#idle.find((e) => e.connection === connection);
-          if (entry !== undefined) this.#retire(entry);
-        });
+        void connection.closed
+          .catch(() => undefined)
+          .finally(() => {
+            gone.add(connection);
+            const entry = this.#idle.find((e) => e.connection === connection);
+            if (entry !== undefined) this.#retire(entry);
+          });
         this.#giveBack(connection);
       },
       (error: unknown) => {

@@ -56,23 +56,24 @@ export function configureSocket(socket: net.Socket, options: TcpSocketOptions | 
 export function watch(stream: net.Socket, connection: Connection, options: TcpSocketOptions | undefined, what: string): void {
   const idle = options?.idleTimeout;
   if (idle !== undefined) {
-    stream.setTimeout(idle, () =>
-      connection.abort(new TimeoutError(`${what}: nothing was sent or received for ${idle} ms (idleTimeout)`, idle)),
-    );
+    stream.setTimeout(idle, () => connection.abort(new TimeoutError(`${what}: nothing was sent or received for ${idle} ms (idleTimeout)`, idle)));
   }
   const limit = options?.writeTimeout;
   if (limit === undefined) return;
   let written = stream.bytesWritten;
   let progress = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    if (stream.writableLength === 0 || stream.bytesWritten !== written) {
-      written = stream.bytesWritten;
-      progress = now;
-    } else if (now - progress >= limit) {
-      connection.abort(new TimeoutError(`${what}: the peer took none of the pending data for ${limit} ms (writeTimeout)`, limit));
-    }
-  }, Math.max(5, limit / 4));
+  const timer = setInterval(
+    () => {
+      const now = performance.now();
+      if (stream.writableLength === 0 || stream.bytesWritten !== written) {
+        written = stream.bytesWritten;
+        progress = now;
+      } else if (now - progress >= limit) {
+        connection.abort(new TimeoutError(`${what}: the peer took none of the pending data for ${limit} ms (writeTimeout)`, limit));
+      }
+    },
+    Math.max(5, limit / 4),
+  );
   timer.unref();
   void connection.closed.catch(() => undefined).finally(() => clearInterval(timer));
 }

@@ -83,10 +83,13 @@ describe("listen() failures are typed by what the system said", () => {
     expectTyped(await failure(listen("tcp://[fe80::1]:0")), "IPC_ERR_INVALID_ADDRESS", "EINVAL", "listen");
   });
 
-  it.runIf(process.getuid?.() === 0 && privilegedBelow > 1)("a privileged port for a user who may not bind it (EACCES) is a PermissionDeniedError, in a child that drops to nobody", async () => {
-    const { stdout } = await run(process.execPath, [join(fixtures, "listen-as.mjs"), "65534", "1"], { timeout: 60_000 });
-    const report = JSON.parse(stdout) as { code?: string; message?: string };
-    expect(report.code).toBe("IPC_ERR_PERMISSION_DENIED");
-    expect(report.message).toMatch(/EACCES from listen\(\)/);
-  });
+  it.runIf(process.getuid?.() === 0 && privilegedBelow > 1)(
+    "a privileged port for a user who may not bind it (EACCES) is a PermissionDeniedError, in a child that drops to nobody",
+    async () => {
+      const { stdout } = await run(process.execPath, [join(fixtures, "listen-as.mjs"), "65534", "1"], { timeout: 60_000 });
+      const report = JSON.parse(stdout) as { code?: string; message?: string };
+      expect(report.code).toBe("IPC_ERR_PERMISSION_DENIED");
+      expect(report.message).toMatch(/EACCES from listen\(\)/);
+    },
+  );
 });

@@ -118,7 +118,10 @@ describe("reliable sessions over TCP", () => {
       const times = new Map<number, number>();
       for (const s of sessions) for (const x of s) times.set(x, (times.get(x) ?? 0) + 1);
       // (One assertion over all of them: 100 000 expect() calls took about a second.)
-      expect(Array.from({ length: count }, (_, x) => x).filter((x) => !times.has(x)), "messages that never arrived").toEqual([]);
+      expect(
+        Array.from({ length: count }, (_, x) => x).filter((x) => !times.has(x)),
+        "messages that never arrived",
+      ).toEqual([]);
       for (const [x, n] of times) if (n > 1) expect(reported.has(x), `message ${x} arrived ${n} times`).toBe(true);
       // The proxy really reset connections, many times; memory stayed within the window throughout.
       expect(proxy.stats.dropped).toBeGreaterThan(50);

@@ -259,7 +259,6 @@ export const ROUTE_CREATED = /Route connection created/;
 /** What a JetStream cluster node logs once it knows the metadata leader. */
 export const META_LEADER = /JetStream cluster new metadata leader|Self is new JetStream cluster metadata leader/;
 
-
 /** Options of {@link startNatsCluster}. */
 export interface NatsClusterOptions {
   /** Enables JetStream (clustered, file storage) on every node. Default: false. */

@@ -133,10 +133,13 @@ async function recordingServer(path?: string): Promise<{ address: string; chunks
     socket.on("error", () => undefined);
   });
   await new Promise<void>((resolve) => (path === undefined ? server.listen(0, "127.0.0.1", resolve) : server.listen(path, resolve)));
-  cleanups.push(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
   const address = path === undefined ? `tcp://127.0.0.1:${(server.address() as net.AddressInfo).port}` : `unix://${path}`;
   return { address, chunks, sockets };
 }

@@ -49,9 +49,7 @@ function probe(path: string): Promise<"live" | "stale" | "gone"> {
     };
     const timer = setTimeout(() => done("live"), PROBE_TIMEOUT);
     socket.once("connect", () => done("live"));
-    socket.once("error", (error: NodeJS.ErrnoException) =>
-      done(error.code === "ECONNREFUSED" ? "stale" : error.code === "ENOENT" ? "gone" : "live"),
-    );
+    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code === "ECONNREFUSED" ? "stale" : error.code === "ENOENT" ? "gone" : "live"));
   });
 }
 

@@ -101,10 +101,7 @@ export async function connect(target: UnixTarget, options?: UnixConnectOptions):
   const remaining = deadline(options);
   const reader = new FrameReader({ maxMessageSize: settings.maxMessageSize });
   // Without native calls a socket file is reached through node:net, and the server's credentials are unknown.
-  const attempt =
-    "path" in name && !canUse("unix.peerCredentials")
-      ? () => connectWithNode(name.path, what, reader)
-      : () => connectNative(name, what, reader);
+  const attempt = "path" in name && !canUse("unix.peerCredentials") ? () => connectWithNode(name.path, what, reader) : () => connectNative(name, what, reader);
   const { socket, peer } = await connectWithRetry(attempt, what, options, remaining);
   const connection = framed(socket, { ...settings, reader, peer, localAddress: url, remoteAddress: url });
   if (options?.handshake === false) {

@@ -138,9 +138,7 @@ function listenOn(server: net.Server, fd: number, backlog: number, url: string):
 
 /** True when `options` asks to admit clients by their credentials (which need native calls to read). */
 function hasCredentialRules(options: UnixListenOptions | undefined): boolean {
-  return (
-    options?.sameUser === true || options?.allowUids !== undefined || options?.allowGids !== undefined || options?.authorize !== undefined
-  );
+  return options?.sameUser === true || options?.allowUids !== undefined || options?.allowGids !== undefined || options?.authorize !== undefined;
 }
 
 /**

@@ -20,8 +20,7 @@ let serial = 0;
 // unsupported: socket files run the suite through node:net, without peer credentials.
 const native = isSupported("unix.peerCredentials");
 for (const kind of native ? (["unix", "unix-abstract"] as const) : (["unix"] as const)) {
-  const address = (): string =>
-    kind === "unix" ? `unix://${join(dir, `s${++serial}.sock`)}` : `unix-abstract:ipc-conformance-${process.pid}-${++serial}`;
+  const address = (): string => (kind === "unix" ? `unix://${join(dir, `s${++serial}.sock`)}` : `unix-abstract:ipc-conformance-${process.pid}-${++serial}`);
   runConformance({
     name: kind,
     address,

@@ -9,14 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import {
-  IPC_CHANNELS,
-  subscribeDiagnostics,
-  type Connection,
-  type IpcChannelMessages,
-  type IpcChannelName,
-  type Listener,
-} from "@ipc/core";
+import { IPC_CHANNELS, subscribeDiagnostics, type Connection, type IpcChannelMessages, type IpcChannelName, type Listener } from "@ipc/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, listen } from "../src/index.js";
 

@@ -82,8 +82,14 @@ describe("connect() failures are typed by what the system said", () => {
   });
 
   it("a path or an abstract name over the limit is an InvalidAddressError before any system call", async () => {
-    await expect(connect(join(dir, "x".repeat(120)))).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ADDRESS", message: expect.stringMatching(/over the Linux limit of 107/) });
-    await expect(connect(`unix-abstract:${"x".repeat(120)}`)).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ADDRESS", message: expect.stringMatching(/over the limit of 107/) });
+    await expect(connect(join(dir, "x".repeat(120)))).rejects.toMatchObject({
+      code: "IPC_ERR_INVALID_ADDRESS",
+      message: expect.stringMatching(/over the Linux limit of 107/),
+    });
+    await expect(connect(`unix-abstract:${"x".repeat(120)}`)).rejects.toMatchObject({
+      code: "IPC_ERR_INVALID_ADDRESS",
+      message: expect.stringMatching(/over the limit of 107/),
+    });
   });
 
   it.runIf(process.getuid?.() === 0)("a socket whose mode forbids this user (EACCES) is a PermissionDeniedError, in a child that drops to nobody", async () => {
@@ -125,13 +131,16 @@ describe("listen() failures are typed by what the system said", () => {
     await expect(listen(join(dir, "taken"))).rejects.toMatchObject({ code: "IPC_ERR_ADDRESS_IN_USE", message: expect.stringMatching(/is not a socket/) });
   });
 
-  it.runIf(process.getuid?.() === 0)("a directory this user may not write to (EACCES) is a PermissionDeniedError, in a child that drops to nobody", async () => {
-    chmodSync(dir, 0o755);
-    const { stdout } = await run(process.execPath, [join(fixtures, "listen-as.mjs"), "65534", join(dir, "s.sock")], { timeout: 60_000 });
-    const report = JSON.parse(stdout) as { code?: string; message?: string };
-    expect(report.code).toBe("IPC_ERR_PERMISSION_DENIED");
-    expect(report.message).toMatch(/EACCES from \w+\(\)/);
-  });
+  it.runIf(process.getuid?.() === 0)(
+    "a directory this user may not write to (EACCES) is a PermissionDeniedError, in a child that drops to nobody",
+    async () => {
+      chmodSync(dir, 0o755);
+      const { stdout } = await run(process.execPath, [join(fixtures, "listen-as.mjs"), "65534", join(dir, "s.sock")], { timeout: 60_000 });
+      const report = JSON.parse(stdout) as { code?: string; message?: string };
+      expect(report.code).toBe("IPC_ERR_PERMISSION_DENIED");
+      expect(report.message).toMatch(/EACCES from \w+\(\)/);
+    },
+  );
 });
 
 // A SOCK_DGRAM socket bound at a path, which node:net cannot make: the EPROTOTYPE case above.

@@ -149,13 +149,15 @@ class Multiplexer implements Mux, StreamHost {
       this.#closing = true;
       this.#queue.close();
       const streams = [...this.#opened.values(), ...this.#accepted.values()];
-      void Promise.all(streams.map((s) => s.close())).then(() => {
-        this.#batch.flush(); // the last End and credit frames go out before the close
-        return this.connection.close();
-      }).then(
-        () => this.#closed.resolve(),
-        (error: unknown) => this.#fail(error as Error),
-      );
+      void Promise.all(streams.map((s) => s.close()))
+        .then(() => {
+          this.#batch.flush(); // the last End and credit frames go out before the close
+          return this.connection.close();
+        })
+        .then(
+          () => this.#closed.resolve(),
+          (error: unknown) => this.#fail(error as Error),
+        );
     }
     try {
       await race("close", settledOf(this.#closed.promise), options);
@@ -270,7 +272,11 @@ class Multiplexer implements Mux, StreamHost {
     const open = this.#opened.size + this.#accepted.size;
     if (this.#closing || open >= this.#options.maxStreams || !this.#queue.hasRoom) {
       this.#refused++;
-      const why = this.#closing ? "the mux is closing" : open >= this.#options.maxStreams ? `maxStreams (${this.#options.maxStreams}) reached` : `backlog (${this.#options.backlog}) full`;
+      const why = this.#closing
+        ? "the mux is closing"
+        : open >= this.#options.maxStreams
+          ? `maxStreams (${this.#options.maxStreams}) reached`
+          : `backlog (${this.#options.backlog}) full`;
       return this.writeFrame({ kind: "reset", stream: id, reply: true, message: `refused: ${why}` });
     }
     const stream = new Stream(this, id, name, false, this.#options.window);

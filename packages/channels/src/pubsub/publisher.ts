@@ -2,17 +2,7 @@
  * `publisher(listener)`: fans messages out by topic to every subscriber that connects to `listener`
  * (any transport). Each subscriber has a bounded queue; what happens when it is full is the policy.
  */
-import {
-  ClosedError,
-  InvalidArgumentError,
-  ProtocolError,
-  race,
-  wait,
-  type CloseOptions,
-  type Connection,
-  type Listener,
-  type WaitOptions,
-} from "@ipc/core";
+import { ClosedError, InvalidArgumentError, ProtocolError, race, wait, type CloseOptions, type Connection, type Listener, type WaitOptions } from "@ipc/core";
 import { noop } from "@ipc/core/transport";
 import { ipc } from "@ipc/core/proto";
 import { decodePubSubFrame, encodeGoodbye, encodePublish, type SubscribeRequest } from "./codec.js";

@@ -12,7 +12,10 @@ export type Edit =
   | { readonly op: "truncate"; readonly at: number };
 
 const edit: fc.Arbitrary<Edit> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("set" as const), at: fc.nat(), value: fc.oneof(fc.nat({ max: 255 }), fc.constantFrom(0x00, 0x7f, 0x80, 0xff)) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant("set" as const), at: fc.nat(), value: fc.oneof(fc.nat({ max: 255 }), fc.constantFrom(0x00, 0x7f, 0x80, 0xff)) }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("delete" as const), at: fc.nat(), count: fc.integer({ min: 1, max: 8 }) }) },
   {
     weight: 2,

@@ -24,7 +24,11 @@ const plain = (value: unknown): unknown => {
 };
 
 const safeInteger = fc.oneof(fc.nat({ max: 300 }), fc.maxSafeNat());
-const subscribeRequest = fc.record({ topics: fc.array(text, { maxLength: 4 }), prefixes: fc.array(text, { maxLength: 4 }), history: fc.nat({ max: 0xffff_ffff }) });
+const subscribeRequest = fc.record({
+  topics: fc.array(text, { maxLength: 4 }),
+  prefixes: fc.array(text, { maxLength: 4 }),
+  history: fc.nat({ max: 0xffff_ffff }),
+});
 
 function expectWellFormed(frame: PubSubFrame): void {
   switch (frame.kind) {
@@ -56,7 +60,12 @@ const fromPublisher = hostile(
 );
 const fromSubscriber = hostile(
   fc.oneof(
-    { weight: 4, arbitrary: fc.record({ topics: fc.array(text, { maxLength: 3 }), prefixes: fc.array(text, { maxLength: 2 }), history: fc.nat({ max: 3 }) }).map(encodeSubscribe) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .record({ topics: fc.array(text, { maxLength: 3 }), prefixes: fc.array(text, { maxLength: 2 }), history: fc.nat({ max: 3 }) })
+        .map(encodeSubscribe),
+    },
     { weight: 1, arbitrary: anyEnvelope },
   ),
 );

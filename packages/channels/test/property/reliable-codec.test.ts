@@ -147,13 +147,21 @@ describe("reliable session codec properties", () => {
 
   it("Hello, Welcome, SessionEnd and Goodbye round-trip", () => {
     fc.assert(
-      fc.property(bytes, safeInteger, safeInteger, safeInteger, fc.integer({ min: 0, max: 4 }), fc.string({ maxLength: 20 }), (session, received, ack, window, reason, message) => {
-        const h = { session, received, ack, window };
-        expect(plain(decodeSessionFrame(encodeHello(h)))).toEqual(plain({ kind: "hello", version: 1, ...h }));
-        expect(plain(decodeSessionFrame(encodeWelcome(h)))).toEqual(plain({ kind: "welcome", version: 1, ...h }));
-        expect(decodeSessionFrame(encodeSessionEnd(received))).toEqual({ kind: "sessionEnd", last: received });
-        expect(decodeSessionFrame(encodeGoodbye(reason, message))).toEqual({ kind: "goodbye", reason, message });
-      }),
+      fc.property(
+        bytes,
+        safeInteger,
+        safeInteger,
+        safeInteger,
+        fc.integer({ min: 0, max: 4 }),
+        fc.string({ maxLength: 20 }),
+        (session, received, ack, window, reason, message) => {
+          const h = { session, received, ack, window };
+          expect(plain(decodeSessionFrame(encodeHello(h)))).toEqual(plain({ kind: "hello", version: 1, ...h }));
+          expect(plain(decodeSessionFrame(encodeWelcome(h)))).toEqual(plain({ kind: "welcome", version: 1, ...h }));
+          expect(decodeSessionFrame(encodeSessionEnd(received))).toEqual({ kind: "sessionEnd", last: received });
+          expect(decodeSessionFrame(encodeGoodbye(reason, message))).toEqual({ kind: "goodbye", reason, message });
+        },
+      ),
       params(150),
     );
   });
@@ -182,7 +190,9 @@ describe("reliable session codec properties", () => {
         if (results[0] === false) return;
         const frame = decodeSessionFrame(bytes);
         expect(frame.kind).toBe("data");
-        expect(results[0]).toEqual(plain({ id: (frame as { id: number }).id, ack: (frame as { ack: number }).ack, payload: (frame as { payload: Uint8Array }).payload }));
+        expect(results[0]).toEqual(
+          plain({ id: (frame as { id: number }).id, ack: (frame as { ack: number }).ack, payload: (frame as { payload: Uint8Array }).payload }),
+        );
       }),
       params(300),
     );

@@ -124,22 +124,27 @@ describe("reliable listener properties", () => {
 });
 
 /** A server's answer to a new session's Hello: a Welcome of any fields, damaged or not, a Goodbye, or any envelope. */
-const serverAnswer = fc.oneof(
-  {
-    weight: 3,
-    arbitrary: fc
-      .record({
-        version: fc.oneof(fc.constant(1), fc.nat({ max: 3 })),
-        session: fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ maxLength: 20 })),
-        received: fc.oneof(fc.constant(Long.UZERO), u64),
-        ack: fc.oneof(fc.constant(Long.UZERO), u64),
-        window: fc.oneof(fc.constant(Long.fromNumber(1 << 20, true)), u64),
-      })
-      .map((welcome) => ipc.IpcMessage.encode({ welcome }).finish()),
-  },
-  { weight: 1, arbitrary: fc.record({ reason: fc.nat({ max: 5 }), message: fc.string({ maxLength: 10 }) }).map((goodbye) => ipc.IpcMessage.encode({ goodbye }).finish()) },
-  { weight: 1, arbitrary: anyEnvelope },
-).chain((bytes) => fc.option(edits, { freq: 3 }).map((damage) => (damage === null ? bytes : apply(bytes, damage))));
+const serverAnswer = fc
+  .oneof(
+    {
+      weight: 3,
+      arbitrary: fc
+        .record({
+          version: fc.oneof(fc.constant(1), fc.nat({ max: 3 })),
+          session: fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ maxLength: 20 })),
+          received: fc.oneof(fc.constant(Long.UZERO), u64),
+          ack: fc.oneof(fc.constant(Long.UZERO), u64),
+          window: fc.oneof(fc.constant(Long.fromNumber(1 << 20, true)), u64),
+        })
+        .map((welcome) => ipc.IpcMessage.encode({ welcome }).finish()),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ reason: fc.nat({ max: 5 }), message: fc.string({ maxLength: 10 }) }).map((goodbye) => ipc.IpcMessage.encode({ goodbye }).finish()),
+    },
+    { weight: 1, arbitrary: anyEnvelope },
+  )
+  .chain((bytes) => fc.option(edits, { freq: 3 }).map((damage) => (damage === null ? bytes : apply(bytes, damage))));
 
 /** What docs/wire.md §8.2.2 makes a new client do with `bytes` as the server's answer to its Hello. */
 function clientOutcome(bytes: Uint8Array): "session" | "refused" | "protocol" {

@@ -29,7 +29,10 @@ interface BenchFlags {
 }
 
 function list(name: string, text: string, known: readonly string[]): string[] {
-  const items = text.split(",").map((t) => t.trim()).filter(Boolean);
+  const items = text
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
   const unknown = items.filter((t) => !known.includes(t));
   if (unknown.length > 0) throw new UsageError(`unknown ${name} '${unknown.join(",")}' (known: ${known.join(", ")})`);
   if (items.length === 0) throw new UsageError(`${name} is empty`);
@@ -67,7 +70,10 @@ async function bench(flags: BenchFlags): Promise<void> {
   const options = {
     profile: flags.profile as ProfileName,
     transports: flags.transports === undefined ? undefined : list("transport", flags.transports, TRANSPORTS),
-    only: flags.only?.split(",").map((w) => w.trim()).filter(Boolean),
+    only: flags.only
+      ?.split(",")
+      .map((w) => w.trim())
+      .filter(Boolean),
     sizes: flags.sizes === undefined ? undefined : sizes(flags.sizes),
     rounds: flags.rounds === undefined ? undefined : positiveInteger("--rounds", flags.rounds),
     budget: {

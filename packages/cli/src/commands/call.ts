@@ -31,7 +31,9 @@ function splitTarget(target: string): [string, string] {
 function findMethod(service: Service, name: string): [string, Method] {
   const entry = Object.entries(service.methods).find(([key, m]) => m.name === name || key === name);
   if (entry === undefined) {
-    const known = Object.values(service.methods).map((m) => m.name).join(", ");
+    const known = Object.values(service.methods)
+      .map((m) => m.name)
+      .join(", ");
     throw new UsageError(`${service.name} has no method ${name} (it has: ${known})`);
   }
   return entry;

@@ -23,79 +23,109 @@ type Check = () => Promise<Finding> | Finding;
 const MIB = 1 << 20;
 
 const checks: { readonly name: string; readonly fix?: string; readonly run: Check }[] = [
-  { name: "Node.js", run: () =>
-    Number(process.versions.node.split(".")[0]) >= 20
-      ? { status: "ok", what: `Node.js ${process.version}` }
-      : { status: "fail", what: `Node.js ${process.version} is too old`, fix: "install Node.js 20 or later" } },
-  { name: "platform", run: () => {
-    const native = nativeSupport();
-    if (native.available) return { status: "ok", what: `${native.platform}: every native feature is available` };
-    return {
-      status: native.switchedOff ? "warn" : "fail",
-      what: `${native.platform}: ${native.reason ?? "native calls cannot be made"}`,
-      fix: native.switchedOff
-        ? "unset IPC_NATIVE to use the native features listed below"
-        : "what works without native calls is listed below; docs/platforms.md has the plan for other platforms",
-    };
-  } },
-  { name: "koffi", fix: "reinstall without --ignore-scripts errors (koffi ships prebuilt binaries for linux x64/arm64), or check that node_modules/koffi exists", run: () => {
-    const native = nativeSupport();
-    if (native.koffiVersion !== undefined) {
-      return { status: "ok", what: `koffi ${native.koffiVersion} loads (the FFI behind @ipc/native: shm, FIFOs, pipe sizes, peer credentials)` };
-    }
-    return { status: native.switchedOff ? "warn" : "fail", what: `koffi is not loaded: ${native.reason ?? "unknown"}` };
-  } },
+  {
+    name: "Node.js",
+    run: () =>
+      Number(process.versions.node.split(".")[0]) >= 20
+        ? { status: "ok", what: `Node.js ${process.version}` }
+        : { status: "fail", what: `Node.js ${process.version} is too old`, fix: "install Node.js 20 or later" },
+  },
+  {
+    name: "platform",
+    run: () => {
+      const native = nativeSupport();
+      if (native.available) return { status: "ok", what: `${native.platform}: every native feature is available` };
+      return {
+        status: native.switchedOff ? "warn" : "fail",
+        what: `${native.platform}: ${native.reason ?? "native calls cannot be made"}`,
+        fix: native.switchedOff
+          ? "unset IPC_NATIVE to use the native features listed below"
+          : "what works without native calls is listed below; docs/platforms.md has the plan for other platforms",
+      };
+    },
+  },
+  {
+    name: "koffi",
+    fix: "reinstall without --ignore-scripts errors (koffi ships prebuilt binaries for linux x64/arm64), or check that node_modules/koffi exists",
+    run: () => {
+      const native = nativeSupport();
+      if (native.koffiVersion !== undefined) {
+        return { status: "ok", what: `koffi ${native.koffiVersion} loads (the FFI behind @ipc/native: shm, FIFOs, pipe sizes, peer credentials)` };
+      }
+      return { status: native.switchedOff ? "warn" : "fail", what: `koffi is not loaded: ${native.reason ?? "unknown"}` };
+    },
+  },
   { name: "native features", run: () => features(nativeSupport()) },
-  { name: "/dev/shm", fix: "mount a tmpfs on /dev/shm (mount -t tmpfs -o size=512M tmpfs /dev/shm) or give the container --shm-size", run: () => {
-    const native = nativeSupport();
-    if (!native.available) return { status: "warn", what: `/dev/shm not checked: shared memory needs native calls (${native.reason ?? ""})` };
-    const free = (() => {
-      const s = statfsSync("/dev/shm");
-      return s.bavail * s.bsize;
-    })();
-    const segment = shm.SharedMemory.create({ name: `ipc-doctor-${process.pid}`, size: 4096 });
-    segment.close();
-    segment.unlink();
-    const what = `/dev/shm is writable, ${(free / MIB).toFixed(0)} MiB free`;
-    return free < 64 * MIB
-      ? { status: "warn", what, fix: "little room for rings: enlarge it (mount -o remount,size=512M /dev/shm, or docker --shm-size=512m)" }
-      : { status: "ok", what };
-  } },
-  { name: "pipe-max-size", fix: "this is not Linux, or /proc is not mounted", run: () => {
-    const max = Number(readFileSync("/proc/sys/fs/pipe-max-size", "utf8"));
-    const what = `pipe-max-size ${max} B (the largest pipe setPipeCapacity can ask for)`;
-    return max < MIB
-      ? { status: "warn", what, fix: "for fast pipes raise it: sysctl fs.pipe-max-size=1048576" }
-      : { status: "ok", what };
-  } },
-  { name: "Unix sockets", fix: "set TMPDIR to a writable directory with a short path", run: async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ipc-doctor-"));
-    const room = UNIX_PATH_MAX - Buffer.byteLength(dir) - 1;
-    try {
-      const listener = await listen(`unix://${join(dir, "d.sock")}`);
-      await listener.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const runtime = process.env.XDG_RUNTIME_DIR;
-    const what = `Unix sockets bind in ${tmpdir()} (paths are limited to ${UNIX_PATH_MAX} bytes: ${room} left for names there)${runtime ? `; XDG_RUNTIME_DIR=${runtime}` : ""}`;
-    return room < 32
-      ? { status: "warn", what, fix: "socket paths under TMPDIR are long: set TMPDIR to a short directory, or use unix-abstract: names" }
-      : { status: "ok", what };
-  } },
-  { name: "user", run: () => {
-    const uid = process.getuid?.() ?? -1;
-    return uid === 0
-      ? { status: "warn", what: "running as root (uid 0): sockets and segments will be root's, 0600", fix: "run as the user the clients run as, or pass mode/allowUids to listen()" }
-      : { status: "ok", what: `uid ${uid}, gid ${process.getgid?.() ?? -1}: sockets and segments are created 0600 for this user` };
-  } },
-  { name: "CPUs", run: () => {
-    const taskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-    const what = `${cpus().length} CPU(s); taskset ${taskset ? "works" : "is missing"}`;
-    return taskset && cpus().length >= 2
-      ? { status: "ok", what: `${what} (ipc bench pins each case and its peer)` }
-      : { status: "warn", what, fix: "ipc bench numbers will be noisier: install util-linux (taskset) and use 2+ CPUs" };
-  } },
+  {
+    name: "/dev/shm",
+    fix: "mount a tmpfs on /dev/shm (mount -t tmpfs -o size=512M tmpfs /dev/shm) or give the container --shm-size",
+    run: () => {
+      const native = nativeSupport();
+      if (!native.available) return { status: "warn", what: `/dev/shm not checked: shared memory needs native calls (${native.reason ?? ""})` };
+      const free = (() => {
+        const s = statfsSync("/dev/shm");
+        return s.bavail * s.bsize;
+      })();
+      const segment = shm.SharedMemory.create({ name: `ipc-doctor-${process.pid}`, size: 4096 });
+      segment.close();
+      segment.unlink();
+      const what = `/dev/shm is writable, ${(free / MIB).toFixed(0)} MiB free`;
+      return free < 64 * MIB
+        ? { status: "warn", what, fix: "little room for rings: enlarge it (mount -o remount,size=512M /dev/shm, or docker --shm-size=512m)" }
+        : { status: "ok", what };
+    },
+  },
+  {
+    name: "pipe-max-size",
+    fix: "this is not Linux, or /proc is not mounted",
+    run: () => {
+      const max = Number(readFileSync("/proc/sys/fs/pipe-max-size", "utf8"));
+      const what = `pipe-max-size ${max} B (the largest pipe setPipeCapacity can ask for)`;
+      return max < MIB ? { status: "warn", what, fix: "for fast pipes raise it: sysctl fs.pipe-max-size=1048576" } : { status: "ok", what };
+    },
+  },
+  {
+    name: "Unix sockets",
+    fix: "set TMPDIR to a writable directory with a short path",
+    run: async () => {
+      const dir = mkdtempSync(join(tmpdir(), "ipc-doctor-"));
+      const room = UNIX_PATH_MAX - Buffer.byteLength(dir) - 1;
+      try {
+        const listener = await listen(`unix://${join(dir, "d.sock")}`);
+        await listener.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const runtime = process.env.XDG_RUNTIME_DIR;
+      const what = `Unix sockets bind in ${tmpdir()} (paths are limited to ${UNIX_PATH_MAX} bytes: ${room} left for names there)${runtime ? `; XDG_RUNTIME_DIR=${runtime}` : ""}`;
+      return room < 32
+        ? { status: "warn", what, fix: "socket paths under TMPDIR are long: set TMPDIR to a short directory, or use unix-abstract: names" }
+        : { status: "ok", what };
+    },
+  },
+  {
+    name: "user",
+    run: () => {
+      const uid = process.getuid?.() ?? -1;
+      return uid === 0
+        ? {
+            status: "warn",
+            what: "running as root (uid 0): sockets and segments will be root's, 0600",
+            fix: "run as the user the clients run as, or pass mode/allowUids to listen()",
+          }
+        : { status: "ok", what: `uid ${uid}, gid ${process.getgid?.() ?? -1}: sockets and segments are created 0600 for this user` };
+    },
+  },
+  {
+    name: "CPUs",
+    run: () => {
+      const taskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+      const what = `${cpus().length} CPU(s); taskset ${taskset ? "works" : "is missing"}`;
+      return taskset && cpus().length >= 2
+        ? { status: "ok", what: `${what} (ipc bench pins each case and its peer)` }
+        : { status: "warn", what, fix: "ipc bench numbers will be noisier: install util-linux (taskset) and use 2+ CPUs" };
+    },
+  },
 ];
 
 /** The support table: one line per native feature, with what the packages do where it is missing. */

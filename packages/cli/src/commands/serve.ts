@@ -51,11 +51,17 @@ export function serveCommand(program: Command): void {
   program
     .command("serve")
     .description("listen at a URL and print every message received (the socat of this toolkit)")
-    .argument("<url>", "unix:///path, unix-abstract:name, tcp://host:port, shm://name, fifo:///path, pipe:, memory://name, or nats://host:port/subject (prints the subject's messages; --echo answers requests)")
+    .argument(
+      "<url>",
+      "unix:///path, unix-abstract:name, tcp://host:port, shm://name, fifo:///path, pipe:, memory://name, or nats://host:port/subject (prints the subject's messages; --echo answers requests)",
+    )
     .option("-e, --echo", "send every message back", false)
     .option("-p, --print <format>", PRINT_HELP, "utf8")
     .option("--once", "exit after the first connection ends", false)
-    .addHelpText("after", "\nExamples:\n  ipc serve unix:///tmp/demo.sock --echo\n  ipc serve tcp://127.0.0.1:7000 --print hex\n  ipc serve 'nats://127.0.0.1:4222/orders.>' --echo")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ipc serve unix:///tmp/demo.sock --echo\n  ipc serve tcp://127.0.0.1:7000 --print hex\n  ipc serve 'nats://127.0.0.1:4222/orders.>' --echo",
+    )
     .action(async (url: string, flags: ServeFlags) => {
       try {
         await serve(url, flags);

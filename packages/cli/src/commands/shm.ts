@@ -30,10 +30,23 @@ function ls(json: boolean): void {
   }
   const rows = [["name", "kind", "bytes", "creator", "created", "mapped by"]];
   for (const s of segments) {
-    rows.push([s.name, kindName(s.kind), String(s.bytes), `${s.creatorPid}${s.creatorAlive ? "" : " (dead)"}`, new Date(s.createdAt).toISOString(), s.mappedBy.join(",") || "nobody"]);
+    rows.push([
+      s.name,
+      kindName(s.kind),
+      String(s.bytes),
+      `${s.creatorPid}${s.creatorAlive ? "" : " (dead)"}`,
+      new Date(s.createdAt).toISOString(),
+      s.mappedBy.join(",") || "nobody",
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
+  for (const row of rows)
+    process.stdout.write(
+      `${row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd()}\n`,
+    );
 }
 
 /** Whether process `pid` lives (EPERM: it does, as another user's). */

@@ -65,7 +65,10 @@ export function traceCommand(program: Command): void {
     .argument("[upstream-url]", "the real server (not for nats://)")
     .option("-p, --print <format>", PRINT_HELP, "hex")
     .option("-m, --max-bytes <n>", "show at most this much of each message", "64")
-    .addHelpText("after", "\nExample:\n  ipc trace unix:///tmp/app-traced.sock unix:///run/app.sock --print utf8\n  ipc trace nats://127.0.0.1:4222 --print hex")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ipc trace unix:///tmp/app-traced.sock unix:///run/app.sock --print utf8\n  ipc trace nats://127.0.0.1:4222 --print hex",
+    )
     .action(async (listenUrl: string, upstreamUrl: string | undefined, flags: TraceFlags) => {
       try {
         await trace(listenUrl, upstreamUrl, flags);

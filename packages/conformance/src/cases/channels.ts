@@ -161,7 +161,13 @@ export function channelCases(fixture: ConformanceFixture, ctx: () => Context): v
       const [stalled, stalledIn] = await Promise.all([left.open("stalled"), right.accept({ timeout: 10_000 })]);
       const [bulk, bulkIn] = await Promise.all([left.open("bulk"), right.accept({ timeout: 10_000 })]);
       let stalledSent = 0;
-      while (await stalled.send(patterned(stalledSent, 4000), { timeout: 100 }).then(() => true, () => false)) stalledSent++;
+      while (
+        await stalled.send(patterned(stalledSent, 4000), { timeout: 100 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        stalledSent++;
       expect(stalledIn!.bufferedBytes).toBeLessThanOrEqual(window + 4000);
       const size = 32 * 1024;
       const count = (8 * 1024 * 1024) / size;
@@ -174,4 +180,3 @@ export function channelCases(fixture: ConformanceFixture, ctx: () => Context): v
     });
   });
 }
-

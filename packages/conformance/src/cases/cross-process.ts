@@ -24,9 +24,7 @@ function startPeer(
   args: string[],
 ): { child: ChildProcess; line(): Promise<string>; exit: Promise<{ code: number | null; signal: string | null }> } {
   const child = c.resources.child(spawn(process.execPath, [peerProgram(), ...args], { stdio: ["ignore", "pipe", "inherit"] }));
-  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
+  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   return {
     child,

@@ -5,7 +5,6 @@ import type { ConformanceFixture } from "../fixture.js";
 import { checkPatterned, connect, lacking, listen, patterned, rejection, serveEcho, type Context } from "../harness.js";
 import { rawFrame } from "./raw.js";
 
-
 async function write(stream: Duplex, bytes: Uint8Array): Promise<void> {
   if (!stream.write(bytes)) await once(stream, "drain");
 }
@@ -14,7 +13,10 @@ async function write(stream: Duplex, bytes: Uint8Array): Promise<void> {
 function shutDown(stream: Duplex): Promise<void> {
   if (stream.destroyed || stream.readableEnded) return Promise.resolve();
   return new Promise((resolve) => {
-    stream.once("end", resolve).once("close", resolve).once("error", () => resolve());
+    stream
+      .once("end", resolve)
+      .once("close", resolve)
+      .once("error", () => resolve());
     stream.resume();
   });
 }

@@ -71,7 +71,10 @@ export function lifecycleCases(fixture: ConformanceFixture, ctx: () => Context):
       const reason = new Error("gave up");
       await client.close({ signal: AbortSignal.abort(reason) });
       // A close that could not wait: aborted — unless it had nothing to wait for (an in-process peer).
-      const ended = await client.closed.then(() => undefined, (error: unknown) => error as { code?: string });
+      const ended = await client.closed.then(
+        () => undefined,
+        (error: unknown) => error as { code?: string },
+      );
       if (ended !== undefined) expect(ended.code).toBe("IPC_ERR_ABORTED");
       expect((await rejection(client.send(new Uint8Array(1)))).code).toBeDefined();
       // The peer sees the connection end, cleanly or with an error, but is not left hanging.
@@ -79,32 +82,36 @@ export function lifecycleCases(fixture: ConformanceFixture, ctx: () => Context):
     });
 
     const noHalfClose = fixture.capabilities.halfClose === false;
-    it.skipIf(noHalfClose)(`loses nothing when one end closes while the other is sending${lacking(noHalfClose, "this end stops receiving once it closes (capabilities.halfClose)")}`, SLOW, async () => {
-      const { client, server } = await pair(ctx());
-      let accepted = 0;
-      const writer = (async () => {
-        for (;;) {
-          try {
-            await server.send(patterned(accepted, 1000));
-          } catch (error) {
-            return error as { code?: string };
+    it.skipIf(noHalfClose)(
+      `loses nothing when one end closes while the other is sending${lacking(noHalfClose, "this end stops receiving once it closes (capabilities.halfClose)")}`,
+      SLOW,
+      async () => {
+        const { client, server } = await pair(ctx());
+        let accepted = 0;
+        const writer = (async () => {
+          for (;;) {
+            try {
+              await server.send(patterned(accepted, 1000));
+            } catch (error) {
+              return error as { code?: string };
+            }
+            accepted++;
           }
-          accepted++;
-        }
-      })();
-      const first = await client.receive({ timeout: 10_000 });
-      expect(checkPatterned(first!)).toBe(0);
-      const closing = client.close({ timeout: 20_000 });
-      const { seqs, error } = await drain(client);
-      const writerError = await writer;
-      await closing;
-      expect(error).toBeUndefined();
-      expect(writerError.code).toBe("IPC_ERR_CLOSED");
-      // Every send the writer saw accepted arrived, in order, after the first one.
-      expect([0, ...seqs]).toEqual(range(accepted));
-      await expect(server.closed).resolves.toBeUndefined();
-      await expect(client.closed).resolves.toBeUndefined();
-    });
+        })();
+        const first = await client.receive({ timeout: 10_000 });
+        expect(checkPatterned(first!)).toBe(0);
+        const closing = client.close({ timeout: 20_000 });
+        const { seqs, error } = await drain(client);
+        const writerError = await writer;
+        await closing;
+        expect(error).toBeUndefined();
+        expect(writerError.code).toBe("IPC_ERR_CLOSED");
+        // Every send the writer saw accepted arrived, in order, after the first one.
+        expect([0, ...seqs]).toEqual(range(accepted));
+        await expect(server.closed).resolves.toBeUndefined();
+        await expect(client.closed).resolves.toBeUndefined();
+      },
+    );
 
     it("abort() fails this end at once and the peer sees the connection end", async () => {
       const { client, server } = await pair(ctx());
@@ -174,12 +181,8 @@ export function lifecycleCases(fixture: ConformanceFixture, ctx: () => Context):
       const error = await rejection(receiving);
       expect(error.code).toBe("IPC_ERR_ABORTED");
       expect((error.cause as Error).message).toBe("user gave up");
-      expect((await rejection(server.send(new Uint8Array(1), { signal: controller.signal }))).code).toBe(
-        "IPC_ERR_ABORTED",
-      );
-      expect((await rejection(c.fixture.connect(listener.address, { signal: controller.signal }))).code).toBe(
-        "IPC_ERR_ABORTED",
-      );
+      expect((await rejection(server.send(new Uint8Array(1), { signal: controller.signal }))).code).toBe("IPC_ERR_ABORTED");
+      expect((await rejection(c.fixture.connect(listener.address, { signal: controller.signal }))).code).toBe("IPC_ERR_ABORTED");
     });
 
     const unresponsive = fixture.capabilities.unresponsiveAddress;
@@ -189,11 +192,11 @@ export function lifecycleCases(fixture: ConformanceFixture, ctx: () => Context):
         "the transport has no listener that leaves connect() waiting (capabilities.unresponsiveAddress)",
       )}`,
       async () => {
-      const c = ctx();
-      const target = await unresponsive!();
-      c.resources.cleanup(() => target.close());
-      const error = await rejection(c.fixture.connect(target.address, { timeout: 100 }));
-      expect(error.code).toBe("IPC_ERR_TIMEOUT");
+        const c = ctx();
+        const target = await unresponsive!();
+        c.resources.cleanup(() => target.close());
+        const error = await rejection(c.fixture.connect(target.address, { timeout: 100 }));
+        expect(error.code).toBe("IPC_ERR_TIMEOUT");
       },
     );
   });

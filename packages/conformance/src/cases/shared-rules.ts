@@ -65,9 +65,7 @@ function kinds(fixture: ConformanceFixture): Kind[] {
 export function sharedRuleCases(fixture: ConformanceFixture, ctx: () => Context): void {
   for (const kind of kinds(fixture)) {
     const test = (name: string, fn: (ends: Ends) => Promise<void>): void =>
-      void it.skipIf(kind.missing !== undefined)(`${name}${lacking(kind.missing !== undefined, kind.missing ?? "")}`, async () =>
-        fn(await kind.make(ctx())),
-      );
+      void it.skipIf(kind.missing !== undefined)(`${name}${lacking(kind.missing !== undefined, kind.missing ?? "")}`, async () => fn(await kind.make(ctx())));
 
     describe(`shared rules: ${kind.name}`, () => {
       test("send() with an already-aborted signal rejects with AbortError and withdraws the message", async ({ a, b }) => {

@@ -13,7 +13,12 @@ import { params } from "./fc-params.js";
  * How a stream ended: cleanly, at a length over the limit, cut inside a frame, or at the peer's end reason
  * (docs/wire.md §2.4), whose error must say what the reason said.
  */
-type Ending = "clean" | "too-large" | "truncated" | "bad-end-reason" | { readonly reason: "aborted" | "too-large" | "dropped" | "cut"; readonly text?: string; readonly size?: number; readonly limit?: number };
+type Ending =
+  | "clean"
+  | "too-large"
+  | "truncated"
+  | "bad-end-reason"
+  | { readonly reason: "aborted" | "too-large" | "dropped" | "cut"; readonly text?: string; readonly size?: number; readonly limit?: number };
 
 interface Decoded {
   readonly frames: Uint8Array[];
@@ -189,9 +194,13 @@ const endReasonBytes = fc
       new DataView(bytes.buffer).setUint32(7, limit);
       return bytes;
     }),
-    fc.tuple(fc.constantFrom(0, 1025, 0xffff, 1024, 1, 2, 8), fc.uint8Array({ maxLength: 12 })).map(([size, rest]) => Uint8Array.from([size >> 8, size & 0xff, ...rest])),
+    fc
+      .tuple(fc.constantFrom(0, 1025, 0xffff, 1024, 1, 2, 8), fc.uint8Array({ maxLength: 12 }))
+      .map(([size, rest]) => Uint8Array.from([size >> 8, size & 0xff, ...rest])),
   )
-  .chain((reason) => fc.nat({ max: reason.byteLength + 2 }).map((cut) => concat([header(END_MARKER), cut > reason.byteLength ? reason : reason.subarray(0, cut)])));
+  .chain((reason) =>
+    fc.nat({ max: reason.byteLength + 2 }).map((cut) => concat([header(END_MARKER), cut > reason.byteLength ? reason : reason.subarray(0, cut)])),
+  );
 
 /**
  * An end reason whose size (65 535) is over 1024, then the end of the stream: a ProtocolError (docs/wire.md §2.4).
@@ -223,9 +232,12 @@ const hostileStream = fc
 const limit = fc.oneof(fc.constantFrom(0, 1, 3, 16, 255, 4096, 70_000), fc.nat({ max: 100_000 }));
 
 function expectSame(actual: Decoded, expected: Decoded): void {
-  expect(endsAsExpected(actual.ending, expected.ending), `ended ${JSON.stringify(actual.ending)} (${String(actual.error)}), expected ${JSON.stringify(expected.ending)}`).toBe(true);
+  expect(
+    endsAsExpected(actual.ending, expected.ending),
+    `ended ${JSON.stringify(actual.ending)} (${String(actual.error)}), expected ${JSON.stringify(expected.ending)}`,
+  ).toBe(true);
   expect(actual.frames.length).toBe(expected.frames.length);
-  actual.frames.forEach((frame, i) => expect(Buffer.compare(frame, expected.frames[i]!), `frame ${i}`).toBe(0));
+  for (const [i, frame] of actual.frames.entries()) expect(Buffer.compare(frame, expected.frames[i]!), `frame ${i}`).toBe(0);
 }
 
 describe("FrameDecoder properties", () => {
@@ -321,7 +333,13 @@ describe("FrameDecoder properties", () => {
             throw new Error("no frame is complete");
           });
           const usedBefore = process.memoryUsage().arrayBuffers;
-          const chunks = split(concat([header(length), arrived]), sizes.reduce<number[]>((acc, s) => [...acc, (acc.at(-1) ?? 0) + s], []));
+          const chunks = split(
+            concat([header(length), arrived]),
+            sizes.reduce<number[]>((acc, s) => {
+              acc.push((acc.at(-1) ?? 0) + s);
+              return acc;
+            }, []),
+          );
           for (const chunk of chunks) decoder.push(chunk);
           const grew = process.memoryUsage().arrayBuffers - usedBefore;
           expect(grew, `ArrayBuffer bytes held for ${arrived.byteLength} bytes of a frame claiming ${length}`).toBeLessThan(MiB);

@@ -16,10 +16,12 @@ const EXPECTED_CODE: Record<number, string> = {
 
 const firstFrame = fc.oneof(
   fc.uint8Array({ maxLength: 40 }),
-  fc.tuple(fc.constantFrom(HandshakeStatus.Accepted, HandshakeStatus.Refused, HandshakeStatus.Busy), fc.string({ unit: "binary", maxLength: 30 })).map(([status, reason]) =>
-    statusMessage(status, reason),
-  ),
-  fc.tuple(fc.constantFrom(HandshakeStatus.Refused, HandshakeStatus.Busy), fc.uint8Array({ maxLength: 30 })).map(([status, reason]) => Uint8Array.from([status, ...reason])),
+  fc
+    .tuple(fc.constantFrom(HandshakeStatus.Accepted, HandshakeStatus.Refused, HandshakeStatus.Busy), fc.string({ unit: "binary", maxLength: 30 }))
+    .map(([status, reason]) => statusMessage(status, reason)),
+  fc
+    .tuple(fc.constantFrom(HandshakeStatus.Refused, HandshakeStatus.Busy), fc.uint8Array({ maxLength: 30 }))
+    .map(([status, reason]) => Uint8Array.from([status, ...reason])),
 );
 
 describe("status frame properties", () => {

@@ -58,13 +58,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
 }
 
 /** Creates (or finds) the durable consumer of one end: in order, one message unacknowledged at a time. */
-export async function ensureConsumer(
-  jsm: JetStreamManager,
-  stream: string,
-  durable: string,
-  filter: string,
-  ackWaitMs: number,
-): Promise<void> {
+export async function ensureConsumer(jsm: JetStreamManager, stream: string, durable: string, filter: string, ackWaitMs: number): Promise<void> {
   await jsm.consumers.add(stream, {
     durable_name: durable,
     filter_subject: filter,
@@ -98,7 +92,10 @@ export async function retry<T>(
   for (;;) {
     if (limits.signal?.aborted) throw new AbortError(`${what} was aborted`, { cause: limits.signal.reason ?? last });
     const left = deadline - Date.now();
-    if (left <= 0) throw new TimeoutError(`${what} timed out after ${limits.timeout} ms (last failure: ${String((last as Error)?.message ?? last)})`, limits.timeout!, { cause: last });
+    if (left <= 0)
+      throw new TimeoutError(`${what} timed out after ${limits.timeout} ms (last failure: ${String((last as Error)?.message ?? last)})`, limits.timeout!, {
+        cause: last,
+      });
     try {
       return await attempt(left);
     } catch (error) {

@@ -11,9 +11,7 @@ import { DEFAULT_RPC_PREFIX, checkPrefix } from "../rpc/wire.js";
 import { LOCAL_PREFERENCE, byPreference, checkHost, decodeAnnouncement, localHostId, localSubject } from "./announce.js";
 
 /** How a {@link ServiceClient} reaches its service. */
-export type ServiceRoute =
-  | { readonly kind: "local"; readonly address: string }
-  | { readonly kind: "nats"; readonly why: string };
+export type ServiceRoute = { readonly kind: "local"; readonly address: string } | { readonly kind: "nats"; readonly why: string };
 
 /** Options of {@link connectService}. */
 export interface ConnectServiceOptions extends NatsClientOptions, WaitOptions {
@@ -51,11 +49,7 @@ export type ServiceClient<M extends Methods> = { readonly [K in keyof M]: Client
  * answer is immediate either way (NATS "no responders" when no local server listens). `timeout` and
  * `signal` bound the asking and connecting (default: 10 s).
  */
-export async function connectService<M extends Methods>(
-  nats: NatsConnection,
-  service: Service<M>,
-  options?: ConnectServiceOptions,
-): Promise<ServiceClient<M>> {
+export async function connectService<M extends Methods>(nats: NatsConnection, service: Service<M>, options?: ConnectServiceOptions): Promise<ServiceClient<M>> {
   if (typeof nats?.request !== "function") throw new InvalidArgumentError("connectService() takes a NatsConnection");
   const route = await localRoute(nats, service.name, options);
   if (route.kind === "local") {

@@ -5,28 +5,9 @@
  */
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { RpcError, type CallOptions, type MethodInfo, type RequestSource, type RpcErrorStatus } from "@ipc/rpc";
-import {
-  EventLoopTurns,
-  InboundStream,
-  STREAM_TURN,
-  SendCredit,
-  costOf,
-  messageOf,
-  setDeadlineTimer,
-  timeoutMsUntil,
-  type AnyMethod,
-} from "@ipc/rpc/carrier";
+import { EventLoopTurns, InboundStream, STREAM_TURN, SendCredit, costOf, messageOf, setDeadlineTimer, timeoutMsUntil, type AnyMethod } from "@ipc/rpc/carrier";
 import { EMPTY, publish, publishQuietly } from "./publish.js";
-import {
-  H_CANCEL,
-  H_END,
-  H_REPLY,
-  H_WINDOW,
-  controlHeaders,
-  readReplyHead,
-  requestHeaders,
-  statusError,
-} from "./wire.js";
+import { H_CANCEL, H_END, H_REPLY, H_WINDOW, controlHeaders, readReplyHead, requestHeaders, statusError } from "./wire.js";
 
 /** What a call needs from its client. */
 export interface CallHost {
@@ -137,11 +118,9 @@ export class NatsClientCall {
         try {
           this.#request = this.method.requestType.encode(input as never).finish();
         } catch (error) {
-          throw new RpcError(
-            "INVALID_ARGUMENT",
-            `${this.info.path}: the request does not encode as ${this.method.requestTypeName}: ${messageOf(error)}`,
-            { cause: error },
-          );
+          throw new RpcError("INVALID_ARGUMENT", `${this.info.path}: the request does not encode as ${this.method.requestTypeName}: ${messageOf(error)}`, {
+            cause: error,
+          });
         }
         this.#checkSize(this.#request.byteLength, "request");
       } else {

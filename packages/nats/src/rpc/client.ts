@@ -4,15 +4,7 @@
  * without an answer are sent again when the NATS connection comes back (see `retryOnReconnect`).
  */
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import {
-  RpcError,
-  type CallOptions,
-  type ClientCallContext,
-  type ClientMethod,
-  type MethodInfo,
-  type Methods,
-  type Service,
-} from "@ipc/rpc";
+import { RpcError, type CallOptions, type ClientCallContext, type ClientMethod, type MethodInfo, type Methods, type Service } from "@ipc/rpc";
 import { closeSignal, deadlineOf, messageOf, methodInfo, waitOrAbort, type AnyMethod } from "@ipc/rpc/carrier";
 import { Deferred, InvalidArgumentError, type WaitOptions } from "../deps.js";
 import { NatsClientCall, type CallHost } from "./client-call.js";
@@ -264,9 +256,7 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
       },
       (error: unknown) => {
         const rpcError =
-          error instanceof RpcError
-            ? error
-            : new RpcError("INTERNAL", `${info.path}: a client interceptor failed: ${messageOf(error)}`, { cause: error });
+          error instanceof RpcError ? error : new RpcError("INTERNAL", `${info.path}: a client interceptor failed: ${messageOf(error)}`, { cause: error });
         if (!call.done) call.cancel(rpcError);
         call.deliver(rpcError);
       },
@@ -281,11 +271,7 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
  * `<prefix>.<service>.<Method>`, where `serveNats` servers (any number, in a queue group) answer. No
  * server is `UNAVAILABLE` at once (NATS "no responders"). Throws `InvalidArgumentError` on bad options.
  */
-export function createNatsClient<M extends Methods>(
-  service: Service<M>,
-  nats: NatsConnection,
-  options?: NatsClientOptions,
-): NatsClient<M> {
+export function createNatsClient<M extends Methods>(service: Service<M>, nats: NatsConnection, options?: NatsClientOptions): NatsClient<M> {
   if (typeof (service as Service<Methods> | undefined)?.methods !== "object") {
     throw new InvalidArgumentError("createNatsClient() takes a service from loadService()");
   }

@@ -113,8 +113,7 @@ export function resolveServeOptions(options: NatsServeOptions | undefined): Reso
     interceptors: interceptors(options?.interceptors),
     maxConcurrentCalls: integer("maxConcurrentCalls", options?.maxConcurrentCalls, 1000, 1, INT31),
     maxQueuedCalls: integer("maxQueuedCalls", options?.maxQueuedCalls, 1000, 0, INT31),
-    maxMessageSize:
-      options?.maxMessageSize === undefined ? undefined : integer("maxMessageSize", options.maxMessageSize, 0, 0, INT31),
+    maxMessageSize: options?.maxMessageSize === undefined ? undefined : integer("maxMessageSize", options.maxMessageSize, 0, 0, INT31),
     streamWindow: integer("streamWindow", options?.streamWindow, DEFAULT_NATS_STREAM_WINDOW, 1, 2 ** 30),
     inboxPrefix: checkPrefix(options?.inboxPrefix ?? "_INBOX", "inboxPrefix"),
   };
@@ -128,8 +127,7 @@ export function resolveClientOptions(options: NatsClientOptions | undefined): Re
   return {
     prefix: checkPrefix(options?.prefix ?? DEFAULT_RPC_PREFIX),
     interceptors: interceptors(options?.interceptors),
-    maxMessageSize:
-      options?.maxMessageSize === undefined ? undefined : integer("maxMessageSize", options.maxMessageSize, 0, 0, INT31),
+    maxMessageSize: options?.maxMessageSize === undefined ? undefined : integer("maxMessageSize", options.maxMessageSize, 0, 0, INT31),
     streamWindow: integer("streamWindow", options?.streamWindow, DEFAULT_NATS_STREAM_WINDOW, 1, 2 ** 30),
     retry: typeof retry === "function" ? retry : () => retry,
     inboxPrefix: checkPrefix(options?.inboxPrefix ?? "_INBOX", "inboxPrefix"),

@@ -8,23 +8,15 @@ export function publishFailure(error: unknown, what: string, size: number, limit
   const text = messageOf(error);
   if (/max_payload/i.test(text)) {
     const max = limit === undefined ? "" : ` of ${limit} bytes`;
-    return new RpcError(
-      "RESOURCE_EXHAUSTED",
-      `${what}: the message is ${size} bytes with its headers, over the NATS server's max_payload${max}`,
-      { cause: error },
-    );
+    return new RpcError("RESOURCE_EXHAUSTED", `${what}: the message is ${size} bytes with its headers, over the NATS server's max_payload${max}`, {
+      cause: error,
+    });
   }
   return new RpcError("UNAVAILABLE", `${what}: NATS did not take the message (${text})`, { cause: error });
 }
 
 /** Publishes, or throws the `RpcError` of {@link publishFailure}. */
-export function publish(
-  nc: NatsConnection,
-  subject: string,
-  data: Uint8Array,
-  options: { reply?: string; headers?: MsgHdrs } | undefined,
-  what: string,
-): void {
+export function publish(nc: NatsConnection, subject: string, data: Uint8Array, options: { reply?: string; headers?: MsgHdrs } | undefined, what: string): void {
   try {
     nc.publish(subject, data, options);
   } catch (error) {

@@ -50,15 +50,7 @@ export class NatsServerCall implements CallContext {
   #done = false;
   #result: unknown;
 
-  constructor(
-    owner: CallOwner,
-    reply: string,
-    definition: AnyMethod,
-    info: MethodInfo,
-    handler: Handler,
-    request: unknown,
-    head: RequestHead,
-  ) {
+  constructor(owner: CallOwner, reply: string, definition: AnyMethod, info: MethodInfo, handler: Handler, request: unknown, head: RequestHead) {
     this.#owner = owner;
     this.reply = reply;
     this.#definition = definition;
@@ -137,7 +129,9 @@ export class NatsServerCall implements CallContext {
       return;
     }
     if (data.byteLength > this.#owner.maxMessageSize) {
-      this.#end(this.#error("RESOURCE_EXHAUSTED", `a request of ${data.byteLength} bytes is over the server's maxMessageSize of ${this.#owner.maxMessageSize} bytes`));
+      this.#end(
+        this.#error("RESOURCE_EXHAUSTED", `a request of ${data.byteLength} bytes is over the server's maxMessageSize of ${this.#owner.maxMessageSize} bytes`),
+      );
       return;
     }
     let value: unknown;
@@ -234,7 +228,10 @@ export class NatsServerCall implements CallContext {
       throw this.#error("INTERNAL", `the response does not encode as ${this.#definition.responseTypeName}: ${messageOf(error)}`, error);
     }
     if (data.byteLength > this.#owner.maxMessageSize) {
-      throw this.#error("RESOURCE_EXHAUSTED", `the response is ${data.byteLength} bytes, over the server's maxMessageSize of ${this.#owner.maxMessageSize} bytes`);
+      throw this.#error(
+        "RESOURCE_EXHAUSTED",
+        `the response is ${data.byteLength} bytes, over the server's maxMessageSize of ${this.#owner.maxMessageSize} bytes`,
+      );
     }
     return data;
   }
@@ -263,7 +260,9 @@ export class NatsServerCall implements CallContext {
       else nats.publish(this.reply, data, { headers: statusHeaders(undefined) });
     } catch (publishError) {
       // Over NATS's max_payload: the caller still deserves a status.
-      publishQuietly(nats, this.reply, EMPTY, { headers: statusHeaders(publishFailure(publishError, this.method.path, data.byteLength, nats.info?.max_payload)) });
+      publishQuietly(nats, this.reply, EMPTY, {
+        headers: statusHeaders(publishFailure(publishError, this.method.path, data.byteLength, nats.info?.max_payload)),
+      });
     }
   }
 
@@ -310,10 +309,7 @@ export function statusOf(error: unknown, path: string): RpcError {
 
 function isIterable(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
   if (value === null || typeof value !== "object") return false;
-  return (
-    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function" ||
-    typeof (value as Iterable<unknown>)[Symbol.iterator] === "function"
-  );
+  return typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function" || typeof (value as Iterable<unknown>)[Symbol.iterator] === "function";
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -199,7 +199,10 @@ class NatsRpcServer implements NatsServer, CallOwner {
     if (msg.data.byteLength > this.maxMessageSize) {
       return this.#answer(
         reply,
-        new RpcError("RESOURCE_EXHAUSTED", `${path}: the request is ${msg.data.byteLength} bytes, over the server's maxMessageSize of ${this.maxMessageSize} bytes`),
+        new RpcError(
+          "RESOURCE_EXHAUSTED",
+          `${path}: the request is ${msg.data.byteLength} bytes, over the server's maxMessageSize of ${this.maxMessageSize} bytes`,
+        ),
       );
     }
     const kind = route.method.kind;

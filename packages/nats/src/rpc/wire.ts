@@ -81,11 +81,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * `INVALID_ARGUMENT` for metadata NATS cannot carry as headers, `RESOURCE_EXHAUSTED` over the limits of
  * docs/wire.md §7.2.
  */
-export function requestHeaders(
-  timeoutMs: number,
-  window: number,
-  metadata: Readonly<Record<string, string>> | undefined,
-): MsgHdrs | undefined {
+export function requestHeaders(timeoutMs: number, window: number, metadata: Readonly<Record<string, string>> | undefined): MsgHdrs | undefined {
   let headers: MsgHdrs | undefined;
   if (timeoutMs > 0) (headers ??= natsHeaders()).set(H_TIMEOUT, String(timeoutMs));
   if (window > 0) (headers ??= natsHeaders()).set(H_WINDOW, String(window));
@@ -108,10 +104,7 @@ export function requestHeaders(
       );
     }
     if (/[\r\n]/.test(value) || value !== value.trim()) {
-      throw new RpcError(
-        "INVALID_ARGUMENT",
-        `metadata '${name}': a NATS header value cannot hold CR or LF, nor start or end with whitespace`,
-      );
+      throw new RpcError("INVALID_ARGUMENT", `metadata '${name}': a NATS header value cannot hold CR or LF, nor start or end with whitespace`);
     }
     entries++;
     bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
@@ -166,7 +159,10 @@ export function statusHeaders(error: RpcError | undefined): MsgHdrs {
     return headers;
   }
   headers.set(H_STATUS, String(RPC_STATUS_CODES[error.status]));
-  const message = error.message.replace(/[\r\n]+/g, " ").trim().slice(0, MAX_STATUS_MESSAGE);
+  const message = error.message
+    .replace(/[\r\n]+/g, " ")
+    .trim()
+    .slice(0, MAX_STATUS_MESSAGE);
   if (message.length > 0) headers.set(H_MESSAGE, message);
   if (error.details !== undefined && error.details.byteLength > 0) {
     headers.set(H_DETAILS, Buffer.from(error.details.buffer, error.details.byteOffset, error.details.byteLength).toString("base64"));

@@ -58,9 +58,7 @@ function childVerdict(child: ManagedProcess, tail: () => string): Verdict {
   return () => {
     if (child.status === undefined && !isDying(child.pid)) return Promise.resolve(undefined);
     decided ??= child.exited.then((status) =>
-      child.stopReason === undefined && failed(status)
-        ? new ProcessExitError("child process", child.command, status, tail())
-        : undefined,
+      child.stopReason === undefined && failed(status) ? new ProcessExitError("child process", child.command, status, tail()) : undefined,
     );
     return decided;
   };
@@ -175,11 +173,7 @@ class ChildConnection implements ChildChannel {
  * child dies on its own with a failure status, the connection fails with `ProcessExitError` (after the
  * messages it sent before); when the connection fails or is aborted, the child is stopped.
  */
-export async function spawnChannel(
-  command: string,
-  args: readonly string[] = [],
-  options: SpawnChannelOptions = {},
-): Promise<ChildChannel> {
+export async function spawnChannel(command: string, args: readonly string[] = [], options: SpawnChannelOptions = {}): Promise<ChildChannel> {
   checkCommand(command, args, "spawnChannel");
   resolveConnectionOptions(options);
   const spawnOptions = resolveSpawnOptions(options);
@@ -191,10 +185,13 @@ export async function spawnChannel(
   checkDeadline(`spawnChannel ${address}`, options);
   const starting = startProcess(command, args, spawnOptions, ["pipe", "pipe", stderrMode]);
   const child = await race(`spawnChannel ${address}`, starting, options, () => {
-    void starting.then((late) => {
-      late.stop(new AbortError("spawnChannel gave up before the child started"));
-      late.destroyStreams();
-    }, () => undefined);
+    void starting.then(
+      (late) => {
+        late.stop(new AbortError("spawnChannel gave up before the child started"));
+        late.destroyStreams();
+      },
+      () => undefined,
+    );
   });
   const tail = child.stderr === null ? () => "" : keepTail(child.stderr);
   const verdict = childVerdict(child, tail);

@@ -30,8 +30,7 @@ function checkStdio(fd: number, name: string): void {
     kind = "closed";
   }
   throw new InvalidArgumentError(
-    `parentChannel(): this process's ${name} is ${kind}, not a pipe; start it with spawnChannel() ` +
-      "(or give it pipes that carry docs/wire.md's frames)",
+    `parentChannel(): this process's ${name} is ${kind}, not a pipe; start it with spawnChannel() (or give it pipes that carry docs/wire.md's frames)`,
   );
 }
 
@@ -53,9 +52,7 @@ function redirect(fd: number, source: number, flags: "r" | "w"): void {
  */
 export function takeParentStdio(): { readable: PipeSocket; writable: PipeSocket } {
   if (claimed) {
-    throw new AddressInUseError(
-      "this process's stdin and stdout already carry a channel (parentChannel() or listen('pipe:') was called before)",
-    );
+    throw new AddressInUseError("this process's stdin and stdout already carry a channel (parentChannel() or listen('pipe:') was called before)");
   }
   checkStdio(0, "stdin");
   checkStdio(1, "stdout");
@@ -89,8 +86,5 @@ export function takeParentStdio(): { readable: PipeSocket; writable: PipeSocket 
  */
 export function parentChannel(options?: ConnectionOptions): Connection {
   resolveConnectionOptions(options);
-  return framed(
-    takeParentStdio(),
-    { ...options, localAddress: "pipe:", remoteAddress: "pipe:", peer: peerOf(process.ppid) },
-  );
+  return framed(takeParentStdio(), { ...options, localAddress: "pipe:", remoteAddress: "pipe:", peer: peerOf(process.ppid) });
 }

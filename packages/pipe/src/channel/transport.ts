@@ -58,9 +58,7 @@ export const pipeTransport: PipeTransport = {
   async listen(address: string, options?: ListenOptions): Promise<Listener> {
     const parsed = parseAddressOf(address, "pipe");
     if (parsed.command !== undefined) {
-      throw new InvalidAddressError(
-        `invalid address '${address}': listen takes 'pipe:' (this process's stdio); a command belongs to connect()`,
-      );
+      throw new InvalidAddressError(`invalid address '${address}': listen takes 'pipe:' (this process's stdio); a command belongs to connect()`);
     }
     const connectionOptions: ConnectionOptions = {
       maxMessageSize: options?.maxMessageSize,
@@ -73,8 +71,7 @@ export const pipeTransport: PipeTransport = {
     const { command, args } = parseAddressOf(address, "pipe");
     if (command === undefined) {
       throw new InvalidAddressError(
-        `invalid address '${address}': connect needs a command ('pipe:/path/to/cmd?arg=x'); 'pipe:' alone is ` +
-          "the child's side: listen('pipe:')",
+        `invalid address '${address}': connect needs a command ('pipe:/path/to/cmd?arg=x'); 'pipe:' alone is the child's side: listen('pipe:')`,
       );
     }
     try {

@@ -4,14 +4,7 @@
  * streams that no other client can join (the server has already replaced the FIFOs at those names).
  */
 import { closeSync, constants, openSync } from "node:fs";
-import {
-  ConnectionRefusedError,
-  PeerRejectedError,
-  PermissionDeniedError,
-  parseAddressOf,
-  wait,
-  type WaitOptions,
-} from "@ipc/core";
+import { ConnectionRefusedError, PeerRejectedError, PermissionDeniedError, parseAddressOf, wait, type WaitOptions } from "@ipc/core";
 import { openFifoFd } from "./open.js";
 import { GREETING, fifoPaths, readGreeting, type FifoPaths } from "./protocol.js";
 import { tryLock } from "../native/native.js";
@@ -48,9 +41,17 @@ class ClientHandshake {
     try {
       this.#lockFd = this.#open(() => openSync(this.#paths.lock, constants.O_RDONLY), "no lock file");
       await this.#lock(this.#lockFd);
-      const reader = new PipeSocket(this.#open(() => openFifoFd(this.#paths.out, constants.O_RDONLY), "no FIFO"), "read", `FIFO ${this.#paths.out}`);
+      const reader = new PipeSocket(
+        this.#open(() => openFifoFd(this.#paths.out, constants.O_RDONLY), "no FIFO"),
+        "read",
+        `FIFO ${this.#paths.out}`,
+      );
       this.#reader = reader;
-      const writer = new PipeSocket(this.#open(() => openFifoFd(this.#paths.in, constants.O_WRONLY), "no server reads it"), "write", `FIFO ${this.#paths.in}`);
+      const writer = new PipeSocket(
+        this.#open(() => openFifoFd(this.#paths.in, constants.O_WRONLY), "no server reads it"),
+        "write",
+        `FIFO ${this.#paths.in}`,
+      );
       this.#writer = writer;
       const answer = await new Promise<Buffer>((resolve, reject) => {
         // Until the framing takes the streams over, their errors (the server leaving: EPIPE) end the handshake.
@@ -61,11 +62,15 @@ class ClientHandshake {
         };
         reader.on("error", onError);
         writer.on("error", onError);
-        this.#stopReading = readGreeting(reader, (bytes) => {
-          reader.off("error", onError);
-          writer.off("error", onError);
-          resolve(bytes);
-        }, onError);
+        this.#stopReading = readGreeting(
+          reader,
+          (bytes) => {
+            reader.off("error", onError);
+            writer.off("error", onError);
+            resolve(bytes);
+          },
+          onError,
+        );
         writer.write(GREETING);
       });
       if (answer.byteLength === 0) {

@@ -6,14 +6,7 @@
  */
 import { chmodSync, closeSync, constants, fstatSync, openSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
-import {
-  InvalidArgumentError,
-  PermissionDeniedError,
-  fromSystemError,
-  wait,
-  type IpcError,
-  type WaitOptions,
-} from "@ipc/core";
+import { InvalidArgumentError, PermissionDeniedError, fromSystemError, wait, type IpcError, type WaitOptions } from "@ipc/core";
 import { mkfifo as mkfifoCall } from "../native/native.js";
 import { PipeSocket } from "../native/socket.js";
 

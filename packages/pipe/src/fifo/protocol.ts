@@ -27,11 +27,7 @@ export function fifoPaths(path: string): FifoPaths {
  * the framing). Resolves with the bytes read, which may be fewer if the stream ended first; rejects if the
  * stream is destroyed. Returns the function that stops waiting.
  */
-export function readGreeting(
-  stream: Readable,
-  resolve: (bytes: Buffer) => void,
-  reject: (error: Error) => void,
-): () => void {
+export function readGreeting(stream: Readable, resolve: (bytes: Buffer) => void, reject: (error: Error) => void): () => void {
   const size = GREETING.byteLength;
   const cleanup = (): void => {
     stream.off("readable", onReadable);

@@ -10,7 +10,7 @@
  * turns (a client that takes the lock and then stalls holds up the next ones until its own `timeout`), and a
  * peer must follow the handshake of docs/wire.md §6.2 (a plain `cat > x.in` does not).
  */
-import { type ConnectOptions, type Connection, type Listener, type Transport } from "@ipc/core";
+import type { ConnectOptions, Connection, Listener, Transport } from "@ipc/core";
 import { publishConnect, resolveConnectionOptions } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
 import { connectFifoStreams } from "./connect.js";

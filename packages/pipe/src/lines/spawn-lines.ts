@@ -72,11 +72,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * for await (const line of ping.stdout) console.log(line);
  * ```
  */
-export async function spawnLines(
-  command: string,
-  args: readonly string[] = [],
-  options: SpawnLinesOptions = {},
-): Promise<LineProcess> {
+export async function spawnLines(command: string, args: readonly string[] = [], options: SpawnLinesOptions = {}): Promise<LineProcess> {
   checkCommand(command, args, "spawnLines");
   checkInput(options.input);
   const spawnOptions = resolveSpawnOptions(options);

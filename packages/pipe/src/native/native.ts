@@ -6,13 +6,7 @@
  * each feature's `UnsupportedError` (the callers fall back to Node where Node alone can do the job).
  */
 import { readFileSync } from "node:fs";
-import {
-  AddressInUseError,
-  InvalidArgumentError,
-  PermissionDeniedError,
-  fromSystemError,
-  type IpcError,
-} from "@ipc/core";
+import { AddressInUseError, InvalidArgumentError, PermissionDeniedError, fromSystemError, type IpcError } from "@ipc/core";
 import { declare, isSupported, osError, requireFeature, type NativeFeature, type OsError } from "@ipc/native";
 
 // Linux (generic and x86-64/arm64) values.
@@ -77,8 +71,7 @@ export function socketpair(): [number, number] {
 
 function notAPipe(fd: number, error: OsError): IpcError {
   return new InvalidArgumentError(
-    `fd ${fd} is not a pipe (${error.code}); Node's stdio 'pipe' is a socketpair: create real pipes ` +
-      "with createPipe() or the pipeCapacity option",
+    `fd ${fd} is not a pipe (${error.code}); Node's stdio 'pipe' is a socketpair: create real pipes with createPipe() or the pipeCapacity option`,
     { cause: error },
   );
 }
@@ -111,10 +104,7 @@ export function setPipeSize(fd: number, bytes: number): number {
       );
     }
     case "EBUSY":
-      throw new InvalidArgumentError(
-        `cannot shrink pipe fd ${fd} to ${bytes} bytes: it holds more data than that (EBUSY); read it first`,
-        { cause: error },
-      );
+      throw new InvalidArgumentError(`cannot shrink pipe fd ${fd} to ${bytes} bytes: it holds more data than that (EBUSY); read it first`, { cause: error });
     case "EBADF":
       throw notAPipe(fd, error);
     case "EINVAL":

@@ -87,12 +87,7 @@ function stageFailed(status: ExitStatus, index: number, count: number): boolean 
   return failed(status) && !(status.signal === "SIGPIPE" && index < count - 1);
 }
 
-async function startAll(
-  stages: readonly PipelineStage[],
-  options: ResolvedSpawnOptions,
-  input: Slot,
-  output: Slot,
-): Promise<ManagedProcess[]> {
+async function startAll(stages: readonly PipelineStage[], options: ResolvedSpawnOptions, input: Slot, output: Slot): Promise<ManagedProcess[]> {
   const between: Link[] = [];
   /** Pipe ends not handed to a stage yet: this process must close them if a stage cannot start. */
   const open = new Set<ChildEnd>();

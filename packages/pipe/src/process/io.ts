@@ -24,9 +24,7 @@ export const STDERR_TAIL = 8 * 1024;
 export function isBrokenPipe(error: unknown): boolean {
   const code = (error as { code?: unknown; cause?: { code?: unknown } } | null)?.code;
   const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
-  return [code, cause].some(
-    (c) => c === "EPIPE" || c === "ECONNRESET" || c === "ERR_STREAM_DESTROYED" || c === "ERR_STREAM_PREMATURE_CLOSE",
-  );
+  return [code, cause].some((c) => c === "EPIPE" || c === "ECONNRESET" || c === "ERR_STREAM_DESTROYED" || c === "ERR_STREAM_PREMATURE_CLOSE");
 }
 
 /** Checks an `input` option. */
@@ -66,13 +64,7 @@ export class OutputCollector {
    * @param name which stream, for the error
    * @param command the command line, for the error message
    */
-  constructor(
-    stream: Readable,
-    limit: number,
-    name: "stdout" | "stderr",
-    command: string,
-    onOverflow: (error: OutputTooLargeError) => void,
-  ) {
+  constructor(stream: Readable, limit: number, name: "stdout" | "stderr", command: string, onOverflow: (error: OutputTooLargeError) => void) {
     this.done = new Promise((resolve) => {
       stream.once("close", resolve);
       stream.on("error", () => resolve());

@@ -79,7 +79,12 @@ export function withParentDeath(
 ): [string, string[]] {
   const failure = lookUp(command, cwd === undefined ? process.cwd() : typeof cwd === "string" ? resolve(cwd) : fileURLToPath(cwd), env ?? process.env);
   if (failure !== undefined) {
-    throw Object.assign(new Error(`spawn ${command} ${failure}`), { code: failure, errno: failure === "ENOENT" ? -2 : -13, syscall: `spawn ${command}`, path: command });
+    throw Object.assign(new Error(`spawn ${command} ${failure}`), {
+      code: failure,
+      errno: failure === "ENOENT" ? -2 : -13,
+      syscall: `spawn ${command}`,
+      path: command,
+    });
   }
   return [findSetpriv()!, ["--pdeathsig", signal, "--", command, ...args]];
 }

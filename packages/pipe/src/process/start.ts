@@ -48,13 +48,7 @@ export class ManagedProcess {
   #stopReason: Error | undefined;
   #forceKill: NodeJS.Timeout | undefined;
 
-  constructor(
-    child: ChildProcess,
-    command: string,
-    options: ResolvedSpawnOptions,
-    streams: (PipeSocket | null)[],
-    startedAt: number,
-  ) {
+  constructor(child: ChildProcess, command: string, options: ResolvedSpawnOptions, streams: (PipeSocket | null)[], startedAt: number) {
     this.#child = child;
     this.pid = child.pid!;
     this.command = command;
@@ -220,7 +214,8 @@ export async function startProcess(
   let child: ChildProcess;
   try {
     // With dieWithParent, setpriv starts the command (same pid): see parent-death.ts.
-    const [file, argv] = options.parentDeathSignal === undefined ? [command, args] : withParentDeath(command, args, options.parentDeathSignal, options.cwd, options.env);
+    const [file, argv] =
+      options.parentDeathSignal === undefined ? [command, args] : withParentDeath(command, args, options.parentDeathSignal, options.cwd, options.env);
     child = spawn(file, argv, {
       cwd: options.cwd,
       env: options.env,

@@ -158,7 +158,6 @@ describe("openFifoReader() and openFifoWriter()", () => {
   });
 });
 
-
 describe("Node's realpath bug (nodejs/node#51142)", () => {
   it("after this package stats a FIFO or socket, require() still resolves symlinks (it would not after a plain fstatSync)", () => {
     // A module reached through a symlink, as pnpm lays packages out: its __filename must be the real path.

@@ -50,9 +50,7 @@ describe("pipe capacity", () => {
         );
         expect(pipeCapacity(writeFd)).toBe(65_536);
       });
-      expect(() => createPipe({ capacity: maxPipeCapacity() * 2 })).toThrowError(
-        expect.objectContaining({ code: "IPC_ERR_PERMISSION_DENIED" }),
-      );
+      expect(() => createPipe({ capacity: maxPipeCapacity() * 2 })).toThrowError(expect.objectContaining({ code: "IPC_ERR_PERMISSION_DENIED" }));
     },
   );
 

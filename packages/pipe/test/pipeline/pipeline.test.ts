@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ProcessExitError, pipeline } from "../../src/index.js";
+import { type ProcessExitError, pipeline } from "../../src/index.js";
 import { dist, isRunning, openFds, pidFrom, rejection, runningChildren, tempDir } from "../helpers.js";
 
 const dir = tempDir("pipeline");
@@ -12,7 +12,7 @@ const file = (name: string): string => join(dir, `${name}-${++serial}`);
 describe("pipeline()", () => {
   it("runs data.txt | grep | sort | uniq -c", async () => {
     const data = file("data.txt");
-    writeFileSync(data, ["pear", "apple pie", "plum", "apple", "pineapple", "apple", "peach"].join("\n") + "\n");
+    writeFileSync(data, `${["pear", "apple pie", "plum", "apple", "pineapple", "apple", "peach"].join("\n")}\n`);
     const { stdout, stages } = await pipeline([["cat", data], ["grep", "apple"], ["sort"], ["uniq", "-c"]]);
     expect(stdout).toBe("      2 apple\n      1 apple pie\n      1 pineapple\n");
     expect(stages.map((s) => [s.command, s.code, s.signal])).toEqual([
@@ -42,9 +42,7 @@ describe("pipeline()", () => {
 
   it("fails when any stage fails (pipefail), naming it, with every stage's status", async () => {
     // The last stage fails after reading everything, so the others have ended by themselves.
-    const error = (await rejection(
-      pipeline([["echo", "x"], ["cat"], ["sh", "-c", "cat >/dev/null; echo 'no such table' >&2; exit 2"]]),
-    )) as ProcessExitError;
+    const error = (await rejection(pipeline([["echo", "x"], ["cat"], ["sh", "-c", "cat >/dev/null; echo 'no such table' >&2; exit 2"]]))) as ProcessExitError;
     expect(error.code).toBe("IPC_ERR_PROCESS_EXIT");
     expect(error.message).toMatch(/^pipeline stage 3 of 3 `sh -c .*` exited with code 2: no such table$/);
     expect(error.exitCode).toBe(2);
@@ -55,7 +53,10 @@ describe("pipeline()", () => {
   it("stops every other stage when one fails", async () => {
     const pidFile = file("pid");
     const error = (await rejection(
-      pipeline([["sh", "-c", `echo $$ > ${pidFile}; exec sleep 30`], ["sh", "-c", `while [ ! -s ${pidFile} ]; do :; done; exit 9`]]),
+      pipeline([
+        ["sh", "-c", `echo $$ > ${pidFile}; exec sleep 30`],
+        ["sh", "-c", `while [ ! -s ${pidFile} ]; do :; done; exit 9`],
+      ]),
     )) as ProcessExitError;
     expect(error.exitCode).toBe(9);
     expect(error.stages?.[0]).toMatchObject({ code: null, signal: "SIGTERM" });
@@ -63,20 +64,32 @@ describe("pipeline()", () => {
   });
 
   it("resolves with every status when reject is false", async () => {
-    const result = await pipeline([["echo", "x"], ["sh", "-c", "cat; exit 3"]], { reject: false });
+    const result = await pipeline(
+      [
+        ["echo", "x"],
+        ["sh", "-c", "cat; exit 3"],
+      ],
+      { reject: false },
+    );
     expect(result.stdout).toBe("x\n");
     expect(result.stages.map((s) => s.code)).toEqual([0, 3]);
   });
 
   it("a stage that exits early (head -1) ends the pipeline cleanly; the writer's SIGPIPE is reported, not a failure", async () => {
-    const { stdout, stages } = await pipeline([["yes", "row"], ["head", "-1"]]);
+    const { stdout, stages } = await pipeline([
+      ["yes", "row"],
+      ["head", "-1"],
+    ]);
     expect(stdout).toBe("row\n");
     expect(stages[0]).toMatchObject({ command: "yes", code: null, signal: "SIGPIPE" });
     expect(stages[1]).toMatchObject({ code: 0 });
   });
 
   it("captures each stage's stderr separately", async () => {
-    const { stages } = await pipeline([["sh", "-c", "echo first >&2; echo x"], ["sh", "-c", "cat >/dev/null; echo second >&2"]]);
+    const { stages } = await pipeline([
+      ["sh", "-c", "echo first >&2; echo x"],
+      ["sh", "-c", "cat >/dev/null; echo second >&2"],
+    ]);
     expect(stages.map((s) => s.stderr)).toEqual(["first\n", "second\n"]);
   });
 
@@ -120,14 +133,28 @@ describe("pipeline()", () => {
 
   it("stops every stage on timeout and rejects with TimeoutError", async () => {
     // Every stage has started (exec'd) before the deadline is armed; unique arguments find them in /proc.
-    const error = await rejection(pipeline([["sleep", "30.0201"], ["sleep", "30.0202"]], { timeout: 300 }));
+    const error = await rejection(
+      pipeline(
+        [
+          ["sleep", "30.0201"],
+          ["sleep", "30.0202"],
+        ],
+        { timeout: 300 },
+      ),
+    );
     expect(error.code).toBe("IPC_ERR_TIMEOUT");
     expect(runningChildren("sleep 30.020")).toEqual([]);
   });
 
   it("stops every stage when the signal aborts", async () => {
     const controller = new AbortController();
-    const running = pipeline([["sleep", "30"], ["sleep", "30"]], { signal: controller.signal });
+    const running = pipeline(
+      [
+        ["sleep", "30"],
+        ["sleep", "30"],
+      ],
+      { signal: controller.signal },
+    );
     setTimeout(() => controller.abort(new Error("enough")), 50);
     const error = await rejection(running);
     expect(error.code).toBe("IPC_ERR_ABORTED");

@@ -42,18 +42,24 @@ describe("dieWithParent", () => {
     },
   );
 
-  it.skipIf(!hasSetpriv)("the child keeps its pid, its command line and its exit status; a missing or non-executable command is still the spawn's error", async () => {
-    const lines = await spawnLines("sh", ["-c", "echo $$; tr '\\0' ' ' < /proc/$$/cmdline; echo; exit 3"], { reject: false });
-    const output: string[] = [];
-    for await (const line of lines.stdout) output.push(line);
-    expect(Number(output[0])).toBe(lines.pid);
-    expect(output[1]?.trim()).toBe("sh -c echo $$; tr '\\0' ' ' < /proc/$$/cmdline; echo; exit 3");
-    expect((await lines.exited).code).toBe(3);
-    expect(await rejection(run("no-such-command-ipc-test"))).toMatchObject({ name: "SpawnError", message: expect.stringContaining("command not found (ENOENT)") });
-    const notExecutable = join(dir, `data-${++serial}.txt`);
-    writeFileSync(notExecutable, "not a program\n", { mode: 0o644 });
-    expect(await rejection(run(notExecutable))).toMatchObject({ code: "IPC_ERR_PERMISSION_DENIED" });
-  });
+  it.skipIf(!hasSetpriv)(
+    "the child keeps its pid, its command line and its exit status; a missing or non-executable command is still the spawn's error",
+    async () => {
+      const lines = await spawnLines("sh", ["-c", "echo $$; tr '\\0' ' ' < /proc/$$/cmdline; echo; exit 3"], { reject: false });
+      const output: string[] = [];
+      for await (const line of lines.stdout) output.push(line);
+      expect(Number(output[0])).toBe(lines.pid);
+      expect(output[1]?.trim()).toBe("sh -c echo $$; tr '\\0' ' ' < /proc/$$/cmdline; echo; exit 3");
+      expect((await lines.exited).code).toBe(3);
+      expect(await rejection(run("no-such-command-ipc-test"))).toMatchObject({
+        name: "SpawnError",
+        message: expect.stringContaining("command not found (ENOENT)"),
+      });
+      const notExecutable = join(dir, `data-${++serial}.txt`);
+      writeFileSync(notExecutable, "not a program\n", { mode: 0o644 });
+      expect(await rejection(run(notExecutable))).toMatchObject({ code: "IPC_ERR_PERMISSION_DENIED" });
+    },
+  );
 
   it("refuses a dieWithParent that is not true, false or a signal name", async () => {
     expect(await rejection(run("true", [], { dieWithParent: "SIGNOPE" as NodeJS.Signals }))).toMatchObject({ code: "IPC_ERR_INVALID_ARGUMENT" });

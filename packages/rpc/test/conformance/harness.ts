@@ -26,12 +26,7 @@ function lacking(missing: boolean, why: string): string {
  * The `test(name, fn)` of a group of cases: skipped, with the reason in the title, when the fixture lacks
  * what the group needs (`missing`, `why`) or lists the case in `knownFailures`.
  */
-export function caseDefiner(
-  fixture: RpcConformanceFixture,
-  missing: boolean,
-  why: string,
-  timeout: number,
-): (name: string, fn: () => Promise<void>) => void {
+export function caseDefiner(fixture: RpcConformanceFixture, missing: boolean, why: string, timeout: number): (name: string, fn: () => Promise<void>) => void {
   return (name, fn) => {
     const known = fixture.knownFailures?.[name];
     const skip = missing || known !== undefined;
@@ -85,10 +80,7 @@ export interface Served {
   readonly serverConnection: Connection;
 }
 
-export async function served(
-  c: RpcContext,
-  options: { serve?: ServeOptions; client?: ClientOptions; connection?: ConnectOptions } = {},
-): Promise<Served> {
+export async function served(c: RpcContext, options: { serve?: ServeOptions; client?: ClientOptions; connection?: ConnectOptions } = {}): Promise<Served> {
   const ends = await connectionPair(c, options.connection);
   let server: Server | undefined;
   const service = createTestService(() => server);

@@ -54,16 +54,53 @@ message SumReply { uint32 count = 1; uint32 bytes = 2; }
 message StatsReply { uint32 connections = 1; uint32 calls_running = 2; uint32 calls_queued = 3; uint32 pending_response_bytes = 4; }
 `;
 
-export interface EchoRequest { payload: Uint8Array; text: string; delayMs: number }
-export interface EchoReply { payload: Uint8Array; text: string; metadata: Record<string, string>; deadline: number; peerPid: number }
-export interface FailRequest { status: number; message: string; details: Uint8Array; plain: boolean }
-export interface TagRequest { tag: string }
-export interface AbortedReply { status: string }
-export interface CountRequest { count: number; size: number; tag: string; failAfter: number }
-export interface Chunk { seq: number; data: Uint8Array }
-export interface ProgressReply { produced: number }
-export interface SumReply { count: number; bytes: number }
-export interface StatsReply { connections: number; callsRunning: number; callsQueued: number; pendingResponseBytes: number }
+export interface EchoRequest {
+  payload: Uint8Array;
+  text: string;
+  delayMs: number;
+}
+export interface EchoReply {
+  payload: Uint8Array;
+  text: string;
+  metadata: Record<string, string>;
+  deadline: number;
+  peerPid: number;
+}
+export interface FailRequest {
+  status: number;
+  message: string;
+  details: Uint8Array;
+  plain: boolean;
+}
+export interface TagRequest {
+  tag: string;
+}
+export interface AbortedReply {
+  status: string;
+}
+export interface CountRequest {
+  count: number;
+  size: number;
+  tag: string;
+  failAfter: number;
+}
+export interface Chunk {
+  seq: number;
+  data: Uint8Array;
+}
+export interface ProgressReply {
+  produced: number;
+}
+export interface SumReply {
+  count: number;
+  bytes: number;
+}
+export interface StatsReply {
+  connections: number;
+  callsRunning: number;
+  callsQueued: number;
+  pendingResponseBytes: number;
+}
 export type Empty = Record<string, never>;
 
 /** The test service's methods, typed by hand (the service is loaded from the .proto text at run time). */

@@ -26,8 +26,25 @@ const MAX_STATUS = 16;
 
 // Field numbers of the envelope's kinds (packages/core/proto/ipc.proto).
 const FIELD: Record<string, number> = {
-  text: 1, binary: 2, command: 3, data: 4, ack: 5, hello: 6, welcome: 7, sessionEnd: 8, goodbye: 9, mux: 10,
-  subscribe: 11, publish: 12, batch: 13, rpcRequest: 16, rpcResponse: 17, rpcCancel: 18, rpcMessage: 19, rpcEnd: 20, rpcWindow: 21,
+  text: 1,
+  binary: 2,
+  command: 3,
+  data: 4,
+  ack: 5,
+  hello: 6,
+  welcome: 7,
+  sessionEnd: 8,
+  goodbye: 9,
+  mux: 10,
+  subscribe: 11,
+  publish: 12,
+  batch: 13,
+  rpcRequest: 16,
+  rpcResponse: 17,
+  rpcCancel: 18,
+  rpcMessage: 19,
+  rpcEnd: 20,
+  rpcWindow: 21,
 };
 
 const plain = (value: unknown): unknown => {
@@ -119,7 +136,14 @@ const requestPayload = fc.oneof(
   bytes,
 );
 const request = fc
-  .record({ id: u64, method, timeoutMs: fc.oneof(fc.constant(Long.UZERO), u64), metadata: fc.dictionary(text, text, { maxKeys: 3 }), payload: requestPayload, window: fc.nat({ max: 1 << 20 }) })
+  .record({
+    id: u64,
+    method,
+    timeoutMs: fc.oneof(fc.constant(Long.UZERO), u64),
+    metadata: fc.dictionary(text, text, { maxKeys: 3 }),
+    payload: requestPayload,
+    window: fc.nat({ max: 1 << 20 }),
+  })
   .map((rpcRequest) => ipc.IpcMessage.encode({ rpcRequest }).finish());
 const rpcEnvelope = fc.oneof(
   { weight: 4, arbitrary: request },
@@ -133,7 +157,15 @@ const rpcEnvelope = fc.oneof(
   { weight: 1, arbitrary: fc.record({ id: u64, payload: bytes }).map((rpcMessage) => ipc.IpcMessage.encode({ rpcMessage }).finish()) },
   { weight: 1, arbitrary: u64.map((id) => ipc.IpcMessage.encode({ rpcEnd: { id } }).finish()) },
   { weight: 1, arbitrary: fc.record({ id: u64, credit: fc.nat() }).map((rpcWindow) => ipc.IpcMessage.encode({ rpcWindow }).finish()) },
-  { weight: 1, arbitrary: fc.oneof(text.map((t) => ({ text: t })), u64.map((id) => ({ ack: { id } }))).map((m) => ipc.IpcMessage.encode(m).finish()) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(
+        text.map((t) => ({ text: t })),
+        u64.map((id) => ({ ack: { id } })),
+      )
+      .map((m) => ipc.IpcMessage.encode(m).finish()),
+  },
 );
 const peerBytes = hostile(rpcEnvelope);
 
@@ -181,7 +213,9 @@ describe("RPC decoder properties", () => {
           expect(decoded, "refused a canonical envelope").toBeDefined();
           expect(comparable(decoded!)).toEqual(comparable(expected.envelope));
         } else if (decoded !== undefined && decoded.kind !== "other") {
-          expect(typeof decoded.id === "number" ? Number.isSafeInteger(decoded.id) && decoded.id >= 0 : decoded.id > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
+          expect(typeof decoded.id === "number" ? Number.isSafeInteger(decoded.id) && decoded.id >= 0 : decoded.id > BigInt(Number.MAX_SAFE_INTEGER)).toBe(
+            true,
+          );
         }
       }),
       params(500),
@@ -195,14 +229,27 @@ describe("RPC decoder properties", () => {
     const over = (low: number): number[] => [0x80 | low, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02]; // 2^64 + low
     expect(decodeEnvelope(requestSpelled(over(5), "/calc.Calculator/Add", add))).toMatchObject({ kind: "request", id: 5 });
     const [peer, mine] = memoryPair();
-    const held = { ...implementation, sleep: (_request: unknown, context: { signal: AbortSignal }) => new Promise((resolve) => context.signal.addEventListener("abort", () => resolve({}))) };
+    const held = {
+      ...implementation,
+      sleep: (_request: unknown, context: { signal: AbortSignal }) => new Promise((resolve) => context.signal.addEventListener("abort", () => resolve({}))),
+    };
     const server = serve(mine, Calculator, held as unknown as Implementation<Calc>);
     try {
       await peer.send(requestSpelled([0x01], "/calc.Calculator/Sleep", EMPTY));
       await peer.send(requestSpelled(over(1), "/calc.Calculator/Add", add));
-      expect(decodeEnvelope((await peer.receive())!)).toMatchObject({ kind: "response", id: 0, status: RPC_STATUS_CODES.INVALID_ARGUMENT, message: expect.stringMatching(/already/) });
+      expect(decodeEnvelope((await peer.receive())!)).toMatchObject({
+        kind: "response",
+        id: 0,
+        status: RPC_STATUS_CODES.INVALID_ARGUMENT,
+        message: expect.stringMatching(/already/),
+      });
       await peer.send(requestSpelled(over(0), "/calc.Calculator/Add", add));
-      expect(decodeEnvelope((await peer.receive())!)).toMatchObject({ kind: "response", id: 0, status: RPC_STATUS_CODES.INVALID_ARGUMENT, message: expect.stringMatching(/id 0/) });
+      expect(decodeEnvelope((await peer.receive())!)).toMatchObject({
+        kind: "response",
+        id: 0,
+        status: RPC_STATUS_CODES.INVALID_ARGUMENT,
+        message: expect.stringMatching(/id 0/),
+      });
     } finally {
       server.abort();
       peer.abort();
@@ -226,7 +273,9 @@ describe("RPC decoder properties", () => {
             }
           })();
           for (const frame of frames) await peer.send(frame);
-          await peer.send(ipc.IpcMessage.encode({ rpcRequest: { id: LAST, method: "/calc.Calculator/Add", payload: AddRequest.encode({ a: 2, b: 3 }).finish() } }).finish());
+          await peer.send(
+            ipc.IpcMessage.encode({ rpcRequest: { id: LAST, method: "/calc.Calculator/Add", payload: AddRequest.encode({ a: 2, b: 3 }).finish() } }).finish(),
+          );
           await reading;
           for (const reply of replies) {
             expect(["response", "window", "message"]).toContain(reply.kind);
@@ -286,7 +335,13 @@ describe("RPC decoder properties", () => {
           frames.push(ipc.IpcMessage.encode({ rpcResponse: { id, payload: Result.encode({ value: 5 }).finish() } }).finish());
           for (const frame of frames) {
             // Once the client refused something it aborted the connection: the rest cannot be sent.
-            if (!(await peer.send(frame).then(() => true, () => false))) break;
+            if (
+              !(await peer.send(frame).then(
+                () => true,
+                () => false,
+              ))
+            )
+              break;
           }
           const outcome = await call;
           if ("error" in outcome) expect(isRpcError(outcome.error), String(outcome.error)).toBe(true);

@@ -63,8 +63,7 @@ export class ShmConnection extends ConnectionBase {
     const capacity = (memory.size - 2 * ringSize(0)) / 2;
     // Why the connection failed, which the rings throw once nothing is left to read. Once the control
     // connection is gone nothing can wake a waiting ring: waiting fails (what is complete is still read first).
-    const failure = (): Error | undefined =>
-      this.failure ?? (this.#controlEnded ? new ClosedError(`${address}: the connection is closed`) : undefined);
+    const failure = (): Error | undefined => this.failure ?? (this.#controlEnded ? new ClosedError(`${address}: the connection is closed`) : undefined);
     const closed = (): boolean => memory.closed;
     // With both ends in this process, spinning cannot help: the peer can only move once we yield.
     const spin = control.peer?.pid === process.pid ? 0 : options.spin;

@@ -98,7 +98,9 @@ export function checkOffer(offer: Offer, what: string): void {
   const name = /^[A-Za-z0-9._-]{1,255}$/.test(segment) && segment !== "." && segment !== "..";
   const size = capacity >= 64 && capacity <= 2 ** 30 && (capacity & (capacity - 1)) === 0;
   if (!name || !size) {
-    throw new ProtocolError(`${what}: the server offered ${name ? `a ring capacity of ${capacity} bytes (not a power of two from 64 to 2^30)` : `segment ${JSON.stringify(segment.slice(0, 300))} (not a segment name)`}`);
+    throw new ProtocolError(
+      `${what}: the server offered ${name ? `a ring capacity of ${capacity} bytes (not a power of two from 64 to 2^30)` : `segment ${JSON.stringify(segment.slice(0, 300))} (not a segment name)`}`,
+    );
   }
 }
 

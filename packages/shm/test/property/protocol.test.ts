@@ -12,10 +12,28 @@ import { params } from "./fc-params.js";
 
 const json = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v)),
-  fc.record({ version: fc.oneof(fc.constant(1), fc.jsonValue()), segment: fc.oneof(fc.string(), fc.jsonValue()), capacity: fc.oneof(fc.integer(), fc.jsonValue()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
-  fc.record({ reason: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.jsonValue()), text: fc.oneof(fc.string({ maxLength: 1100 }), fc.jsonValue()), size: fc.oneof(fc.nat(), fc.jsonValue()), limit: fc.oneof(fc.nat(), fc.jsonValue()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      { version: fc.oneof(fc.constant(1), fc.jsonValue()), segment: fc.oneof(fc.string(), fc.jsonValue()), capacity: fc.oneof(fc.integer(), fc.jsonValue()) },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      {
+        reason: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.jsonValue()),
+        text: fc.oneof(fc.string({ maxLength: 1100 }), fc.jsonValue()),
+        size: fc.oneof(fc.nat(), fc.jsonValue()),
+        limit: fc.oneof(fc.nat(), fc.jsonValue()),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
 );
-const bytes = fc.oneof(json.map((text) => new TextEncoder().encode(text)), fc.uint8Array({ maxLength: 60 }));
+const bytes = fc.oneof(
+  json.map((text) => new TextEncoder().encode(text)),
+  fc.uint8Array({ maxLength: 60 }),
+);
 
 describe("shm control message properties", () => {
   it("offers round-trip; any bytes are an offer this client can take (checkOffer) or a ProtocolError", () => {

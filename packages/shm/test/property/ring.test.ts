@@ -69,7 +69,7 @@ function model(buffer: ArrayBuffer, offset: number): Expected {
     offset + RING_HEADER + capacity > buffer.byteLength ||
     (head & 7) !== 0 ||
     (tail & 7) !== 0 ||
-    ((head - tail) >>> 0) > capacity;
+    (head - tail) >>> 0 > capacity;
   const messages: Uint8Array[] = [];
   if (badHeader) return { badHeader, oddHeader, messages, ending: "violation" };
   const data = new Uint8Array(buffer, offset + RING_HEADER, capacity);
@@ -210,7 +210,10 @@ const message = fc.oneof(
 const ringCase = fc.record({
   capacity: fc.constantFrom(64, 128, 256, 1024),
   // Anywhere on the 2^32 counter, the wrap of the counter included.
-  start: fc.oneof(fc.nat({ max: 0x1fff_ffff }).map((n) => (n * 8) >>> 0), fc.integer({ min: 1, max: 40 }).map((n) => (2 ** 32 - n * 8) >>> 0)),
+  start: fc.oneof(
+    fc.nat({ max: 0x1fff_ffff }).map((n) => (n * 8) >>> 0),
+    fc.integer({ min: 1, max: 40 }).map((n) => (2 ** 32 - n * 8) >>> 0),
+  ),
   fill: fc.constantFrom(0, 0xff, 0x5a),
   messages: fc.array(message, { maxLength: 30 }),
   finish: fc.boolean(),
@@ -298,7 +301,7 @@ async function checkSnapshot(c: RingCase, snapshot: Snapshot, reader: Reader, op
       expect(got.ending).toBe("violation");
     } else {
       expect(got.messages.length, "messages delivered").toBe(expected.messages.length);
-      got.messages.forEach((m, i) => expect(Buffer.compare(m, expected.messages[i]!), `message ${i}`).toBe(0));
+      for (const [i, m] of got.messages.entries()) expect(Buffer.compare(m, expected.messages[i]!), `message ${i}`).toBe(0);
       expect(got.ending).toBe(expected.ending);
     }
     // How it stopped, it stays: an empty ring stays empty, the end stays the end, a violation fails the ring for good.
@@ -317,7 +320,10 @@ async function checkSnapshot(c: RingCase, snapshot: Snapshot, reader: Reader, op
 describe("MessageRing consumer properties (docs/wire.md §5.5)", () => {
   it("reads exactly what a real producer wrote, wherever the counters start", async () => {
     await fc.assert(
-      fc.asyncProperty(ringCase.map((c) => ({ ...c, faults: [] })), (c) => checkConsumer(c, byTryRead)),
+      fc.asyncProperty(
+        ringCase.map((c) => ({ ...c, faults: [] })),
+        (c) => checkConsumer(c, byTryRead),
+      ),
       params(100),
     );
   });
@@ -430,7 +436,7 @@ describe("MessageRing consumer properties (docs/wire.md §5.5)", () => {
             return;
           }
           expect(got.messages.length).toBe(expected.messages.length);
-          got.messages.forEach((m, i) => expect(Buffer.compare(m, expected.messages[i]!), `message ${i}`).toBe(0));
+          for (const [i, m] of got.messages.entries()) expect(Buffer.compare(m, expected.messages[i]!), `message ${i}`).toBe(0);
           expect(got.ending).toBe(expected.ending);
         },
       ),

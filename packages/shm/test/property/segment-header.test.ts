@@ -13,13 +13,15 @@ const KINDS = Object.values(SegmentKind) as number[];
 
 /** 64 bytes: a valid header with some bytes overwritten, or arbitrary bytes. */
 const headerBytes = fc.oneof(
-  fc.tuple(fc.constantFrom(...KINDS), fc.nat({ max: 2 ** 40 }), fc.array(fc.tuple(fc.nat({ max: HEADER_SIZE - 1 }), fc.nat({ max: 255 })), { maxLength: 3 })).map(([kind, size, edits]) => {
-    const buffer = new ArrayBuffer(HEADER_SIZE);
-    writeHeader(buffer, kind as 0, size);
-    const bytes = new Uint8Array(buffer);
-    for (const [at, value] of edits) bytes[at] = value;
-    return bytes;
-  }),
+  fc
+    .tuple(fc.constantFrom(...KINDS), fc.nat({ max: 2 ** 40 }), fc.array(fc.tuple(fc.nat({ max: HEADER_SIZE - 1 }), fc.nat({ max: 255 })), { maxLength: 3 }))
+    .map(([kind, size, edits]) => {
+      const buffer = new ArrayBuffer(HEADER_SIZE);
+      writeHeader(buffer, kind as 0, size);
+      const bytes = new Uint8Array(buffer);
+      for (const [at, value] of edits) bytes[at] = value;
+      return bytes;
+    }),
   fc.uint8Array({ minLength: HEADER_SIZE, maxLength: HEADER_SIZE }),
 );
 

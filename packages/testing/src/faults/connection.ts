@@ -221,4 +221,3 @@ class Faulty implements FaultyConnection {
     return new ConnectionResetError(`fault injected: connection #${this.#id} to ${this.remoteAddress} dropped ${this.faults.dropped}`);
   }
 }
-

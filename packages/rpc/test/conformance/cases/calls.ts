@@ -64,9 +64,7 @@ export function callCases(fixture: RpcConformanceFixture, ctx: () => RpcContext)
     test("a handler's RpcError reaches the caller with its status, message and details", async () => {
       const { client } = await served(ctx());
       for (const status of ["NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "FAILED_PRECONDITION", "UNAUTHENTICATED"] as const) {
-        const error = await failure(
-          client.fail({ status: RPC_STATUS_CODES[status], message: `no ${status}`, details: new Uint8Array([9, status.length]) }),
-        );
+        const error = await failure(client.fail({ status: RPC_STATUS_CODES[status], message: `no ${status}`, details: new Uint8Array([9, status.length]) }));
         expect(error.code).toBe("IPC_ERR_RPC");
         expect(error.name).toBe("RpcError");
         expect(error.status).toBe(status);

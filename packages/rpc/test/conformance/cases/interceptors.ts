@@ -14,17 +14,21 @@ export function interceptorCases(fixture: RpcConformanceFixture, ctx: () => RpcC
   describe("interceptors", () => {
     test("run in order on both sides, the first outermost; client metadata reaches the server", async () => {
       const events: string[] = [];
-      const client = (name: string): ClientInterceptor => async (context, next) => {
-        events.push(`client ${name} before ${context.method.name}`);
-        context.metadata[`x-${name}`] = "1";
-        await next();
-        events.push(`client ${name} after`);
-      };
-      const server = (name: string): ServerInterceptor => async (context, next) => {
-        events.push(`server ${name} before (${Object.keys(context.metadata).sort().join(",")})`);
-        await next();
-        events.push(`server ${name} after`);
-      };
+      const client =
+        (name: string): ClientInterceptor =>
+        async (context, next) => {
+          events.push(`client ${name} before ${context.method.name}`);
+          context.metadata[`x-${name}`] = "1";
+          await next();
+          events.push(`client ${name} after`);
+        };
+      const server =
+        (name: string): ServerInterceptor =>
+        async (context, next) => {
+          events.push(`server ${name} before (${Object.keys(context.metadata).sort().join(",")})`);
+          await next();
+          events.push(`server ${name} after`);
+        };
       const { client: calc } = await served(ctx(), {
         client: { interceptors: [client("a"), client("b")] },
         serve: { interceptors: [server("a"), server("b")] },
