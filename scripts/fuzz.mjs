@@ -2,7 +2,7 @@
 /**
  * Runs the property tests (packages/<pkg>/test/property/*.test.ts, fast-check) long, with random seeds:
  * round after round, each with a fresh seed and many runs per property, until the time is up or a property
- * fails. In the test suite the same properties run with a fixed seed and few runs (see any fc-params.ts).
+ * fails. In the test suite the same properties run with a fixed seed and few runs (see @ipc/testing/property).
  *
  *   node scripts/fuzz.mjs [--minutes 10] [--runs 20000] [--seed N] [--keep-going] [package ...]
  *

@@ -80,7 +80,14 @@ describe("@ipc/testing itself", () => {
     const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
     expect(files.length).toBeGreaterThan(5);
     for (const file of files) expect(readFileSync(join(src, file), "utf8"), file).not.toMatch(/from "(vitest|mocha|jest|node:test)"/);
-    const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { dependencies?: object; peerDependencies?: object };
-    expect(Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })).toEqual(["@ipc/core"]);
+    const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      dependencies?: object;
+      peerDependencies?: object;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
+    expect(Object.keys({ ...manifest.dependencies })).toEqual(["@ipc/core"]);
+    // fast-check, a property-testing library (not a framework), only for @ipc/testing/property, and optional.
+    expect(Object.keys({ ...manifest.peerDependencies })).toEqual(["fast-check"]);
+    expect(manifest.peerDependenciesMeta?.["fast-check"]?.optional).toBe(true);
   });
 });

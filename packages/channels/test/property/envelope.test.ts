@@ -2,15 +2,15 @@
  * Properties of the envelope decoder that messageChannel() runs on every message a peer sends
  * (`ipc.IpcMessage`, docs/wire.md §3): any bytes decode to a well-formed ChannelMessage or a ProtocolError,
  * and a channel over a real connection delivers exactly that, aborting the connection at the first bad one.
- * Seed and runs: see fc-params.ts.
+ * Seed and runs: see @ipc/testing/property.
  */
 import { memoryPair } from "@ipc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeChannelMessage, encodeChannelMessage, messageChannel, type ChannelMessage } from "../../src/index.js";
 import { anyEnvelope } from "./envelopes.js";
-import { params } from "./fc-params.js";
-import { decodeOrProtocolError, hostile, isProtocolError } from "./mutate.js";
+import { params } from "@ipc/testing/property";
+import { decodeOrProtocolError, hostile, isProtocolError } from "@ipc/testing/property";
 
 const U64_MAX = 2n ** 64n - 1n;
 

@@ -2,7 +2,7 @@
  * Properties of the mux decoders (docs/wire.md §8.3): data frames parsed in place, every other frame through
  * decodeMuxFrame. Valid frames round-trip; any bytes decode to what the generated code reads from them or to a
  * ProtocolError, nothing is read outside the bytes given; and a mux whose peer sends any of them ends, when
- * the peer leaves, with a typed error or none. Seed and runs: see fc-params.ts.
+ * the peer leaves, with a typed error or none. Seed and runs: see @ipc/testing/property.
  */
 import { memoryPair } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
@@ -11,8 +11,8 @@ import { describe, expect, it } from "vitest";
 import { mux } from "../../src/index.js";
 import { decodeMuxFrame, encodeMuxData, encodeMuxFrame, parseMuxData, parsedMuxData, type MuxFrame } from "../../src/mux/codec.js";
 import { bytes, muxFrame, text } from "./envelopes.js";
-import { params } from "./fc-params.js";
-import { decodeOrProtocolError, hostile } from "./mutate.js";
+import { params } from "@ipc/testing/property";
+import { decodeOrProtocolError, hostile } from "@ipc/testing/property";
 
 const EMPTY = new Uint8Array(0);
 const stream = fc.oneof(fc.nat({ max: 100 }), fc.nat({ max: 0xffff_ffff }));

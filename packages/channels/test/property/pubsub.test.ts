@@ -3,7 +3,7 @@
  * receives: Subscribe, Publish and Goodbye round-trip; any bytes decode to a well-formed frame or a
  * ProtocolError. A subscriber delivers exactly what the decoder reads and fails at the first bad frame; a
  * publisher ends a subscriber that sends anything but Subscribe with Goodbye(REASON_PROTOCOL) and goes on
- * serving. Seed and runs: see fc-params.ts.
+ * serving. Seed and runs: see @ipc/testing/property.
  */
 import { memoryPair, memoryTransport } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
@@ -13,8 +13,8 @@ import { publisher, subscribe } from "../../src/index.js";
 import { decodePubSubFrame, encodeGoodbye, encodePublish, encodeSubscribe, type PubSubFrame } from "../../src/pubsub/codec.js";
 import { memoryAddress } from "../fixtures/messages.js";
 import { anyEnvelope, bytes, text } from "./envelopes.js";
-import { params } from "./fc-params.js";
-import { decodeOrProtocolError, hostile, isProtocolError } from "./mutate.js";
+import { params } from "@ipc/testing/property";
+import { decodeOrProtocolError, hostile, isProtocolError } from "@ipc/testing/property";
 
 const plain = (value: unknown): unknown => {
   if (value instanceof Uint8Array) return [...value];

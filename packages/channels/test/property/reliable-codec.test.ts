@@ -2,7 +2,7 @@
  * Properties of the reliable session's decoders (docs/wire.md §8.2): the varints of the hot path, Data and Ack
  * parsed in place, every session message through decodeSessionFrame, and the Batch that carries them
  * (docs/wire.md §8.1). Valid values round-trip; any bytes decode to what the generated code reads from them
- * or to a ProtocolError, and nothing is read outside the bytes given. Seed and runs: see fc-params.ts.
+ * or to a ProtocolError, and nothing is read outside the bytes given. Seed and runs: see @ipc/testing/property.
  */
 import { ipc } from "@ipc/core/proto";
 import fc from "fast-check";
@@ -23,8 +23,8 @@ import {
 } from "../../src/reliable/codec.js";
 import { VarintReader, readVarint, varintLength, writeVarint } from "../../src/reliable/varint.js";
 import { anyEnvelope, bytes } from "./envelopes.js";
-import { params } from "./fc-params.js";
-import { decodeOrProtocolError, hostile, isProtocolError } from "./mutate.js";
+import { params } from "@ipc/testing/property";
+import { decodeOrProtocolError, hostile, isProtocolError } from "@ipc/testing/property";
 
 const safeInteger = fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 0xffff_ffff }), fc.maxSafeNat());
 const EMPTY = new Uint8Array(0);

@@ -4,7 +4,7 @@
  * session's included) and position, damaged or not, or anything else — with the Welcome or the Goodbye reason
  * that §8.2.2 allows, never silence or a crash, and a live session that was not validly resumed goes on carrying
  * messages. A new client joins only on a possible Welcome, and tells a server that broke the protocol why.
- * Seed and runs: see fc-params.ts.
+ * Seed and runs: see @ipc/testing/property.
  */
 import { memoryTransport } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
@@ -15,8 +15,8 @@ import { reliable, reliableListener } from "../../src/index.js";
 import { decodeSessionFrame } from "../../src/reliable/codec.js";
 import { memoryAddress } from "../fixtures/messages.js";
 import { anyEnvelope, u64 } from "./envelopes.js";
-import { params } from "./fc-params.js";
-import { apply, edits } from "./mutate.js";
+import { params } from "@ipc/testing/property";
+import { apply, edits } from "@ipc/testing/property";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -2,12 +2,12 @@
  * Properties of FrameDecoder, the decoder of every byte a stream peer sends (docs/wire.md §1): any valid
  * stream decodes to exactly its messages however it is split or read; any byte sequence decodes to what the
  * format says (the frames before a bad one, then a typed error), never to a frame over `maxMessageSize`; a
- * hostile length is never allocated. Seed and runs: see fc-params.ts.
+ * hostile length is never allocated. Seed and runs: see @ipc/testing/property.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameDecoder, HEADER_SIZE, encodeFrame } from "../../src/index.js";
-import { params } from "./fc-params.js";
+import { params } from "@ipc/testing/property";
 
 /**
  * How a stream ended: cleanly, at a length over the limit, cut inside a frame, or at the peer's end reason

@@ -1,13 +1,13 @@
 /**
  * Properties of the client's reading of the server's first frame, the status frame (docs/wire.md §2.1): any
  * first frame a server sends is an accepted connection (status 06 only) or a typed error that says which, and
- * the connection is aborted after an error. Seed and runs: see fc-params.ts.
+ * the connection is aborted after an error. Seed and runs: see @ipc/testing/property.
  */
 import { memoryPair } from "@ipc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { HandshakeStatus, awaitAccepted, statusMessage } from "../../src/index.js";
-import { params } from "./fc-params.js";
+import { params } from "@ipc/testing/property";
 
 const EXPECTED_CODE: Record<number, string> = {
   [HandshakeStatus.Refused]: "IPC_ERR_PEER_REJECTED",

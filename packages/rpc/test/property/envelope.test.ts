@@ -3,7 +3,7 @@
  * any bytes decode to a valid envelope or a ProtocolError, and a canonical envelope decodes exactly as the
  * generated code reads it; a server fed damaged requests answers each with a status (INVALID_ARGUMENT for a
  * request that does not decode) and goes on serving; a client fed damaged responses settles its call with a
- * value or an RpcError. Seed and runs: see fc-params.ts.
+ * value or an RpcError. Seed and runs: see @ipc/testing/property.
  */
 import { fileURLToPath } from "node:url";
 import { memoryPair } from "@ipc/core";
@@ -14,8 +14,8 @@ import { describe, expect, it } from "vitest";
 import { RPC_STATUS_CODES, createClient, isRpcError, loadService, serve, type Implementation } from "../../src/index.js";
 import { decodeEnvelope } from "../../src/decode.js";
 import { utf8Bytes, utf8Text, type CallId, type Envelope } from "../../src/wire.js";
-import { params } from "./fc-params.js";
-import { apply, decodeOrProtocolError, edits, hostile, mutated } from "./mutate.js";
+import { params } from "@ipc/testing/property";
+import { apply, decodeOrProtocolError, edits, hostile, mutated } from "@ipc/testing/property";
 
 const Calculator = loadService(fileURLToPath(new URL("../fixtures/calculator.proto", import.meta.url)), "calc.Calculator");
 const types = Object.fromEntries(Object.values(Calculator.methods).map((m) => [m.path, m]));

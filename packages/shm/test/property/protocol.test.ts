@@ -2,13 +2,13 @@
  * Properties of the shm transport's control messages (docs/wire.md §5.6), read from the peer over the
  * rendezvous socket: the server's offer, and the 'A' frame that says why the peer aborted. Valid ones
  * round-trip; any bytes are an offer this client can take (checkOffer) or a ProtocolError, and an abort reason
- * of the documented shape (an unreadable one is a plain abort). Seed and runs: see fc-params.ts.
+ * of the documented shape (an unreadable one is a plain abort). Seed and runs: see @ipc/testing/property.
  */
 import { FrameTooLargeError, ProtocolError } from "@ipc/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ABORT, AbortCode, checkOffer, decodeAbort, decodeOffer, encodeAbort, encodeOffer } from "../../src/transport/protocol.js";
-import { params } from "./fc-params.js";
+import { params } from "@ipc/testing/property";
 
 const json = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v)),

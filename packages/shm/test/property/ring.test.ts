@@ -5,13 +5,13 @@
  * could; the consumer must deliver exactly what a reader written from docs/wire.md §5.5 finds there (the
  * model below), then stop with `undefined` (nothing more published), `null` (the end mark) or a ProtocolError
  * that stays — never bytes from outside what was published, never a message that no record holds, and never
- * another kind of error. Seed and runs: see fc-params.ts.
+ * another kind of error. Seed and runs: see @ipc/testing/property.
  */
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { MessageRing, RING_HEADER, type Doorbell } from "../../src/index.js";
 import { cleanUp, uniqueName } from "../helpers.js";
-import { params } from "./fc-params.js";
+import { params } from "@ipc/testing/property";
 
 afterEach(cleanUp);
 

@@ -2,12 +2,12 @@
  * Properties of the segment header reader (docs/wire.md §5.1): the first 64 bytes of any segment, which
  * whoever can open the segment can write. A header written by writeHeader reads back; any 64 bytes are either
  * not a header (undefined) or one whose kind is known and whose data size is a safe integer, never a throw.
- * Seed and runs: see fc-params.ts.
+ * Seed and runs: see @ipc/testing/property.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { HEADER_SIZE, SegmentKind, readHeader, writeHeader } from "../../src/header.js";
-import { params } from "./fc-params.js";
+import { params } from "@ipc/testing/property";
 
 const KINDS = Object.values(SegmentKind) as number[];
 

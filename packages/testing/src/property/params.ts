@@ -6,8 +6,6 @@
  * - `FC_SEED`: the seed (an integer); default a fixed one.
  * - `FC_RUNS`: runs of every property; default each property's own (costly ones divide it by their cost).
  * - `FC_PATH`: with `FC_SEED`, replays the one counterexample fast-check printed ("seed: …, path: …").
- *
- * Each package's test/property/ keeps its own copy of this file (a test tree imports no other package's tests).
  */
 import type fc from "fast-check";
 
