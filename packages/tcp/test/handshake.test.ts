@@ -1,23 +1,23 @@
 /**
  * `handshake: false` (docs/wire.md §2.1): @ipc/tcp against peers written without @ipc — a plain
- * length-prefixed echo server and client in child processes (test/fixtures/plain-peer.mjs, node:net only) —
+ * length-prefixed echo server and client in child processes (PLAIN_PEER of @ipc/testing, node:net only) —
  * and the status frame's time limit, whose error suggests `handshake: false`.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import type { Connection, Listener } from "@ipc/core";
 import { makeCertificates } from "@ipc/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect, listen } from "../src/index.js";
+import { PLAIN_PEER } from "@ipc/testing";
 
 /** Where a plain server listens (its address for node:net), and the address @ipc connects to. */
 async function place(): Promise<{ plain: object; target: (port: string) => string }> {
   return { plain: { host: "127.0.0.1", port: 0 }, target: (port) => `tcp://127.0.0.1:${port}` };
 }
 
-const fixture = fileURLToPath(new URL("./fixtures/plain-peer.mjs", import.meta.url));
+const fixture = PLAIN_PEER;
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (message: Uint8Array | undefined): string => new TextDecoder().decode(message);
 

@@ -42,3 +42,4 @@ export {
   type NatsServer,
   type NatsServerOptions,
 } from "./nats-server.js";
+export { PLAIN_PEER } from "./plain-peer.js";

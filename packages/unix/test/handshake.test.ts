@@ -1,6 +1,6 @@
 /**
  * `handshake: false` (docs/wire.md §2.1): @ipc/unix against peers written without @ipc — a plain
- * length-prefixed echo server and client in child processes (test/fixtures/plain-peer.mjs, node:net only) —
+ * length-prefixed echo server and client in child processes (PLAIN_PEER of @ipc/testing, node:net only) —
  * and the status frame's time limit, whose error suggests `handshake: false`.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import type { Connection, Listener } from "@ipc/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, listen } from "../src/index.js";
+import { PLAIN_PEER } from "@ipc/testing";
 
 let dir: string;
 beforeEach(() => {
@@ -24,7 +24,7 @@ async function place(): Promise<{ plain: object; target: string }> {
   return { plain: { path }, target: path };
 }
 
-const fixture = fileURLToPath(new URL("./fixtures/plain-peer.mjs", import.meta.url));
+const fixture = PLAIN_PEER;
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (message: Uint8Array | undefined): string => new TextDecoder().decode(message);
 
