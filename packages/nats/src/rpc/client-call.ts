@@ -5,7 +5,8 @@
  */
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { RpcError, type CallOptions, type MethodInfo, type RequestSource, type RpcErrorStatus } from "@ipc/rpc";
-import { EventLoopTurns, InboundStream, STREAM_TURN, SendCredit, costOf, messageOf, setDeadlineTimer, timeoutMsUntil, type AnyMethod } from "@ipc/rpc/carrier";
+import { EventLoopTurns, InboundStream, STREAM_TURN, SendCredit, costOf, messageOf, timeoutMsUntil, type AnyMethod } from "@ipc/rpc/carrier";
+import { setDeadline } from "./deadlines.js";
 import { EMPTY, publish, publishQuietly } from "./publish.js";
 import { H_CANCEL, H_END, H_REPLY, H_WINDOW, controlHeaders, readReplyHead, requestHeaders, statusError } from "./wire.js";
 
@@ -95,7 +96,7 @@ export class NatsClientCall {
     if (signal !== undefined) this.#watch(signal);
     if (deadline !== undefined && !this.#done) {
       if (deadline <= Date.now()) this.#onDeadline();
-      else this.#timer = setDeadlineTimer(deadline, () => this.#onDeadline());
+      else this.#timer = setDeadline(deadline, () => this.#onDeadline());
     }
   }
 

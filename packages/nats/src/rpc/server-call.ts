@@ -5,8 +5,9 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { RPC_STATUS_CODES, RpcError, type CallContext, type MethodInfo, type RpcErrorStatus, type ServerInterceptor } from "@ipc/rpc";
-import { EventLoopTurns, InboundStream, STREAM_TURN, SendCredit, costOf, messageOf, setDeadlineTimer, type AnyMethod } from "@ipc/rpc/carrier";
+import { EventLoopTurns, InboundStream, STREAM_TURN, SendCredit, costOf, messageOf, type AnyMethod } from "@ipc/rpc/carrier";
 import type { Peer } from "../deps.js";
+import { setDeadline } from "./deadlines.js";
 import { EMPTY, publish, publishFailure, publishQuietly } from "./publish.js";
 import { H_CALL, H_WINDOW, controlHeaders, statusHeaders, type RequestHead } from "./wire.js";
 
@@ -63,7 +64,7 @@ export class NatsServerCall implements CallContext {
     if (head.timeoutMs > 0) {
       const deadline = Date.now() + head.timeoutMs;
       this.deadline = new Date(deadline);
-      this.#timer = setDeadlineTimer(deadline, () => this.#onDeadline());
+      this.#timer = setDeadline(deadline, () => this.#onDeadline());
     } else {
       this.deadline = undefined;
     }

@@ -82,6 +82,9 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * docs/wire.md §7.2.
  */
 export function requestHeaders(timeoutMs: number, window: number, metadata: Readonly<Record<string, string>> | undefined): MsgHdrs | undefined {
+  if (metadata === undefined && timeoutMs < SHARED_MAX_TIMEOUT && window < SHARED_MAX_WINDOW) {
+    return timeoutMs > 0 || window > 0 ? sharedRequestHeaders(timeoutMs, window) : undefined;
+  }
   let headers: MsgHdrs | undefined;
   if (timeoutMs > 0) (headers ??= natsHeaders()).set(H_TIMEOUT, String(timeoutMs));
   if (window > 0) (headers ??= natsHeaders()).set(H_WINDOW, String(window));
@@ -115,6 +118,36 @@ export function requestHeaders(timeoutMs: number, window: number, metadata: Read
       "RESOURCE_EXHAUSTED",
       `the metadata (${entries} entries, ${bytes} bytes) is over the limits of ${MAX_METADATA_ENTRIES} entries and ${MAX_METADATA_BYTES} bytes`,
     );
+  }
+  return headers;
+}
+
+/** The most headers {@link sharedRequestHeaders} keeps; past it, it starts again from none. */
+const SHARED_HEADERS_KEPT = 256;
+/** Shared headers are keyed by `timeoutMs * SHARED_MAX_WINDOW + window`, below 2^53. */
+const SHARED_MAX_TIMEOUT = 2 ** 20;
+const SHARED_MAX_WINDOW = 2 ** 32;
+const sharedHeaders = new Map<number, MsgHdrs>();
+
+/**
+ * The headers of a request without metadata, shared by every request with the same timeout and window
+ * and encoded once: calls with the same timeout in flight together mostly have the same number of ms left.
+ * They must never be changed (`set`, `append`, `delete`).
+ */
+function sharedRequestHeaders(timeoutMs: number, window: number): MsgHdrs {
+  const key = timeoutMs * SHARED_MAX_WINDOW + window;
+  let headers = sharedHeaders.get(key);
+  if (headers === undefined) {
+    // `encode()` is what NATS's publish() calls on the headers (MsgHdrsImpl); MsgHdrs does not declare it.
+    const fresh = natsHeaders() as MsgHdrs & { encode(): Uint8Array };
+    if (timeoutMs > 0) fresh.set(H_TIMEOUT, String(timeoutMs));
+    if (window > 0) fresh.set(H_WINDOW, String(window));
+    const bytes = fresh.encode();
+    // NATS only reads what `encode()` returns (it queues, then copies it): the same bytes serve every request.
+    fresh.encode = () => bytes;
+    if (sharedHeaders.size >= SHARED_HEADERS_KEPT) sharedHeaders.clear();
+    sharedHeaders.set(key, fresh);
+    headers = fresh;
   }
   return headers;
 }
