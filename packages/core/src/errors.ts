@@ -198,8 +198,18 @@ export class MessageTooLargeError extends IpcError {
   /** The connection's `maxMessageSize`. */
   readonly limit: number;
 
-  constructor(size: number, limit: number, options?: IpcErrorOptions) {
-    super(`message of ${size} bytes is over this connection's maxMessageSize of ${limit} bytes; split it or raise maxMessageSize on both ends`, options);
+  /**
+   * `options.batch`: the number of messages when `size` is the cost of a `sendBatch()` (their bytes plus 128
+   * each) over the batch bound (`limit` + 128).
+   */
+  constructor(size: number, limit: number, options?: IpcErrorOptions & { readonly batch?: number | undefined }) {
+    const batch = options?.batch;
+    super(
+      batch === undefined
+        ? `message of ${size} bytes is over this connection's maxMessageSize of ${limit} bytes; split it or raise maxMessageSize on both ends`
+        : `a batch of ${batch} messages costs ${size} bytes (their sizes plus 128 each), over this connection's bound of ${limit + 128} (maxMessageSize + 128); send it in smaller batches`,
+      options,
+    );
     this.size = size;
     this.limit = limit;
   }

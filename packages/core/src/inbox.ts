@@ -5,7 +5,8 @@
  */
 import { wait } from "./deadline.js";
 import { publishBackpressure } from "./diagnostics-publish.js";
-import type { Connection, ReceiveOptions } from "./types.js";
+import { InvalidArgumentError } from "./errors.js";
+import type { Connection, ReceiveBatchOptions, ReceiveOptions } from "./types.js";
 
 /** Callbacks an {@link Inbox} uses to push back on its source. */
 export interface InboxOptions {
@@ -22,12 +23,42 @@ export interface InboxOptions {
   readonly onTake?: ((message: Uint8Array) => void) | undefined;
 }
 
-/** A waiting `receive()` (resolved with the message) or iterator `next()` (with an iterator result). */
+/**
+ * A waiting `receive()` (resolved with the message), iterator `next()` (with an iterator result) or
+ * `receiveBatch()` (with an array).
+ */
 interface Reader {
   resolve(value: never): void;
   reject(error: unknown): void;
   /** True for an iterator's `next()`: it resolves with `{ done, value }` directly, saving a promise. */
   readonly iterating: boolean;
+  /** The bounds of a `receiveBatch()`; `undefined` for a single-message reader. */
+  readonly batch?: BatchBounds | undefined;
+}
+
+/** The checked bounds of one `receiveBatch()`. */
+export interface BatchBounds {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`receiveBatch(): ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks the bounds of {@link ReceiveBatchOptions} and applies their defaults (`maxBytes`: `defaultMaxBytes`,
+ * the connection's high-water mark). Throws `InvalidArgumentError` for a bound that is not a positive integer.
+ */
+export function batchBounds(options: ReceiveBatchOptions | undefined, defaultMaxBytes: number): BatchBounds {
+  return {
+    maxMessages: positiveInteger("maxMessages", options?.maxMessages, Number.MAX_SAFE_INTEGER),
+    maxBytes: positiveInteger("maxBytes", options?.maxBytes, defaultMaxBytes),
+  };
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -94,13 +125,16 @@ export class Inbox implements AsyncIterable<Uint8Array> {
    */
   push(message: Uint8Array, pinned = message.byteLength): void {
     if (this.#ended || this.#failed) return;
-    if (this.#readers.length > 0) {
+    if (this.#readers.length > 0 && this.#readers[0]!.batch === undefined && this.#head === this.#queue.length) {
       const reader = this.#readers.shift()!;
       this.#onTake?.(message);
       reader.resolve((reader.iterating ? { done: false, value: message } : message) as never);
       return;
     }
     const cost = Math.max(pinned, message.byteLength) + MESSAGE_OVERHEAD;
+    // A waiting receiveBatch() gets what arrives in this turn together: the messages queue, and it takes
+    // them all in a microtask (a source pushes every message of one read in one go).
+    if (this.#readers.length > 0) this.#scheduleServe();
     this.#queue.push(message);
     this.#costs.push(cost);
     this.#bytes += cost;
@@ -158,9 +192,11 @@ export class Inbox implements AsyncIterable<Uint8Array> {
 
   /** The next message; `undefined` after a clean end; rejects with the failure. */
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
-    if (this.#head < this.#queue.length) return Promise.resolve(this.#take());
-    if (this.#failed) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(undefined);
+    if (this.#head < this.#queue.length) {
+      // Behind readers that wait for a scheduled hand-out, this one waits its turn too.
+      if (this.#readers.length === 0) return Promise.resolve(this.#take());
+    } else if (this.#failed) return Promise.reject(this.#error);
+    else if (this.#ended) return Promise.resolve(undefined);
     if (options?.signal === undefined && options?.timeout === undefined) {
       return new Promise((resolve, reject) => this.#readers.push({ resolve, reject, iterating: false }));
     }
@@ -174,12 +210,39 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     });
   }
 
+  /**
+   * Waits for a message, then takes every queued message within `options`' bounds (see
+   * {@link batchBounds}; `maxBytes` defaults to the high-water mark). `undefined` after a clean end; rejects
+   * with the failure once the queue is empty, or with `InvalidArgumentError` for bad bounds.
+   */
+  receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    let bounds: BatchBounds;
+    try {
+      bounds = batchBounds(options, this.#highWaterMark);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#head < this.#queue.length) {
+      if (this.#readers.length === 0) return Promise.resolve(this.#takeBatch(bounds));
+    } else if (this.#failed) return Promise.reject(this.#error);
+    else if (this.#ended) return Promise.resolve(undefined);
+    return wait<Uint8Array[] | undefined>("receive", options, (resolve, reject) => {
+      const reader: Reader = { resolve, reject, iterating: false, batch: bounds };
+      this.#readers.push(reader);
+      return () => {
+        const i = this.#readers.indexOf(reader);
+        if (i >= 0) this.#readers.splice(i, 1);
+      };
+    });
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array, undefined> {
     return {
       next: (): Promise<IteratorResult<Uint8Array, undefined>> => {
-        if (this.#head < this.#queue.length) return Promise.resolve({ done: false, value: this.#take() });
-        if (this.#failed) return Promise.reject(this.#error);
-        if (this.#ended) return Promise.resolve(DONE);
+        if (this.#head < this.#queue.length) {
+          if (this.#readers.length === 0) return Promise.resolve({ done: false, value: this.#take() });
+        } else if (this.#failed) return Promise.reject(this.#error);
+        else if (this.#ended) return Promise.resolve(DONE);
         return new Promise((resolve, reject) => this.#readers.push({ resolve, reject, iterating: true }));
       },
       // Leaving a loop early leaves the connection open: iterate again to go on.
@@ -209,6 +272,41 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     }
     this.#onTake?.(message);
     return message;
+  }
+
+  #takeBatch(bounds: BatchBounds): Uint8Array[] {
+    const batch: Uint8Array[] = [this.#take()];
+    let bytes = batch[0]!.byteLength;
+    while (this.#head < this.#queue.length && batch.length < bounds.maxMessages) {
+      const size = this.#queue[this.#head]!.byteLength;
+      if (bytes + size > bounds.maxBytes) break;
+      bytes += size;
+      batch.push(this.#take());
+    }
+    return batch;
+  }
+
+  #serveScheduled = false;
+  readonly #serveTask = (): void => this.#serve();
+
+  #scheduleServe(): void {
+    if (this.#serveScheduled) return;
+    this.#serveScheduled = true;
+    queueMicrotask(this.#serveTask);
+  }
+
+  /** Hands queued messages to waiting readers, in order (a batch reader takes a batch). */
+  #serve(): void {
+    this.#serveScheduled = false;
+    while (this.#readers.length > 0 && this.#head < this.#queue.length) {
+      const reader = this.#readers.shift()!;
+      if (reader.batch !== undefined) reader.resolve(this.#takeBatch(reader.batch) as never);
+      else {
+        const message = this.#take();
+        reader.resolve((reader.iterating ? { done: false, value: message } : message) as never);
+      }
+    }
+    if (this.#head === this.#queue.length && (this.#ended || this.#failed)) this.#settleReaders();
   }
 
   #settleReaders(): void {

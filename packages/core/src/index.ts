@@ -28,6 +28,7 @@ export type {
   ListenOptions,
   Listener,
   Peer,
+  ReceiveBatchOptions,
   ReceiveOptions,
   SendOptions,
   Transport,
@@ -76,7 +77,7 @@ export {
   type UnixAddress,
 } from "./address.js";
 export { abortError, checkTimeout, deadline, race, throwIfAborted, wait } from "./deadline.js";
-export { DEFAULT_BACKLOG, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT } from "./options.js";
+export { BATCH_MESSAGE_OVERHEAD, DEFAULT_BACKLOG, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_LIMIT } from "./options.js";
 export { memoryPair, memoryTransport } from "./memory.js";
 export {
   IPC_CHANNELS,

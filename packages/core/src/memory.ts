@@ -7,7 +7,7 @@ import { formatAddress, parseAddressOf } from "./address.js";
 import { throwIfAborted } from "./deadline.js";
 import { AddressInUseError, ClosedError, ConnectionRefusedError, ConnectionResetError, FrameTooLargeError } from "./errors.js";
 import { Inbox } from "./inbox.js";
-import { queueSend, type PendingSend } from "./send-queue.js";
+import { queueSend, queueSendBatch, type PendingSend } from "./send-queue.js";
 import { resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
 import { publishConnect } from "./diagnostics-publish.js";
 import { ConnectionBase } from "./transport/connection-base.js";
@@ -56,6 +56,15 @@ class MemoryConnection extends ConnectionBase {
     return queueSend(this.#pending, message, options, () => this.#finishSendingIfClosing());
   }
 
+  /** The whole batch goes into the other end's inbox at once (each message copied), when it has room. */
+  protected override writeBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void> {
+    if (this.#pending.length === 0 && this.#other.inbox.hasRoom) {
+      this.#deliverAll(messages);
+      return RESOLVED;
+    }
+    return queueSendBatch(this.#pending, messages, options, () => this.#finishSendingIfClosing());
+  }
+
   protected override endSending(): void {
     this.#finishSendingIfClosing();
   }
@@ -81,12 +90,20 @@ class MemoryConnection extends ConnectionBase {
     other.inbox.push(message.slice());
   }
 
+  #deliverAll(messages: readonly Uint8Array[]): void {
+    for (const message of messages) {
+      if (this.isClosed) return;
+      this.#deliver(message);
+    }
+  }
+
   /** Accepts waiting sends while the other end has room. */
   #pump(): void {
     const other = this.#other;
     while (this.#pending.length > 0 && other.inbox.hasRoom && !this.isClosed) {
       const entry = this.#pending.shift()!;
-      this.#deliver(entry.message);
+      if (entry.batch === undefined) this.#deliver(entry.message);
+      else this.#deliverAll(entry.batch);
       entry.resolve();
     }
     this.#finishSendingIfClosing();

@@ -39,3 +39,9 @@ export function resolveConnectionOptions(options: ConnectionOptions | undefined)
 export function resolveBacklog(options: ListenOptions | undefined): number {
   return integerOption("backlog", options?.backlog, DEFAULT_BACKLOG, 1, 65_535);
 }
+
+/**
+ * What each message of a `Connection.sendBatch` costs against the batch bound on top of its bytes, so a
+ * batch of many empty messages is bounded too (the same overhead the receiving side charges per queued message).
+ */
+export const BATCH_MESSAGE_OVERHEAD = 128;

@@ -7,7 +7,10 @@ import type { SendOptions } from "./types.js";
 
 /** A send waiting for room: its message, and how to settle it once the message is taken (or fails). */
 export interface PendingSend {
+  /** The message; for a batch, its first message. */
   readonly message: Uint8Array;
+  /** The whole batch of a `sendBatch()` (taken at once, all or none); `undefined` for a single send. */
+  readonly batch?: readonly Uint8Array[] | undefined;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -18,8 +21,26 @@ export interface PendingSend {
  * may now be able to go on: the next send, or a close waiting for the queue to empty).
  */
 export function queueSend(pending: PendingSend[], message: Uint8Array, options: SendOptions | undefined, onCancel: () => void): Promise<void> {
+  return queueEntry(pending, message, undefined, options, onCancel);
+}
+
+/**
+ * Queues a non-empty batch as one entry (`batch` set), taken whole by its owner; a timeout or abort withdraws
+ * the whole batch, as {@link queueSend} does a message.
+ */
+export function queueSendBatch(pending: PendingSend[], batch: readonly Uint8Array[], options: SendOptions | undefined, onCancel: () => void): Promise<void> {
+  return queueEntry(pending, batch[0]!, batch, options, onCancel);
+}
+
+function queueEntry(
+  pending: PendingSend[],
+  message: Uint8Array,
+  batch: readonly Uint8Array[] | undefined,
+  options: SendOptions | undefined,
+  onCancel: () => void,
+): Promise<void> {
   return wait<void>("send", options, (resolve, reject) => {
-    const entry: PendingSend = { message, resolve, reject };
+    const entry: PendingSend = { message, batch, resolve, reject };
     pending.push(entry);
     return () => {
       removeItem(pending, entry);

@@ -9,7 +9,9 @@
  * - {@link Inbox}: the receiving queue of a connection, with byte accounting, pause/resume callbacks and an
  *   `onTake` hook for layers that acknowledge or grant credit as messages are taken.
  * - {@link AcceptQueue}: a listener's backlog between its source of connections and `accept()`.
- * - {@link queueSend}: the queue of sends waiting for room, for connections that do their own backpressure.
+ * - {@link queueSend}, {@link queueSendBatch}: the queue of sends (and whole batches) waiting for room, for
+ *   connections that do their own backpressure.
+ * - {@link checkedBatchBounds}: the bounds of a `receiveBatch()`, for connections that read without an inbox.
  * - {@link Deferred}, {@link noop}, {@link settledOf}: the promise helpers behind every `closed`.
  * - {@link publishConnect}, {@link publishRefuse}, {@link publishProtocolError}, {@link publishRpcCallStart} /
  *   {@link publishRpcCallEnd}: the diagnostics events a transport or layer publishes itself (`ConnectionBase` and
@@ -19,11 +21,11 @@
  *
  * @packageDocumentation
  */
-export { ConnectionBase } from "./transport/connection-base.js";
+export { ConnectionBase, checkedBatchBounds } from "./transport/connection-base.js";
 export { ListenerBase } from "./transport/listener-base.js";
 export { Inbox, type InboxOptions } from "./inbox.js";
 export { AcceptQueue } from "./accept-queue.js";
-export { queueSend, removeItem, type PendingSend } from "./send-queue.js";
+export { queueSend, queueSendBatch, removeItem, type PendingSend } from "./send-queue.js";
 export { Deferred, noop, settledOf } from "./deferred.js";
 export { resolveBacklog, resolveConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
 export {

@@ -30,6 +30,18 @@ export type SendOptions = WaitOptions;
 /** Options of {@link Connection.receive}. */
 export type ReceiveOptions = WaitOptions;
 
+/** Options of {@link Connection.receiveBatch}. */
+export interface ReceiveBatchOptions extends WaitOptions {
+  /** At most this many messages (a positive integer). Default: no limit beyond `maxBytes`. */
+  readonly maxMessages?: number | undefined;
+  /**
+   * At most this many payload bytes in the batch (a positive integer); the first message is returned whatever
+   * its size. Default: the connection's `highWaterMark` (256 KiB unless configured), or 256 KiB where the
+   * connection has none.
+   */
+  readonly maxBytes?: number | undefined;
+}
+
 /**
  * Options of {@link Connection.close}. The wait is for the peer to finish too; when it expires (or the
  * signal aborts) the connection is aborted instead, and `closed` rejects with the reason.
@@ -67,12 +79,33 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
   send(message: Uint8Array, options?: SendOptions): Promise<void>;
 
   /**
+   * Sends `messages`, in order, with one call and one wait: the batch path for many small messages. It waits
+   * (under `options`, like `send()`) until the connection has room, then accepts the whole batch at once, in
+   * order after every earlier send: all of it or, when the wait ends first, none of it (withdrawn whole).
+   * Each message is checked like `send()`'s; a batch whose messages total more than
+   * `maxMessageSize + 128 × (count − 1)` bytes of cost — each message costs its bytes plus
+   * `BATCH_MESSAGE_OVERHEAD` (128) — is refused with `MessageTooLargeError` (split it), so a batch
+   * holds no more memory than the largest single message. An empty batch resolves at once while open.
+   *
+   * As with `send()`, the arrays may be read until they are written: do not modify them after sending.
+   */
+  sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void>;
+
+  /**
    * Waits for the next message. Resolves with it, or with `undefined` once the peer has closed cleanly
    * and every message before the close was received. Rejects with the error that broke the connection
    * (after every message received before it), or with `TimeoutError`/`AbortError` from the options, which
    * leave the connection and the next message untouched.
    */
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined>;
+
+  /**
+   * Waits for at least one message (under `options`, like `receive()`), then returns, in order, every message
+   * already received, bounded by `maxMessages` and `maxBytes`: the batch path's receiving half, one promise
+   * for many messages. Resolves with `undefined` at a clean end (after every message), rejects like
+   * `receive()`. Never an empty array.
+   */
+  receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined>;
 
   /**
    * Closes gracefully: no more sends are accepted, everything already accepted is delivered, the peer is

@@ -125,3 +125,86 @@ describe("Inbox", () => {
     expect(inbox.length).toBe(50 * 1000);
   });
 });
+
+describe("Inbox.receiveBatch", () => {
+  it("takes every queued message at once, in order, within maxMessages and maxBytes", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    for (let i = 0; i < 10; i++) inbox.push(bytes(10, i));
+    expect((await inbox.receiveBatch({ maxMessages: 3 }))?.map((m) => m[0])).toEqual([0, 1, 2]);
+    expect((await inbox.receiveBatch({ maxBytes: 25 }))?.map((m) => m[0])).toEqual([3, 4]);
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([5, 6, 7, 8, 9]);
+    expect(inbox.length).toBe(0);
+  });
+
+  it("returns the first message even when it is larger than maxBytes", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    inbox.push(bytes(100, 1));
+    inbox.push(bytes(1, 2));
+    expect((await inbox.receiveBatch({ maxBytes: 10 }))?.map((m) => m.byteLength)).toEqual([100]);
+  });
+
+  it("waits for a message, then hands out everything pushed in the same turn together", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    const waiting = inbox.receiveBatch();
+    for (let i = 0; i < 5; i++) inbox.push(bytes(1, i));
+    expect((await waiting)?.map((m) => m[0])).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("keeps the order of readers waiting with receive(), receiveBatch() and the iterator", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    const first = inbox.receive();
+    const batch = inbox.receiveBatch({ maxMessages: 2 });
+    const next = inbox[Symbol.asyncIterator]().next();
+    const last = inbox.receive();
+    for (let i = 0; i < 5; i++) inbox.push(bytes(1, i));
+    expect((await first)?.[0]).toBe(0);
+    expect((await batch)?.map((m) => m[0])).toEqual([1, 2]);
+    expect((await next).value?.[0]).toBe(3);
+    expect((await last)?.[0]).toBe(4);
+  });
+
+  it("resolves undefined at a clean end and rejects with the failure, after the queued messages", async () => {
+    const ended = new Inbox({ highWaterMark: 100 });
+    ended.push(bytes(1));
+    ended.end();
+    expect(await ended.receiveBatch()).toHaveLength(1);
+    expect(await ended.receiveBatch()).toBeUndefined();
+    const failed = new Inbox({ highWaterMark: 100 });
+    const waiting = failed.receiveBatch();
+    failed.push(bytes(1));
+    failed.fail(new Error("broken"));
+    expect(await waiting).toHaveLength(1);
+    await expect(failed.receiveBatch()).rejects.toThrow("broken");
+  });
+
+  it("charges, calls onTake per message and onDrain once the batch frees the queue", async () => {
+    const events: string[] = [];
+    const each = 10 + MESSAGE_OVERHEAD;
+    const inbox = new Inbox({
+      highWaterMark: 4 * each,
+      onFull: () => events.push("full"),
+      onDrain: () => events.push("drain"),
+      onTake: () => events.push("take"),
+    });
+    for (let i = 0; i < 4; i++) inbox.push(bytes(10));
+    expect(await inbox.receiveBatch()).toHaveLength(4);
+    // onDrain comes as the second take brings the queue to half, before that message is handed out.
+    expect(events).toEqual(["full", "take", "drain", "take", "take", "take"]);
+    expect(inbox.bufferedBytes).toBe(0);
+  });
+
+  it("refuses bounds that are not positive integers with InvalidArgumentError", async () => {
+    const inbox = new Inbox({ highWaterMark: 100 });
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      await expect(inbox.receiveBatch({ maxMessages: bad })).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ARGUMENT" });
+      await expect(inbox.receiveBatch({ maxBytes: bad })).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ARGUMENT" });
+    }
+  });
+
+  it("times out leaving the next message in place", async () => {
+    const inbox = new Inbox({ highWaterMark: 100 });
+    await expect(inbox.receiveBatch({ timeout: 0 })).rejects.toMatchObject({ code: "IPC_ERR_TIMEOUT" });
+    inbox.push(bytes(1, 7));
+    expect((await inbox.receive())?.[0]).toBe(7);
+  });
+});

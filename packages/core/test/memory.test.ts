@@ -84,3 +84,38 @@ describe("memory transport specifics", () => {
     await expect(a.send("text" as unknown as Uint8Array)).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ARGUMENT" });
   });
 });
+
+describe("memory transport: the batch path", () => {
+  it("delivers a batch whole and in order after earlier sends, as copies", async () => {
+    const [a, b] = memoryPair();
+    const batch = [new Uint8Array([2]), new Uint8Array(0), new Uint8Array([3, 3])];
+    await a.send(new Uint8Array([1]));
+    await a.sendBatch(batch);
+    batch[0]![0] = 99;
+    expect(await b.receiveBatch()).toEqual([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array(0), new Uint8Array([3, 3])]);
+  });
+
+  it("withdraws a waiting batch whole when its wait times out, and accepts later ones in order", async () => {
+    const [a, b] = memoryPair({ highWaterMark: 200 });
+    await a.send(new Uint8Array([1])); // 129 charged: under 200, so one more goes in
+    await a.send(new Uint8Array([2])); // now full
+    await expect(a.sendBatch([new Uint8Array([8]), new Uint8Array([9])], { timeout: 1 })).rejects.toMatchObject({ code: "IPC_ERR_TIMEOUT" });
+    const later = a.sendBatch([new Uint8Array([3]), new Uint8Array([4])]);
+    const got: number[] = [];
+    while (got.length < 4) for (const m of (await b.receiveBatch())!) got.push(m[0]!);
+    await later;
+    expect(got).toEqual([1, 2, 3, 4]);
+  });
+
+  it("refuses a batch whose cost is over maxMessageSize + 128, and a bad element, before sending any of it", async () => {
+    const [a, b] = memoryPair({ maxMessageSize: 1000 });
+    await expect(a.sendBatch([new Uint8Array(1000)])).resolves.toBeUndefined();
+    const tooMuch = [new Uint8Array(500), new Uint8Array(500)]; // 500+128 + 500+128 > 1128
+    await expect(a.sendBatch(tooMuch)).rejects.toMatchObject({ code: "IPC_ERR_MESSAGE_TOO_LARGE" });
+    await expect(a.sendBatch([new Uint8Array(1), "x" as unknown as Uint8Array])).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ARGUMENT" });
+    await expect(a.sendBatch([])).resolves.toBeUndefined();
+    await a.close();
+    expect((await b.receiveBatch())?.map((m) => m.byteLength)).toEqual([1000]);
+    expect(await b.receiveBatch()).toBeUndefined();
+  });
+});

@@ -123,6 +123,15 @@ function withLogging(connection: Connection, log: DebugLogger): Connection {
     if (message !== undefined) log({ event: "receive", remote, bytes: message.byteLength });
     return message;
   };
+  const sendBatch: Connection["sendBatch"] = (messages, options) => {
+    for (const message of messages) log({ event: "send", remote, bytes: message.byteLength });
+    return connection.sendBatch(messages, options);
+  };
+  const receiveBatch: Connection["receiveBatch"] = async (options) => {
+    const batch = await connection.receiveBatch(options);
+    if (batch !== undefined) for (const message of batch) log({ event: "receive", remote, bytes: message.byteLength });
+    return batch;
+  };
   async function* iterate(): AsyncGenerator<Uint8Array, void> {
     for (;;) {
       const message = await receive();
@@ -136,6 +145,8 @@ function withLogging(connection: Connection, log: DebugLogger): Connection {
     get(target, key) {
       if (key === "send") return send;
       if (key === "receive") return receive;
+      if (key === "sendBatch") return sendBatch;
+      if (key === "receiveBatch") return receiveBatch;
       if (key === Symbol.asyncIterator) return iterate;
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;

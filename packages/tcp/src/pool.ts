@@ -10,6 +10,7 @@ import {
   wait,
   type CloseOptions,
   type Connection,
+  type ReceiveBatchOptions,
   type ReceiveOptions,
   type SendOptions,
   type WaitOptions,
@@ -288,9 +289,25 @@ class Lease implements PooledConnection {
     }
   }
 
+  sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void> {
+    try {
+      return this.#live().sendBatch(messages, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
     try {
       return this.#live().receive(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    try {
+      return this.#live().receiveBatch(options);
     } catch (error) {
       return Promise.reject(error);
     }

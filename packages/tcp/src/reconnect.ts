@@ -8,7 +8,7 @@
  * was accepted by the connection of that moment — if that connection breaks before the peer read it, it
  * is lost (TCP cannot tell which bytes the peer's application got). The reliable channel closes that gap.
  */
-import { ClosedError, InvalidArgumentError, isIpcError, race, type CloseOptions, type Connection, type ReceiveOptions, type SendOptions } from "@ipc/core";
+import { ClosedError, InvalidArgumentError, isIpcError, race, type CloseOptions, type Connection, type ReceiveBatchOptions, type ReceiveOptions, type SendOptions } from "@ipc/core";
 import { Deferred, Inbox, resolveConnectionOptions, settledOf } from "@ipc/core/transport";
 import type { TcpConnectOptions } from "./options.js";
 import type { TcpConnection } from "./socket.js";
@@ -122,8 +122,27 @@ class Reconnecting implements ReconnectingConnection {
     }
   }
 
+  /** Like `send()`: a batch not accepted because its connection broke is sent whole on the next one. */
+  async sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void> {
+    for (;;) {
+      if (this.#closing) throw new ClosedError(`connection to ${this.remoteAddress} is closed`);
+      const connection = this.#state === "connected" && this.#current !== undefined ? this.#current : await race("send", this.#ready.promise, options);
+      try {
+        return await connection.sendBatch(messages, options);
+      } catch (error) {
+        if (!isLoss(error) || this.#closing) throw error;
+        await settledOf(connection.closed);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
     return this.#inbox.receive(options);
+  }
+
+  receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    return this.#inbox.receiveBatch(options);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {

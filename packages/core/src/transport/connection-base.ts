@@ -8,8 +8,9 @@ import { abortError, race } from "../deadline.js";
 import { Deferred, settledOf } from "../deferred.js";
 import { publishClose, watchingBackpressure } from "../diagnostics-publish.js";
 import { AbortError, ClosedError, InvalidArgumentError, MessageTooLargeError } from "../errors.js";
-import type { Inbox } from "../inbox.js";
-import type { CloseOptions, Connection, Peer, ReceiveOptions, SendOptions } from "../types.js";
+import { batchBounds, type Inbox } from "../inbox.js";
+import { BATCH_MESSAGE_OVERHEAD, DEFAULT_HIGH_WATER_MARK } from "../options.js";
+import type { CloseOptions, Connection, Peer, ReceiveBatchOptions, ReceiveOptions, SendOptions } from "../types.js";
 
 const OPEN = 0;
 /** This side or the peer began to close: no more sends; what was accepted still goes out. */
@@ -17,6 +18,15 @@ const CLOSING = 1;
 /** `closed` has settled, cleanly or with the failure. */
 const CLOSED = 2;
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The checked bounds of a `receiveBatch()` for a connection that reads without an inbox: `maxMessages`
+ * (default unlimited) and `maxBytes` (default `defaultMaxBytes`, 256 KiB unless given). Throws
+ * `InvalidArgumentError` for a bound that is not a positive integer.
+ */
+export function checkedBatchBounds(options: ReceiveBatchOptions | undefined, defaultMaxBytes = DEFAULT_HIGH_WATER_MARK): { maxMessages: number; maxBytes: number } {
+  return batchBounds(options, defaultMaxBytes);
+}
 
 /**
  * A connection's shared behaviour. Subclasses implement the hooks `write`, `endSending` and `onFail` (and
@@ -74,12 +84,30 @@ export abstract class ConnectionBase implements Connection {
     return refused === undefined ? this.write(message, options) : Promise.reject(refused);
   }
 
+  /**
+   * Checks every message and the batch's total cost (`Connection.sendBatch`), then the state and the signal,
+   * and hands the batch to `writeBatch`; an empty batch resolves at once while open.
+   */
+  sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void> {
+    const refused = this.#checkBatch(messages) ?? this.#checkSending(options);
+    if (refused !== undefined) return Promise.reject(refused);
+    return messages.length === 0 ? Promise.resolve() : this.writeBatch(messages, options);
+  }
+
   /** An already-aborted signal rejects at once, leaving the next message for the next call. */
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
     const inbox = this.inbox;
     return inbox === undefined ? this.read(options) : inbox.receive(options);
+  }
+
+  /** Like `receive()`: an already-aborted signal rejects at once; bounds are checked before any wait. */
+  receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+    const inbox = this.inbox;
+    return inbox === undefined ? this.readBatch(options) : inbox.receiveBatch(options);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
@@ -117,14 +145,28 @@ export abstract class ConnectionBase implements Connection {
 
   /**
    * Takes a checked message: resolves once the transport accepted it (into its bounded buffer, the OS, the
-   * ring), or waits under `options` for room, withdrawing it if the wait ends first. (A batch path adds a
-   * sibling hook taking many checked messages, under the same checks.)
+   * ring), or waits under `options` for room, withdrawing it if the wait ends first.
    */
   protected abstract write(message: Uint8Array, options: SendOptions | undefined): Promise<void>;
+
+  /**
+   * Takes a checked, non-empty batch (`Connection.sendBatch`): in order after every earlier write, accepted
+   * whole once there is room (one wait), or withdrawn whole if the wait ends first. Each transport and layer
+   * implements it natively (one write of all frames, one doorbell, one credit check), not as a loop of `write`.
+   */
+  protected abstract writeBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void>;
 
   /** The next message, for a connection without an inbox (the signal is checked already). */
   protected read(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
     return this.inbox!.receive(options);
+  }
+
+  /**
+   * A batch of messages, for a connection without an inbox (the signal is checked already; the bounds are
+   * not: see {@link checkedBatchBounds}).
+   */
+  protected readBatch(options: ReceiveBatchOptions | undefined): Promise<Uint8Array[] | undefined> {
+    return this.inbox!.receiveBatch(options);
   }
 
   /** This side's graceful close begins (once, from `close()` or `closedByPeer()`): deliver, then tell the peer. */
@@ -184,6 +226,21 @@ export abstract class ConnectionBase implements Connection {
   #checkMessage(message: Uint8Array): Error | undefined {
     if (!(message instanceof Uint8Array)) return new InvalidArgumentError("send() takes a Uint8Array");
     if (message.byteLength > this.maxMessageSize) return new MessageTooLargeError(message.byteLength, this.maxMessageSize);
+    return undefined;
+  }
+
+  #checkBatch(messages: readonly Uint8Array[]): Error | undefined {
+    if (!Array.isArray(messages)) return new InvalidArgumentError("sendBatch() takes an array of Uint8Array");
+    let cost = 0;
+    for (const message of messages) {
+      const refused = this.#checkMessage(message);
+      if (refused !== undefined) return refused;
+      cost += message.byteLength + BATCH_MESSAGE_OVERHEAD;
+    }
+    const limit = this.maxMessageSize + BATCH_MESSAGE_OVERHEAD;
+    if (cost > limit && messages.length > 1) {
+      return new MessageTooLargeError(cost, this.maxMessageSize, { batch: messages.length });
+    }
     return undefined;
   }
 

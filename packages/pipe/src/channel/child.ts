@@ -14,6 +14,7 @@ import {
   type ConnectOptions,
   type Connection,
   type Peer,
+  type ReceiveBatchOptions,
   type ReceiveOptions,
   type SendOptions,
 } from "@ipc/core";
@@ -122,8 +123,16 @@ class ChildConnection implements ChildChannel {
     return this.#inner.send(message, options);
   }
 
+  sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void> {
+    return this.#inner.sendBatch(messages, options);
+  }
+
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
     return this.#inner.receive(options);
+  }
+
+  receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    return this.#inner.receiveBatch(options);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {

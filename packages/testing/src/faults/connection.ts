@@ -10,6 +10,7 @@ import {
   type Connection,
   type Listener,
   type Peer,
+  type ReceiveBatchOptions,
   type ReceiveOptions,
   type SendOptions,
   type WaitOptions,
@@ -141,8 +142,19 @@ class Faulty implements FaultyConnection {
     return this.#inner.send(message, options);
   }
 
+  /** Counts each message of the batch like `send()`; a drop inside the batch fails it whole (nothing sent). */
+  sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void> {
+    if (this.faults.dropped !== undefined) return Promise.reject(this.#dropError());
+    for (const message of messages) if (this.#count(message)) return Promise.reject(this.#dropError());
+    return this.#inner.sendBatch(messages, options);
+  }
+
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
     return this.#inbox.receive(options);
+  }
+
+  receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    return this.#inbox.receiveBatch(options);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
