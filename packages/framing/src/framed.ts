@@ -185,6 +185,12 @@ class FramedConnection extends ConnectionBase {
     return this.#writer.send(message, options);
   }
 
+  /** The batch path: every frame through the writer in one loop, or the batch waits whole (see FrameWriter.sendBatch). */
+  protected override writeBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void> {
+    this.#spoke = true;
+    return this.#writer.sendBatch(messages, options);
+  }
+
   /** Ends the stream once what was accepted is written. */
   protected override endSending(): void {
     this.#writer.end((error) => {

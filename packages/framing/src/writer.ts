@@ -3,7 +3,9 @@
  * into a slab, so the sends of one tick leave in one `write()` (or one per 64 KiB); large ones are not
  * copied but written with their header in the same `writev` (cork/uncork). The bytes accepted and not yet written are
  * bounded by the high-water mark: beyond it, `send()` waits, in order, and a send whose deadline expires
- * while waiting is withdrawn (never sent).
+ * while waiting is withdrawn (never sent). `sendBatch()` is the same path for many messages at once: all of
+ * them are framed in one loop when there is room, or the whole batch waits as one entry, and is accepted or
+ * withdrawn whole.
  */
 import type { Writable } from "node:stream";
 import { wait, type SendOptions } from "@ipc/core";
@@ -27,7 +29,10 @@ interface Slab {
 }
 
 interface WaitingSend {
-  readonly message: Uint8Array;
+  /** The message of a `send()`; `undefined` for a batch. */
+  readonly message: Uint8Array | undefined;
+  /** The messages of a `sendBatch()`, accepted together. */
+  readonly batch: readonly Uint8Array[] | undefined;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -77,8 +82,29 @@ export class FrameWriter {
       this.#append(message);
       return RESOLVED;
     }
+    return this.#wait(message, undefined, options);
+  }
+
+  /**
+   * Frames every message of `messages` (non-empty, each already checked), in order after every earlier
+   * send. While there is room (nothing waits and the buffered bytes are under the high-water mark) the whole
+   * batch is framed at once — small messages packed into the slabs, a write per full 64 KiB slab, large ones
+   * written from the caller's arrays — and it resolves at once; otherwise the batch waits as one entry, is
+   * accepted whole when room is made, and is withdrawn whole if the wait ends first. Like {@link send}, the
+   * caller's arrays may be read until they are written.
+   */
+  sendBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#waiting.length === 0 && this.#batchBytes + this.#inFlight < this.#highWaterMark) {
+      this.#appendBatch(messages);
+      return RESOLVED;
+    }
+    return this.#wait(undefined, messages, options);
+  }
+
+  #wait(message: Uint8Array | undefined, batch: readonly Uint8Array[] | undefined, options: SendOptions | undefined): Promise<void> {
     return wait<void>("send", options, (resolve, reject) => {
-      const entry: WaitingSend = { message, resolve, reject };
+      const entry: WaitingSend = { message, batch, resolve, reject };
       this.#waiting.push(entry);
       return () => {
         const i = this.#waiting.indexOf(entry);
@@ -155,6 +181,46 @@ export class FrameWriter {
     if (this.#batchBytes >= SLAB_SIZE) this.flush();
   }
 
+  /**
+   * The batch loop: the shape of a plain packing loop (header, then payload, into a 64 KiB buffer, written
+   * when full), with the slab state in locals. A full slab is written at once (see #append); the rest goes at
+   * the end of the tick.
+   */
+  #appendBatch(messages: readonly Uint8Array[]): void {
+    const count = messages.length;
+    let bytes = this.#slab.bytes;
+    let end = this.#slabEnd;
+    let added = 0;
+    for (let i = 0; i < count; i++) {
+      const message = messages[i]!;
+      const size = message.byteLength;
+      const need = HEADER_SIZE + size;
+      if (size <= COPY_LIMIT && bytes.byteLength - end >= need) {
+        bytes[end] = size >>> 24;
+        bytes[end + 1] = (size >>> 16) & 0xff;
+        bytes[end + 2] = (size >>> 8) & 0xff;
+        bytes[end + 3] = size & 0xff;
+        if (size > 0) bytes.set(message, end + HEADER_SIZE);
+        end += need;
+        added += need;
+        continue;
+      }
+      // The slab is full, or the message is large: settle the state, take the ordinary path, reload. A
+      // full slab is written now, alone (one write per 64 KiB, as a plain packing loop does).
+      this.#slabEnd = end;
+      this.#batchBytes += added;
+      added = 0;
+      if (size <= COPY_LIMIT && this.#batchBytes > 0) this.flush();
+      this.#append(message);
+      bytes = this.#slab.bytes;
+      end = this.#slabEnd;
+    }
+    this.#slabEnd = end;
+    this.#batchBytes += added;
+    if (this.#batchBytes >= SLAB_SIZE) this.flush();
+    else this.#schedule();
+  }
+
   #appendSmall(message: Uint8Array): void {
     const size = message.byteLength;
     const need = HEADER_SIZE + size;
@@ -219,7 +285,8 @@ export class FrameWriter {
   #pump(): void {
     while (this.#waiting.length > 0 && this.#error === undefined && this.bufferedBytes < this.#highWaterMark) {
       const entry = this.#waiting.shift()!;
-      this.#append(entry.message);
+      if (entry.message !== undefined) this.#append(entry.message);
+      else this.#appendBatch(entry.batch!);
       entry.resolve();
     }
     this.#endIfDone();
