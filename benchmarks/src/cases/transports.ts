@@ -13,6 +13,7 @@ import type { BenchCase, CaseContext, CaseModule, CaseParams, Group, GroupRow, M
 import { measureMessages, serveMessages } from "../lib/loops.js";
 import { certificate, exitWithParent } from "../lib/processes.js";
 import { SMALL_MESSAGE, sizeId } from "../lib/sizes.js";
+import { now, rates } from "../lib/stats.js";
 import { ALL_REGIMES, groupTitle, type Transport } from "../lib/titles.js";
 import { plainId, rawId, sizesOf, type Mechanism } from "./raw.js";
 
@@ -27,15 +28,24 @@ const TRANSPORTS: Readonly<Record<Transport, { label: string; raw?: Mechanism }>
   memory: { label: "memory:// (one process)" },
 };
 
-/** The id of an @ipc case: `unix-rtt-64B`, `shm-stream-1MiB`. */
-export function oursId(transport: Transport, kind: "rtt" | "stream", size: number): string {
+/** The id of an @ipc case: `unix-rtt-64B`, `shm-stream-1MiB`, `unix-batch-64B` (a stream through the batch path). */
+export function oursId(transport: Transport, kind: "rtt" | "stream" | "batch", size: number): string {
   return `${transport}-${kind}-${sizeId(size)}`;
 }
+
+/**
+ * The transports whose stream of small messages is also measured through the batch path (`sendBatch()` /
+ * `receiveBatch()`, issue 17), beside one `send()` per message.
+ */
+const BATCH_TRANSPORTS: readonly Transport[] = ["unix", "tcp"];
+/** Messages per `sendBatch()`: about what the raw packed loop puts in one 64 KiB write (963 frames of 68 B). */
+const BATCH = 1024;
 
 interface Arg {
   readonly dir: string;
   readonly size: number;
-  readonly kind: "rtt" | "stream";
+  /** `batch`: a stream through sendBatch()/receiveBatch(). */
+  readonly kind: "rtt" | "stream" | "batch";
 }
 const parse = (text: string): Arg => JSON.parse(text) as Arg;
 
@@ -83,8 +93,71 @@ async function connectTo(transport: Transport, arg: Arg, address: string): Promi
 /** Serves every connection of `listener` (echo or count, by the case's kind). */
 function serveAll(listener: Listener, kind: Arg["kind"]): void {
   void (async () => {
-    for await (const connection of listener) void serveMessages(connection, kind).catch(() => connection.abort());
+    for await (const connection of listener) {
+      void serveKind(connection, kind).catch(() => connection.abort());
+    }
   })();
+}
+
+/** The serving side of a case of `kind`. */
+function serveKind(connection: Connection, kind: Arg["kind"]): Promise<void> {
+  return kind === "batch" ? serveBatches(connection) : serveMessages(connection, kind);
+}
+
+/** The measuring side of a case of `kind`. */
+function measureKind(connection: Connection, arg: Arg, budget: CaseContext["budget"]): Promise<Metrics> {
+  return arg.kind === "batch" ? measureBatches(connection, arg.size, budget) : measureMessages(connection, arg.kind, arg.size, budget);
+}
+
+// --- the batch path: a stream sent with sendBatch() and received with receiveBatch() ---------------------
+// The same protocol as lib/loops.ts's stream (an empty message ends a phase, the receiver answers its count as
+// an 8-byte float), with one call per batch on both sides.
+
+function encodeCount(count: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setFloat64(0, count, true);
+  return bytes;
+}
+
+/** The receiving side: counts the messages of every batch until an empty one, then answers the count. */
+async function serveBatches(connection: Connection): Promise<void> {
+  let count = 0;
+  for (;;) {
+    const batch = await connection.receiveBatch();
+    if (batch === undefined) return;
+    for (const message of batch) {
+      if (message.byteLength > 0) count++;
+      else {
+        await connection.send(encodeCount(count));
+        count = 0;
+      }
+    }
+  }
+}
+
+/** Sends batches of {@link BATCH} copies of `message` for `ms`, then an empty message; checks the count. */
+async function streamBatches(connection: Connection, batch: readonly Uint8Array[], ms: number): Promise<number> {
+  let sent = 0;
+  const end = now() + ms * 1e6;
+  do {
+    await connection.sendBatch(batch);
+    sent += batch.length;
+  } while (now() < end);
+  await connection.send(new Uint8Array(0));
+  const answer = await connection.receive();
+  const received = answer === undefined ? -1 : new DataView(answer.buffer, answer.byteOffset, 8).getFloat64(0, true);
+  if (received !== sent) throw new Error(`sent ${sent} messages in batches, the receiver counted ${received}`);
+  return sent;
+}
+
+async function measureBatches(connection: Connection, size: number, budget: CaseContext["budget"]): Promise<Metrics> {
+  const batch: Uint8Array[] = new Array<Uint8Array>(BATCH).fill(new Uint8Array(size).fill(0x61));
+  await connection.send(new Uint8Array(0));
+  await connection.receive();
+  await streamBatches(connection, batch, budget.warmupMs); // unmeasured
+  const start = now();
+  const sent = await streamBatches(connection, batch, budget.measureMs);
+  return rates(sent, size, now() - start);
 }
 
 async function peer(transport: Transport, text: string): Promise<void> {
@@ -109,7 +182,7 @@ async function measure(transport: Transport, context: CaseContext): Promise<Metr
     connection = await connectTo(transport, arg, context.ready);
   }
   try {
-    return await measureMessages(connection, arg.kind, arg.size, context.budget);
+    return await measureKind(connection, arg, context.budget);
   } finally {
     connection.abort();
   }
@@ -119,7 +192,7 @@ async function measure(transport: Transport, context: CaseContext): Promise<Metr
 async function pipeChild(text: string): Promise<void> {
   const arg = parse(text);
   const connection = (await import("@ipc/pipe")).parentChannel(limits(arg.size));
-  await serveMessages(connection, arg.kind).catch(() => undefined);
+  await serveKind(connection, arg.kind).catch(() => undefined);
   await connection.close().catch(() => undefined);
 }
 
@@ -131,7 +204,7 @@ async function framedPeer(text: string): Promise<void> {
   const { framed } = await import("@ipc/framing");
   const server = net.createServer(
     { allowHalfOpen: true },
-    (socket) => void serveMessages(framed(socket, limits(arg.size)), arg.kind).catch(() => socket.destroy()),
+    (socket) => void serveKind(framed(socket, limits(arg.size)), arg.kind).catch(() => socket.destroy()),
   );
   server.listen(join(arg.dir, "framed.sock"));
   await once(server, "listening");
@@ -144,7 +217,7 @@ async function framedMeasure(context: CaseContext): Promise<Metrics> {
   await once(socket, "connect");
   const connection = (await import("@ipc/framing")).framed(socket, limits(arg.size));
   try {
-    return await measureMessages(connection, arg.kind, arg.size, context.budget);
+    return await measureKind(connection, arg, context.budget);
   } finally {
     connection.abort();
   }
@@ -183,6 +256,17 @@ function cases(params: CaseParams): BenchCase[] {
       }
     }
   }
+  for (const transport of BATCH_TRANSPORTS) {
+    for (const size of params.sizes.filter((s) => s < SMALL_MESSAGE)) {
+      all.push({
+        id: oursId(transport, "batch", size),
+        label: `${TRANSPORTS[transport].label}, sendBatch()/receiveBatch() of ${BATCH}`,
+        run: (c) => measure(transport, c),
+        peer: (a: string) => peer(transport, a),
+        peerArg: argOf(size, "batch"),
+      });
+    }
+  }
   for (const size of framedSizes(params)) {
     for (const kind of ["rtt", "stream"] as const) {
       all.push({
@@ -206,6 +290,12 @@ function targetsOf(transport: Transport, kind: "rtt" | "stream", size: number): 
     if (transport === "shm") return [{ metric: "p50 µs", absolute: 2, text: "≤ 2 µs" }];
   }
   if (kind === "stream" && size === 64) {
+    if (BATCH_TRANSPORTS.includes(transport)) {
+      return [
+        { metric: "msgs/s", absolute: 4e6, text: "≥ 4 M msgs/s per message", cases: [oursId(transport, "stream", size)] },
+        { metric: "msgs/s", ratio: 0.9, text: "≥ 0.9× raw packed, batch path", cases: [oursId(transport, "batch", size)] },
+      ];
+    }
     if (socket) return [{ metric: "msgs/s", absolute: 4e6, text: "≥ 4 M msgs/s" }];
     if (transport === "pipe")
       return [{ metric: "msgs/s", ratio: 4, vs: rawId("stdio", "stream", 64, "-per-message"), text: "≥ 4× one write per message (not syscall-bound)" }];
@@ -225,6 +315,7 @@ function groups(params: CaseParams): Group[] {
     for (const size of sizesFor(transport, params)) {
       for (const kind of ["rtt", "stream"] as const) {
         const rows: GroupRow[] = [{ case: oursId(transport, kind, size), role: "ours" }];
+        if (kind === "stream" && size < SMALL_MESSAGE && BATCH_TRANSPORTS.includes(transport)) rows.push({ case: oursId(transport, "batch", size), role: "ours" });
         if (transport === "unix" && framedSizes(params).includes(size)) rows.push({ case: `framed-unix-${kind}-${sizeId(size)}`, role: "ours", profiles: [] });
         if (raw !== undefined) {
           rows.push({ case: rawId(raw, kind, size), role: "baseline" });
