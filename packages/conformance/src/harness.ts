@@ -3,7 +3,7 @@
  * server, and deterministic message contents with checks.
  */
 import { createHash } from "node:crypto";
-import type { Connection, Listener } from "@ipc/core";
+import type { Connection, ConnectionOptions, Listener } from "@ipc/core";
 import type { Resources } from "@ipc/testing";
 import type { ConformanceFixture } from "./fixture.js";
 
@@ -43,10 +43,10 @@ export async function connect(ctx: Context, listener: Listener, options?: Parame
   return ctx.resources.connection(await ctx.fixture.connect(listener.address, options));
 }
 
-/** A connected pair: a client and the server's end of it. */
-export async function pair(ctx: Context): Promise<{ listener: Listener; client: Connection; server: Connection }> {
-  const listener = await listen(ctx);
-  const client = await connect(ctx, listener);
+/** A connected pair: a client and the server's end of it (`options` for both ends). */
+export async function pair(ctx: Context, options?: ConnectionOptions): Promise<{ listener: Listener; client: Connection; server: Connection }> {
+  const listener = await listen(ctx, options);
+  const client = await connect(ctx, listener, options);
   const server = ctx.resources.connection((await listener.accept({ timeout: 10_000 }))!);
   return { listener, client, server };
 }

@@ -13,6 +13,7 @@
  */
 import { afterEach, describe } from "vitest";
 import type { Connection } from "@ipc/core";
+import { batchCases } from "./cases/batch.js";
 import { channelCases } from "./cases/channels.js";
 import { crossProcessCases } from "./cases/cross-process.js";
 import { endReasonCases } from "./cases/end-reasons.js";
@@ -57,6 +58,7 @@ export function runConformance(fixture: ConformanceFixture): void {
     messagingCases(fixture, ctx);
     lifecycleCases(fixture, ctx);
     sharedRuleCases(fixture, ctx);
+    batchCases(fixture, ctx);
     endReasonCases(fixture, ctx);
     faultCases(fixture, ctx);
     crossProcessCases(fixture, ctx);

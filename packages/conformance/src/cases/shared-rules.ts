@@ -1,62 +1,9 @@
-import type { Connection } from "@ipc/core";
 import { describe, expect, it } from "vitest";
-import type { ChannelLayers } from "../channel-layers.js";
 import type { ConformanceFixture } from "../fixture.js";
-import { checkPatterned, lacking, listen, pair, patterned, rejection, type Context } from "../harness.js";
-
-/** The end under test (`a`) and its peer (`b`). */
-interface Ends {
-  readonly a: Connection;
-  readonly b: Connection;
-}
-
-/** A connection of one kind: the transport's own, or a layer's over it. */
-interface Kind {
-  readonly name: string;
-  /** Why the kind cannot run here, if it cannot. */
-  readonly missing?: string | undefined;
-  make(c: Context): Promise<Ends>;
-}
+import { checkPatterned, lacking, listen, patterned, rejection, type Context } from "../harness.js";
+import { kinds, type Ends } from "../kinds.js";
 
 const WAIT = { timeout: 10_000 };
-
-function kinds(fixture: ConformanceFixture): Kind[] {
-  const missing = fixture.channels === undefined ? "no channel layers given (fixture.channels)" : undefined;
-  // Only called when the layers were given: the kinds are skipped otherwise.
-  const layers = (): ChannelLayers => fixture.channels!;
-  return [
-    {
-      name: "a transport connection",
-      make: async (c) => {
-        const { client, server } = await pair(c);
-        return { a: client, b: server };
-      },
-    },
-    {
-      name: "a mux stream",
-      missing,
-      make: async (c) => {
-        const { client, server } = await pair(c);
-        const left = layers().mux(client);
-        const right = layers().mux(server);
-        c.resources.cleanup(() => (left.abort(), right.abort()));
-        const [a, b] = await Promise.all([left.open("rules"), right.accept(WAIT)]);
-        return { a: c.resources.connection(a), b: c.resources.connection(b!) };
-      },
-    },
-    {
-      name: "a reliable session",
-      missing,
-      make: async (c) => {
-        const listener = layers().reliableListener(await listen(c));
-        c.resources.cleanup(() => listener.close());
-        const a = await layers().reliable(({ signal }) => c.fixture.connect(listener.address, { signal, ...WAIT }), WAIT);
-        c.resources.connection(a);
-        return { a, b: c.resources.connection((await listener.accept(WAIT))!) };
-      },
-    },
-  ];
-}
 
 /**
  * The rules every Connection shares, whatever carries it (`@ipc/core/transport`'s ConnectionBase writes them
