@@ -2,11 +2,12 @@
  * Batches (proto/ipc.proto: `IpcMessage.batch`): the small envelopes a channel layer writes in one burst
  * go out as ONE frame, `IpcMessage { batch { messages: [envelope, …] } }`, so that the transport pays its
  * per-frame cost (a write, a length prefix, a wake-up of the reader) once per burst instead of once per
- * message. A burst ends when the code that is running yields to the event loop (`process.nextTick`), or
- * when the batch reaches its size limit. A lone envelope is sent as itself, so a request/response
- * exchange sees no batches and no added latency.
+ * message. A burst ends when the code that is running yields to the event loop (`process.nextTick`); a
+ * batch that reaches its size limit is sealed and the next one begins, and at the end of the burst every
+ * sealed batch goes to the connection with ONE `sendBatch()` (the batch path of the contract). A lone
+ * envelope is sent as itself, so a request/response exchange sees no batches and no added latency.
  */
-import { ProtocolError } from "@ipc/core";
+import { BATCH_MESSAGE_OVERHEAD, DEFAULT_HIGH_WATER_MARK, ProtocolError, type Connection, type ReceiveBatchOptions } from "@ipc/core";
 import { VarintReader, varintLength, writeVarint } from "./reliable/varint.js";
 
 /** IpcMessage field 13 (length-delimited). */
@@ -20,19 +21,24 @@ export const BATCH_ELEMENT_MAX = 16 * 1024;
 /** The largest batch, in bytes. */
 const BATCH_MAX = 64 * 1024;
 
-/** Collects envelopes and sends them as batches through `send` (which must not throw). */
+/**
+ * Collects envelopes and sends them as batches through `send` (which must not throw): every message of one
+ * burst (sealed batches, and envelopes too large to batch) in one call, in order.
+ */
 export class Batcher {
-  readonly #send: (bytes: Uint8Array) => void;
+  readonly #send: (messages: Uint8Array[]) => void;
   readonly #limit: number;
   #bytes: Buffer = Buffer.allocUnsafe(0);
   #offset = HEADER;
   #first = HEADER;
   #count = 0;
+  /** The messages of this burst that are ready to go: sealed batches and large envelopes, in order. */
+  #sealed: Uint8Array[] = [];
   #scheduled = false;
   #generation = 0;
 
   /** `maxMessageSize`: the connection's; batches stay within it. */
-  constructor(send: (bytes: Uint8Array) => void, maxMessageSize: number) {
+  constructor(send: (messages: Uint8Array[]) => void, maxMessageSize: number) {
     this.#send = send;
     this.#limit = Math.min(BATCH_MAX, maxMessageSize);
   }
@@ -45,7 +51,7 @@ export class Batcher {
   reserve(length: number): number {
     const needed = 1 + varintLength(length) + length;
     if (this.#count > 0 && (this.#offset - this.#first + needed > this.#limit - HEADER || this.#offset + needed > this.#bytes.byteLength)) {
-      this.flush();
+      this.#seal();
     }
     if (this.#count === 0 && this.#offset + needed > this.#bytes.byteLength) {
       this.#bytes = Buffer.allocUnsafe(Math.max(BATCH_MAX, needed) + HEADER);
@@ -73,16 +79,26 @@ export class Batcher {
   /** Adds an encoded envelope: copied into the batch if small, else sent alone after what is batched. */
   add(envelope: Uint8Array): void {
     if (!this.fits(envelope.byteLength)) {
-      this.flush();
-      this.#send(envelope);
+      this.#seal();
+      this.#sealed.push(envelope);
+      this.#schedule();
       return;
     }
     const offset = this.reserve(envelope.byteLength);
     this.#bytes.set(envelope, offset);
   }
 
-  /** Sends what is batched now. */
+  /** Sends what is batched now: every message of the burst so far, with one call of `send`. */
   flush(): void {
+    this.#seal();
+    if (this.#sealed.length === 0) return;
+    const messages = this.#sealed;
+    this.#sealed = [];
+    this.#send(messages);
+  }
+
+  /** Closes the batch being filled: it joins the messages ready to go, and the next envelope starts a new one. */
+  #seal(): void {
     if (this.#count === 0) return;
     const bytes = this.#bytes;
     let start: number;
@@ -105,12 +121,13 @@ export class Batcher {
       this.#bytes = Buffer.allocUnsafe(0);
       this.#first = this.#offset = HEADER;
     }
-    this.#send(bytes.subarray(start, end));
+    this.#sealed.push(bytes.subarray(start, end));
   }
 
   /** Drops what is batched (its connection is gone) and what is scheduled. */
   discard(): void {
     this.#count = 0;
+    this.#sealed = [];
     this.#generation++;
     this.#scheduled = false;
     this.#bytes = Buffer.allocUnsafe(0);
@@ -127,6 +144,28 @@ export class Batcher {
       this.flush();
     });
   }
+}
+
+/**
+ * Sends `messages` (what a {@link Batcher} hands out) on `connection`: one alone with `send()`, more with
+ * `sendBatch()` — one call, split only where the batch bound (`maxMessageSize` + 128 per message) requires.
+ * `handle` gets each promise (they are not awaited: a failed write shows as the connection's failure).
+ */
+export function sendAll(connection: Connection, messages: Uint8Array[], handle: (sent: Promise<void>) => void): void {
+  if (messages.length === 1) return handle(connection.send(messages[0]!));
+  const limit = connection.maxMessageSize + BATCH_MESSAGE_OVERHEAD;
+  let start = 0;
+  let cost = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const size = messages[i]!.byteLength + BATCH_MESSAGE_OVERHEAD;
+    if (i > start && cost + size > limit) {
+      handle(connection.sendBatch(messages.slice(start, i)));
+      start = i;
+      cost = 0;
+    }
+    cost += size;
+  }
+  handle(connection.sendBatch(start === 0 ? messages : messages.slice(start)));
 }
 
 /**
@@ -153,4 +192,15 @@ export function forEachInBatch(bytes: Uint8Array, each: (bytes: Uint8Array, star
 
 function malformed(bytes: Uint8Array): ProtocolError {
   return new ProtocolError(`received a Batch of ${bytes.byteLength} bytes whose elements do not add up`);
+}
+
+const DEFAULT_BATCH: ReceiveBatchOptions = { maxBytes: DEFAULT_HIGH_WATER_MARK };
+
+/**
+ * `options` with `maxBytes` defaulting to the default high-water mark (256 KiB), for a layer whose inbox is
+ * bounded by its window rather than by a high-water mark (`Connection.receiveBatch`'s default).
+ */
+export function withDefaultMaxBytes(options: ReceiveBatchOptions | undefined): ReceiveBatchOptions {
+  if (options === undefined) return DEFAULT_BATCH;
+  return options.maxBytes === undefined ? { ...options, maxBytes: DEFAULT_HIGH_WATER_MARK } : options;
 }

@@ -17,7 +17,7 @@ import {
   type WaitOptions,
 } from "@ipc/core";
 import { AcceptQueue, Deferred, noop, settledOf } from "@ipc/core/transport";
-import { Batcher, forEachInBatch } from "../batch.js";
+import { Batcher, forEachInBatch, sendAll } from "../batch.js";
 import {
   decodeMuxFrame,
   encodeMuxData,
@@ -81,7 +81,7 @@ class Multiplexer implements Mux, StreamHost {
   readonly #opening = new Map<number, { resolve(stream: Stream): void; reject(error: unknown): void }>();
   readonly #queue: AcceptQueue;
   readonly #closed = new Deferred();
-  /** Batches the frames written in one burst into one frame of the connection. */
+  /** Batches the frames written in one burst into few messages of the connection, sent with one `sendBatch()`. */
   readonly #batch: Batcher;
   #lastSend: Promise<void> | undefined;
   #nextId = 1;
@@ -96,7 +96,7 @@ class Multiplexer implements Mux, StreamHost {
     this.#options = options;
     this.maxMessageSize = Math.max(0, connection.maxMessageSize - MUX_DATA_OVERHEAD);
     this.#queue = new AcceptQueue(options.backlog);
-    this.#batch = new Batcher((bytes) => this.#send(bytes), connection.maxMessageSize);
+    this.#batch = new Batcher((messages) => sendAll(connection, messages, this.#handleSent), connection.maxMessageSize);
     void this.#read();
   }
 
@@ -189,15 +189,14 @@ class Multiplexer implements Mux, StreamHost {
     this.#batch.add(encodeMuxFrame(frame));
   }
 
-  #send(bytes: Uint8Array): void {
+  readonly #handleSent = (sent: Promise<void>): void => {
     // A failed write shows as the connection's failure in #read, which fails every stream. Connections
     // return one settled promise for every send they accept at once: handle it once, not per frame.
-    const sent = this.connection.send(bytes);
     if (sent !== this.#lastSend) {
       this.#lastSend = sent;
       sent.catch(noop);
     }
-  }
+  };
 
   release(stream: MuxStream): void {
     const table = stream.opened ? this.#opened : this.#accepted;
@@ -211,8 +210,14 @@ class Multiplexer implements Mux, StreamHost {
 
   async #read(): Promise<void> {
     try {
-      for await (const bytes of this.connection) {
-        if (!forEachInBatch(bytes, this.#onEnvelope)) this.#onEnvelope(bytes, 0, bytes.byteLength);
+      // The batch path: everything the connection has received, with one call (docs/wire.md §8.1 batches
+      // inside are unpacked here too), pushed into the streams' inboxes in one loop.
+      for (;;) {
+        const messages = await this.connection.receiveBatch();
+        if (messages === undefined) break;
+        for (const bytes of messages) {
+          if (!forEachInBatch(bytes, this.#onEnvelope)) this.#onEnvelope(bytes, 0, bytes.byteLength);
+        }
       }
     } catch (error) {
       if (error instanceof ProtocolError) this.connection.abort(error);
@@ -282,7 +287,7 @@ class Multiplexer implements Mux, StreamHost {
     const stream = new Stream(this, id, name, false, this.#options.window);
     this.#accepted.set(id, stream);
     this.#acceptedCount++;
-    stream.onCredit(window);
+    stream.onStart(window);
     this.writeFrame({ kind: "accept", stream: id, window: this.#options.window });
     this.#queue.push(stream);
   }
@@ -292,7 +297,7 @@ class Multiplexer implements Mux, StreamHost {
     if (opening === undefined) throw new ProtocolError(`the peer accepted stream ${stream.id} twice`);
     this.#opening.delete(stream.id);
     this.#openedCount++;
-    stream.onCredit(window);
+    stream.onStart(window);
     opening.resolve(stream);
   }
 

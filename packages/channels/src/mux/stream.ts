@@ -2,9 +2,16 @@
  * One stream of a mux: a {@link Connection} paced by credit. Its sender may have at most the receiver's
  * window in flight (each message costs its length plus 64 bytes, docs/wire.md §8.3); the receiver grants more as its
  * application takes messages. A stream whose reader stalls therefore stops only its own sender.
+ *
+ * `sendBatch()` checks the credit once for the whole batch: it is accepted when the credit covers every
+ * message but the last (which, like a lone message, may overshoot), and its data frames join the mux's batch
+ * of this burst, which goes to the connection with one `sendBatch()`. A batch larger than half the window
+ * (more than the peer may have granted back after reading everything) is accepted while any credit is
+ * left and goes out paced by the credit, like a message larger than the window.
  */
-import { ConnectionResetError, ProtocolError, type Connection, type Peer, type SendOptions } from "@ipc/core";
-import { ConnectionBase, Inbox, queueSend, type PendingSend } from "@ipc/core/transport";
+import { ConnectionResetError, ProtocolError, type Connection, type Peer, type ReceiveBatchOptions, type SendOptions } from "@ipc/core";
+import { ConnectionBase, Inbox, queueSend, queueSendBatch, type PendingSend } from "@ipc/core/transport";
+import { withDefaultMaxBytes } from "../batch.js";
 import type { MuxFrame } from "./codec.js";
 
 /** What a stream needs from its mux. */
@@ -43,7 +50,12 @@ export class Stream extends ConnectionBase implements MuxStream {
   readonly #host: StreamHost;
   readonly #window: number;
   #credit = 0;
+  /** The window the peer announced (the credit this side started with). */
+  #sendWindow = 0;
   #pending: PendingSend[] = [];
+  /** Messages of an accepted batch larger than the window, waiting for credit (before any of #pending). */
+  #carry: Uint8Array[] = [];
+  #carryHead = 0;
   #unread = 0;
   #consumed = 0;
   /** The credit the peer has left, as this side counts it: the window, plus grants, minus what arrived. */
@@ -82,8 +94,25 @@ export class Stream extends ConnectionBase implements MuxStream {
   }
 
   protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
-    if (this.#pending.length === 0 && this.#credit > 0) return this.#write(message);
+    if (this.#pending.length === 0 && this.#carryHead === this.#carry.length && this.#credit > 0) return this.#write(message);
     return queueSend(this.#pending, message, options, () => this.#pump());
+  }
+
+  /**
+   * Like every connection's: without `maxBytes`, a batch holds at most the default high-water mark (256 KiB),
+   * though this inbox is bounded by the window instead.
+   */
+  override receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    return super.receiveBatch(withDefaultMaxBytes(options));
+  }
+
+  /** The batch path: one credit check for the whole batch, then every data frame into the mux's batch. */
+  protected override writeBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void> {
+    if (this.#pending.length === 0 && this.#carryHead === this.#carry.length && this.#canTake(messages)) {
+      this.#writeAll(messages);
+      return RESOLVED;
+    }
+    return queueSendBatch(this.#pending, messages, options, () => this.#pump());
   }
 
   protected override endSending(): void {
@@ -96,11 +125,19 @@ export class Stream extends ConnectionBase implements MuxStream {
 
   protected override onFail(error: Error): void {
     for (const entry of this.#pending.splice(0)) entry.reject(error);
+    this.#carry = [];
+    this.#carryHead = 0;
     this.#host.release(this);
   }
 
   protected override describe(): string {
     return `stream ${this.opened ? "opened" : "accepted"} #${this.id}${this.name === "" ? "" : ` (${this.name})`}`;
+  }
+
+  /** The peer accepted the stream (or opened it) with `window`: the starting credit. */
+  onStart(window: number): void {
+    this.#sendWindow = window;
+    this.onCredit(window);
   }
 
   /** The peer granted `credit` more bytes. */
@@ -146,13 +183,52 @@ export class Stream extends ConnectionBase implements MuxStream {
     return RESOLVED;
   }
 
+  /**
+   * True if the credit takes `messages` whole: it covers all but the last (which may overshoot, as a lone
+   * message may). A batch that may never fit so (more than half the window before its last message: the
+   * peer grants credit back by halves) is taken while any credit is left, and its rest waits in #carry.
+   */
+  #canTake(messages: readonly Uint8Array[]): boolean {
+    const credit = this.#credit;
+    if (credit <= 0) return false;
+    let before = 0;
+    for (let i = 0; i < messages.length - 1; i++) before += messages[i]!.byteLength + MESSAGE_COST;
+    return credit > before || before * 2 > this.#sendWindow;
+  }
+
+  /** Writes an accepted batch: each message while there is credit (all of them, unless it was too large). */
+  #writeAll(messages: readonly Uint8Array[]): void {
+    for (let i = 0; i < messages.length; i++) {
+      if (this.#credit <= 0) {
+        for (; i < messages.length; i++) this.#carry.push(messages[i]!);
+        return;
+      }
+      this.#credit -= cost(messages[i]!);
+      this.#host.writeData(this.id, !this.opened, messages[i]!);
+    }
+  }
+
   #pump(): void {
-    while (this.#pending.length > 0 && this.#credit > 0 && !this.isClosed) {
-      const entry = this.#pending.shift()!;
-      void this.#write(entry.message);
+    const carry = this.#carry;
+    while (this.#carryHead < carry.length && this.#credit > 0 && !this.isClosed) void this.#write(carry[this.#carryHead++]!);
+    if (this.#carryHead === carry.length && carry.length > 0) {
+      this.#carry = [];
+      this.#carryHead = 0;
+    }
+    while (this.#pending.length > 0 && this.#carry.length === 0 && !this.isClosed) {
+      const entry = this.#pending[0]!;
+      if (entry.batch === undefined) {
+        if (this.#credit <= 0) break;
+        this.#pending.shift();
+        void this.#write(entry.message);
+      } else {
+        if (!this.#canTake(entry.batch)) break;
+        this.#pending.shift();
+        this.#writeAll(entry.batch);
+      }
       entry.resolve();
     }
-    if (!this.isOpen && this.#pending.length === 0 && !this.#localEnd && !this.isClosed) {
+    if (!this.isOpen && this.#pending.length === 0 && this.#carry.length === 0 && !this.#localEnd && !this.isClosed) {
       this.#localEnd = true;
       this.#host.writeFrame({ kind: "end", stream: this.id, reply: !this.opened });
       this.#finishIfDone();

@@ -4,10 +4,20 @@
  * The client (`reliable()`) and server (`reliableListener()`) only differ in how a lost connection is
  * replaced, which they supply as {@link SessionLink}.
  */
-import { ClosedError, ProtocolError, TimeoutError, wait, type Connection, type Peer, type SendOptions, type WaitOptions } from "@ipc/core";
+import {
+  ClosedError,
+  ProtocolError,
+  TimeoutError,
+  wait,
+  type Connection,
+  type Peer,
+  type ReceiveBatchOptions,
+  type SendOptions,
+  type WaitOptions,
+} from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
-import { ConnectionBase, Inbox, noop, queueSend, removeItem, type PendingSend } from "@ipc/core/transport";
-import { Batcher, forEachInBatch } from "../batch.js";
+import { ConnectionBase, Inbox, noop, queueSend, queueSendBatch, removeItem, type PendingSend } from "@ipc/core/transport";
+import { Batcher, forEachInBatch, sendAll, withDefaultMaxBytes } from "../batch.js";
 import {
   dataInner,
   decodeSessionFrame,
@@ -118,6 +128,12 @@ export class Session extends ConnectionBase implements ReliableSession {
   #peer: Peer | undefined;
   #state: SessionState = "resuming";
   #pendingSends: PendingSend[] = [];
+  /**
+   * Messages of an accepted batch too large for the window, not yet numbered: they go out one by one as the
+   * peer acknowledges (before any of #pendingSends), as single messages would.
+   */
+  #carry: Uint8Array[] = [];
+  #carryHead = 0;
   #pendingFlushes: PendingFlush[] = [];
   /** The peer's announced window (bytes in flight towards it). */
   #peerWindow = 0;
@@ -173,7 +189,7 @@ export class Session extends ConnectionBase implements ReliableSession {
   get stats(): SessionStats {
     return {
       state: this.#state,
-      sent: this.#replay.nextId - 1,
+      sent: this.#replay.nextId - 1 + this.#carried,
       acknowledged: this.#peerAck,
       received: this.#received,
       duplicates: this.#duplicates,
@@ -222,7 +238,7 @@ export class Session extends ConnectionBase implements ReliableSession {
     const previous = this.#connection;
     this.#batch?.discard();
     this.#connection = connection;
-    this.#batch = new Batcher((bytes) => this.#send(connection, bytes), connection.maxMessageSize);
+    this.#batch = new Batcher((messages) => sendAll(connection, messages, this.#handleSent), connection.maxMessageSize);
     previous?.abort(new ConnectionReplaced());
     this.#connections++;
     this.#peer = connection.peer ?? this.#peer;
@@ -248,15 +264,36 @@ export class Session extends ConnectionBase implements ReliableSession {
   }
 
   protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
-    if (this.#pendingSends.length === 0 && this.#hasRoom(message)) {
+    if (this.#pendingSends.length === 0 && this.#carried === 0 && this.#hasRoom(message)) {
       this.#accept(message);
       return RESOLVED;
     }
     return queueSend(this.#pendingSends, message, options, () => this.#pumpSends());
   }
 
+  /**
+   * Like every connection's: without `maxBytes`, a batch holds at most the default high-water mark (256 KiB),
+   * though this inbox is bounded by the window instead.
+   */
+  override receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    return super.receiveBatch(withDefaultMaxBytes(options));
+  }
+
+  /**
+   * The batch path: accepted whole when the window has room for all of it (or, like a lone message, when
+   * nothing is unacknowledged); its Data frames go out in this burst's batch, which reaches the connection
+   * with one `sendBatch()`, and the first carries the pending acknowledgement.
+   */
+  protected override writeBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void> {
+    if (this.#pendingSends.length === 0 && this.#carried === 0 && this.#hasRoomForAll(messages)) {
+      this.#acceptAll(messages);
+      return RESOLVED;
+    }
+    return queueSendBatch(this.#pendingSends, messages, options, () => this.#pumpSends());
+  }
+
   flush(options?: WaitOptions): Promise<void> {
-    const id = this.#replay.nextId - 1;
+    const id = this.#replay.nextId - 1 + this.#carried;
     if (this.#peerAck >= id) return RESOLVED;
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return wait<void>("flush", options, (resolve, reject) => {
@@ -292,6 +329,8 @@ export class Session extends ConnectionBase implements ReliableSession {
     this.#connection?.abort(error);
     this.#connection = undefined;
     for (const entry of this.#pendingSends.splice(0)) entry.reject(error);
+    this.#carry = [];
+    this.#carryHead = 0;
     for (const entry of this.#pendingFlushes.splice(0)) entry.reject(error);
     this.#setState("closed", error);
     this.#link.finished(this);
@@ -303,7 +342,10 @@ export class Session extends ConnectionBase implements ReliableSession {
 
   /** A `SessionLostError` with the messages the peer has not acknowledged. */
   lostError(message: string, cause?: unknown): SessionLostError {
-    return new SessionLostError(message, this.#replay.all(), { cause });
+    const unacknowledged = this.#replay.all();
+    // Accepted messages not yet numbered would have had the next ids.
+    for (let i = this.#carryHead, id = this.#replay.nextId; i < this.#carry.length; i++, id++) unacknowledged.push({ id, message: this.#carry[i]! });
+    return new SessionLostError(message, unacknowledged, { cause });
   }
 
   /** The peer does not know this session any more. If it was closing and had nothing left, that is its end. */
@@ -318,17 +360,22 @@ export class Session extends ConnectionBase implements ReliableSession {
   async #read(connection: Connection): Promise<void> {
     let error: Error | undefined;
     try {
-      for await (const bytes of connection) {
-        if (connection !== this.#connection) return;
-        try {
-          this.#frameWaste = 0;
-          this.#frameLast = undefined;
-          if (!forEachInBatch(bytes, this.#onEnvelope)) this.#onEnvelope(bytes, 0, bytes.byteLength);
-          if (this.#frameWaste > PIN_SLACK && this.#frameLast !== undefined) this.#chargePinned(this.#frameLast, this.#frameWaste);
-        } catch (broken) {
-          // The peer broke the session protocol: the session cannot go on. (A transport's own errors,
-          // such as a frame cut short by a dying connection, only lose this connection: see below.)
-          return this.#protocolError(connection, broken as Error);
+      // The batch path: everything the connection has received, with one call, into the inbox in one loop.
+      for (;;) {
+        const messages = await connection.receiveBatch();
+        if (messages === undefined) break;
+        for (const bytes of messages) {
+          if (connection !== this.#connection) return;
+          try {
+            this.#frameWaste = 0;
+            this.#frameLast = undefined;
+            if (!forEachInBatch(bytes, this.#onEnvelope)) this.#onEnvelope(bytes, 0, bytes.byteLength);
+            if (this.#frameWaste > PIN_SLACK && this.#frameLast !== undefined) this.#chargePinned(this.#frameLast, this.#frameWaste);
+          } catch (broken) {
+            // The peer broke the session protocol: the session cannot go on. (A transport's own errors,
+            // such as a frame cut short by a dying connection, only lose this connection: see below.)
+            return this.#protocolError(connection, broken as Error);
+          }
         }
       }
     } catch (caught) {
@@ -509,6 +556,39 @@ export class Session extends ConnectionBase implements ReliableSession {
     return this.#replay.cost + message.byteLength + MESSAGE_OVERHEAD <= limit && this.#replay.length < this.#options.maxBufferedMessages;
   }
 
+  /** Room for all of `messages` at once, or nothing unacknowledged (then what does not fit waits in #carry). */
+  #hasRoomForAll(messages: readonly Uint8Array[]): boolean {
+    if (this.#replay.length === 0) return true;
+    if (this.#replay.length + messages.length > this.#options.maxBufferedMessages) return false;
+    let cost = this.#replay.cost;
+    for (const message of messages) cost += message.byteLength + MESSAGE_OVERHEAD;
+    return cost <= Math.min(this.#options.maxBufferedBytes, this.#peerWindow);
+  }
+
+  /** Messages accepted and not yet numbered. */
+  get #carried(): number {
+    return this.#carry.length - this.#carryHead;
+  }
+
+  /** Numbers and writes an accepted batch; the first Data carries the pending acknowledgement. */
+  #acceptAll(messages: readonly Uint8Array[]): void {
+    const connection = this.#connection;
+    const ack = this.#taken > this.#ackSent ? this.#taken : 0;
+    let written = false;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      if (!this.#hasRoom(message)) {
+        for (; i < messages.length; i++) this.#carry.push(messages[i]!);
+        break;
+      }
+      const id = this.#replay.push(message);
+      if (connection === undefined) continue;
+      this.#writeData(id, message, written ? 0 : ack);
+      written = true;
+    }
+    if (written && ack > 0) this.#acked(ack);
+  }
+
   #accept(message: Uint8Array): void {
     const id = this.#replay.push(message);
     if (this.#connection === undefined) return;
@@ -518,12 +598,26 @@ export class Session extends ConnectionBase implements ReliableSession {
   }
 
   #pumpSends(): void {
-    while (this.#pendingSends.length > 0 && this.#state !== "closed" && this.#hasRoom(this.#pendingSends[0]!.message)) {
-      const entry = this.#pendingSends.shift()!;
-      this.#accept(entry.message);
+    const carry = this.#carry;
+    while (this.#carryHead < carry.length && this.#state !== "closed" && this.#hasRoom(carry[this.#carryHead]!)) this.#accept(carry[this.#carryHead++]!);
+    if (this.#carryHead === carry.length && carry.length > 0) {
+      this.#carry = [];
+      this.#carryHead = 0;
+    }
+    while (this.#pendingSends.length > 0 && this.#carry.length === 0 && this.#state !== "closed") {
+      const entry = this.#pendingSends[0]!;
+      if (entry.batch === undefined) {
+        if (!this.#hasRoom(entry.message)) break;
+        this.#pendingSends.shift();
+        this.#accept(entry.message);
+      } else {
+        if (!this.#hasRoomForAll(entry.batch)) break;
+        this.#pendingSends.shift();
+        this.#acceptAll(entry.batch);
+      }
       entry.resolve();
     }
-    if (!this.isOpen && this.#pendingSends.length === 0) this.#sendEnd();
+    if (!this.isOpen && this.#pendingSends.length === 0 && this.#carry.length === 0) this.#sendEnd();
   }
 
   #sendEnd(): void {
@@ -582,14 +676,17 @@ export class Session extends ConnectionBase implements ReliableSession {
   }
 
   #send(connection: Connection, bytes: Uint8Array): void {
+    this.#handleSent(connection.send(bytes));
+  }
+
+  readonly #handleSent = (sent: Promise<void>): void => {
     // A failed write shows as the connection's failure in #read, which replaces the connection. Connections
     // return one settled promise for every send they accept at once: handle it once, not per message.
-    const sent = connection.send(bytes);
     if (sent !== this.#lastSend) {
       this.#lastSend = sent;
       sent.catch(noop);
     }
-  }
+  };
 
   #dropBatch(): void {
     this.#batch?.discard();
