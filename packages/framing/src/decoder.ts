@@ -7,6 +7,10 @@
  * When the decoder also chooses where the bytes are read to (`readBuffer()` / `written()`, for sockets
  * read with Node's `onread` option), a large payload is read straight into its own array: no copy at all
  * while it fits what was reserved, one copy per doubling while it grows.
+ *
+ * A consumer that is done with each frame when `onFrame` returns can let the decoder lend its frames
+ * (`lendFrames`): a frame that spans chunks is then assembled in one buffer the decoder reuses, instead of an
+ * array of its own per frame — no allocation, and no fresh memory to fault in, per frame.
  */
 import { ConnectionResetError, FrameTooLargeError, ProtocolError } from "@ipc/core";
 import { HEADER_SIZE } from "./encoder.js";
@@ -26,6 +30,8 @@ const READ_MIN = 4 * 1024;
  * arrived (so a frame announcing 16 MiB and sending a byte holds 64 KiB, not 16 MiB).
  */
 export const FIRST_RESERVE = 64 * 1024;
+/** The largest assembly buffer a lending decoder keeps between frames (a larger frame gets one of its own). */
+export const LEND_KEEP_MAX = 1024 * 1024;
 
 const enum Target {
   Chunk,
@@ -60,6 +66,15 @@ export interface FrameDecoderOptions {
   readonly endReasons?: boolean | undefined;
   /** Names the sender in error messages ("the child"). Default: "the peer". */
   readonly peerName?: string | undefined;
+  /**
+   * Lend frames instead of giving them: a frame handed to `onFrame` is valid only until `onFrame` returns
+   * (copy what you keep). A frame that spans chunks is assembled in a buffer the decoder reuses (kept between
+   * frames up to {@link LEND_KEEP_MAX}, 1 MiB; a larger frame is assembled in an array of its own); a frame
+   * inside one chunk is a view of that chunk, as always. For consumers that parse, count or forward each
+   * frame at once: it saves an allocation of the frame's size (and faulting its pages in) per spanning frame.
+   * Default: false — every frame stays valid for as long as the caller keeps it.
+   */
+  readonly lendFrames?: boolean | undefined;
 }
 
 /** Splits a byte stream into frames. */
@@ -69,6 +84,9 @@ export class FrameDecoder {
   #limit: number;
   #endReasons = false;
   #peerName = "the peer";
+  #lend = false;
+  /** A lending decoder's assembly buffer, reused for every frame that spans chunks (see `lendFrames`). */
+  #spare: Uint8Array = EMPTY;
   readonly #onFrame: (frame: Uint8Array) => void;
   #onSlack: ((bytes: number) => void) | undefined;
   #state = State.Header;
@@ -109,6 +127,10 @@ export class FrameDecoder {
     if (options?.endReasons !== undefined) this.#endReasons = options.endReasons;
     if (options?.peerName !== undefined) this.#peerName = options.peerName;
     if (options?.onSlack !== undefined) this.#onSlack = options.onSlack;
+    if (options?.lendFrames !== undefined) {
+      this.#lend = options.lendFrames;
+      if (!this.#lend) this.#spare = EMPTY;
+    }
     this.#limit = this.#endReasons ? Math.min(this.#maxMessageSize, END_MARKER - 1) : this.#maxMessageSize;
   }
 
@@ -154,6 +176,7 @@ export class FrameDecoder {
     const max = this.#limit;
     const onFrame = this.#onFrame;
     let frames = 0;
+    let last = -1;
     while (end - offset >= HEADER_SIZE) {
       const length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
       const start = offset + HEADER_SIZE;
@@ -168,12 +191,13 @@ export class FrameDecoder {
         this.#startBody(length, chunk, start);
         return;
       }
-      this.#afterLarge = length >= DIRECT_READ_MIN;
       onFrame(new Uint8Array(buffer, base + start, length));
       frames++;
+      last = length;
       offset = start + length;
     }
     this.#frames = (this.#frames + frames) | 0;
+    if (last >= 0) this.#afterLarge = last >= DIRECT_READ_MIN;
     if (offset < end) this.#slack(end - offset);
     for (; offset < end; offset++) {
       this.#headerValue = (this.#headerValue * 256 + chunk[offset]!) >>> 0;
@@ -213,6 +237,7 @@ export class FrameDecoder {
   stop(): void {
     this.#state = State.Failed;
     this.#body = EMPTY;
+    this.#spare = EMPTY;
   }
 
   #slack(bytes: number): void {
@@ -306,7 +331,9 @@ export class FrameDecoder {
   /** Reserves room for a frame of `length` bytes in proportion to what arrived, and copies that in. */
   #startBody(length: number, chunk: Uint8Array, start: number): void {
     const have = chunk.byteLength - start;
-    this.#body = allocate(Math.min(length, Math.max(FIRST_RESERVE, 2 * have)));
+    const reserve = Math.min(length, Math.max(FIRST_RESERVE, 2 * have));
+    // A lending decoder's spare buffer is memory already held: the frame may use all of it at once.
+    this.#body = this.#lend ? this.#assembly(Math.min(length, Math.max(reserve, this.#spare.byteLength))) : allocate(reserve);
     this.#body.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, have));
     this.#bodyLength = length;
     this.#bodyHave = have;
@@ -315,7 +342,8 @@ export class FrameDecoder {
 
   /** Makes room for `need` payload bytes in all: the capacity doubles, up to the frame's length. */
   #grow(need: number): void {
-    const body = allocate(Math.min(this.#bodyLength, Math.max(need, 2 * this.#body.byteLength)));
+    const capacity = Math.min(this.#bodyLength, Math.max(need, 2 * this.#body.byteLength));
+    const body = this.#lend ? this.#assembly(capacity) : allocate(capacity);
     body.set(this.#body.subarray(0, this.#bodyHave));
     this.#body = body;
   }
@@ -329,6 +357,18 @@ export class FrameDecoder {
     this.#bodyHave += take;
     if (take === need) this.#finishBody();
     return take;
+  }
+
+  /**
+   * A lending decoder's buffer of `size` bytes: a view of the spare one when it is big enough, else a new
+   * array, which becomes the spare (up to {@link LEND_KEEP_MAX}).
+   */
+  #assembly(size: number): Uint8Array {
+    const spare = this.#spare;
+    if (size <= spare.byteLength) return new Uint8Array(spare.buffer, spare.byteOffset, size);
+    const body = allocate(size);
+    if (size <= LEND_KEEP_MAX) this.#spare = body;
+    return body;
   }
 
   #finishBody(): void {

@@ -17,7 +17,7 @@
  */
 export type { Connection } from "@ipc/core";
 export { DEFAULT_FRAME_TIMEOUT, framed, streamFraming, type ByteStream, type FramedOptions } from "./framed.js";
-export { FrameDecoder, type FrameDecoderOptions } from "./decoder.js";
+export { FrameDecoder, LEND_KEEP_MAX, type FrameDecoderOptions } from "./decoder.js";
 export { FrameTimeoutError } from "./errors.js";
 export { END_MARKER, MAX_END_REASON } from "./end-reason.js";
 export { FrameReader, type FrameSink, type OnRead } from "./reader.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FrameDecoder, encodeFrame } from "../src/index.js";
+import { FrameDecoder, LEND_KEEP_MAX, encodeFrame } from "../src/index.js";
 
 /** Decodes `chunks` with a fresh decoder; returns the frames (copied) and the error, if any. */
 function decodeAll(chunks: Uint8Array[], max = 1 << 24): { frames: number[][]; error?: { code?: string; message: string } } {
@@ -169,5 +169,64 @@ describe("docs/wire.md examples", () => {
 
   it("refuses 01 00 00 01 under the default 16 MiB limit", () => {
     expect(decodeAll([new Uint8Array([1, 0, 0, 1])]).error?.code).toBe("IPC_ERR_FRAME_TOO_LARGE");
+  });
+});
+
+describe("FrameDecoder with lendFrames", () => {
+  /** Decodes `chunks` lending frames; returns each frame copied during onFrame, and the arrays it was lent. */
+  function decodeLent(chunks: Uint8Array[]): { frames: number[][]; lent: Uint8Array[] } {
+    const frames: number[][] = [];
+    const lent: Uint8Array[] = [];
+    const decoder = new FrameDecoder(1 << 24, (f) => {
+      frames.push([...f]);
+      lent.push(f);
+    }, { lendFrames: true });
+    for (const chunk of chunks) decoder.push(chunk);
+    decoder.end();
+    return { frames, lent };
+  }
+
+  it("decodes what the default decoder does, however the stream is cut", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.integer({ min: 1, max: 70_000 }).map((n) => new Uint8Array(n).fill(n & 0xff))), { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (messages, cuts) => {
+          const chunks = split(concat(messages.map(encodeFrame)), cuts);
+          expect(decodeLent(chunks).frames).toEqual(decodeAll(chunks).frames);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("assembles every frame that spans chunks in the same reused buffer", () => {
+    const frames = [1, 2, 3].map((n) => encodeFrame(new Uint8Array(65_536).fill(n)));
+    // Chunks of 64 KiB: every frame of 64 KiB + 4 spans two of them.
+    const stream = concat(frames);
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < stream.byteLength; at += 65_536) chunks.push(stream.slice(at, at + 65_536));
+    const { frames: got, lent } = decodeLent(chunks);
+    expect(got.map((f) => [f.length, f[0], f[65_535]])).toEqual([1, 2, 3].map((n) => [65_536, n, n]));
+    expect(new Set(lent.map((f) => f.buffer)).size).toBe(1);
+    expect(chunks.some((chunk) => chunk.buffer === lent[0]!.buffer)).toBe(false);
+  });
+
+  it("gives a frame over LEND_KEEP_MAX an array of its own, and keeps no buffer of that size", () => {
+    const big = LEND_KEEP_MAX + 10;
+    const stream = concat([encodeFrame(new Uint8Array(big).fill(1)), encodeFrame(new Uint8Array(big).fill(2))]);
+    const chunks = split(stream, [1000, big, big + 1000]);
+    const { frames, lent } = decodeLent(chunks);
+    expect(frames.map((f) => [f.length, f[0], f[big - 1]])).toEqual([
+      [big, 1, 1],
+      [big, 2, 2],
+    ]);
+    expect(lent[0]!.buffer).not.toBe(lent[1]!.buffer);
+  });
+
+  it("hands out a frame inside one chunk as a view of that chunk", () => {
+    const chunk = concat([encodeFrame(new Uint8Array([1, 2, 3])), encodeFrame(new Uint8Array([4]))]);
+    const { lent } = decodeLent([chunk]);
+    expect(lent.map((f) => f.buffer === chunk.buffer)).toEqual([true, true]);
   });
 });
