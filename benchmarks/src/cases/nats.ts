@@ -114,12 +114,18 @@ async function localFirstPeer(arg: string): Promise<void> {
   process.stdout.write(`ready ${url}\n`);
 }
 
-/** The Calculator over @ipc/unix, served directly (no NATS). */
+/**
+ * The Calculator over @ipc/unix, served directly, in the same surroundings as the local-first peer: a
+ * nats-server running and this process connected to it (unused), so that the pair of cases differs only in
+ * how the client found the socket — what local first costs, not what a NATS deployment beside it costs.
+ */
 async function unixPeer(arg: string): Promise<void> {
-  exitWithParent();
+  const url = await natsServer();
+  const nc = await connectTo(url);
   const listener = await unix.listen(`unix://${join(dirOf(arg), "s.sock")}`);
   serve(listener, Calculator, implementation);
-  process.stdout.write("ready\n");
+  await nc.flush();
+  process.stdout.write(`ready ${url}\n`);
 }
 
 // --- measuring sides -------------------------------------------------------------------------------------
@@ -224,14 +230,17 @@ async function localFirstRtt(context: CaseContext): Promise<Metrics> {
   });
 }
 
+/** A direct @ipc/rpc call over @ipc/unix, from a process that holds an (idle) NATS connection like the local-first one. */
 async function unixRtt(context: CaseContext): Promise<Metrics> {
-  const client = createClient(Calculator, await unix.connect(`unix://${join(dirOf(context), "s.sock")}`, { timeout: CALL_TIMEOUT }));
-  let i = 0;
-  try {
-    return await timedCalls(context.budget, () => client.add({ a: i++, b: 1 }));
-  } finally {
-    client.abort();
-  }
+  return withNats(context, async () => {
+    const client = createClient(Calculator, await unix.connect(`unix://${join(dirOf(context), "s.sock")}`, { timeout: CALL_TIMEOUT }));
+    let i = 0;
+    try {
+      return await timedCalls(context.budget, () => client.add({ a: i++, b: 1 }));
+    } finally {
+      client.abort();
+    }
+  });
 }
 
 // --- the cases and groups --------------------------------------------------------------------------------
