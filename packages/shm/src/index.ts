@@ -7,13 +7,14 @@
  * - {@link Mutex}: a robust futex mutex in shared memory; {@link SeqLock}: consistent snapshots for readers.
  * - {@link MessageRing}: a lock-free single-producer single-consumer ring of messages across processes.
  * - {@link listen} / {@link connect} (`shm://name`): the shared-memory transport — the core `Connection`
- *   over two rings per connection, with a Unix socket for meeting, waking and noticing a dead peer.
+ *   over two rings per connection, with a Unix socket for meeting, waking and noticing a dead peer; its
+ *   {@link ShmConnection} adds `receiveView()`, the opt-in zero-copy receive.
  *
  * @packageDocumentation
  */
 export { SharedMemory, checkName, type CreateOptions, type OpenOptions } from "./segment.js";
 export { HEADER_SIZE, SegmentKind, type SegmentHeader, type SegmentKindCode } from "./header.js";
-export { AlreadyExistsError, NotFoundError, PeerDiedError } from "./errors.js";
+export { AlreadyExistsError, NotFoundError, PeerDiedError, ViewHeldError, ViewReleasedError } from "./errors.js";
 export { list, removeStale, type SegmentInfo } from "./registry.js";
 export {
   StructLayout,
@@ -32,5 +33,7 @@ export {
 export { Mutex, type LockSyncOptions, type MutexGuard } from "./mutex.js";
 export { SeqLock, type SeqReadOptions } from "./seqlock.js";
 export { FutexDoorbell, MessageRing, RING_HEADER, ringSize, type Doorbell, type RingWaitOptions } from "./ring.js";
-export { DEFAULT_RING_CAPACITY, connect, listen, shmTransport } from "./transport/transport.js";
+export { DEFAULT_RING_CAPACITY, DEFAULT_SPIN, connect, listen, shmTransport } from "./transport/transport.js";
+export { ShmConnection } from "./transport/connection.js";
+export type { ShmMessageView } from "./transport/view.js";
 export type { ShmConnectOptions, ShmListenOptions } from "./transport/options.js";

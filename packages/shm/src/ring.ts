@@ -91,6 +91,19 @@ export function ringSize(capacity: number): number {
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
+const RESOLVED = Promise.resolve();
+
+/** Where a batch's writing stands: the next message, and the bytes of it already written (a chunked one). */
+interface Cursor {
+  index: number;
+  at: number;
+}
+
+/** The caller of writeBatch(), told once its batch is accepted (or withdrawn). */
+interface Acceptance {
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 /** One end of a ring over `capacity + 320` bytes of a buffer. */
 export class MessageRing implements Disposable, AsyncDisposable {
@@ -130,6 +143,8 @@ export class MessageRing implements Disposable, AsyncDisposable {
   /** write() and read() calls run one at a time, in call order (chunks of two messages never mix). */
   #writes: Promise<void> = Promise.resolve();
   #pendingWrites = 0;
+  /** A write accepted earlier (a batch's rest) failed: the next write throws it. */
+  #writeFailure: unknown;
   #reads: Promise<unknown> = Promise.resolve();
   #pendingReads = 0;
 
@@ -255,7 +270,7 @@ export class MessageRing implements Disposable, AsyncDisposable {
    * waits, never makes a system call unless the consumer sleeps (then it rings once).
    */
   tryWrite(message: Uint8Array): boolean {
-    this.#checkOpen();
+    this.#checkWritable();
     if (message.byteLength > this.maxRecord) {
       throw new MessageTooLargeError(message.byteLength, this.maxRecord, { cause: "use write() for messages longer than one record" });
     }
@@ -270,7 +285,7 @@ export class MessageRing implements Disposable, AsyncDisposable {
    * fast way to send many small messages. Returns how many were written (the rest did not fit).
    */
   tryWriteBatch(messages: readonly Uint8Array[]): number {
-    this.#checkOpen();
+    this.#checkWritable();
     if (this.#pendingWrites > 0) return 0;
     let written = 0;
     for (const message of messages) {
@@ -287,33 +302,146 @@ export class MessageRing implements Disposable, AsyncDisposable {
 
   /**
    * Writes a message of any size, waiting for room (backpressure); a long one goes in chunks. Calls are
-   * served in order.
+   * served in order. `signal`/`timeout` bound the wait (behind earlier writes, then for room) until its
+   * first record is in the ring; from then on the rest of the message follows whatever they say (a message
+   * is never cut short), and the promise resolves once all of it is in.
    */
   write(message: Uint8Array, options?: RingWaitOptions): Promise<void> {
     checkTimeout(options?.timeout, "ring write");
-    this.#pendingWrites++;
-    const turn = this.#writes.then(() => this.#write(message, options));
-    this.#writes = turn.then(
-      () => void this.#pendingWrites--,
-      () => void this.#pendingWrites--,
-    );
-    return turn;
+    return new Promise((resolve, reject) => this.#queueWrite([message], { index: 0, at: 0 }, options, { resolve, reject }, false));
   }
 
-  async #write(message: Uint8Array, options: RingWaitOptions | undefined): Promise<void> {
-    const end = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
-    let at = 0;
-    this.#checkOpen();
-    do {
-      const length = Math.min(this.maxRecord, message.byteLength - at);
-      const last = at + length === message.byteLength;
-      while (!this.#put(message.subarray(at, at + length), last ? 0 : MORE)) {
-        this.#publish();
-        await this.#waitFor(() => this.#fits(length), PRODUCER_ASLEEP, end, options);
+  /**
+   * Writes `messages` in order, after every earlier write: all records that fit now go in with one release
+   * store of the head and one check of the consumer's sleep flag (so at most one doorbell for the batch).
+   * Resolves once the batch is **accepted**: its first record is in the ring. From then on the rest of the
+   * batch is committed — the ring holds the arrays by reference and writes them, in order and before any
+   * later write, as the consumer frees room, whatever `signal`/`timeout` say — so a batch is never split by a
+   * wait that ends. If the wait (behind earlier writes, then for room for its first record) ends first
+   * (signal, timeout), nothing of the batch was written and it rejects: withdrawn whole. A failure of the
+   * ring after acceptance (its memory gone, a protocol violation, a dead peer) rejects the next write,
+   * writeBatch or finish. Do not modify the arrays until a later write resolved.
+   */
+  writeBatch(messages: readonly Uint8Array[], options?: RingWaitOptions): Promise<void> {
+    checkTimeout(options?.timeout, "ring write");
+    try {
+      this.#checkWritable();
+      if (messages.length === 0) return RESOLVED;
+      const cursor = { index: 0, at: 0 };
+      if (this.#pendingWrites === 0 && this.#putBatch(messages, cursor)) {
+        // Accepted now: what did not fit follows on its own.
+        if (cursor.index < messages.length) this.#queueWrite(messages, cursor, undefined, undefined, true);
+        return RESOLVED;
       }
-      at += length;
-      this.#publish();
-    } while (at < message.byteLength);
+      return new Promise((resolve, reject) => this.#queueWrite(messages, cursor, options, { resolve, reject }, true));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Queues the writing of `messages` from `cursor` behind every earlier write. `caller` (none for the rest of
+   * a batch accepted already) is told once the first record is in (`acceptOnly`) or the last one, or why not:
+   * `options` bound its wait until the first record is in — also while it waits behind earlier writes, where a
+   * write that ends so is skipped when its turn comes.
+   */
+  #queueWrite(
+    messages: readonly Uint8Array[],
+    cursor: Cursor,
+    options: RingWaitOptions | undefined,
+    caller: Acceptance | undefined,
+    acceptOnly: boolean,
+  ): void {
+    const end = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
+    const { index, at } = cursor;
+    let settled = false;
+    const settle: Acceptance = {
+      resolve: () => {
+        if (settled) return;
+        settled = true;
+        caller?.resolve();
+      },
+      reject: (error) => {
+        if (settled) return;
+        settled = true;
+        caller?.reject(error);
+      },
+    };
+    this.#pendingWrites++;
+    let started = false;
+    const queued = this.#pendingWrites > 1 && caller !== undefined ? whileQueued(options, end, (error) => started || settle.reject(error)) : undefined;
+    const turn = this.#writes.then(() => {
+      started = true;
+      queued?.();
+      if (settled) return; // withdrawn while it waited behind earlier writes
+      return this.#writeFrom(messages, cursor, options, end, acceptOnly ? settle : undefined);
+    });
+    this.#writes = turn.then(
+      () => {
+        this.#pendingWrites--;
+        settle.resolve();
+      },
+      (error: unknown) => {
+        this.#pendingWrites--;
+        settle.reject(error);
+        // Cut short after part of it was written (or after it was accepted): the stream in the ring is
+        // incomplete, so no later write may follow it.
+        if (caller === undefined || cursor.index !== index || cursor.at !== at) this.#writeFailure ??= error;
+      },
+    );
+  }
+
+  async #writeFrom(
+    messages: readonly Uint8Array[],
+    cursor: Cursor,
+    options: RingWaitOptions | undefined,
+    end: number,
+    accepted: Acceptance | undefined,
+  ): Promise<void> {
+    this.#checkWritable();
+    while (cursor.index < messages.length) {
+      if (this.#putBatch(messages, cursor)) {
+        // The first record is in: the rest is committed, and no longer waits under the caller's options.
+        accepted?.resolve();
+        accepted = undefined;
+        options = undefined;
+        end = Infinity;
+        continue;
+      }
+      const left = messages[cursor.index]!.byteLength - cursor.at;
+      const length = Math.min(left, this.maxRecord);
+      await this.#waitFor(() => this.#fits(length), PRODUCER_ASLEEP, end, options);
+    }
+  }
+
+  /**
+   * Writes as many records of `messages` from `cursor` (a message index, and a byte offset into a chunked
+   * message) as fit now, moves the cursor past them, and publishes them at once. False if none fit.
+   */
+  #putBatch(messages: readonly Uint8Array[], cursor: Cursor): boolean {
+    let wrote = false;
+    const max = this.maxRecord;
+    while (cursor.index < messages.length) {
+      const message = messages[cursor.index]!;
+      const left = message.byteLength - cursor.at;
+      if (left <= max) {
+        if (!this.#put(cursor.at === 0 ? message : message.subarray(cursor.at), 0)) break;
+        cursor.index++;
+        cursor.at = 0;
+      } else {
+        if (!this.#put(message.subarray(cursor.at, cursor.at + max), MORE)) break;
+        cursor.at += max;
+      }
+      wrote = true;
+    }
+    if (wrote) this.#publish();
+    return wrote;
+  }
+
+  /** Before writing: the ring is usable, and no write accepted earlier failed. */
+  #checkWritable(): void {
+    this.#checkOpen();
+    if (this.#writeFailure !== undefined) throw this.#writeFailure;
   }
 
   /** Marks the end, after every write() before it: the consumer reads everything, then `undefined`. */
@@ -329,7 +457,7 @@ export class MessageRing implements Disposable, AsyncDisposable {
 
   async #finish(options: RingWaitOptions | undefined): Promise<void> {
     const end = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
-    this.#checkOpen();
+    this.#checkWritable();
     while (!this.#put(new Uint8Array(0), END)) {
       this.#publish();
       await this.#waitFor(() => this.#fits(0), PRODUCER_ASLEEP, end, options);
@@ -395,6 +523,10 @@ export class MessageRing implements Disposable, AsyncDisposable {
   tryRead(): Uint8Array | undefined | null {
     const view = this.readView();
     if (view === undefined || view === null) return view;
+    if (this.#released === -1) {
+      this.release(); // a chunked message, assembled into a copy already: wake the producer if it waits
+      return view;
+    }
     const copy = view.slice();
     this.release();
     return copy;
@@ -406,9 +538,14 @@ export class MessageRing implements Disposable, AsyncDisposable {
    * `undefined` if none is complete yet; `null` once the producer finished.
    */
   readView(): Uint8Array | undefined | null {
+    if (this.#pendingReads > 0) throw new InvalidArgumentError("a read() is waiting on this ring: one reader at a time");
+    return this.#viewNow();
+  }
+
+  #viewNow(): Uint8Array | undefined | null {
     this.#checkMapped();
     if (this.#released !== -1) throw new InvalidArgumentError("release() the previous view before reading again");
-    if (this.#pendingReads > 0) throw new InvalidArgumentError("a read() is waiting on this ring: one reader at a time");
+    if (this.#parts.length > 0) return undefined; // a chunked message half taken by read(): only read() goes on
     const flags = this.#nextFlags();
     if (flags === -1) return undefined;
     if (flags & END) return null;
@@ -481,6 +618,138 @@ export class MessageRing implements Disposable, AsyncDisposable {
       this.release();
     }
     return handled;
+  }
+
+  /**
+   * Takes every complete message at the tail, in order, and frees their space at once: one release store of
+   * the tail and one check of the producer's sleep flag for the batch. The messages are copied out into one
+   * new buffer — one allocation, and one copy per contiguous run of records, not per message — and each is a
+   * view of it (so a kept message keeps the batch's buffer alive). Appends to `out`, at most `maxMessages`
+   * messages and `maxBytes` payload bytes (the first message is taken whatever its size when `out` is
+   * empty); stops before a record longer than `maxLength` unless `out` is empty (the caller refuses that
+   * one). A chunked message is taken only first, assembled into a copy, and alone. Returns how many it
+   * appended; `null` if `out` is empty and the producer's end mark is next. Never waits.
+   */
+  tryReadBatch(out: Uint8Array[], maxMessages = Infinity, maxBytes = Infinity, maxLength = Infinity): number | null {
+    if (this.#pendingReads > 0) throw new InvalidArgumentError("a read() is waiting on this ring: one reader at a time");
+    return this.#takeBatch(out, maxMessages, maxBytes, maxLength);
+  }
+
+  #takeBatch(out: Uint8Array[], maxMessages: number, maxBytes: number, maxLength: number): number | null {
+    this.#checkMapped();
+    if (this.#released !== -1) throw new InvalidArgumentError("release() the previous view before reading again");
+    if (this.#parts.length > 0) return 0; // a chunked message half taken by read(): only read() goes on
+    const records = this.#records;
+    const runs = this.#runs;
+    let count = 0;
+    let bytes = 0;
+    let runFrom = -1;
+    let runTo = -1;
+    let runAt = 0; // where the current run starts in the batch's buffer
+    const startTail = this.#tail;
+    while (count < maxMessages) {
+      const flags = this.#nextFlags();
+      if (flags === -1) break;
+      if (flags & END) {
+        if (count === 0 && out.length === 0) return null;
+        break;
+      }
+      if (flags & MORE) {
+        if (count > 0 || out.length > 0) break;
+        const message = this.#assemble();
+        if (message === undefined) break;
+        out.push(message);
+        this.release();
+        return 1;
+      }
+      const length = this.#length;
+      if ((count > 0 || out.length > 0) && (bytes + length > maxBytes || length > maxLength)) break;
+      const index = this.#tail & this.#mask;
+      const size = 8 + align8(length);
+      if (index !== runTo) {
+        if (runFrom !== -1) {
+          runs.push(runFrom, runTo);
+          runAt += runTo - runFrom;
+        }
+        runFrom = index;
+      }
+      runTo = index + size;
+      records.push(runAt + index - runFrom + 8, length);
+      bytes += length;
+      count++;
+      this.#tail = (this.#tail + size) >>> 0;
+    }
+    if (count > 0) {
+      runs.push(runFrom, runTo);
+      const buffer = new Uint8Array(runAt + runTo - runFrom);
+      for (let i = 0, at = 0; i < runs.length; i += 2) {
+        buffer.set(this.#bytes.subarray(runs[i]!, runs[i + 1]!), at);
+        at += runs[i + 1]! - runs[i]!;
+      }
+      const array = buffer.buffer;
+      for (let i = 0; i < records.length; i += 2) out.push(new Uint8Array(array, records[i]!, records[i + 1]!));
+      records.length = 0;
+      runs.length = 0;
+    }
+    if (this.#tail !== startTail) this.release();
+    return count;
+  }
+
+  /** Scratch of tryReadBatch: each taken record's [offset in the batch's buffer, length]. */
+  readonly #records: number[] = [];
+  /** Scratch of tryReadBatch: each contiguous run of records' [start, end) in the data. */
+  readonly #runs: number[] = [];
+
+  /**
+   * {@link MessageRing.tryReadBatch}, waiting (spin, then sleep, like read()) until at least one message or
+   * the end is there, after every earlier read: resolves with how many it appended to `out` (at least 1), or
+   * `null` at the end. A message longer than the ring is assembled as its chunks arrive, like read() does
+   * (`maxLength` bounds it too, with MessageTooLargeError).
+   */
+  readBatch(out: Uint8Array[], maxMessages: number, maxBytes: number, maxLength: number, options?: RingWaitOptions): Promise<number | null> {
+    return this.#queueRead(options, async (end) => {
+      for (;;) {
+        const taken = this.#takeBatch(out, maxMessages, maxBytes, maxLength);
+        if (taken !== 0) return taken;
+        if (this.#parts.length > 0 || this.readable) {
+          // A chunked message that is not all in the ring (it may be longer than the ring): read() takes it.
+          const message = await this.#read({ ...options, maxMessageSize: maxLength });
+          if (message === undefined) return null;
+          out.push(message);
+          return 1;
+        }
+        await this.#waitFor(() => this.readable, CONSUMER_ASLEEP, end, options);
+      }
+    });
+  }
+
+  /**
+   * {@link MessageRing.readView}, waiting (spin, then sleep, like read()) after every earlier read: the next
+   * message as a view valid until {@link MessageRing.release}, or `null` at the end. A message longer than
+   * the ring is assembled as its chunks arrive (a copy; release() is still called).
+   */
+  readViewWaiting(options?: RingWaitOptions & { maxMessageSize?: number }): Promise<Uint8Array | null> {
+    return this.#queueRead(options, async (end) => {
+      for (;;) {
+        const view = this.#viewNow();
+        if (view !== undefined) return view;
+        if (this.#parts.length > 0 || this.readable) return (await this.#read(options)) ?? null;
+        await this.#waitFor(() => this.readable, CONSUMER_ASLEEP, end, options);
+      }
+    });
+  }
+
+  /** Runs `take` after every earlier read (with the deadline of `options`, from now). */
+  #queueRead<T>(options: RingWaitOptions | undefined, take: (end: number) => Promise<T>): Promise<T> {
+    checkTimeout(options?.timeout, "ring read");
+    const end = options?.timeout === undefined ? Infinity : performance.now() + options.timeout;
+    this.#pendingReads++;
+    const turn = this.#reads.then(() => take(end));
+    this.#reads = turn.then(
+      () => void this.#pendingReads--,
+      () => void this.#pendingReads--,
+    );
+    return turn;
   }
 
   /**
@@ -572,6 +841,7 @@ export class MessageRing implements Disposable, AsyncDisposable {
   /** The next record: [payload view, more chunks follow], undefined if none, null at the end. */
   #nextRecord(): [Uint8Array, boolean] | undefined | null {
     this.#checkMapped();
+    if (this.#released !== -1) throw new InvalidArgumentError("release() the previous view before reading again");
     const flags = this.#nextFlags();
     if (flags === -1) return undefined;
     if (flags & END) return null;
@@ -629,7 +899,8 @@ export class MessageRing implements Disposable, AsyncDisposable {
         Atomics.store(this.#words, flag, 0);
         return this.#waited(started);
       }
-      await this.#doorbell.wait(this.#words, flag, Math.min(50, left));
+      const sleep = this.#doorbell.wait(this.#words, flag, Math.min(50, left));
+      await (options?.signal === undefined ? sleep : untilAborted(sleep, options.signal));
       this.#checkOpen(); // before touching the memory: it may be gone by now
       if (ready()) {
         Atomics.store(this.#words, flag, 0); // awake: the other side need not ring any more
@@ -833,6 +1104,40 @@ export class FutexDoorbell implements Doorbell {
   waitSync(_words: Int32Array, index: number, timeoutMs: number): void {
     native.futexWaitSync(this.#base + BigInt(index * 4), 1, timeoutMs);
   }
+}
+
+/**
+ * While a write waits behind earlier ones: calls `cancel` once `options`' signal aborts or its deadline
+ * `end` passes. Returns what stops watching (called when its turn comes).
+ */
+function whileQueued(options: RingWaitOptions | undefined, end: number, cancel: (error: Error) => void): (() => void) | undefined {
+  const signal = options?.signal;
+  if (signal === undefined && end === Infinity) return undefined;
+  const onAbort = (): void => cancel(abortError(signal!, "ring write"));
+  signal?.addEventListener("abort", onAbort);
+  const timer =
+    end === Infinity
+      ? undefined
+      : setTimeout(
+          () => cancel(new TimeoutError(`ring write timed out after ${options!.timeout} ms`, options!.timeout!)),
+          Math.max(0, end - performance.now()),
+        );
+  return () => {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  };
+}
+
+/** `wait`, ended early by an abort of `signal` (a sleeping wait notices its signal at once, not a slice later). */
+function untilAborted(wait: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done);
+    void wait.then(done, done);
+  });
 }
 
 function concat(parts: readonly Uint8Array[], total: number): Uint8Array {

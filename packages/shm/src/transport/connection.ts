@@ -5,20 +5,24 @@
  */
 import {
   ClosedError,
+  abortError,
   ConnectionResetError,
   FrameTooLargeError,
   MessageTooLargeError,
   ProtocolError,
   type Connection,
   type Peer,
+  type ReceiveBatchOptions,
   type ReceiveOptions,
   type SendOptions,
 } from "@ipc/core";
-import { ConnectionBase } from "@ipc/core/transport";
+import { ConnectionBase, checkedBatchBounds } from "@ipc/core/transport";
+import { ViewHeldError } from "../errors.js";
 import { MessageRing, ringSize } from "../ring.js";
 import type { SharedMemory } from "../segment.js";
 import { SocketDoorbell } from "./doorbell.js";
 import { ABORT, AbortCode, BELL, FIN, decodeAbort, encodeAbort } from "./protocol.js";
+import { MessageView, type ShmMessageView } from "./view.js";
 
 const RESOLVED = Promise.resolve();
 /**
@@ -32,7 +36,10 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 // A connection dropped without being read to its end still lets go of its segment when collected.
 const release = new FinalizationRegistry<SharedMemory>((memory) => memory.close());
 
-/** One end of an shm connection. `server`: ring 0 is its sending ring (the client's receiving one). */
+/**
+ * One end of an shm:// connection (what `connect()` returns and a listener yields): a `Connection`, plus
+ * {@link ShmConnection.receiveView}, the opt-in zero-copy receive. `server`: ring 0 is its sending ring.
+ */
 export class ShmConnection extends ConnectionBase {
   readonly localAddress: string;
   readonly remoteAddress: string;
@@ -51,9 +58,21 @@ export class ShmConnection extends ConnectionBase {
   #spent = false;
   #controlEnded = false;
   #immediate = 0;
+  /** The default `maxBytes` of receiveBatch(): the connection's highWaterMark. */
+  readonly #batchBytes: number;
+  /** The view lent by receiveView() and not released yet: it pins the ring's tail (and the mapping). */
+  #view: MessageView | undefined;
 
-  constructor(memory: SharedMemory, control: Connection, server: boolean, address: string, options: { maxMessageSize: number; spin: number }) {
+  /** @internal Made by the shm transport's listen() / connect(). */
+  constructor(
+    memory: SharedMemory,
+    control: Connection,
+    server: boolean,
+    address: string,
+    options: { maxMessageSize: number; highWaterMark: number; spin: number },
+  ) {
     super();
+    this.#batchBytes = options.highWaterMark;
     this.#memory = memory;
     this.#control = control;
     this.localAddress = address;
@@ -100,7 +119,151 @@ export class ShmConnection extends ConnectionBase {
     return error;
   }
 
+  /**
+   * The batch goes into the ring with one release store and at most one doorbell. It is accepted — and
+   * this resolves — once its first record is in the ring; the rest is committed and follows in order as the
+   * reader frees room, whatever the signal or timeout say, so a batch is never split (docs/wire.md §5.5,
+   * "Batches"). If the wait for room for the first record ends first, nothing was written: withdrawn whole.
+   */
+  protected override writeBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void> {
+    const accepted = this.#tx.writeBatch(messages, options).catch((error: unknown) => {
+      throw this.#broken(error);
+    });
+    return ++this.#immediate % YIELD_EVERY === 0 ? accepted.then(turn) : accepted;
+  }
+
+  /**
+   * Every complete message in the ring within the bounds, copied out with one allocation for the batch,
+   * their space freed with one store (MessageRing.tryReadBatch); waits (spin, then sleep) only when none is
+   * there. `maxBytes` defaults to the connection's highWaterMark.
+   */
+  protected override readBatch(options: ReceiveBatchOptions | undefined): Promise<Uint8Array[] | undefined> {
+    let bounds: { maxMessages: number; maxBytes: number };
+    try {
+      bounds = checkedBatchBounds(options, this.#batchBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const early = this.#cannotRead();
+    if (early !== undefined) return early;
+    const batch: Uint8Array[] = [];
+    try {
+      const taken = this.#rx.tryReadBatch(batch, bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
+      if (taken === null) return this.#readBatchSlow(options, bounds); // the end: judged there
+      if (taken > 0) {
+        this.#checkSize(batch[0]!);
+        return ++this.#immediate % YIELD_EVERY === 0 ? turn().then(() => batch) : Promise.resolve(batch);
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError || error instanceof FrameTooLargeError) return Promise.reject(this.#broken(error));
+      // a read() is waiting: queue behind it
+    }
+    return this.#readBatchSlow(options, bounds);
+  }
+
+  async #readBatchSlow(options: ReceiveBatchOptions | undefined, bounds: { maxMessages: number; maxBytes: number }): Promise<Uint8Array[] | undefined> {
+    const batch: Uint8Array[] = [];
+    let taken: number | null;
+    try {
+      taken = await this.#rx.readBatch(batch, bounds.maxMessages, bounds.maxBytes, this.maxMessageSize, options);
+    } catch (error) {
+      throw this.#readFailed(error);
+    }
+    if (taken === null) {
+      this.#spend();
+      return undefined;
+    }
+    this.#checkSize(batch[0]!);
+    return batch;
+  }
+
+  /**
+   * The opt-in zero-copy receive (default off: `receive()`, `receiveBatch()` and iteration copy every
+   * message). Waits like `receive()` for the next message and lends it as a view of the ring itself, valid
+   * until its `release()`: no copy and no allocation for the bytes. Until the view is released this
+   * connection lends or returns no other message (they reject with `ViewHeldError`), and the sender cannot
+   * reuse the view's space, so release it promptly. Using the view after `release()`, or releasing it
+   * twice, throws `ViewReleasedError`. A message longer than half the ring (which travels in chunks) comes
+   * as a view of an assembled copy, with the same rules. Resolves `undefined` at the clean end.
+   */
+  receiveView(options?: ReceiveOptions): Promise<ShmMessageView | undefined> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+    const early = this.#cannotRead();
+    if (early !== undefined) return early;
+    try {
+      const view = this.#lend();
+      if (view === null) return Promise.resolve(undefined);
+      if (view !== undefined) return ++this.#immediate % YIELD_EVERY === 0 ? turn().then(() => view) : Promise.resolve(view);
+    } catch (error) {
+      if (error instanceof ProtocolError || error instanceof FrameTooLargeError) return Promise.reject(this.#broken(error));
+    }
+    return this.#receiveViewSlow(options);
+  }
+
+  async #receiveViewSlow(options: ReceiveOptions | undefined): Promise<ShmMessageView | undefined> {
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.#rx.readViewWaiting({ ...options, maxMessageSize: this.maxMessageSize });
+    } catch (error) {
+      throw this.#readFailed(error);
+    }
+    if (bytes === null) {
+      this.#spend();
+      return undefined;
+    }
+    return this.#viewOf(this.#checkSize(bytes));
+  }
+
+  /** Lends the next message as a view; undefined if none is complete; null (and reading ends) at the end. */
+  #lend(): MessageView | null | undefined {
+    const bytes = this.#rx.readView();
+    if (bytes === null) {
+      this.#spend();
+      return null;
+    }
+    if (bytes === undefined) return undefined;
+    return this.#viewOf(this.#checkSize(bytes));
+  }
+
+  /** Lends `bytes` (a view of the ring, or an assembled copy: releasing that frees nothing, harmlessly). */
+  #viewOf(bytes: Uint8Array): MessageView {
+    const view = new MessageView(bytes, () => {
+      this.#view = undefined;
+      if (!this.#memory.closed) this.#rx.release();
+      this.#unmapIfDone();
+    });
+    this.#view = view;
+    return view;
+  }
+
+  /** Why a read cannot go on now: a view still lent, or reading is over (the end, or the failure). */
+  #cannotRead(): Promise<undefined> | undefined {
+    if (this.#view !== undefined) {
+      return Promise.reject(new ViewHeldError(`${this.remoteAddress}: release() the view from receiveView() before receiving the next message`));
+    }
+    if (this.#spent) {
+      const error = this.#dropped ?? this.failure;
+      return error === undefined ? Promise.resolve(undefined) : Promise.reject(error);
+    }
+    return undefined;
+  }
+
+  /** A waiting read failed: the connection's failure ends this side's reading; a broken ring fails it. */
+  #readFailed(error: unknown): unknown {
+    if (error instanceof MessageTooLargeError) {
+      // A chunked message over maxMessageSize, found while it was assembled.
+      const tooLarge = new FrameTooLargeError(error.size, error.limit);
+      this.abort(tooLarge);
+      return tooLarge;
+    }
+    if (error instanceof ProtocolError) return this.#broken(error);
+    if (error === this.failure) this.#spend();
+    return error;
+  }
+
   protected override read(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
+    if (this.#view !== undefined) return this.#cannotRead()!;
     if (this.#spent) {
       const error = this.#dropped ?? this.failure;
       return error === undefined ? Promise.resolve(undefined) : Promise.reject(error);
@@ -152,15 +315,7 @@ export class ShmConnection extends ConnectionBase {
     try {
       message = await this.#rx.read({ ...options, maxMessageSize: this.maxMessageSize });
     } catch (error) {
-      if (error instanceof MessageTooLargeError) {
-        const tooLarge = new FrameTooLargeError(error.size, error.limit);
-        this.abort(tooLarge);
-        throw tooLarge;
-      }
-      if (error instanceof ProtocolError) throw this.#broken(error);
-      // The connection failed and nothing complete is left to read: the end of this side's reading.
-      if (error === this.failure) this.#spend();
-      throw error;
+      throw this.#readFailed(error);
     }
     if (message === undefined) this.#spend();
     return message === undefined ? undefined : this.#checkSize(message);
@@ -255,7 +410,7 @@ export class ShmConnection extends ConnectionBase {
    * written (or the connection failed, so none will be).
    */
   #unmapIfDone(): void {
-    if (!this.#spent || (!this.#finished && this.failure === undefined) || this.#memory.closed) return;
+    if (!this.#spent || (!this.#finished && this.failure === undefined) || this.#memory.closed || this.#view !== undefined) return;
     release.unregister(this);
     this.#memory.close();
   }

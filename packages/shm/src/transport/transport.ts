@@ -32,6 +32,9 @@ import { MAPPED, checkOffer, decodeOffer, encodeOffer, rendezvousOf } from "./pr
  */
 export const DEFAULT_RING_CAPACITY = 1 << 20;
 
+/** Default microseconds a waiting side spins before it sleeps (ShmListenOptions.spin). */
+export const DEFAULT_SPIN = 20;
+
 function capacityFor(requested: number): number {
   if (!Number.isInteger(requested) || requested < 1 || requested > 2 ** 30) {
     throw new InvalidArgumentError(`ringCapacity must be an integer from 1 to 2^30, got ${requested}`);
@@ -48,6 +51,7 @@ class ShmListener extends ListenerBase {
   readonly #options: ShmListenOptions | undefined;
   readonly #capacity: number;
   readonly #maxMessageSize: number;
+  readonly #highWaterMark: number;
 
   constructor(name: string, rendezvous: Listener, options: ShmListenOptions | undefined) {
     super(resolveBacklog(options));
@@ -57,6 +61,7 @@ class ShmListener extends ListenerBase {
     this.#options = options;
     const settings = resolveConnectionOptions(options);
     this.#maxMessageSize = settings.maxMessageSize;
+    this.#highWaterMark = settings.highWaterMark;
     this.#capacity = capacityFor(options?.ringCapacity ?? DEFAULT_RING_CAPACITY);
     void this.#acceptLoop();
   }
@@ -82,7 +87,13 @@ class ShmListener extends ListenerBase {
         throw new ProtocolError(`${this.address}: the client did not map its segment`);
       }
       memory.unlink(); // both sides map it: the name can go
-      this.queue.push(new ShmConnection(memory, control, true, this.address, { maxMessageSize: this.#maxMessageSize, spin: this.#options?.spin ?? 20 }));
+      this.queue.push(
+        new ShmConnection(memory, control, true, this.address, {
+          maxMessageSize: this.#maxMessageSize,
+          highWaterMark: this.#highWaterMark,
+          spin: this.#options?.spin ?? DEFAULT_SPIN,
+        }),
+      );
     } catch {
       control.abort();
       if (memory !== undefined) {
@@ -125,7 +136,7 @@ export async function listen(address: string, options?: ShmListenOptions): Promi
 }
 
 /** Connects to `shm://name`: meets the listener, maps the connection's segment, and is ready. */
-export async function connect(address: string, options?: ShmConnectOptions): Promise<Connection> {
+export async function connect(address: string, options?: ShmConnectOptions): Promise<ShmConnection> {
   const name = nameOf(address);
   const settings = resolveConnectionOptions(options);
   const what = `connect to ${address}`;
@@ -153,7 +164,11 @@ export async function connect(address: string, options?: ShmConnectOptions): Pro
     let connection: ShmConnection;
     try {
       // Checks both rings' headers (docs/wire.md §5.5): a server that wrote a bad one is a ProtocolError.
-      connection = new ShmConnection(memory, control, false, address, { maxMessageSize: settings.maxMessageSize, spin: options?.spin ?? 20 });
+      connection = new ShmConnection(memory, control, false, address, {
+        maxMessageSize: settings.maxMessageSize,
+        highWaterMark: settings.highWaterMark,
+        spin: options?.spin ?? DEFAULT_SPIN,
+      });
     } catch (error) {
       memory.close();
       throw error;
