@@ -5,6 +5,7 @@
  *
  * Modes:
  * - `echo`: print `ready`, echo every message until the peer closes, then close and exit 0.
+ * - `batch-echo`: like `echo` through the batch path: each `receiveBatch()` sent back with one `sendBatch()`.
  * - `send-then-hang`: send `count` patterned messages of 1000 bytes, start an 8 MiB one, let the event
  *   loop turn once (so what was accepted is written), print `sent`, and wait to be killed.
  * - `raw-partial`: over `connectRaw`, write `count` whole frames and the first 14 bytes of a 100-byte one,
@@ -31,6 +32,13 @@ switch (mode) {
     const connection = await transport.connect(address!, { timeout: 10_000 });
     process.stdout.write("ready\n");
     for await (const message of connection) await connection.send(message);
+    await connection.close({ timeout: 10_000 });
+    break;
+  }
+  case "batch-echo": {
+    const connection = await transport.connect(address!, { timeout: 10_000 });
+    process.stdout.write("ready\n");
+    for (let batch = await connection.receiveBatch(); batch !== undefined; batch = await connection.receiveBatch()) await connection.sendBatch(batch);
     await connection.close({ timeout: 10_000 });
     break;
   }

@@ -43,8 +43,9 @@ export interface Read {
 export const WAIT = { timeout: 20_000 };
 
 /**
- * Reads `count` messages from `connection` with `receiveBatch(bounds)`: every call must return a non-empty
- * array (never `undefined` before `count`). Checks each against `expected`, when given, as it comes.
+ * Reads `count` messages from `connection` with `receiveBatch(bounds)`, none beyond (`maxMessages` at most what
+ * is left): every call must return a non-empty array (never `undefined` before `count`). Checks each against
+ * `expected`, when given, as it comes.
  */
 export async function readBatches(
   connection: Connection,
@@ -55,7 +56,9 @@ export async function readBatches(
   const messages: Uint8Array[] = [];
   const batches: number[] = [];
   while (messages.length < count) {
-    const batch = await connection.receiveBatch({ ...bounds, ...WAIT });
+    // Never past `count`: what follows belongs to the caller's next read.
+    const maxMessages = Math.min(bounds.maxMessages ?? Number.MAX_SAFE_INTEGER, count - messages.length);
+    const batch = await connection.receiveBatch({ ...bounds, maxMessages, ...WAIT });
     if (batch === undefined) throw new Error(`receiveBatch() returned undefined (the end) after ${messages.length} of ${count} messages`);
     if (!Array.isArray(batch) || batch.length === 0) throw new Error(`receiveBatch() returned ${JSON.stringify(batch)}, not a non-empty array`);
     for (const message of batch) {

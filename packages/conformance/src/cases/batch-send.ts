@@ -6,7 +6,7 @@ import { BATCH_MESSAGE_OVERHEAD } from "@ipc/core";
 import { expect } from "vitest";
 import type { Context } from "../harness.js";
 import type { Ends } from "../kinds.js";
-import { bytesOf, fill, outcome, readBatches, rejection, run, WAIT, type Expected } from "./batch-messages.js";
+import { bytesOf, fill, mismatch, outcome, readBatches, rejection, run, WAIT, type Expected } from "./batch-messages.js";
 
 /** Registers one case on the kind of connection the caller chose. */
 export type BatchTest = (name: string, fn: (ends: Ends, c: Context) => Promise<void>, options?: { kindOptions?: { maxMessageSize?: number } }) => void;
@@ -35,18 +35,16 @@ export function sendBatchCases(test: BatchTest, bufferBound: number): void {
       expected.push(...batch);
       sends.push(a.sendBatch(batch.map(bytesOf)));
     }
-    const reading = expectDelivered(ends, expected);
-    reading.catch(() => undefined); // awaited below; a send's failure must not surface as an unhandled rejection first
-    await Promise.all(sends);
-    await reading;
+    // Together: a reader that finds a wrong message fails the case at once, instead of leaving the sends waiting.
+    await Promise.all([expectDelivered(ends, expected), ...sends]);
   });
 
   test("a sendBatch() of 10 000 small messages (four batches of 2 500) arrives complete and in order, and is received in batches", async (ends) => {
     const expected = run(0, 10_000, (seq) => 4 + (seq % 29));
-    const reading = expectDelivered(ends, expected);
-    reading.catch(() => undefined); // awaited below
-    for (let first = 0; first < expected.length; first += 2500) await ends.a.sendBatch(expected.slice(first, first + 2500).map(bytesOf));
-    const batches = await reading;
+    const sending = (async () => {
+      for (let first = 0; first < expected.length; first += 2500) await ends.a.sendBatch(expected.slice(first, first + 2500).map(bytesOf));
+    })();
+    const [batches] = await Promise.all([expectDelivered(ends, expected), sending]);
     // receiveBatch() returns every message already received: 10 000 messages sent in four calls do not
     // come one per call.
     expect(batches.length).toBeLessThan(expected.length);
@@ -62,11 +60,8 @@ export function sendBatchCases(test: BatchTest, bufferBound: number): void {
     if (secondOutcome !== "resolved") expect(secondOutcome.code).toBe("IPC_ERR_TIMEOUT");
     const after = run(next + 4, 50, (seq) => [0, 10, 5000][seq % 3]!);
     const expected = [...accepted, ...(secondOutcome === "resolved" ? second : []), ...after];
-    const reading = readBatches(b, expected.length, {}, expected);
-    reading.catch(() => undefined); // awaited below
     // The reader drains the buffer; the later batch waits for room, then goes out after everything accepted.
-    await a.sendBatch(after.map(bytesOf), WAIT);
-    await reading;
+    await Promise.all([readBatches(b, expected.length, {}, expected), a.sendBatch(after.map(bytesOf), WAIT)]);
     // Nothing of the withdrawn batches trails behind: the next thing after a close is the end.
     const closing = a.close(WAIT);
     expect(await b.receiveBatch(WAIT)).toBeUndefined();
@@ -97,13 +92,29 @@ export function sendBatchCases(test: BatchTest, bufferBound: number): void {
     expect((aborted?.cause as Error | undefined)?.message).toBe("not this batch");
     const after = run(next, 20, 700);
     const expected = [...accepted, ...after];
-    const reading = readBatches(b, expected.length, {}, expected);
-    reading.catch(() => undefined); // awaited below
-    await a.sendBatch(after.map(bytesOf), WAIT);
-    await reading;
+    await Promise.all([readBatches(b, expected.length, {}, expected), a.sendBatch(after.map(bytesOf), WAIT)]);
     const closing = a.close(WAIT);
     expect(await b.receiveBatch(WAIT)).toBeUndefined();
     await closing;
+  });
+
+  test("a sendBatch() that gets room as the reader drains is accepted whole: aborting it once its first message is read changes nothing", async ({ a, b }) => {
+    const { accepted, next } = await fill(a, 2 * bufferBound + 4 * 1024 * 1024, 8 * 1024, 8);
+    // 512 KiB: more than some buffers hold (a transport that took a batch in parts would still be taking it).
+    const waiting = run(next, 64, 8 * 1024);
+    const controller = new AbortController();
+    let settled = false;
+    const sending = outcome(a.sendBatch(waiting.map(bytesOf), { signal: controller.signal })).finally(() => (settled = true));
+    await readBatches(b, accepted.length, {}, accepted);
+    expect(mismatch(await b.receive(WAIT), waiting[0]!, accepted.length)).toBeUndefined();
+    // A message of the batch arrived, so the batch was accepted, and whole: an abort now must not withdraw
+    // any of it (one event-loop turn first, for its promise to settle).
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!settled) controller.abort(new Error("part of the batch arrived while the batch still waited"));
+    expect(await sending).toBe("resolved");
+    const after = run(next + waiting.length, 10, 100);
+    const expected = [...waiting.slice(1), ...after];
+    await Promise.all([readBatches(b, expected.length, {}, expected), a.sendBatch(after.map(bytesOf), WAIT)]);
   });
 
   test(
@@ -128,10 +139,8 @@ export function sendBatchCases(test: BatchTest, bufferBound: number): void {
         await a.sendBatch(Array.from({ length: empties }, () => new Uint8Array(0)));
         await a.send(bytesOf({ seq: 5, size: 10 }));
       })();
-      sending.catch(() => undefined); // awaited below
       const expected = [...atBound, ...run(0, empties, 0), { seq: 5, size: 10 }];
-      await readBatches(b, expected.length, {}, expected);
-      await sending;
+      await Promise.all([readBatches(b, expected.length, {}, expected), sending]);
     },
     // Small enough that the batch at the bound is quick to carry on every transport and layer.
     { kindOptions: { maxMessageSize: 64 * 1024 } },

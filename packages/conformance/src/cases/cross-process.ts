@@ -79,6 +79,47 @@ export function crossProcessCases(fixture: ConformanceFixture, ctx: () => Contex
     });
 
     it.skipIf(module === undefined)(
+      `exchanges batches with a client in a child process that echoes each receiveBatch() with one sendBatch()${lacking(module === undefined, why)}`,
+      SLOW,
+      async () => {
+        const c = ctx();
+        const listener = await listen(c);
+        const peer = startPeer(c, [module!, listener.address, "batch-echo"]);
+        const server = c.resources.connection((await listener.accept({ timeout: 20_000 }))!);
+        expect(await peer.line()).toBe("ready");
+        // Batches of 0-byte to 1 MiB messages beside single sends, read back with receiveBatch() while sending.
+        const sizes: number[] = [];
+        const sending = (async () => {
+          for (let round = 0; round < 40; round++) {
+            const batch = [0, 1, 3, 4 + round, 70_000, round % 10 === 0 ? 1024 * 1024 : 3000, ...Array.from({ length: 50 }, (_, i) => 4 + i)];
+            const first = sizes.length;
+            sizes.push(...batch);
+            await server.sendBatch(batch.map((size, i) => patterned(first + i, size)));
+            sizes.push(100);
+            await server.send(patterned(sizes.length - 1, 100));
+          }
+        })();
+        sending.catch(() => undefined); // awaited below
+        let received = 0;
+        while (received < 40 * 57) {
+          const batch = await server.receiveBatch({ timeout: 20_000 });
+          if (batch === undefined || batch.length === 0)
+            throw new Error(`receiveBatch() returned ${batch === undefined ? "the end" : "[]"} after ${received} messages`);
+          for (const message of batch) {
+            const size = sizes[received]!;
+            expect(message.byteLength).toBe(size);
+            if (size >= 4) expect(checkPatterned(message)).toBe(received);
+            else expect(Buffer.from(message).equals(patterned(received, size))).toBe(true);
+            received++;
+          }
+        }
+        await sending;
+        await server.close({ timeout: 20_000 });
+        expect(await peer.exit).toEqual({ code: 0, signal: null });
+      },
+    );
+
+    it.skipIf(module === undefined)(
       `a peer SIGKILLed while sending: every whole message arrives, then the connection ends without hanging${lacking(module === undefined, why)}`,
       SLOW,
       async () => {
