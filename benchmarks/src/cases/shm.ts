@@ -6,9 +6,16 @@
  * - one-way throughput of 64 KiB messages (`tryWrite` / `drain` into the reader's own buffer);
  * - one-way rate of 64 B messages (`tryWrite`, `tryWriteBatch` / `drain`, both sides spinning).
  * The peer creates the two rings (to it, from it); the case opens them and unlinks the names at once.
+ *
+ * And the shm:// Connection beyond what cases/transports.ts measures of it (issue 17):
+ * - 64 B through the batch path (`sendBatch()` of 1024 / `receiveBatch()`), and one `send()` per message
+ *   with the receiver on `receiveBatch()`;
+ * - 64 KiB one `send()` per message with the receiver on the zero-copy `receiveView()`;
+ * - the 64 B round trip with both sides spinning (`spin: 1000` µs: each wait spins up to 1 ms before it sleeps).
  */
 import { basename } from "node:path";
-import { MessageRing, shmTransport } from "@ipc/shm";
+import type { Connection } from "@ipc/core";
+import { MessageRing, type ShmConnection, shmTransport } from "@ipc/shm";
 import type { BenchCase, CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
 import { serveMessages } from "../lib/loops.js";
 import { exitWithParent } from "../lib/processes.js";
@@ -201,6 +208,131 @@ async function ringSend(context: CaseContext, batched: boolean): Promise<Metrics
   return rates(sent, size, now() - start);
 }
 
+// --- the shm:// Connection: the batch path, zero-copy receive, spinning round trips ----------------------
+
+/** The argument of the Connection cases: how the peer serves, and how long each side spins (µs). */
+interface ConnectionArg {
+  readonly name: string;
+  readonly size: number;
+  /** `count`: receiveBatch() until an empty message, answer the count; `view`: the same with receiveView(); `echo`. */
+  readonly serve: "count" | "view" | "echo";
+  readonly spin?: number | undefined;
+  /** How the case sends a stream: `batch`: sendBatch() of {@link BATCH} messages; `send`: one send() each. */
+  readonly send?: "batch" | "send";
+}
+
+/** Messages per sendBatch(): as in cases/transports.ts's batch rows, about one 64 KiB write of the raw loop. */
+const BATCH = 1024;
+const connectionArgOf =
+  (arg: Omit<ConnectionArg, "name">) =>
+  (dir: string): string =>
+    JSON.stringify({ name: `ipc-bench-${basename(dir)}`, ...arg } satisfies ConnectionArg);
+
+function encodeCount(count: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setFloat64(0, count, true);
+  return bytes;
+}
+
+async function serveConnection(connection: ShmConnection, serve: ConnectionArg["serve"]): Promise<void> {
+  if (serve === "echo") {
+    for (;;) {
+      const message = await connection.receive();
+      if (message === undefined) return;
+      await connection.send(message);
+    }
+  }
+  let count = 0;
+  let first = 0;
+  for (;;) {
+    if (serve === "view") {
+      const view = await connection.receiveView();
+      if (view === undefined) return;
+      const length = view.bytes.byteLength;
+      if (length > 0) first ^= view.bytes[0]!; // the receiver looks at the message in place
+      view.release();
+      if (length > 0) count++;
+      else {
+        await connection.send(encodeCount(count));
+        count = 0;
+      }
+      continue;
+    }
+    const batch = await connection.receiveBatch();
+    if (batch === undefined) return;
+    for (const message of batch) {
+      if (message.byteLength > 0) count++;
+      else {
+        await connection.send(encodeCount(count));
+        count = 0;
+      }
+    }
+  }
+}
+
+async function connectionPeer(text: string): Promise<void> {
+  const arg = JSON.parse(text) as ConnectionArg;
+  exitWithParent();
+  const listener = await shmTransport.listen(`shm://${arg.name}`, { spin: arg.spin });
+  process.stdout.write(`ready ${listener.address}\n`);
+  for await (const connection of listener) void serveConnection(connection as ShmConnection, arg.serve).catch(() => connection.abort());
+}
+
+async function connectionCase(context: CaseContext, measure: (connection: Connection, arg: ConnectionArg) => Promise<Metrics>): Promise<Metrics> {
+  const arg = JSON.parse(context.arg) as ConnectionArg;
+  const connection = await shmTransport.connect(context.ready, { timeout: 10_000, spin: arg.spin });
+  try {
+    await connection.send(EMPTY); // the peer answers an empty message with its count: both sides are up
+    await connection.receive();
+    return await measure(connection, arg);
+  } finally {
+    connection.abort();
+  }
+}
+
+/** Streams for the warm-up, then for the measured time (sendBatch() of {@link BATCH}, or one send() each). */
+async function connectionStream(context: CaseContext): Promise<Metrics> {
+  return connectionCase(context, async (connection, arg) => {
+    const message = new Uint8Array(arg.size).fill(2);
+    const batch = new Array<Uint8Array>(BATCH).fill(message);
+    const phase = async (ms: number): Promise<number> => {
+      let sent = 0;
+      const end = now() + ms * 1e6;
+      do {
+        if (arg.send === "batch") {
+          await connection.sendBatch(batch);
+          sent += BATCH;
+        } else {
+          for (let i = 0; i < 64; i++) await connection.send(message);
+          sent += 64;
+        }
+      } while (now() < end);
+      await connection.send(EMPTY);
+      const answer = await connection.receive();
+      const counted = answer === undefined ? -1 : new DataView(answer.buffer, answer.byteOffset, 8).getFloat64(0, true);
+      if (counted !== sent) throw new Error(`sent ${sent} messages, the peer counted ${counted}`);
+      return sent;
+    };
+    await phase(context.budget.warmupMs);
+    const start = now();
+    const sent = await phase(context.budget.measureMs);
+    return rates(sent, arg.size, now() - start);
+  });
+}
+
+async function connectionRoundTrips(context: CaseContext): Promise<Metrics> {
+  return connectionCase(context, async (connection, arg) => {
+    const message = new Uint8Array(arg.size).fill(1);
+    const sampler = new Sampler(context.budget);
+    do {
+      sampler.begin();
+      await connection.send(message);
+      await connection.receive();
+    } while (sampler.end());
+    return sampler.result();
+  });
+}
+
 // --- the cases --------------------------------------------------------------------------------------------
 
 const SPIN = "Shared memory: round trip, 64 B, both sides spinning";
@@ -232,6 +364,34 @@ const cases: BenchCase[] = [
     peerArg: argOf(SMALL, "spin", "drain"),
   },
   {
+    id: "shm-batch-64B",
+    label: "shm:// Connection, sendBatch() of 1024 / receiveBatch()",
+    run: connectionStream,
+    peer: connectionPeer,
+    peerArg: connectionArgOf({ size: SMALL, serve: "count", send: "batch" }),
+  },
+  {
+    id: "shm-send-64B",
+    label: "shm:// Connection, one send() per message / receiveBatch()",
+    run: connectionStream,
+    peer: connectionPeer,
+    peerArg: connectionArgOf({ size: SMALL, serve: "count", send: "send" }),
+  },
+  {
+    id: "shm-view-64KiB",
+    label: "shm:// Connection, one send() per message / zero-copy receiveView()",
+    run: connectionStream,
+    peer: connectionPeer,
+    peerArg: connectionArgOf({ size: BIG, serve: "view", send: "send" }),
+  },
+  {
+    id: "shm-rtt-spin",
+    label: "shm:// Connection, both sides spin: 1000 µs",
+    run: connectionRoundTrips,
+    peer: connectionPeer,
+    peerArg: connectionArgOf({ size: SMALL, serve: "echo", spin: 1000 }),
+  },
+  {
     id: "shm-ring-stream-64B-batch",
     label: "MessageRing tryWriteBatch(64) / drain",
     run: (c) => ringSend(c, true),
@@ -251,10 +411,10 @@ function groups(): { size?: number; group: Group }[] {
       group: {
         title: SPIN,
         metrics: ["p50 µs", "p99 µs"],
-        rows: [{ case: "shm-ring-rtt-spin", role: "ours" }, ...rttBaseline],
+        rows: [{ case: "shm-ring-rtt-spin", role: "ours" }, { case: "shm-rtt-spin", role: "ours" }, ...rttBaseline],
         targets: [
           { metric: "p50 µs", absolute: 1, text: "≤ 1 µs" },
-          { metric: "p50 µs", ratio: 1 / 20, text: "≥ 20× faster than raw" },
+          { metric: "p50 µs", ratio: 1 / 20, text: "≥ 20× faster than raw", cases: ["shm-ring-rtt-spin"] },
         ],
         transport: "shm",
       },
@@ -287,7 +447,14 @@ function groups(): { size?: number; group: Group }[] {
       group: {
         title: groupTitle("shm", "stream", BIG),
         metrics: ["bytes/s"],
-        rows: [{ case: "shm-ring-stream-64KiB", role: "ours", profiles: [] }],
+        rows: [
+          { case: "shm-view-64KiB", role: "ours" },
+          { case: "shm-ring-stream-64KiB", role: "ours", profiles: [] },
+        ],
+        targets: [
+          { metric: "bytes/s", ratio: 3, text: "≥ 3× raw (issue 17)", cases: ["shm-view-64KiB", "shm-stream-64KiB"] },
+          { metric: "bytes/s", ratio: 5, text: "≥ 5× raw (stretch)", cases: ["shm-view-64KiB"], stretch: true },
+        ],
         transport: "shm",
       },
     },
@@ -297,8 +464,15 @@ function groups(): { size?: number; group: Group }[] {
         title: groupTitle("shm", "stream", SMALL),
         metrics: ["msgs/s"],
         rows: [
+          { case: "shm-batch-64B", role: "ours" },
+          { case: "shm-send-64B", role: "ours" },
           { case: "shm-ring-stream-64B", role: "ours", profiles: [] },
           { case: "shm-ring-stream-64B-batch", role: "ours", profiles: [] },
+        ],
+        targets: [
+          { metric: "msgs/s", absolute: 20e6, text: "≥ 20 M msgs/s through the batch path", cases: ["shm-batch-64B"] },
+          { metric: "msgs/s", absolute: 50e6, text: "≥ 50 M msgs/s (stretch)", cases: ["shm-batch-64B"], stretch: true },
+          { metric: "msgs/s", absolute: 5e6, text: "≥ 5 M msgs/s per send()", cases: ["shm-send-64B"] },
         ],
         transport: "shm",
       },
