@@ -21,6 +21,16 @@ export const BATCH_ELEMENT_MAX = 16 * 1024;
 /** The largest batch, in bytes. */
 const BATCH_MAX = 64 * 1024;
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * `size` bytes, not zeroed, as a plain Uint8Array (not a Buffer): what the batches and the views made from
+ * them are, like the messages every transport delivers, so the code that handles them sees one kind of array.
+ */
+function plainBytes(size: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+}
+
 /**
  * Collects envelopes and sends them as batches through `send` (which must not throw): every message of one
  * burst (sealed batches, and envelopes too large to batch) in one call, in order.
@@ -28,7 +38,7 @@ const BATCH_MAX = 64 * 1024;
 export class Batcher {
   readonly #send: (messages: Uint8Array[]) => void;
   readonly #limit: number;
-  #bytes: Buffer = Buffer.allocUnsafe(0);
+  #bytes: Uint8Array = EMPTY;
   #offset = HEADER;
   #first = HEADER;
   #count = 0;
@@ -54,7 +64,7 @@ export class Batcher {
       this.#seal();
     }
     if (this.#count === 0 && this.#offset + needed > this.#bytes.byteLength) {
-      this.#bytes = Buffer.allocUnsafe(Math.max(BATCH_MAX, needed) + HEADER);
+      this.#bytes = plainBytes(Math.max(BATCH_MAX, needed) + HEADER);
       this.#first = this.#offset = HEADER;
     }
     this.#bytes[this.#offset++] = ELEMENT_TAG;
@@ -67,7 +77,7 @@ export class Batcher {
   }
 
   /** The buffer {@link Batcher.reserve}'s offsets are in (valid until the next `reserve()`). */
-  get bytes(): Buffer {
+  get bytes(): Uint8Array {
     return this.#bytes;
   }
 
@@ -118,10 +128,10 @@ export class Batcher {
     this.#first = this.#offset = end + HEADER;
     this.#count = 0;
     if (this.#offset + HEADER >= bytes.byteLength) {
-      this.#bytes = Buffer.allocUnsafe(0);
+      this.#bytes = EMPTY;
       this.#first = this.#offset = HEADER;
     }
-    this.#sealed.push(bytes.subarray(start, end));
+    this.#sealed.push(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
   }
 
   /** Drops what is batched (its connection is gone) and what is scheduled. */
@@ -130,7 +140,7 @@ export class Batcher {
     this.#sealed = [];
     this.#generation++;
     this.#scheduled = false;
-    this.#bytes = Buffer.allocUnsafe(0);
+    this.#bytes = EMPTY;
     this.#first = this.#offset = HEADER;
   }
 

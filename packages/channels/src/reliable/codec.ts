@@ -59,7 +59,9 @@ export function writeData(bytes: Uint8Array, offset: number, id: number, payload
   if (payloadLength > 0) {
     bytes[offset++] = 0x12;
     offset = writeVarint(bytes, offset, payloadLength);
-    bytes.set(payload, offset);
+    // Small payloads (the batch path's many) are cheaper to copy by hand than through set().
+    if (payloadLength <= 64) for (let i = 0; i < payloadLength; i++) bytes[offset + i] = payload[i]!;
+    else bytes.set(payload, offset);
     offset += payloadLength;
   }
   if (ack > 0) {
@@ -135,7 +137,8 @@ export function parseData(bytes: Uint8Array, start: number, end: number): boolea
     } else if (key === 0x12) {
       const length = readVarint(bytes, cursor, end);
       if (length < 0 || length > end - cursor.offset) return false;
-      payload = bytes.subarray(cursor.offset, cursor.offset + length);
+      // A plain view (not Buffer#subarray's, which is slow, nor a Buffer): payloads are what transports deliver.
+      payload = new Uint8Array(bytes.buffer, bytes.byteOffset + cursor.offset, length);
       cursor.offset += length;
     } else if (key === 0x18) {
       if ((ack = readVarint(bytes, cursor, end)) < 0) return false;
