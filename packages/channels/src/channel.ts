@@ -4,7 +4,16 @@
  * whole messages, so one received message is always one envelope, whatever the transport does with the bytes.
  */
 import Long from "long";
-import { InvalidArgumentError, ProtocolError, type CloseOptions, type Connection, type ReceiveOptions, type SendOptions } from "@ipc/core";
+import {
+  InvalidArgumentError,
+  ProtocolError,
+  throwIfAborted,
+  type CloseOptions,
+  type Connection,
+  type ReceiveBatchOptions,
+  type ReceiveOptions,
+  type SendOptions,
+} from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 
 /** One envelope, as the channel sends and receives it. */
@@ -22,10 +31,21 @@ export interface MessageChannel extends AsyncIterable<ChannelMessage>, AsyncDisp
   /** Encodes and sends one envelope (see `Connection.send`). Throws `InvalidArgumentError` on a bad one. */
   send(message: ChannelMessage, options?: SendOptions): Promise<void>;
   /**
+   * Encodes every envelope and sends them with one `Connection.sendBatch` (one wait; accepted whole or, when
+   * the wait ends first, not at all). Throws `InvalidArgumentError` on a bad one, before sending any.
+   */
+  sendBatch(messages: readonly ChannelMessage[], options?: SendOptions): Promise<void>;
+  /**
    * The next envelope, or `undefined` after a clean close. A message that is not a valid envelope is a
    * `ProtocolError`, and the connection is aborted (a peer that sends garbage is not to be trusted).
    */
   receive(options?: ReceiveOptions): Promise<ChannelMessage | undefined>;
+  /**
+   * Every envelope already received (at least one; bounded as `Connection.receiveBatch`), or `undefined` after
+   * a clean close. An envelope that does not decode aborts the connection: the ones before it are returned, and
+   * the next call rejects with the `ProtocolError`.
+   */
+  receiveBatch(options?: ReceiveBatchOptions): Promise<ChannelMessage[] | undefined>;
   close(options?: CloseOptions): Promise<void>;
   abort(reason?: Error): void;
   readonly closed: Promise<void>;
@@ -158,22 +178,81 @@ class Channel implements MessageChannel {
     return this.connection.send(bytes, options);
   }
 
-  async receive(options?: ReceiveOptions): Promise<ChannelMessage | undefined> {
-    const bytes = await this.connection.receive(options);
-    if (bytes === undefined) return undefined;
+  sendBatch(messages: readonly ChannelMessage[], options?: SendOptions): Promise<void> {
+    let encoded: Uint8Array[];
     try {
-      return decodeChannelMessage(bytes);
+      if (!Array.isArray(messages)) throw new InvalidArgumentError("sendBatch() takes an array of messages");
+      encoded = messages.map(encodeChannelMessage);
     } catch (error) {
-      this.connection.abort(error as Error);
-      throw error;
+      return Promise.reject(error);
+    }
+    return this.connection.sendBatch(encoded, options);
+  }
+
+  async receive(options?: ReceiveOptions): Promise<ChannelMessage | undefined> {
+    // Envelopes the iterator already took in its last batch come first.
+    if (this.#head < this.#buffered.length) {
+      throwIfAborted(options?.signal, "receive");
+      return this.#decode(this.#next());
+    }
+    const bytes = await this.connection.receive(options);
+    return bytes === undefined ? undefined : this.#decode(bytes);
+  }
+
+  async receiveBatch(options?: ReceiveBatchOptions): Promise<ChannelMessage[] | undefined> {
+    const batch = this.#head < this.#buffered.length ? this.#rest() : await this.connection.receiveBatch(options);
+    if (batch === undefined) return undefined;
+    const messages: ChannelMessage[] = [];
+    for (const bytes of batch) {
+      try {
+        messages.push(decodeChannelMessage(bytes));
+      } catch (error) {
+        this.connection.abort(error as Error);
+        if (messages.length === 0) throw error;
+        break;
+      }
+    }
+    return messages;
+  }
+
+  /** Reads the connection with `receiveBatch()`: one call for everything that has arrived. */
+  async *[Symbol.asyncIterator](): AsyncIterator<ChannelMessage> {
+    for (;;) {
+      if (this.#head === this.#buffered.length) {
+        const batch = await this.connection.receiveBatch();
+        if (batch === undefined) return;
+        this.#buffered = batch;
+        this.#head = 0;
+      }
+      yield this.#decode(this.#next());
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<ChannelMessage> {
-    for (;;) {
-      const message = await this.receive();
-      if (message === undefined) return;
-      yield message;
+  /** The batch the iterator took with one `receiveBatch()`, and how far it got. */
+  #buffered: Uint8Array[] = [];
+  #head = 0;
+
+  #next(): Uint8Array {
+    const bytes = this.#buffered[this.#head++]!;
+    if (this.#head === this.#buffered.length) this.#rest();
+    return bytes;
+  }
+
+  /** What is left of the iterator's batch, which is then empty. */
+  #rest(): Uint8Array[] {
+    const rest = this.#head === 0 ? this.#buffered : this.#buffered.slice(this.#head);
+    this.#buffered = [];
+    this.#head = 0;
+    return rest;
+  }
+
+  #decode(bytes: Uint8Array): ChannelMessage {
+    try {
+      return decodeChannelMessage(bytes);
+    } catch (error) {
+      this.#rest();
+      this.connection.abort(error as Error);
+      throw error;
     }
   }
 

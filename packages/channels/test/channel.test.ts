@@ -116,6 +116,41 @@ describe("messageChannel", () => {
     await expect(a.closed).rejects.toMatchObject({ code: "IPC_ERR_CONNECTION_RESET" });
   });
 
+  it("sendBatch() sends many envelopes with one call; receiveBatch() and the iterator take them in order, receive() in between", async () => {
+    const [a, b] = memoryPair();
+    const left = messageChannel(a);
+    const right = messageChannel(b);
+    const texts = Array.from({ length: 50 }, (_, i) => ({ kind: "text" as const, text: `m${i}` }));
+    await left.sendBatch(texts.slice(0, 20));
+    await left.sendBatch(texts.slice(20));
+    await expect(
+      left.sendBatch([
+        { kind: "text", text: "never" },
+        { kind: "ack", id: -1n },
+      ]),
+    ).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ARGUMENT" });
+    await left.close();
+    const got: string[] = [];
+    const first = await right.receiveBatch({ maxMessages: 5 });
+    got.push(...first!.map((m) => (m.kind === "text" ? m.text : "?")));
+    for await (const m of right) {
+      got.push(m.kind === "text" ? m.text : "?");
+      // receive() takes from what the iterator's batch holds, in order.
+      if (got.length === 10) got.push(...[await right.receive()].map((r) => (r?.kind === "text" ? r.text : "?")));
+    }
+    expect(got).toEqual(texts.map((t) => t.text));
+    expect(await right.receiveBatch()).toBeUndefined();
+  });
+
+  it("receiveBatch() returns the envelopes before one that does not decode, then rejects with ProtocolError", async () => {
+    const [a, b] = memoryPair();
+    const right = messageChannel(b);
+    await a.sendBatch([ipc.IpcMessage.encode({ text: "ok" }).finish(), new Uint8Array([0xff, 0xff]), ipc.IpcMessage.encode({ text: "lost" }).finish()]);
+    expect(await right.receiveBatch()).toEqual([{ kind: "text", text: "ok" }]);
+    await expect(right.receiveBatch()).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL" });
+    await expect(b.closed).rejects.toMatchObject({ code: "IPC_ERR_PROTOCOL" });
+  });
+
   it("send() rejects an invalid message without touching the connection", async () => {
     const [a, b] = memoryPair();
     const left = messageChannel(a);

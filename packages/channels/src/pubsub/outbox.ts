@@ -1,11 +1,11 @@
 /**
  * One subscriber, as the publisher sees it: what it subscribed to, and its bounded queue of messages
- * with the writer that moves them onto its connection, one at a time, under the connection's own
- * backpressure.
+ * with the writer that moves them onto its connection, a batch at a time (one `sendBatch()` for what is
+ * queued, up to {@link FLUSH_BYTES}), under the connection's own backpressure.
  */
 import { noop } from "@ipc/core/transport";
 import { ipc } from "@ipc/core/proto";
-import type { Connection } from "@ipc/core";
+import { BATCH_MESSAGE_OVERHEAD, type Connection } from "@ipc/core";
 import { encodeGoodbye, encodePublish } from "./codec.js";
 import type { ResolvedPublisherOptions } from "./options.js";
 
@@ -30,6 +30,13 @@ export interface SubscriberStats {
   /** Messages dropped for it (`drop-oldest`). */
   readonly dropped: number;
 }
+
+/**
+ * The most a flush takes out of the queue at once, in bytes of frames (plus 128 each, as a batch counts them):
+ * enough to pay one call for many small messages, small against the queue, which the slow-subscriber policy
+ * bounds (what a flush took is in flight, no longer queued).
+ */
+const FLUSH_BYTES = 64 * 1024;
 
 export class Outbox {
   readonly id: number;
@@ -136,13 +143,10 @@ export class Outbox {
     this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#gone) {
-        const message = this.#queue.shift()!;
-        this.#bytes -= message.payload.byteLength;
-        const frame = this.#missed > 0 ? encodePublish(message.topic, message.payload, this.#missed) : message.frame;
-        this.#missed = 0;
+        const frames = this.#take();
         this.#onRoom();
-        await this.connection.send(frame);
-        this.#delivered++;
+        await (frames.length === 1 ? this.connection.send(frames[0]!) : this.connection.sendBatch(frames));
+        this.#delivered += frames.length;
       }
     } catch {
       this.leave();
@@ -150,5 +154,26 @@ export class Outbox {
       this.#writing = false;
     }
     if (this.#queue.length === 0) this.#drained?.();
+  }
+
+  /** Takes the frames of the next flush off the queue: at least one, at most FLUSH_BYTES and the batch bound. */
+  #take(): Uint8Array[] {
+    const queue = this.#queue;
+    const limit = Math.min(FLUSH_BYTES, this.connection.maxMessageSize + BATCH_MESSAGE_OVERHEAD);
+    const frames: Uint8Array[] = [];
+    let cost = 0;
+    let count = 0;
+    for (; count < queue.length; count++) {
+      const message = queue[count]!;
+      // The first message after drops says how many were missed.
+      const frame = count === 0 && this.#missed > 0 ? encodePublish(message.topic, message.payload, this.#missed) : message.frame;
+      cost += frame.byteLength + BATCH_MESSAGE_OVERHEAD;
+      if (count > 0 && cost > limit) break;
+      frames.push(frame);
+      this.#bytes -= message.payload.byteLength;
+    }
+    this.#missed = 0;
+    queue.splice(0, count);
+    return frames;
   }
 }

@@ -7,6 +7,7 @@ import {
   ConnectionResetError,
   InvalidArgumentError,
   ProtocolError,
+  throwIfAborted,
   type CloseOptions,
   type Connection,
   type ReceiveOptions,
@@ -88,12 +89,36 @@ class Subscriber implements Subscription {
   }
 
   async receive(options?: ReceiveOptions): Promise<Publication | undefined> {
+    // Messages the iterator already took in its last batch come first.
+    if (this.#head < this.#buffered.length) {
+      throwIfAborted(options?.signal, "receive");
+      return this.#publication(this.#next());
+    }
     const bytes = await this.connection.receive(options);
     if (bytes === undefined) return undefined;
+    return this.#publication(bytes);
+  }
+
+  /** The batch the iterator took with one `receiveBatch()`, and how far it got. */
+  #buffered: Uint8Array[] = [];
+  #head = 0;
+
+  #next(): Uint8Array {
+    const bytes = this.#buffered[this.#head++]!;
+    if (this.#head === this.#buffered.length) {
+      this.#buffered = [];
+      this.#head = 0;
+    }
+    return bytes;
+  }
+
+  #publication(bytes: Uint8Array): Publication {
     let frame;
     try {
       frame = decodePubSubFrame(bytes, "subscriber");
     } catch (error) {
+      this.#buffered = [];
+      this.#head = 0;
       this.connection.abort(error as Error);
       throw error;
     }
@@ -107,16 +132,23 @@ class Subscriber implements Subscription {
         : frame.kind === "goodbye"
           ? new ConnectionResetError(`the publisher ended this subscription: ${frame.message || "no reason given"}`)
           : new ProtocolError("the publisher sent Subscribe, which only subscribers send");
+    this.#buffered = [];
+    this.#head = 0;
     this.connection.abort(error);
     void this.connection.closed.catch(noop);
     throw error;
   }
 
+  /** Reads the connection with `receiveBatch()`: one call for everything that has arrived. */
   async *[Symbol.asyncIterator](): AsyncIterator<Publication> {
     for (;;) {
-      const publication = await this.receive();
-      if (publication === undefined) return;
-      yield publication;
+      if (this.#head === this.#buffered.length) {
+        const batch = await this.connection.receiveBatch();
+        if (batch === undefined) return;
+        this.#buffered = batch;
+        this.#head = 0;
+      }
+      yield this.#publication(this.#next());
     }
   }
 
