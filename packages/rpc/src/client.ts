@@ -178,12 +178,15 @@ class RpcClient implements CallHost, ClientHandle {
     let failure: RpcError;
     try {
       const turns = new EventLoopTurns(READ_TURN);
+      // The batch path: everything received with one call (a server stream's messages come many at a time).
       for (;;) {
-        const frame = await this.connection.receive();
-        if (frame === undefined) break;
-        this.#dispatch(frame);
-        const turn = turns.next();
-        if (turn !== undefined) await turn;
+        const frames = await this.connection.receiveBatch();
+        if (frames === undefined) break;
+        for (const frame of frames) {
+          this.#dispatch(frame);
+          const turn = turns.next();
+          if (turn !== undefined) await turn;
+        }
       }
       failure = new RpcError("UNAVAILABLE", `the server closed the connection${where(this.connection)}`);
     } catch (error) {

@@ -22,8 +22,13 @@ export interface CallOwner {
   readonly interceptors: readonly ServerInterceptor[];
   readonly maxMessageSize: number;
   readonly streamWindow: number;
-  /** Sends a frame; resolves once the connection accepted it. */
+  /** Sends a frame (after every frame given to `sendSoon`); resolves once the connection accepted it. */
   send(frame: Uint8Array): Promise<void>;
+  /**
+   * Sends a stream message with the others of this burst: one `sendBatch()` when the running code yields to
+   * the event loop (or before the next `send`). A failed send fails the connection, which ends the call.
+   */
+  sendSoon(frame: Uint8Array): void;
   /**
    * Undefined while the connection takes what it is given; otherwise a promise that resolves once the
    * responses it has not taken yet drained (streams wait on it rather than on each send).
@@ -282,8 +287,8 @@ export class ServerCall implements CallContext {
       if (size > owner.maxMessageSize) throw tooLarge(this.method.path, size, owner.maxMessageSize, "response");
       credit.spend(size);
       // Not awaited: a failed send fails the connection, which ends this call; backpressure comes from
-      // the call's credit and the connection's backlog.
-      void owner.send(frame);
+      // the call's credit and the connection's backlog. The messages of one burst go in one sendBatch().
+      owner.sendSoon(frame);
       const backlog = owner.backlog();
       if (backlog !== undefined) await backlog;
       if (this.#done) return;

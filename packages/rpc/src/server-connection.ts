@@ -6,7 +6,7 @@
  * server's memory). Anything the peer sends that is not a call is answered on id 0 and the connection
  * goes on.
  */
-import type { Connection, Peer } from "@ipc/core";
+import { BATCH_MESSAGE_OVERHEAD, type Connection, type Peer } from "@ipc/core";
 import { Deferred, publishProtocolError } from "@ipc/core/transport";
 import type { ResolvedServeOptions } from "./options.js";
 import { EventLoopTurns, READ_TURN } from "./flow.js";
@@ -58,6 +58,10 @@ export class ServerConnection implements CallOwner {
   #sizesHead = 0;
   #drained: Deferred | undefined;
   #idle: Deferred | undefined;
+  /** Stream messages of this burst (`sendSoon`), their bytes, and their cost against the batch bound. */
+  #soon: Uint8Array[] = [];
+  #soonBytes = 0;
+  #soonCost = 0;
   #shuttingDown = false;
 
   constructor(connection: Connection, service: ServedService) {
@@ -80,6 +84,7 @@ export class ServerConnection implements CallOwner {
   }
 
   send(frame: Uint8Array): Promise<void> {
+    if (this.#soon.length > 0) this.#flushSoon();
     const size = frame.byteLength;
     this.#pendingBytes += size;
     this.#sizes.push(size);
@@ -87,6 +92,35 @@ export class ServerConnection implements CallOwner {
     sent.then(this.#onSent, this.#onSent);
     return sent;
   }
+
+  sendSoon(frame: Uint8Array): void {
+    const size = frame.byteLength;
+    // One too large for the connection is refused alone, not with the burst.
+    if (size > this.connection.maxMessageSize) {
+      void this.send(frame);
+      return;
+    }
+    const cost = size + BATCH_MESSAGE_OVERHEAD;
+    if (this.#soonCost + cost > this.connection.maxMessageSize + BATCH_MESSAGE_OVERHEAD) this.#flushSoon();
+    if (this.#soon.length === 0) process.nextTick(this.#flushSoon);
+    this.#soon.push(frame);
+    this.#soonCost += cost;
+    this.#soonBytes += size;
+    // Counted now: backlog() sees what is about to be sent.
+    this.#pendingBytes += size;
+  }
+
+  /** Sends the frames of `sendSoon` with one call (counted as one send in `#sizes`). */
+  readonly #flushSoon = (): void => {
+    const frames = this.#soon;
+    if (frames.length === 0) return;
+    this.#soon = [];
+    this.#sizes.push(this.#soonBytes);
+    this.#soonBytes = 0;
+    this.#soonCost = 0;
+    const sent = frames.length === 1 ? this.connection.send(frames[0]!) : this.connection.sendBatch(frames);
+    sent.then(this.#onSent, this.#onSent);
+  };
 
   backlog(): Promise<void> | undefined {
     if (this.#pendingBytes <= PAUSE_BYTES) return undefined;
@@ -154,16 +188,20 @@ export class ServerConnection implements CallOwner {
     let failure: RpcError;
     try {
       const turns = new EventLoopTurns(READ_TURN);
+      // The batch path: everything received with one call (a client stream's messages come many at a time);
+      // the pause for the responses' backlog still comes before each frame.
       for (;;) {
-        if (this.#pendingBytes > PAUSE_BYTES) {
-          this.#drained ??= new Deferred();
-          await this.#drained.promise;
+        let paused = this.#backlogDrained();
+        if (paused !== undefined) await paused;
+        const frames = await this.connection.receiveBatch();
+        if (frames === undefined) break;
+        for (const frame of frames) {
+          paused = this.#backlogDrained();
+          if (paused !== undefined) await paused;
+          this.#dispatch(frame);
+          const turn = turns.next();
+          if (turn !== undefined) await turn;
         }
-        const frame = await this.connection.receive();
-        if (frame === undefined) break;
-        this.#dispatch(frame);
-        const turn = turns.next();
-        if (turn !== undefined) await turn;
       }
       failure = new RpcError("UNAVAILABLE", "the client closed the connection");
     } catch (error) {
@@ -174,6 +212,13 @@ export class ServerConnection implements CallOwner {
     this.#queuedBytes = 0;
     this.#drained?.resolve();
     await this.connection.close().catch(() => undefined);
+  }
+
+  /** Waits while the responses not yet accepted by the connection are over PAUSE_BYTES. */
+  #backlogDrained(): Promise<void> | undefined {
+    if (this.#pendingBytes <= PAUSE_BYTES) return undefined;
+    this.#drained ??= new Deferred();
+    return this.#drained.promise;
   }
 
   #dispatch(frame: Uint8Array): void {
