@@ -50,9 +50,7 @@ export function writeMuxData(bytes: Uint8Array, offset: number, stream: number, 
   if (length > 0) {
     bytes[offset++] = 0x1a;
     offset = writeVarint(bytes, offset, length);
-    // Small payloads (the batch path's many) are cheaper to copy by hand than through set().
-    if (length <= 64) for (let i = 0; i < length; i++) bytes[offset + i] = payload[i]!;
-    else bytes.set(payload, offset);
+    bytes.set(payload, offset);
   }
 }
 

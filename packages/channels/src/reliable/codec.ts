@@ -59,9 +59,7 @@ export function writeData(bytes: Uint8Array, offset: number, id: number, payload
   if (payloadLength > 0) {
     bytes[offset++] = 0x12;
     offset = writeVarint(bytes, offset, payloadLength);
-    // Small payloads (the batch path's many) are cheaper to copy by hand than through set().
-    if (payloadLength <= 64) for (let i = 0; i < payloadLength; i++) bytes[offset + i] = payload[i]!;
-    else bytes.set(payload, offset);
+    bytes.set(payload, offset);
     offset += payloadLength;
   }
   if (ack > 0) {
