@@ -59,6 +59,14 @@ export interface Choice {
 /** Messages at least this big count as "large data" (decided by throughput rather than by round trip). */
 export const LARGE_MESSAGE = 64 * 1024;
 
+/**
+ * How much better shared memory must measure than the best other candidate to be recommended: 10 % (a rate
+ * at least 1.1×, a round trip at most 1/1.1). Shared memory costs more than a socket — two rings of /dev/shm
+ * per connection, a peer that speaks the ring of docs/wire.md §5 — and run-to-run noise on a shared machine
+ * is about that size (docs/benchmarks.md), so a tie goes to the socket.
+ */
+export const SHM_MARGIN = 1.1;
+
 const EXAMPLES: Readonly<Record<ChoiceScheme, string>> = {
   unix: "unix:///run/user/1000/app.sock",
   "unix-abstract": "unix-abstract:app",
@@ -111,21 +119,31 @@ function figureOf(m: Measurements, scheme: Scheme, figure: Figure, at: number | 
  * messages, else the lowest p50 round trip, both at the measured size nearest to `size`. A scheme not measured
  * there never wins over one that was.
  */
-function fastest(candidates: readonly Scheme[], large: boolean, size: number, m: Measurements): { best: Scheme; line: string } {
+function fastest(candidates: readonly Scheme[], large: boolean, size: number, m: Measurements): { best: Scheme; line: string; margin?: string } {
   const figure: Figure = large ? "bytesPerSecond" : "roundTripP50Us";
   const at = decidingSize(candidates, size, figure, m);
   const value = (s: Scheme): number | undefined => figureOf(m, s, figure, at);
   const score = (s: Scheme): number => (large ? (value(s) ?? 0) : -(value(s) ?? Infinity));
   const ranked = [...candidates].sort((a, b) => score(b) - score(a));
-  const best = ranked[0]!;
   const line = ranked.map((s) => `${s} ${large ? rate(value(s)) : micros(value(s))}`).join(", ");
   const measured = at ?? (large ? LARGE_MESSAGE : 64);
-  return {
-    best,
+  const result = {
+    best: ranked[0]!,
     line: large
       ? `for messages of ${sizeText(measured)} it moves the most data: ${line}`
       : `it has the lowest round-trip latency (p50, messages of ${sizeText(measured)}): ${line}`,
   };
+  const runnerUp = ranked[1];
+  if (result.best === "shm" && runnerUp !== undefined && value(runnerUp) !== undefined && !clearlyBetter(value("shm")!, value(runnerUp)!, large)) {
+    const margin = `but shared memory measured less than ${Math.round((SHM_MARGIN - 1) * 100)} % ahead of ${runnerUp}, within the noise and not worth its cost: ${runnerUp}`;
+    return { ...result, best: runnerUp, margin };
+  }
+  return result;
+}
+
+/** Whether a figure of shared memory beats `other` by {@link SHM_MARGIN} (a rate if `higher`, else a latency). */
+function clearlyBetter(shm: number, other: number, higher: boolean): boolean {
+  return higher ? shm >= other * SHM_MARGIN : shm * SHM_MARGIN <= other;
 }
 
 /** Decides among local mechanisms; `needs` has defaults applied. */
@@ -153,14 +171,16 @@ function local(needs: Required<Needs>, m: Measurements): Omit<Choice, "example" 
     // Critical latency is decided by the round trip at the message's size (1 MiB round trips too); large data
     // that is not latency-critical by the throughput.
     const byThroughput = large && !needs.latencyCritical;
-    const { best, line } = fastest(candidates, byThroughput, needs.messageSize, m);
+    const { best, line, margin } = fastest(candidates, byThroughput, needs.messageSize, m);
     for (const s of candidates)
       if (s !== best)
         alternatives.push({
           scheme: s,
           when: s === "pipe" ? "simplicity matters more than speed" : "the measured gap is small on your machine (run ipc bench)",
         });
-    return { scheme: best, reasons: [byThroughput ? `messages of ${needs.messageSize} bytes are large data` : "latency is critical", line], alternatives };
+    const reasons = [byThroughput ? `messages of ${needs.messageSize} bytes are large data` : "latency is critical", line];
+    if (margin !== undefined) reasons.push(margin);
+    return { scheme: best, reasons, alternatives };
   }
   if (needs.parentChild) {
     alternatives.push({ scheme: "unix", when: "other processes must connect too, or the child outlives its parent" });

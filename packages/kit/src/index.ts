@@ -19,7 +19,7 @@ export { connect, type ConnectionOf } from "./connect.js";
 export { listen } from "./listen.js";
 export type { ConnectOptionsByScheme, KitConnectOptions, KitListenOptions, ListenOptionsByScheme, SchemeOf } from "./options.js";
 export { SCHEME_DESCRIPTIONS, transports } from "./schemes.js";
-export { choose, LARGE_MESSAGE, type ChooseOptions, type Choice, type ChoiceScheme, type Needs } from "./choose.js";
+export { choose, LARGE_MESSAGE, SHM_MARGIN, type ChooseOptions, type Choice, type ChoiceScheme, type Needs } from "./choose.js";
 export { REFERENCE_MEASUREMENTS, measurementsFrom, type Measurements, type SchemeNumbers, type SizeNumbers } from "./measurements.js";
 export { formatDebugEvent, type DebugEvent, type DebugLogger, type DebugOptions } from "./debug.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REFERENCE_MEASUREMENTS, choose, measurementsFrom, type Measurements, type Scheme } from "../src/index.js";
+import { REFERENCE_MEASUREMENTS, SHM_MARGIN, choose, measurementsFrom, type Measurements, type Scheme } from "../src/index.js";
 
 describe("choose() follows the decision tree", () => {
   it("across machines: TCP, with TLS advice", () => {
@@ -72,8 +72,10 @@ describe("choose() follows the decision tree", () => {
   it("by the shipped numbers (measurements.json), each choice is the scheme measured fastest at that size, quoted", () => {
     const bySize = (scheme: Scheme, size: number) => REFERENCE_MEASUREMENTS.schemes[scheme]?.bySize?.[String(size)];
     for (const size of [64 * 1024, 1 << 20]) {
-      const candidates: Scheme[] = ["shm", "unix"];
-      const best = candidates.sort((a, b) => (bySize(b, size)?.bytesPerSecond ?? 0) - (bySize(a, size)?.bytesPerSecond ?? 0))[0]!;
+      // Shared memory where it measured at least SHM_MARGIN (10 %) faster; else the socket.
+      const shm = bySize("shm", size)?.bytesPerSecond ?? 0;
+      const unix = bySize("unix", size)?.bytesPerSecond ?? 0;
+      const best: Scheme = shm >= unix * SHM_MARGIN ? "shm" : "unix";
       const choice = choose({ messageSize: size });
       expect(choice.scheme).toBe(best);
       expect(choice.reasons.join(" ")).toContain(`${best} ${((bySize(best, size)?.bytesPerSecond ?? 0) / 1e6).toFixed(0)} MB/s`);
@@ -81,6 +83,20 @@ describe("choose() follows the decision tree", () => {
     }
     const fastest = (["shm", "unix"] as Scheme[]).sort((a, b) => (bySize(a, 64)?.roundTripP50Us ?? Infinity) - (bySize(b, 64)?.roundTripP50Us ?? Infinity))[0];
     expect(choose({ latencyCritical: true, messageSize: 64 }).scheme).toBe(fastest);
+  });
+
+  it("shared memory only where it measured at least 10 % faster (SHM_MARGIN): a near tie goes to the socket", () => {
+    const m = (shm: number, unix: number): Measurements => ({ source: "test", schemes: { shm: { bytesPerSecond: shm }, unix: { bytesPerSecond: unix } } });
+    expect(SHM_MARGIN).toBe(1.1);
+    expect(choose({ messageSize: 1 << 20 }, { measurements: m(2.1e9, 2e9) }).scheme).toBe("unix");
+    expect(choose({ messageSize: 1 << 20 }, { measurements: m(2.1e9, 2e9) }).reasons.join(" ")).toContain("less than 10 % ahead of unix");
+    expect(choose({ messageSize: 1 << 20 }, { measurements: m(2.2e9, 2e9) }).scheme).toBe("shm");
+    const latency = (shm: number, unix: number): Measurements => ({
+      source: "test",
+      schemes: { shm: { roundTripP50Us: shm }, unix: { roundTripP50Us: unix } },
+    });
+    expect(choose({ latencyCritical: true }, { measurements: latency(19, 20) }).scheme).toBe("unix");
+    expect(choose({ latencyCritical: true }, { measurements: latency(2, 20) }).scheme).toBe("shm");
   });
 
   it("critical latency goes to the lowest measured round trip", () => {
