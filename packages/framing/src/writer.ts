@@ -189,34 +189,36 @@ export class FrameWriter {
   #appendBatch(messages: readonly Uint8Array[]): void {
     const count = messages.length;
     let bytes = this.#slab.bytes;
-    let end = this.#slabEnd;
-    let added = 0;
+    let capacity = bytes.byteLength;
+    // The run of frames packed since `start` in the current slab is added to the batch's bytes in one go.
+    let start = this.#slabEnd;
+    let end = start;
     for (let i = 0; i < count; i++) {
       const message = messages[i]!;
       const size = message.byteLength;
-      const need = HEADER_SIZE + size;
-      if (size <= COPY_LIMIT && bytes.byteLength - end >= need) {
+      const next = end + HEADER_SIZE + size;
+      if (next <= capacity && size <= COPY_LIMIT) {
         bytes[end] = size >>> 24;
         bytes[end + 1] = (size >>> 16) & 0xff;
         bytes[end + 2] = (size >>> 8) & 0xff;
         bytes[end + 3] = size & 0xff;
-        if (size > 0) bytes.set(message, end + HEADER_SIZE);
-        end += need;
-        added += need;
+        bytes.set(message, end + HEADER_SIZE);
+        end = next;
         continue;
       }
       // The slab is full, or the message is large: settle the state, take the ordinary path, reload. A
       // full slab is written now, alone (one write per 64 KiB, as a plain packing loop does).
       this.#slabEnd = end;
-      this.#batchBytes += added;
-      added = 0;
+      this.#batchBytes += end - start;
       if (size <= COPY_LIMIT && this.#batchBytes > 0) this.flush();
       this.#append(message);
       bytes = this.#slab.bytes;
-      end = this.#slabEnd;
+      capacity = bytes.byteLength;
+      start = this.#slabEnd;
+      end = start;
     }
     this.#slabEnd = end;
-    this.#batchBytes += added;
+    this.#batchBytes += end - start;
     if (this.#batchBytes >= SLAB_SIZE) this.flush();
     else this.#schedule();
   }
