@@ -8,6 +8,9 @@
  * - `batch-echo`: like `echo` through the batch path: each `receiveBatch()` sent back with one `sendBatch()`.
  * - `send-then-hang`: send `count` patterned messages of 1000 bytes, start an 8 MiB one, let the event
  *   loop turn once (so what was accepted is written), print `sent`, and wait to be killed.
+ * - `send-batches-then-hang`: send `count` batches of 20 patterned messages of 200 bytes (one `sendBatch()`
+ *   each), start a batch of 128 messages of 64 KiB, let the event loop turn once, print `sent`, and wait to be
+ *   killed.
  * - `raw-partial`: over `connectRaw`, write `count` whole frames and the first 14 bytes of a 100-byte one,
  *   print `sent`, and wait to be killed.
  */
@@ -47,6 +50,17 @@ switch (mode) {
     for (let seq = 0; seq < count; seq++) await connection.send(patterned(seq, 1000));
     void connection.send(patterned(count, 8 * 1024 * 1024)).catch(() => undefined);
     // Accepted is not yet written: let the transport's batch go out before telling the parent.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.stdout.write("sent\n");
+    await hang();
+    break;
+  }
+  case "send-batches-then-hang": {
+    const connection = await transport.connect(address!, { timeout: 10_000 });
+    for (let batch = 0; batch < count; batch++) {
+      await connection.sendBatch(Array.from({ length: 20 }, (_, i) => patterned(batch * 20 + i, 200)));
+    }
+    void connection.sendBatch(Array.from({ length: 128 }, (_, i) => patterned(count * 20 + i, 64 * 1024))).catch(() => undefined);
     await new Promise((resolve) => setImmediate(resolve));
     process.stdout.write("sent\n");
     await hang();

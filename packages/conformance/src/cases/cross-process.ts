@@ -140,6 +140,28 @@ export function crossProcessCases(fixture: ConformanceFixture, ctx: () => Contex
       },
     );
 
+    it.skipIf(module === undefined)(
+      `a peer SIGKILLed while sending batches: every whole message arrives in order, then the connection ends without hanging${lacking(module === undefined, why)}`,
+      SLOW,
+      async () => {
+        const c = ctx();
+        const listener = await listen(c);
+        const peer = startPeer(c, [module!, listener.address, "send-batches-then-hang", "10"]);
+        const server = c.resources.connection((await listener.accept({ timeout: 20_000 }))!);
+        expect(await peer.line()).toBe("sent");
+        peer.child.kill("SIGKILL");
+        expect((await peer.exit).signal).toBe("SIGKILL");
+        const { seqs, error } = await readAll(server);
+        // The ten batches accepted before, whole; then of the 8 MiB batch being written at the kill, nothing,
+        // part or all — whole messages only, in order (checkPatterned checks every byte of each).
+        expect(seqs.slice(0, 200)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+        expect(seqs.slice(200)).toEqual(Array.from({ length: seqs.length - 200 }, (_, i) => 200 + i));
+        expect(seqs.length).toBeLessThanOrEqual(200 + 128);
+        if (error !== undefined) expect(["IPC_ERR_PROTOCOL", "IPC_ERR_CONNECTION_RESET"]).toContain(error.code);
+        await server.closed.catch(() => undefined);
+      },
+    );
+
     const rawMissing = module === undefined || fixture.capabilities.rawConnect === undefined;
     it.skipIf(rawMissing)(
       `a peer SIGKILLed mid-frame: the whole messages arrive, then a typed error${lacking(rawMissing, module === undefined ? why : rawWhy)}`,
