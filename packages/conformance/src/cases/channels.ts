@@ -149,6 +149,67 @@ export function channelCases(fixture: ConformanceFixture, ctx: () => Context): v
       expect(client.stats.bufferedBytes).toBe(0);
     });
 
+    test("a reliable session delivers batches exactly once, in order, over connections dropped every 1–2 MB (sendBatch/receiveBatch on both ends)", async () => {
+      const c = ctx();
+      const listener = layers().reliableListener(await listen(c), { maxBufferedBytes: 256 * 1024 });
+      const connections: FaultyConnection[] = [];
+      const address = listener.address;
+      const client = await layers().reliable(
+        async () => {
+          const connection = faultyConnection(await c.fixture.connect(address, { timeout: 10_000 }), {
+            seed: connections.length + 101,
+            // Bytes, not messages: a session packs a burst into one frame, a batch into few.
+            dropAfterBytes: [1_000_000, 2_000_000],
+          });
+          connections.push(c.resources.connection(connection));
+          return connection;
+        },
+        { minReconnectDelay: 0, maxReconnectDelay: 20, timeout: 10_000 },
+      );
+      c.resources.connection(client);
+      const server = c.resources.connection((await listener.accept({ timeout: 10_000 }))!);
+      // The server echoes each batch it receives with one sendBatch().
+      const echo = (async () => {
+        for (let batch = await server.receiveBatch(); batch !== undefined; batch = await server.receiveBatch()) await server.sendBatch(batch);
+      })();
+      const count = 2000;
+      const sizes = (seq: number) => [0, 4, 100, 3000, 20_000][seq % 5]!;
+      let received = 0;
+      const receivedHash = createHash("sha256");
+      const reading = (async () => {
+        while (received < count) {
+          const batch = await client.receiveBatch({ timeout: 30_000 });
+          if (batch === undefined || batch.length === 0) throw new Error(`receiveBatch() returned ${batch === undefined ? "the end" : "[]"} after ${received}`);
+          for (const message of batch) {
+            const size = sizes(received);
+            if (message.byteLength !== size || (size >= 4 && checkPatterned(message) !== received)) {
+              throw new Error(`message ${received} (${size} bytes) arrived as ${message.byteLength} bytes, seq ${checkPatterned(message)}`);
+            }
+            receivedHash.update(message);
+            received++;
+          }
+        }
+      })();
+      reading.catch(() => undefined); // awaited below
+      const sent = createHash("sha256");
+      for (let first = 0; first < count; ) {
+        const length = 10 + (first % 41);
+        const batch = Array.from({ length: Math.min(length, count - first) }, (_, i) => patterned(first + i, sizes(first + i)));
+        for (const message of batch) sent.update(message);
+        await client.sendBatch(batch);
+        first += batch.length;
+      }
+      await reading;
+      expect(receivedHash.digest("hex")).toBe(sent.digest("hex"));
+      await client.close({ timeout: 30_000 });
+      await echo;
+      // About 18 MB cross the client's connections (each message out and back): about a dozen drops.
+      expect(connections.filter((x) => x.faults.dropped !== undefined).length).toBeGreaterThanOrEqual(5);
+      expect(client.stats.received).toBe(count);
+      expect(server.stats.received).toBe(count);
+      expect(client.stats.bufferedBytes).toBe(0);
+    });
+
     test("mux: one stream stalled while another carries 8 MiB; the stalled one's buffer stays within its window", async () => {
       const c = ctx();
       const listener = await listen(c);
@@ -177,6 +238,48 @@ export function channelCases(fixture: ConformanceFixture, ctx: () => Context): v
       await reading;
       expect(stalledIn!.bufferedBytes).toBeLessThanOrEqual(window + 4000);
       await expectSequence(() => stalledIn!.receive({ timeout: 20_000 }), stalledSent);
+    });
+
+    test("mux batches: one stream's batches stalled (the one that timed out withdrawn whole) while another carries 8 MiB in batches larger than the window", async () => {
+      const c = ctx();
+      const listener = await listen(c);
+      const client = await connect(c, listener);
+      const server = c.resources.connection((await listener.accept({ timeout: 10_000 }))!);
+      const window = 128 * 1024;
+      const left = layers().mux(client, { window });
+      const right = layers().mux(server, { window });
+      c.resources.cleanup(() => (left.abort(), right.abort()));
+      const [stalled, stalledIn] = await Promise.all([left.open("stalled"), right.accept({ timeout: 10_000 })]);
+      const [bulk, bulkIn] = await Promise.all([left.open("bulk"), right.accept({ timeout: 10_000 })]);
+      // Batches of ten 4000-byte messages until one cannot get credit within 100 ms (then it is withdrawn whole:
+      // the timeout is what is tested here, and a batch accepted later than it would be withdrawn just the same).
+      let stalledSent = 0;
+      for (;;) {
+        const batch = Array.from({ length: 10 }, (_, i) => patterned(stalledSent + i, 4000));
+        const accepted = await stalled.sendBatch(batch, { timeout: 100 }).then(
+          () => true,
+          (error: { code?: string }) => (expect(error.code).toBe("IPC_ERR_TIMEOUT"), false),
+        );
+        if (!accepted) break;
+        stalledSent += batch.length;
+      }
+      expect(stalledIn!.bufferedBytes).toBeLessThanOrEqual(window + 4000);
+      // 8 MiB in batches of 256 KiB, twice the window each: carried all the same, credit by credit.
+      const size = 32 * 1024;
+      const count = (8 * 1024 * 1024) / size;
+      const reading = expectSequence(async () => {
+        const batch = await bulkIn!.receiveBatch({ maxMessages: 1, timeout: 20_000 });
+        return batch?.[0];
+      }, count);
+      reading.catch(() => undefined); // awaited below
+      for (let first = 0; first < count; first += 8) await bulk.sendBatch(Array.from({ length: 8 }, (_, i) => patterned(first + i, size)));
+      await reading;
+      expect(stalledIn!.bufferedBytes).toBeLessThanOrEqual(window + 4000);
+      // What the stalled stream accepted arrives, in order, and nothing of the withdrawn batch after it.
+      await expectSequence(() => stalledIn!.receive({ timeout: 20_000 }), stalledSent);
+      const closing = stalled.close({ timeout: 20_000 });
+      expect(await stalledIn!.receiveBatch({ timeout: 20_000 })).toBeUndefined();
+      await closing;
     });
   });
 }
