@@ -72,7 +72,15 @@ describe("framed() sendBatch", () => {
   it("puts every message of a batch on the wire as its frame, byte for byte, read by a raw socket", async () => {
     const { client, server } = await socketPair();
     const connection = framed(client);
-    const batch = [new Uint8Array(0), new Uint8Array([7]), numbered(1, 64), numbered(2, 16 * 1024), numbered(3, 16 * 1024 + 1), numbered(4, 200_000), numbered(5, 3)];
+    const batch = [
+      new Uint8Array(0),
+      new Uint8Array([7]),
+      numbered(1, 64),
+      numbered(2, 16 * 1024),
+      numbered(3, 16 * 1024 + 1),
+      numbered(4, 200_000),
+      numbered(5, 3),
+    ];
     const second = Array.from({ length: 2000 }, (_, i) => numbered(10 + i, 60));
     const received = readAll(server);
     await connection.sendBatch(batch);
@@ -222,7 +230,8 @@ describe("framed() receiveBatch", () => {
     const sender = framed(server);
     const total = 20_000;
     const sending = (async () => {
-      for (let at = 0; at < total; at += 1000) await sender.sendBatch(Array.from({ length: 1000 }, (_, i) => numbered(at + i, i === 0 && at % 3000 === 0 ? 20_000 : 64)));
+      for (let at = 0; at < total; at += 1000)
+        await sender.sendBatch(Array.from({ length: 1000 }, (_, i) => numbered(at + i, i === 0 && at % 3000 === 0 ? 20_000 : 64)));
     })();
     const got: number[] = [];
     while (got.length < total) {

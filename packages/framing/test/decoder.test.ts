@@ -177,10 +177,14 @@ describe("FrameDecoder with lendFrames", () => {
   function decodeLent(chunks: Uint8Array[]): { frames: number[][]; lent: Uint8Array[] } {
     const frames: number[][] = [];
     const lent: Uint8Array[] = [];
-    const decoder = new FrameDecoder(1 << 24, (f) => {
-      frames.push([...f]);
-      lent.push(f);
-    }, { lendFrames: true });
+    const decoder = new FrameDecoder(
+      1 << 24,
+      (f) => {
+        frames.push([...f]);
+        lent.push(f);
+      },
+      { lendFrames: true },
+    );
     for (const chunk of chunks) decoder.push(chunk);
     decoder.end();
     return { frames, lent };
@@ -189,7 +193,13 @@ describe("FrameDecoder with lendFrames", () => {
   it("decodes what the default decoder does, however the stream is cut", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.integer({ min: 1, max: 70_000 }).map((n) => new Uint8Array(n).fill(n & 0xff))), { maxLength: 6 }),
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 40 }),
+            fc.integer({ min: 1, max: 70_000 }).map((n) => new Uint8Array(n).fill(n & 0xff)),
+          ),
+          { maxLength: 6 },
+        ),
         fc.array(fc.nat(), { maxLength: 12 }),
         (messages, cuts) => {
           const chunks = split(concat(messages.map(encodeFrame)), cuts);
