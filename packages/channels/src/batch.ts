@@ -134,12 +134,30 @@ export class Batcher {
     this.#sealed.push(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
   }
 
+  /**
+   * Sends what is batched in a microtask: after the code running now (no send from inside its logic), but
+   * before a caller that awaits an already settled promise goes on — a `sendBatch()` goes out whole, at once,
+   * while a loop of such calls never reaches the end of its burst.
+   */
+  flushSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    const generation = this.#generation;
+    queueMicrotask(() => {
+      this.#soon = false;
+      if (generation === this.#generation) this.flush();
+    });
+  }
+
+  #soon = false;
+
   /** Drops what is batched (its connection is gone) and what is scheduled. */
   discard(): void {
     this.#count = 0;
     this.#sealed = [];
     this.#generation++;
     this.#scheduled = false;
+    this.#soon = false;
     this.#bytes = EMPTY;
     this.#first = this.#offset = HEADER;
   }

@@ -185,6 +185,10 @@ class Multiplexer implements Mux, StreamHost {
     } else this.#batch.add(encodeMuxData(stream, reply, payload));
   }
 
+  flushSoon(): void {
+    this.#batch.flushSoon();
+  }
+
   writeFrame(frame: Exclude<MuxFrame, { kind: "data" }>): void {
     this.#batch.add(encodeMuxFrame(frame));
   }

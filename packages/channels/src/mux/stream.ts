@@ -25,6 +25,8 @@ export interface StreamHost {
    */
   writeData(stream: number, reply: boolean, payload: Uint8Array): void;
   writeFrame(frame: Exclude<MuxFrame, { kind: "data" }>): void;
+  /** Sends what this burst batched in a microtask (a `sendBatch()` of the stream goes out whole, at once). */
+  flushSoon(): void;
   /** The stream is over (both ends closed, or reset): forget it. */
   release(stream: MuxStream): void;
 }
@@ -196,16 +198,21 @@ export class Stream extends ConnectionBase implements MuxStream {
     return credit > before || before * 2 > this.#sendWindow;
   }
 
-  /** Writes an accepted batch: each message while there is credit (all of them, unless it was too large). */
+  /**
+   * Writes an accepted batch: each message while there is credit (all of them, unless it was too large), then
+   * sends them at once (in a microtask) — with one `sendBatch()` of the connection — so the peer starts on them
+   * while this side goes on (rather than at the end of the burst, which a sender that never waits does not reach).
+   */
   #writeAll(messages: readonly Uint8Array[]): void {
     for (let i = 0; i < messages.length; i++) {
       if (this.#credit <= 0) {
         for (; i < messages.length; i++) this.#carry.push(messages[i]!);
-        return;
+        break;
       }
       this.#credit -= cost(messages[i]!);
       this.#host.writeData(this.id, !this.opened, messages[i]!);
     }
+    this.#host.flushSoon();
   }
 
   #pump(): void {

@@ -570,7 +570,11 @@ export class Session extends ConnectionBase implements ReliableSession {
     return this.#carry.length - this.#carryHead;
   }
 
-  /** Numbers and writes an accepted batch; the first Data carries the pending acknowledgement. */
+  /**
+   * Numbers and writes an accepted batch; the first Data carries the pending acknowledgement. What was batched
+   * goes out at once (in a microtask), with one `sendBatch()` of the connection, so the peer starts on it while
+   * this side goes on (rather than at the end of the burst, which a sender that never waits does not reach).
+   */
   #acceptAll(messages: readonly Uint8Array[]): void {
     const connection = this.#connection;
     const ack = this.#taken > this.#ackSent ? this.#taken : 0;
@@ -587,6 +591,7 @@ export class Session extends ConnectionBase implements ReliableSession {
       written = true;
     }
     if (written && ack > 0) this.#acked(ack);
+    if (written) this.#batch!.flushSoon();
   }
 
   #accept(message: Uint8Array): void {
