@@ -4,12 +4,11 @@
  */
 import { BATCH_MESSAGE_OVERHEAD } from "@ipc/core";
 import { expect } from "vitest";
-import type { Context } from "../harness.js";
 import type { Ends } from "../kinds.js";
 import { bytesOf, fill, mismatch, outcome, readBatches, rejection, run, WAIT, type Expected } from "./batch-messages.js";
 
-/** Registers one case on the kind of connection the caller chose. */
-export type BatchTest = (name: string, fn: (ends: Ends, c: Context) => Promise<void>, options?: { kindOptions?: { maxMessageSize?: number } }) => void;
+/** Registers one case on the kind of connection the caller chose (`kindOptions`: for both ends of its transport). */
+export type BatchTest = (name: string, fn: (ends: Ends) => Promise<void>, options?: { kindOptions?: { maxMessageSize?: number } }) => void;
 
 /** Reads `expected.length` messages from `b` with `receiveBatch()` and checks each, in order. */
 async function expectDelivered(ends: Ends, expected: readonly Expected[]): Promise<number[]> {
@@ -17,7 +16,7 @@ async function expectDelivered(ends: Ends, expected: readonly Expected[]): Promi
   return batches;
 }
 
-/** The sendBatch() cases on `kind` (`bufferBound`: the fixture's `maxBufferedBytes`). */
+/** The sendBatch() cases on one kind of connection (`bufferBound`: the fixture's `maxBufferedBytes`). */
 export function sendBatchCases(test: BatchTest, bufferBound: number): void {
   test("sendBatch() and send() mixed, called without waiting, deliver in order and intact: 0-byte, 1-byte and 1 MiB messages inside one batch", async (ends) => {
     const { a } = ends;

@@ -12,6 +12,7 @@ import { sendBatchCases, type BatchTest } from "./batch-send.js";
 // Filling a buffer until a batch stalls, and carrying a megabyte per round, take a while on a busy machine.
 const SLOW = { timeout: 120_000 };
 
+/** The batch cases on each kind of connection of `fixture`; a kind the fixture cannot make is skipped by name. */
 export function batchCases(fixture: ConformanceFixture, ctx: () => Context): void {
   const bufferBound = fixture.capabilities.maxBufferedBytes ?? 16 * 1024 * 1024;
   for (const kind of kinds(fixture)) {
@@ -20,7 +21,7 @@ export function batchCases(fixture: ConformanceFixture, ctx: () => Context): voi
     const test: BatchTest = (name, fn, options) =>
       void it.skipIf(missing)(title(name), SLOW, async () => {
         const c = ctx();
-        await fn(await kind.make(c, options?.kindOptions), c);
+        await fn(await kind.make(c, options?.kindOptions));
       });
     describe(`batch path: ${kind.name}`, () => {
       sendBatchCases(test, bufferBound);
