@@ -274,15 +274,48 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     return message;
   }
 
+  /**
+   * Takes the longest run of queued messages within `bounds` (at least one) in one step: one cost sum, one
+   * drain check, and — when the run is the whole queue, the usual case — the queue array itself handed out.
+   */
   #takeBatch(bounds: BatchBounds): Uint8Array[] {
-    const batch: Uint8Array[] = [this.#take()];
-    let bytes = batch[0]!.byteLength;
-    while (this.#head < this.#queue.length && batch.length < bounds.maxMessages) {
-      const size = this.#queue[this.#head]!.byteLength;
+    const queue = this.#queue;
+    const costs = this.#costs;
+    const head = this.#head;
+    const limit = Math.min(queue.length, head + bounds.maxMessages);
+    let bytes = queue[head]!.byteLength;
+    let cost = costs[head]!;
+    let end = head + 1;
+    for (; end < limit; end++) {
+      const size = queue[end]!.byteLength;
       if (bytes + size > bounds.maxBytes) break;
       bytes += size;
-      batch.push(this.#take());
+      cost += costs[end]!;
     }
+    let batch: Uint8Array[];
+    if (end === queue.length) {
+      batch = head === 0 ? queue : queue.slice(head);
+      this.#queue = [];
+      this.#costs = [];
+      this.#head = 0;
+    } else {
+      batch = queue.slice(head, end);
+      for (let i = head; i < end; i++) queue[i] = EMPTY;
+      this.#head = end;
+      if (end >= 1024 && end * 2 >= queue.length) {
+        this.#queue = queue.slice(end);
+        this.#costs = costs.slice(end);
+        this.#head = 0;
+      }
+    }
+    this.#bytes -= cost;
+    if (this.#full && this.#bytes <= this.#lowWaterMark) {
+      this.#full = false;
+      publishBackpressure(this, false, this.#bytes, this.#highWaterMark);
+      this.#onDrain?.();
+    }
+    const onTake = this.#onTake;
+    if (onTake !== undefined) for (const message of batch) onTake(message);
     return batch;
   }
 
