@@ -208,9 +208,11 @@ export function sendBatchCases(test: BatchTest, bufferBound: number): void {
     expect(fromPeer.message).toMatch(/closed by the peer/);
   });
 
-  test("sendBatch() after abort(reason) rejects with the reason", async ({ a }) => {
+  test("abort(reason) rejects a waiting receiveBatch() with the reason, and sendBatch() and receiveBatch() after it", async ({ a }) => {
     const reason = new Error("stop");
+    const waiting = a.receiveBatch();
     a.abort(reason);
+    expect(await rejection(waiting)).toBe(reason);
     expect(await rejection(a.sendBatch([new Uint8Array(1)]))).toBe(reason);
     expect(await rejection(a.receiveBatch())).toBe(reason);
     expect(await rejection(a.closed)).toBe(reason);
