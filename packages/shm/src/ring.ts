@@ -419,21 +419,62 @@ export class MessageRing implements Disposable, AsyncDisposable {
    * message) as fit now, moves the cursor past them, and publishes them at once. False if none fit.
    */
   #putBatch(messages: readonly Uint8Array[], cursor: Cursor): boolean {
-    let wrote = false;
+    if (!this.#producing) this.#claim(PRODUCER_PID);
     const max = this.maxRecord;
-    while (cursor.index < messages.length) {
-      const message = messages[cursor.index]!;
-      const left = message.byteLength - cursor.at;
-      if (left <= max) {
-        if (!this.#put(cursor.at === 0 ? message : message.subarray(cursor.at), 0)) break;
-        cursor.index++;
-        cursor.at = 0;
-      } else {
-        if (!this.#put(message.subarray(cursor.at, cursor.at + max), MORE)) break;
-        cursor.at += max;
+    const capacity = this.capacity;
+    const mask = this.#mask;
+    const i32 = this.#i32;
+    const bytes = this.#bytes;
+    const count = messages.length;
+    const first = cursor.index;
+    const firstAt = cursor.at;
+    let i = first;
+    let head = this.#head;
+    let room = capacity - ((head - this.#tailSeen) >>> 0);
+    while (i < count) {
+      const message = messages[i]!;
+      const length = message.byteLength;
+      if (cursor.at !== 0 || length > max) {
+        // A chunked message: record by record, the long way.
+        this.#head = head;
+        const left = length - cursor.at;
+        const more = left > max;
+        if (!this.#put(message.subarray(cursor.at, more ? cursor.at + max : length), more ? MORE : 0)) break;
+        if (more) cursor.at += max;
+        else {
+          cursor.at = 0;
+          i++;
+        }
+        head = this.#head;
+        room = capacity - ((head - this.#tailSeen) >>> 0);
+        continue;
       }
-      wrote = true;
+      // The common case inline (what #put does): a whole message in one record.
+      const record = 8 + ((length + 7) & ~7);
+      let index = head & mask;
+      const pad = capacity - index < record ? capacity - index : 0;
+      if (record + pad > room) {
+        this.#tailSeen = this.#loadTail();
+        room = capacity - ((head - this.#tailSeen) >>> 0);
+        if (record + pad > room) break;
+      }
+      if (pad !== 0) {
+        i32[index >> 2] = pad - 8;
+        i32[(index >> 2) + 1] = PAD;
+        head = (head + pad) >>> 0;
+        room -= pad;
+        index = 0;
+      }
+      i32[index >> 2] = length;
+      i32[(index >> 2) + 1] = 0;
+      if (length !== 0) bytes.set(message, index + 8);
+      head = (head + record) >>> 0;
+      room -= record;
+      i++;
     }
+    this.#head = head;
+    cursor.index = i;
+    const wrote = i !== first || cursor.at !== firstAt;
     if (wrote) this.#publish();
     return wrote;
   }
@@ -639,7 +680,7 @@ export class MessageRing implements Disposable, AsyncDisposable {
     this.#checkMapped();
     if (this.#released !== -1) throw new InvalidArgumentError("release() the previous view before reading again");
     if (this.#parts.length > 0) return 0; // a chunked message half taken by read(): only read() goes on
-    const records = this.#records;
+    let records: Int32Array = this.#records;
     const runs = this.#runs;
     let count = 0;
     let bytes = 0;
@@ -647,7 +688,40 @@ export class MessageRing implements Disposable, AsyncDisposable {
     let runTo = -1;
     let runAt = 0; // where the current run starts in the batch's buffer
     const startTail = this.#tail;
+    const i32 = this.#i32;
+    const mask = this.#mask;
+    const maxRecord = this.maxRecord;
+    const capacity = this.capacity;
     while (count < maxMessages) {
+      // The common case inline: whole messages (flags 0) within what was published; anything else (padding,
+      // a chunk, the end, a record to check for a violation, the end of what was published) goes the long way.
+      let tail = this.#tail;
+      const head = this.#headSeen;
+      while (count < maxMessages && tail !== head) {
+        const index = tail & mask;
+        const word = index >> 2;
+        if (i32[word + 1] !== 0) break;
+        const length = i32[word]! >>> 0;
+        const size = 8 + ((length + 7) & ~7);
+        if (length > maxRecord || size > (head - tail) >>> 0 || index + 8 + length > capacity) break;
+        if ((count > 0 || out.length > 0) && (bytes + length > maxBytes || length > maxLength)) break;
+        if (index !== runTo) {
+          if (runFrom !== -1) {
+            runs.push(runFrom, runTo);
+            runAt += runTo - runFrom;
+          }
+          runFrom = index;
+        }
+        runTo = index + size;
+        if (2 * count + 2 > records.length) records = this.#growRecords();
+        records[2 * count] = runAt + index - runFrom + 8;
+        records[2 * count + 1] = length;
+        bytes += length;
+        count++;
+        tail = (tail + size) >>> 0;
+      }
+      this.#tail = tail;
+      if (count >= maxMessages) break;
       const flags = this.#nextFlags();
       if (flags === -1) break;
       if (flags & END) {
@@ -674,7 +748,9 @@ export class MessageRing implements Disposable, AsyncDisposable {
         runFrom = index;
       }
       runTo = index + size;
-      records.push(runAt + index - runFrom + 8, length);
+      if (2 * count + 2 > records.length) records = this.#growRecords();
+      records[2 * count] = runAt + index - runFrom + 8;
+      records[2 * count + 1] = length;
       bytes += length;
       count++;
       this.#tail = (this.#tail + size) >>> 0;
@@ -687,16 +763,22 @@ export class MessageRing implements Disposable, AsyncDisposable {
         at += runs[i + 1]! - runs[i]!;
       }
       const array = buffer.buffer;
-      for (let i = 0; i < records.length; i += 2) out.push(new Uint8Array(array, records[i]!, records[i + 1]!));
-      records.length = 0;
+      for (let i = 0; i < 2 * count; i += 2) out.push(new Uint8Array(array, records[i]!, records[i + 1]!));
       runs.length = 0;
     }
     if (this.#tail !== startTail) this.release();
     return count;
   }
 
-  /** Scratch of tryReadBatch: each taken record's [offset in the batch's buffer, length]. */
-  readonly #records: number[] = [];
+  /** Scratch of tryReadBatch: each taken record's [offset in the batch's buffer, length], grown as needed. */
+  #records = new Int32Array(512);
+
+  #growRecords(): Int32Array {
+    const grown = new Int32Array(this.#records.length * 2);
+    grown.set(this.#records);
+    this.#records = grown;
+    return grown;
+  }
   /** Scratch of tryReadBatch: each contiguous run of records' [start, end) in the data. */
   readonly #runs: number[] = [];
 
@@ -908,6 +990,28 @@ export class MessageRing implements Disposable, AsyncDisposable {
       }
       this.#checkPeer(flag, ready);
     }
+  }
+
+  /**
+   * Spins as a waiting read would (the adaptive spin of docs/wire.md §5.5's waiting, the same bookkeeping)
+   * until a record or the end is ready, without a promise: true if one came. Never sleeps; false at once
+   * while a read() waits. For a reader that would otherwise wait — it then waits with `spin: 0`.
+   */
+  spinUntilReadable(): boolean {
+    if (this.#pendingReads > 0) return false;
+    const spin = this.#adaptiveSpin();
+    if (spin <= 0) return false;
+    const started = performance.now();
+    const until = started + spin / 1000;
+    do {
+      if (this.readable) {
+        this.#misses = 0;
+        this.#waited(started);
+        return true;
+      }
+    } while (performance.now() < until);
+    this.#misses++;
+    return false;
   }
 
   /** Keeps a running mean (µs, weight 1/8) of how long waits took, which sizes the next spin. */

@@ -147,8 +147,13 @@ export class ShmConnection extends ConnectionBase {
     const early = this.#cannotRead();
     if (early !== undefined) return early;
     const batch: Uint8Array[] = [];
+    let spun = false;
     try {
-      const taken = this.#rx.tryReadBatch(batch, bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
+      let taken = this.#rx.tryReadBatch(batch, bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
+      if (taken === 0 && !this.#doorbell.pending) {
+        spun = true;
+        if (this.#rx.spinUntilReadable()) taken = this.#rx.tryReadBatch(batch, bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
+      }
       if (taken === null) return this.#readBatchSlow(options, bounds); // the end: judged there
       if (taken > 0) {
         this.#checkSize(batch[0]!);
@@ -158,10 +163,13 @@ export class ShmConnection extends ConnectionBase {
       if (error instanceof ProtocolError || error instanceof FrameTooLargeError) return Promise.reject(this.#broken(error));
       // a read() is waiting: queue behind it
     }
-    return this.#readBatchSlow(options, bounds);
+    return this.#readBatchSlow(spun ? { ...options, spin: 0 } : options, bounds);
   }
 
-  async #readBatchSlow(options: ReceiveBatchOptions | undefined, bounds: { maxMessages: number; maxBytes: number }): Promise<Uint8Array[] | undefined> {
+  async #readBatchSlow(
+    options: (ReceiveBatchOptions & { spin?: number }) | undefined,
+    bounds: { maxMessages: number; maxBytes: number },
+  ): Promise<Uint8Array[] | undefined> {
     const batch: Uint8Array[] = [];
     let taken: number | null;
     try {
@@ -262,23 +270,30 @@ export class ShmConnection extends ConnectionBase {
     return error;
   }
 
+  /**
+   * The next message: at once if one is in the ring; else, while spinning pays off, after a spin right here
+   * (no promise until something came: the round trip of docs/benchmarks.md's "both sides spinning" rows);
+   * else waiting (MessageRing.read: sleeps until the doorbell).
+   */
   protected override read(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
-    if (this.#view !== undefined) return this.#cannotRead()!;
-    if (this.#spent) {
-      const error = this.#dropped ?? this.failure;
-      return error === undefined ? Promise.resolve(undefined) : Promise.reject(error);
-    }
+    const early = this.#cannotRead();
+    if (early !== undefined) return early;
     let message: Uint8Array | undefined | null;
+    let spun = false;
     try {
       message = this.#rx.tryRead();
+      if (message === undefined && !this.#doorbell.pending) {
+        spun = true;
+        if (this.#rx.spinUntilReadable()) message = this.#rx.tryRead();
+      }
     } catch (error) {
       if (error instanceof ProtocolError) return Promise.reject(this.#broken(error));
       message = undefined; // a read() is waiting: queue behind it
     }
-    if (!(message instanceof Uint8Array)) return this.#receiveSlow(options);
+    if (!(message instanceof Uint8Array)) return this.#receiveSlow(spun ? { ...options, spin: 0 } : options);
     try {
       const checked = this.#checkSize(message);
-      return this.#soon().then(() => checked);
+      return ++this.#immediate % YIELD_EVERY === 0 ? turn().then(() => checked) : Promise.resolve(checked);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -310,7 +325,7 @@ export class ShmConnection extends ConnectionBase {
     this.#spend();
   }
 
-  async #receiveSlow(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
+  async #receiveSlow(options: (ReceiveOptions & { spin?: number }) | undefined): Promise<Uint8Array | undefined> {
     let message: Uint8Array | undefined;
     try {
       message = await this.#rx.read({ ...options, maxMessageSize: this.maxMessageSize });

@@ -28,6 +28,11 @@ export class SocketDoorbell implements Doorbell {
    * side about to spin first lets it go — else the peer would sleep through our spin and both sides
    * would keep finding each other asleep.
    */
+  /** A bell was sent in this turn and may still sit in the writer's batch (spinning now would hold it back). */
+  get pending(): boolean {
+    return this.#pending;
+  }
+
   beforeSpin(): Promise<void> | undefined {
     if (!this.#pending) return undefined;
     this.#pending = false;
