@@ -9,7 +9,8 @@ export interface ShmListenOptions extends ListenOptions {
    */
   readonly ringCapacity?: number | undefined;
   /**
-   * Microseconds a waiting side spins before it sleeps. Default: 20, adaptively: a side whose last 4
+   * Microseconds a waiting side spins before it sleeps. Default: 50 (`DEFAULT_SPIN`, chosen by measurement),
+   * adaptively: a side whose last 4
    * spins ended in sleep anyway stops spinning except on a random 1 in 16 waits, where it spins 8 times
    * as long (see MessageRing).
    */
@@ -29,6 +30,6 @@ export interface ShmListenOptions extends ListenOptions {
 
 /** Options of the shm transport's `connect()`. */
 export interface ShmConnectOptions extends ConnectOptions {
-  /** Microseconds a waiting side spins before it sleeps. Default: 20, adaptively (see ShmListenOptions.spin). */
+  /** Microseconds a waiting side spins before it sleeps. Default: 50, adaptively (see ShmListenOptions.spin). */
   readonly spin?: number | undefined;
 }
