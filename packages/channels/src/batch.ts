@@ -20,6 +20,20 @@ const HEADER = 5;
 export const BATCH_ELEMENT_MAX = 16 * 1024;
 /** The largest batch, in bytes. */
 const BATCH_MAX = 64 * 1024;
+/**
+ * A message at least this large tells a layer's read loop that its peer is streaming (a batch that filled up, or
+ * a large message): it then reads with `receiveBatch()`, else with `receive()` (see {@link streaming}).
+ */
+export const STREAMING_BYTES = 16 * 1024;
+/**
+ * How a layer reads its connection: with `receiveBatch()` while the peer streams (the last read brought more
+ * than one message, or one of {@link STREAMING_BYTES}), else with `receive()` — a waiting `receive()` is
+ * handed its message directly, a waiting `receiveBatch()` a microtask later (to take the rest of the turn's
+ * messages too), which a request/response exchange would pay on every round trip.
+ */
+export function streaming(messages: readonly Uint8Array[]): boolean {
+  return messages.length > 1 || messages[0]!.byteLength >= STREAMING_BYTES;
+}
 
 const EMPTY = new Uint8Array(0);
 
@@ -61,7 +75,9 @@ export class Batcher {
   reserve(length: number): number {
     const needed = 1 + varintLength(length) + length;
     if (this.#count > 0 && (this.#offset - this.#first + needed > this.#limit - HEADER || this.#offset + needed > this.#bytes.byteLength)) {
+      // A full batch goes soon (in a microtask), not at the end of the burst: the peer works on it meanwhile.
       this.#seal();
+      this.flushSoon();
     }
     if (this.#count === 0 && this.#offset + needed > this.#bytes.byteLength) {
       this.#bytes = plainBytes(Math.max(BATCH_MAX, needed) + HEADER);
@@ -91,7 +107,7 @@ export class Batcher {
     if (!this.fits(envelope.byteLength)) {
       this.#seal();
       this.#sealed.push(envelope);
-      this.#schedule();
+      this.flushSoon();
       return;
     }
     const offset = this.reserve(envelope.byteLength);
