@@ -125,15 +125,26 @@ export class Inbox implements AsyncIterable<Uint8Array> {
    */
   push(message: Uint8Array, pinned = message.byteLength): void {
     if (this.#ended || this.#failed) return;
-    if (this.#readers.length > 0 && this.#readers[0]!.batch === undefined && this.#head === this.#queue.length) {
-      const reader = this.#readers.shift()!;
-      this.#onTake?.(message);
-      reader.resolve((reader.iterating ? { done: false, value: message } : message) as never);
-      return;
+    if (this.#head === this.#queue.length) {
+      // A batch handed out in this turn takes what follows in the same turn, within its bounds (a source
+      // pushes every message of one read in one go), until its reader can see it (see #handOut).
+      const open = this.#open;
+      if (open !== undefined) {
+        const size = open.bytes + message.byteLength;
+        if (open.batch.length < open.maxMessages && size <= open.maxBytes) {
+          open.batch.push(message);
+          open.bytes = size;
+          this.#onTake?.(message);
+          return;
+        }
+        this.#open = undefined;
+      }
+      if (this.#readers.length > 0) {
+        this.#handOut(this.#readers.shift()!, message);
+        return;
+      }
     }
     const cost = Math.max(pinned, message.byteLength) + MESSAGE_OVERHEAD;
-    // A waiting receiveBatch() gets what arrives in this turn together: the messages queue, and it takes
-    // them all in a microtask (a source pushes every message of one read in one go).
     if (this.#readers.length > 0) this.#scheduleServe();
     this.#queue.push(message);
     this.#costs.push(cost);
@@ -178,6 +189,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
 
   /** Drops the queued messages and fails every reader with `error` at once. */
   destroy(error: unknown): void {
+    this.#open = undefined;
     this.#queue = [];
     this.#costs = [];
     this.#head = 0;
@@ -317,6 +329,30 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     const onTake = this.#onTake;
     if (onTake !== undefined) for (const message of batch) onTake(message);
     return batch;
+  }
+
+  /** The batch last handed to a waiting `receiveBatch()` while its reader cannot have seen it yet. */
+  #open: { readonly batch: Uint8Array[]; bytes: number; readonly maxMessages: number; readonly maxBytes: number } | undefined;
+  readonly #closeOpen = (): void => {
+    this.#open = undefined;
+  };
+
+  /**
+   * Gives `message` to a waiting reader at once. A batch reader's array stays open to the messages pushed in
+   * the rest of this turn: it is closed by a microtask queued before the reader is resolved, so it runs
+   * before the reader's continuation can look at the array.
+   */
+  #handOut(reader: Reader, message: Uint8Array): void {
+    this.#onTake?.(message);
+    const bounds = reader.batch;
+    if (bounds === undefined) {
+      reader.resolve((reader.iterating ? { done: false, value: message } : message) as never);
+      return;
+    }
+    const batch = [message];
+    this.#open = { batch, bytes: message.byteLength, maxMessages: bounds.maxMessages, maxBytes: bounds.maxBytes };
+    queueMicrotask(this.#closeOpen);
+    reader.resolve(batch as never);
   }
 
   #serveScheduled = false;

@@ -150,6 +150,16 @@ describe("Inbox.receiveBatch", () => {
     expect((await waiting)?.map((m) => m[0])).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it("never changes a batch once its reader has it: later messages wait for the next call", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    const waiting = inbox.receiveBatch({ maxMessages: 3 });
+    for (let i = 0; i < 5; i++) inbox.push(bytes(1, i)); // the first three fill the batch, two queue
+    const batch = await waiting;
+    inbox.push(bytes(1, 5));
+    expect(batch?.map((m) => m[0])).toEqual([0, 1, 2]);
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([3, 4, 5]);
+  });
+
   it("keeps the order of readers waiting with receive(), receiveBatch() and the iterator", async () => {
     const inbox = new Inbox({ highWaterMark: 1 << 20 });
     const first = inbox.receive();
