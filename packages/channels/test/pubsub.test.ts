@@ -57,6 +57,24 @@ describe("pub/sub", () => {
     expect(await read(all)).toEqual(["orders.eu:1", "orders.us:2", "news:3"]);
   });
 
+  it("moves many messages in batches: a subscriber's iterator and receive() between its steps keep publish order", async () => {
+    const pub = await start({ queueMessages: 10_000, queueBytes: 1 << 20 });
+    const sub = await join(pub, { topics: ["t"] });
+    // Published in one burst: the subscriber's queue is flushed with sendBatch() calls of up to 64 KiB.
+    for (let seq = 0; seq < 2000; seq++) await pub.publish("t", patterned(seq, 48));
+    // The close waits for the subscriber's queue to drain: read meanwhile.
+    const closing = pub.close();
+    const got: number[] = [];
+    for await (const publication of sub) {
+      got.push(checkPatterned(publication.message));
+      // receive() takes what the iterator's last receiveBatch() holds first.
+      if (got.length % 100 === 1) got.push(checkPatterned((await sub.receive())!.message));
+    }
+    await closing;
+    expect(got).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    expect(sub.dropped).toBe(0);
+  });
+
   it("gives a late joiner the last N messages of each matching topic, within the history bounds", async () => {
     const pub = await start({ history: 5, historyBytes: 1000 });
     for (let i = 0; i < 10; i++) {
