@@ -1004,10 +1004,13 @@ export class MessageRing implements Disposable, AsyncDisposable {
     const started = performance.now();
     const until = started + spin / 1000;
     do {
-      if (this.readable) {
-        this.#misses = 0;
-        this.#waited(started);
-        return true;
+      // The clock costs more than a look at the head (about 50 ns against 10): look 8 times per reading.
+      for (let look = 0; look < 8; look++) {
+        if (this.readable) {
+          this.#misses = 0;
+          this.#waited(started);
+          return true;
+        }
       }
     } while (performance.now() < until);
     this.#misses++;
