@@ -20,20 +20,6 @@ const HEADER = 5;
 export const BATCH_ELEMENT_MAX = 16 * 1024;
 /** The largest batch, in bytes. */
 const BATCH_MAX = 64 * 1024;
-/**
- * A message at least this large tells a layer's read loop that its peer is streaming (a batch that filled up, or
- * a large message): it then reads with `receiveBatch()`, else with `receive()` (see {@link streaming}).
- */
-export const STREAMING_BYTES = 16 * 1024;
-/**
- * How a layer reads its connection: with `receiveBatch()` while the peer streams (the last read brought more
- * than one message, or one of {@link STREAMING_BYTES}), else with `receive()` — a waiting `receive()` is
- * handed its message directly, a waiting `receiveBatch()` a microtask later (to take the rest of the turn's
- * messages too), which a request/response exchange would pay on every round trip.
- */
-export function streaming(messages: readonly Uint8Array[]): boolean {
-  return messages.length > 1 || messages[0]!.byteLength >= STREAMING_BYTES;
-}
 
 const EMPTY = new Uint8Array(0);
 

@@ -188,15 +188,20 @@ export class ServerConnection implements CallOwner {
     let failure: RpcError;
     try {
       const turns = new EventLoopTurns(READ_TURN);
-      // One receive() per frame, not receiveBatch(): see the client's #read (the unary round trip's latency).
+      // The batch path: everything received with one call (a client stream's messages come many at a time);
+      // the pause for the responses' backlog still comes before each frame.
       for (;;) {
-        const paused = this.#backlogDrained();
+        let paused = this.#backlogDrained();
         if (paused !== undefined) await paused;
-        const frame = await this.connection.receive();
-        if (frame === undefined) break;
-        this.#dispatch(frame);
-        const turn = turns.next();
-        if (turn !== undefined) await turn;
+        const frames = await this.connection.receiveBatch();
+        if (frames === undefined) break;
+        for (const frame of frames) {
+          paused = this.#backlogDrained();
+          if (paused !== undefined) await paused;
+          this.#dispatch(frame);
+          const turn = turns.next();
+          if (turn !== undefined) await turn;
+        }
       }
       failure = new RpcError("UNAVAILABLE", "the client closed the connection");
     } catch (error) {

@@ -17,7 +17,7 @@ import {
   type WaitOptions,
 } from "@ipc/core";
 import { AcceptQueue, Deferred, noop, settledOf } from "@ipc/core/transport";
-import { Batcher, forEachInBatch, sendAll, streaming } from "../batch.js";
+import { Batcher, forEachInBatch, sendAll } from "../batch.js";
 import {
   decodeMuxFrame,
   encodeMuxData,
@@ -214,19 +214,11 @@ class Multiplexer implements Mux, StreamHost {
 
   async #read(): Promise<void> {
     try {
-      // The batch path while the peer streams: everything the connection has received, with one call
-      // (docs/wire.md §8.1 batches inside are unpacked here too), pushed into the streams' inboxes in one loop;
-      // one receive() otherwise, for the latency of a request/response exchange (see streaming()).
-      let batching = false;
+      // The batch path: everything the connection has received, with one call (docs/wire.md §8.1 batches
+      // inside are unpacked here too), pushed into the streams' inboxes in one loop.
       for (;;) {
-        let messages: Uint8Array[] | undefined;
-        if (batching) messages = await this.connection.receiveBatch();
-        else {
-          const message = await this.connection.receive();
-          messages = message === undefined ? undefined : [message];
-        }
+        const messages = await this.connection.receiveBatch();
         if (messages === undefined) break;
-        batching = streaming(messages);
         for (const bytes of messages) {
           if (!forEachInBatch(bytes, this.#onEnvelope)) this.#onEnvelope(bytes, 0, bytes.byteLength);
         }

@@ -17,7 +17,7 @@ import {
 } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 import { ConnectionBase, Inbox, noop, queueSend, queueSendBatch, removeItem, type PendingSend } from "@ipc/core/transport";
-import { Batcher, forEachInBatch, sendAll, streaming, withDefaultMaxBytes } from "../batch.js";
+import { Batcher, forEachInBatch, sendAll, withDefaultMaxBytes } from "../batch.js";
 import {
   dataInner,
   decodeSessionFrame,
@@ -360,19 +360,10 @@ export class Session extends ConnectionBase implements ReliableSession {
   async #read(connection: Connection): Promise<void> {
     let error: Error | undefined;
     try {
-      // The batch path while the peer streams: everything the connection has received, with one call, into
-      // the inbox in one loop; one receive() otherwise, for the latency of a request/response exchange (see
-      // streaming()).
-      let batching = false;
+      // The batch path: everything the connection has received, with one call, into the inbox in one loop.
       for (;;) {
-        let messages: Uint8Array[] | undefined;
-        if (batching) messages = await connection.receiveBatch();
-        else {
-          const message = await connection.receive();
-          messages = message === undefined ? undefined : [message];
-        }
+        const messages = await connection.receiveBatch();
         if (messages === undefined) break;
-        batching = streaming(messages);
         for (const bytes of messages) {
           if (connection !== this.#connection) return;
           try {
