@@ -229,17 +229,21 @@ export abstract class ConnectionBase implements Connection {
     return undefined;
   }
 
+  /** One pass over the batch: each message's type and size (as `send()` checks them), and the batch's cost. */
   #checkBatch(messages: readonly Uint8Array[]): Error | undefined {
     if (!Array.isArray(messages)) return new InvalidArgumentError("sendBatch() takes an array of Uint8Array");
-    let cost = 0;
-    for (const message of messages) {
-      const refused = this.#checkMessage(message);
-      if (refused !== undefined) return refused;
-      cost += message.byteLength + BATCH_MESSAGE_OVERHEAD;
+    const max = this.maxMessageSize;
+    let bytes = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
+      if (!(message instanceof Uint8Array)) return new InvalidArgumentError(`sendBatch() takes an array of Uint8Array; element ${i} is not one`);
+      const size = message.byteLength;
+      if (size > max) return new MessageTooLargeError(size, max);
+      bytes += size;
     }
-    const limit = this.maxMessageSize + BATCH_MESSAGE_OVERHEAD;
-    if (cost > limit && messages.length > 1) {
-      return new MessageTooLargeError(cost, this.maxMessageSize, { batch: messages.length });
+    const cost = bytes + messages.length * BATCH_MESSAGE_OVERHEAD;
+    if (cost > max + BATCH_MESSAGE_OVERHEAD && messages.length > 1) {
+      return new MessageTooLargeError(cost, max, { batch: messages.length });
     }
     return undefined;
   }
