@@ -82,10 +82,10 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
    * Sends `messages`, in order, with one call and one wait: the batch path for many small messages. It waits
    * (under `options`, like `send()`) until the connection has room, then accepts the whole batch at once, in
    * order after every earlier send: all of it or, when the wait ends first, none of it (withdrawn whole).
-   * Each message is checked like `send()`'s; a batch whose messages total more than
-   * `maxMessageSize + 128 × (count − 1)` bytes of cost — each message costs its bytes plus
-   * `BATCH_MESSAGE_OVERHEAD` (128) — is refused with `MessageTooLargeError` (split it), so a batch
-   * holds no more memory than the largest single message. An empty batch resolves at once while open.
+   * Each message is checked like `send()`'s; each costs its bytes plus `BATCH_MESSAGE_OVERHEAD` (128), and a
+   * batch whose cost is over `maxMessageSize + 128` (so a batch of one is bounded like `send()`) is refused with
+   * `MessageTooLargeError` (send it in smaller batches): a batch holds no more memory than the largest single
+   * message. An empty batch resolves at once while open.
    *
    * As with `send()`, the arrays may be read until they are written: do not modify them after sending.
    */

@@ -114,19 +114,18 @@ function errorEvent(remote: string, error: unknown): DebugEvent {
 function withLogging(connection: Connection, log: DebugLogger): Connection {
   const remote = connection.remoteAddress;
   logClose(connection, log);
-  const send: Connection["send"] = (message, options) => {
-    log({ event: "send", remote, bytes: message.byteLength });
-    return connection.send(message, options);
-  };
+  // A send is logged once the connection accepted it (a refused one is not a send).
+  const send: Connection["send"] = (message, options) =>
+    connection.send(message, options).then(() => log({ event: "send", remote, bytes: message.byteLength }));
   const receive: Connection["receive"] = async (options) => {
     const message = await connection.receive(options);
     if (message !== undefined) log({ event: "receive", remote, bytes: message.byteLength });
     return message;
   };
-  const sendBatch: Connection["sendBatch"] = (messages, options) => {
-    for (const message of messages) log({ event: "send", remote, bytes: message.byteLength });
-    return connection.sendBatch(messages, options);
-  };
+  const sendBatch: Connection["sendBatch"] = (messages, options) =>
+    connection.sendBatch(messages, options).then(() => {
+      for (const message of messages) log({ event: "send", remote, bytes: message.byteLength });
+    });
   const receiveBatch: Connection["receiveBatch"] = async (options) => {
     const batch = await connection.receiveBatch(options);
     if (batch !== undefined) for (const message of batch) log({ event: "receive", remote, bytes: message.byteLength });

@@ -5,6 +5,7 @@
  * flight is lost, as when a cable is pulled.
  */
 import {
+  abortError,
   ConnectionResetError,
   type CloseOptions,
   type Connection,
@@ -138,6 +139,8 @@ class Faulty implements FaultyConnection {
 
   send(message: Uint8Array, options?: SendOptions): Promise<void> {
     if (this.faults.dropped !== undefined) return Promise.reject(this.#dropError());
+    // What is not a message is the inner connection's to refuse (with its InvalidArgumentError).
+    if (!(message instanceof Uint8Array)) return this.#inner.send(message, options);
     if (this.#count(message)) return Promise.reject(this.#dropError());
     return this.#inner.send(message, options);
   }
@@ -145,15 +148,20 @@ class Faulty implements FaultyConnection {
   /** Counts each message of the batch like `send()`; a drop inside the batch fails it whole (nothing sent). */
   sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void> {
     if (this.faults.dropped !== undefined) return Promise.reject(this.#dropError());
+    if (!Array.isArray(messages) || !messages.every((message) => message instanceof Uint8Array)) return this.#inner.sendBatch(messages, options);
     for (const message of messages) if (this.#count(message)) return Promise.reject(this.#dropError());
     return this.#inner.sendBatch(messages, options);
   }
 
   receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
     return this.#inbox.receive(options);
   }
 
   receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
     return this.#inbox.receiveBatch(options);
   }
 
@@ -207,17 +215,20 @@ class Faulty implements FaultyConnection {
     const { flipProbability = 0, delay, stall } = this.#plan;
     let received = 0;
     try {
-      for await (let message of this.#inner) {
-        if (this.#count(message)) return;
-        if (flipProbability > 0 && this.#random() < flipProbability) {
-          message = flipByte(message, this.#random);
-          this.faults.flipped++;
+      // A batch at a time, so a receiveBatch() on this side still gets what arrived together.
+      for (let batch = await this.#inner.receiveBatch(); batch !== undefined; batch = await this.#inner.receiveBatch()) {
+        for (let message of batch) {
+          if (this.#count(message)) return;
+          if (flipProbability > 0 && this.#random() < flipProbability) {
+            message = flipByte(message, this.#random);
+            this.faults.flipped++;
+          }
+          if (delay !== undefined) await sleep(draw(delay, this.#random));
+          if (stall !== undefined && ++received % stall.every === 0) await sleep(stall.ms);
+          while (this.#frozen !== undefined) await this.#frozen.promise;
+          if (this.faults.dropped !== undefined) return;
+          this.#inbox.push(message);
         }
-        if (delay !== undefined) await sleep(draw(delay, this.#random));
-        if (stall !== undefined && ++received % stall.every === 0) await sleep(stall.ms);
-        while (this.#frozen !== undefined) await this.#frozen.promise;
-        if (this.faults.dropped !== undefined) return;
-        this.#inbox.push(message);
         if (!this.#inbox.hasRoom) {
           this.#drained = new Deferred();
           await this.#drained.promise;
