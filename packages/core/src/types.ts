@@ -87,6 +87,11 @@ export interface Connection extends AsyncIterable<Uint8Array>, AsyncDisposable {
    * `MessageTooLargeError` (send it in smaller batches): a batch holds no more memory than the largest single
    * message. An empty batch resolves at once while open.
    *
+   * Accepted means the connection answers for the whole batch: it is delivered, in order, unless the
+   * connection breaks. A batch larger than the connection can hold at once (a ring, a layer's credit window) is
+   * accepted when the connection can take its first message, like one large message, and the rest follows as
+   * room is made; a later timeout never splits it.
+   *
    * As with `send()`, the arrays may be read until they are written: do not modify them after sending.
    */
   sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void>;
