@@ -33,20 +33,19 @@ export class PeerDiedError extends IpcError {
 /**
  * Thrown when a zero-copy view of a received message (`ShmConnection.receiveView()`) is used after its
  * `release()`: its bytes read, or released again. A released view's memory belongs to the ring again, and
- * the sender may already be writing the next message there. A misuse of the API, so its code is
- * `IPC_ERR_INVALID_ARGUMENT`; check `name` to tell it from other invalid arguments.
+ * the sender may already be writing the next message there. A misuse of the API.
  */
 export class ViewReleasedError extends IpcError {
   override readonly name = "ViewReleasedError";
-  readonly code = "IPC_ERR_INVALID_ARGUMENT";
+  readonly code = "IPC_ERR_VIEW_RELEASED";
 }
 
 /**
  * The rejection of `receive()`, `receiveBatch()` or `receiveView()` on an shm:// connection while a view it
  * lent with `receiveView()` is not released yet: the view pins the ring's space, and messages are taken in
- * order, so release it first. Code `IPC_ERR_INVALID_ARGUMENT`, like {@link ViewReleasedError}.
+ * order, so release it first. A misuse of the API.
  */
 export class ViewHeldError extends IpcError {
   override readonly name = "ViewHeldError";
-  readonly code = "IPC_ERR_INVALID_ARGUMENT";
+  readonly code = "IPC_ERR_VIEW_HELD";
 }

@@ -208,12 +208,12 @@ describe("shm:// zero-copy receive (receiveView)", () => {
     const { server, client } = await pair();
     await client.sendBatch([bytes(1), bytes(2)]);
     const view = (await server.receiveView())!;
-    const held = { name: "ViewHeldError", code: "IPC_ERR_INVALID_ARGUMENT" };
+    const held = { name: "ViewHeldError", code: "IPC_ERR_VIEW_HELD" };
     await expect(server.receive()).rejects.toMatchObject(held);
     await expect(server.receiveBatch()).rejects.toMatchObject(held);
     await expect(server.receiveView()).rejects.toMatchObject(held);
     view.release();
-    const released = { name: "ViewReleasedError", code: "IPC_ERR_INVALID_ARGUMENT" };
+    const released = { name: "ViewReleasedError", code: "IPC_ERR_VIEW_RELEASED" };
     expect(() => view.bytes).toThrow(expect.objectContaining(released));
     expect(() => view.release()).toThrow(expect.objectContaining(released));
     expect(await server.receive()).toEqual(bytes(2)); // nothing was lost to the misuse
