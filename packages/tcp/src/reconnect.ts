@@ -8,7 +8,17 @@
  * was accepted by the connection of that moment — if that connection breaks before the peer read it, it
  * is lost (TCP cannot tell which bytes the peer's application got). The reliable channel closes that gap.
  */
-import { ClosedError, InvalidArgumentError, isIpcError, race, type CloseOptions, type Connection, type ReceiveBatchOptions, type ReceiveOptions, type SendOptions } from "@ipc/core";
+import {
+  ClosedError,
+  InvalidArgumentError,
+  isIpcError,
+  race,
+  type CloseOptions,
+  type Connection,
+  type ReceiveBatchOptions,
+  type ReceiveOptions,
+  type SendOptions,
+} from "@ipc/core";
 import { Deferred, Inbox, resolveConnectionOptions, settledOf } from "@ipc/core/transport";
 import type { TcpConnectOptions } from "./options.js";
 import type { TcpConnection } from "./socket.js";

@@ -24,7 +24,10 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * (default unlimited) and `maxBytes` (default `defaultMaxBytes`, 256 KiB unless given). Throws
  * `InvalidArgumentError` for a bound that is not a positive integer.
  */
-export function checkedBatchBounds(options: ReceiveBatchOptions | undefined, defaultMaxBytes = DEFAULT_HIGH_WATER_MARK): { maxMessages: number; maxBytes: number } {
+export function checkedBatchBounds(
+  options: ReceiveBatchOptions | undefined,
+  defaultMaxBytes = DEFAULT_HIGH_WATER_MARK,
+): { maxMessages: number; maxBytes: number } {
   return batchBounds(options, defaultMaxBytes);
 }
 
