@@ -9,13 +9,10 @@ import { mux, reliable, reliableListener } from "@ipc/channels";
 import type { Connection } from "@ipc/core";
 import * as unix from "@ipc/unix";
 import type { CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
-import { measureMessages, serveMessages } from "../lib/loops.js";
+import { BATCH, measureBatches, measureMessages, serveBatches, serveMessages } from "../lib/loops.js";
 import { exitWithParent } from "../lib/processes.js";
-import { now, rates } from "../lib/stats.js";
 
 const SMALL = 64;
-/** Messages per `sendBatch()` in the batch cases: 64 KiB of 64 B messages, as the transports' batch cases. */
-const BATCH = 1024;
 
 type Layer = "raw" | "reliable" | "mux";
 
@@ -65,7 +62,7 @@ const measure =
     const { connection, done } = await open(layer, context.arg);
     const { kind } = parse(context.arg);
     try {
-      return kind === "batch" ? await measureBatches(connection, context.budget) : await measureMessages(connection, kind, SMALL, context.budget);
+      return kind === "batch" ? await measureBatches(connection, SMALL, context.budget) : await measureMessages(connection, kind, SMALL, context.budget);
     } finally {
       done();
     }
@@ -76,52 +73,6 @@ const argOf =
   (dir: string): string =>
     JSON.stringify({ dir, kind } satisfies Arg);
 const RAW = "@ipc/unix connection";
-
-// --- the batch path: the protocol of lib/loops.ts's stream (an empty message ends a phase, the receiver answers
-// its count as an 8-byte float), with one sendBatch() per BATCH messages and receiveBatch() on the other side.
-
-/** The receiving side: counts the messages of every batch until an empty one, then answers the count. */
-async function serveBatches(connection: Connection): Promise<void> {
-  let count = 0;
-  for (;;) {
-    const batch = await connection.receiveBatch();
-    if (batch === undefined) return;
-    for (const message of batch) {
-      if (message.byteLength > 0) count++;
-      else {
-        const answer = new Uint8Array(8);
-        new DataView(answer.buffer).setFloat64(0, count, true);
-        await connection.send(answer);
-        count = 0;
-      }
-    }
-  }
-}
-
-/** Sends `batch` for `ms`, then an empty message; checks the receiver's count, and returns it. */
-async function streamBatches(connection: Connection, batch: readonly Uint8Array[], ms: number): Promise<number> {
-  let sent = 0;
-  const end = now() + ms * 1e6;
-  do {
-    await connection.sendBatch(batch);
-    sent += batch.length;
-  } while (now() < end);
-  await connection.send(new Uint8Array(0));
-  const answer = await connection.receive();
-  const received = answer === undefined ? -1 : new DataView(answer.buffer, answer.byteOffset, 8).getFloat64(0, true);
-  if (received !== sent) throw new Error(`sent ${sent} messages in batches, the receiver counted ${received}`);
-  return sent;
-}
-
-async function measureBatches(connection: Connection, budget: CaseContext["budget"]): Promise<Metrics> {
-  const batch = new Array<Uint8Array>(BATCH).fill(new Uint8Array(SMALL).fill(0x61));
-  await connection.send(new Uint8Array(0));
-  await connection.receive();
-  await streamBatches(connection, batch, budget.warmupMs); // unmeasured
-  const start = now();
-  const sent = await streamBatches(connection, batch, budget.measureMs);
-  return rates(sent, SMALL, now() - start);
-}
 
 const idOf = (layer: Layer, kind: Arg["kind"]): string => (kind === "batch" ? `channels-${layer}-batch-64B` : `channels-${layer}-${kind}`);
 

@@ -17,7 +17,7 @@ import { basename } from "node:path";
 import type { Connection } from "@ipc/core";
 import { MessageRing, type ShmConnection, shmTransport } from "@ipc/shm";
 import type { BenchCase, CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
-import { serveMessages } from "../lib/loops.js";
+import { BATCH, encodeCount, serveMessages } from "../lib/loops.js";
 import { exitWithParent } from "../lib/processes.js";
 import { Sampler, now, rates } from "../lib/stats.js";
 import { groupTitle } from "../lib/titles.js";
@@ -221,18 +221,10 @@ interface ConnectionArg {
   readonly send?: "batch" | "send";
 }
 
-/** Messages per sendBatch(): as in cases/transports.ts's batch rows, about one 64 KiB write of the raw loop. */
-const BATCH = 1024;
 const connectionArgOf =
   (arg: Omit<ConnectionArg, "name">) =>
   (dir: string): string =>
     JSON.stringify({ name: `ipc-bench-${basename(dir)}`, ...arg } satisfies ConnectionArg);
-
-function encodeCount(count: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, count, true);
-  return bytes;
-}
 
 async function serveConnection(connection: ShmConnection, serve: ConnectionArg["serve"]): Promise<void> {
   if (serve === "echo") {

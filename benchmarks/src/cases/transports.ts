@@ -10,10 +10,9 @@ import net from "node:net";
 import { basename, join } from "node:path";
 import type { Connection, Listener } from "@ipc/core";
 import type { BenchCase, CaseContext, CaseModule, CaseParams, Group, GroupRow, Metrics, Target } from "../lib/case.js";
-import { measureMessages, serveMessages } from "../lib/loops.js";
+import { BATCH, measureBatches, measureMessages, serveBatches, serveMessages } from "../lib/loops.js";
 import { certificate, exitWithParent } from "../lib/processes.js";
 import { SMALL_MESSAGE, sizeId } from "../lib/sizes.js";
-import { now, rates } from "../lib/stats.js";
 import { ALL_REGIMES, groupTitle, type Transport } from "../lib/titles.js";
 import { plainId, rawId, sizesOf, type Mechanism } from "./raw.js";
 
@@ -38,8 +37,6 @@ export function oursId(transport: Transport, kind: "rtt" | "stream" | "batch", s
  * `receiveBatch()`, issue 17), beside one `send()` per message.
  */
 const BATCH_TRANSPORTS: readonly Transport[] = ["unix", "tcp"];
-/** Messages per `sendBatch()`: about what the raw packed loop puts in one 64 KiB write (963 frames of 68 B). */
-const BATCH = 1024;
 
 interface Arg {
   readonly dir: string;
@@ -107,57 +104,6 @@ function serveKind(connection: Connection, kind: Arg["kind"]): Promise<void> {
 /** The measuring side of a case of `kind`. */
 function measureKind(connection: Connection, arg: Arg, budget: CaseContext["budget"]): Promise<Metrics> {
   return arg.kind === "batch" ? measureBatches(connection, arg.size, budget) : measureMessages(connection, arg.kind, arg.size, budget);
-}
-
-// --- the batch path: a stream sent with sendBatch() and received with receiveBatch() ---------------------
-// The same protocol as lib/loops.ts's stream (an empty message ends a phase, the receiver answers its count as
-// an 8-byte float), with one call per batch on both sides.
-
-function encodeCount(count: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, count, true);
-  return bytes;
-}
-
-/** The receiving side: counts the messages of every batch until an empty one, then answers the count. */
-async function serveBatches(connection: Connection): Promise<void> {
-  let count = 0;
-  for (;;) {
-    const batch = await connection.receiveBatch();
-    if (batch === undefined) return;
-    for (const message of batch) {
-      if (message.byteLength > 0) count++;
-      else {
-        await connection.send(encodeCount(count));
-        count = 0;
-      }
-    }
-  }
-}
-
-/** Sends batches of {@link BATCH} copies of `message` for `ms`, then an empty message; checks the count. */
-async function streamBatches(connection: Connection, batch: readonly Uint8Array[], ms: number): Promise<number> {
-  let sent = 0;
-  const end = now() + ms * 1e6;
-  do {
-    await connection.sendBatch(batch);
-    sent += batch.length;
-  } while (now() < end);
-  await connection.send(new Uint8Array(0));
-  const answer = await connection.receive();
-  const received = answer === undefined ? -1 : new DataView(answer.buffer, answer.byteOffset, 8).getFloat64(0, true);
-  if (received !== sent) throw new Error(`sent ${sent} messages in batches, the receiver counted ${received}`);
-  return sent;
-}
-
-async function measureBatches(connection: Connection, size: number, budget: CaseContext["budget"]): Promise<Metrics> {
-  const batch: Uint8Array[] = new Array<Uint8Array>(BATCH).fill(new Uint8Array(size).fill(0x61));
-  await connection.send(new Uint8Array(0));
-  await connection.receive();
-  await streamBatches(connection, batch, budget.warmupMs); // unmeasured
-  const start = now();
-  const sent = await streamBatches(connection, batch, budget.measureMs);
-  return rates(sent, size, now() - start);
 }
 
 async function peer(transport: Transport, text: string): Promise<void> {

@@ -12,7 +12,7 @@ import { Sampler, now, rates } from "./stats.js";
 export type MessageEndpoint = Pick<Connection, "send" | "receive" | typeof Symbol.asyncIterator>;
 
 /** An 8-byte count, the receiver's answer at the end of a stream. */
-function encodeCount(count: number): Uint8Array {
+export function encodeCount(count: number): Uint8Array {
   const bytes = new Uint8Array(8);
   new DataView(bytes.buffer).setFloat64(0, count, true);
   return bytes;
@@ -104,4 +104,56 @@ export async function callsInFlight(budget: Budget, window: number, call: () => 
   const start = now();
   const calls = await run(budget.measureMs);
   return { "calls/s": calls / ((now() - start) / 1e9) };
+}
+
+// --- the batch path: a stream sent with sendBatch() and received with receiveBatch() ---------------------
+// The same protocol as the stream above (an empty message ends a phase, the receiver answers its count), with
+// one call per batch on both sides.
+
+/** Messages per `sendBatch()` in the batch cases: about what the raw packed loop puts in one 64 KiB write at 64 B. */
+export const BATCH = 1024;
+
+/** What the batch loops use of a connection. */
+export type BatchEndpoint = Pick<Connection, "send" | "receive" | "sendBatch" | "receiveBatch">;
+
+/** The receiving side: counts the messages of every batch until an empty one, then answers the count. */
+export async function serveBatches(connection: BatchEndpoint): Promise<void> {
+  let count = 0;
+  for (;;) {
+    const batch = await connection.receiveBatch();
+    if (batch === undefined) return;
+    for (const message of batch) {
+      if (message.byteLength > 0) count++;
+      else {
+        await connection.send(encodeCount(count));
+        count = 0;
+      }
+    }
+  }
+}
+
+/** Sends `batch` for `ms`, then an empty message; checks the receiver's count, and returns it. */
+async function streamBatches(connection: BatchEndpoint, batch: readonly Uint8Array[], ms: number): Promise<number> {
+  let sent = 0;
+  const end = now() + ms * 1e6;
+  do {
+    await connection.sendBatch(batch);
+    sent += batch.length;
+  } while (now() < end);
+  await connection.send(new Uint8Array(0));
+  const answer = await connection.receive();
+  const received = answer === undefined ? -1 : decodeCount(answer);
+  if (received !== sent) throw new Error(`sent ${sent} messages in batches, the receiver counted ${received}`);
+  return sent;
+}
+
+/** The measuring side of the batch path: batches of {@link BATCH} messages of `size` bytes. */
+export async function measureBatches(connection: BatchEndpoint, size: number, budget: Budget): Promise<Metrics> {
+  const batch = new Array<Uint8Array>(BATCH).fill(new Uint8Array(size).fill(0x61));
+  await connection.send(new Uint8Array(0));
+  await connection.receive();
+  await streamBatches(connection, batch, budget.warmupMs); // unmeasured
+  const start = now();
+  const sent = await streamBatches(connection, batch, budget.measureMs);
+  return rates(sent, size, now() - start);
 }
