@@ -271,17 +271,8 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       this.#queue.length = 0;
       this.#costs.length = 0;
       this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#costs = this.#costs.slice(this.#head);
-      this.#head = 0;
-    }
-    this.#bytes -= cost;
-    if (this.#full && this.#bytes <= this.#lowWaterMark) {
-      this.#full = false;
-      publishBackpressure(this, false, this.#bytes, this.#highWaterMark);
-      this.#onDrain?.();
-    }
+    } else this.#compact();
+    this.#uncharge(cost);
     this.#onTake?.(message);
     return message;
   }
@@ -314,21 +305,31 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       batch = queue.slice(head, end);
       for (let i = head; i < end; i++) queue[i] = EMPTY;
       this.#head = end;
-      if (end >= 1024 && end * 2 >= queue.length) {
-        this.#queue = queue.slice(end);
-        this.#costs = costs.slice(end);
-        this.#head = 0;
-      }
+      this.#compact();
     }
+    this.#uncharge(cost);
+    const onTake = this.#onTake;
+    if (onTake !== undefined) for (const message of batch) onTake(message);
+    return batch;
+  }
+
+  /** Drops the taken slots at the front once they are at least half the queue (and 1024 or more). */
+  #compact(): void {
+    if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#costs = this.#costs.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Releases `cost` of the queued bytes: at half the high-water mark after `onFull`, the source may read again. */
+  #uncharge(cost: number): void {
     this.#bytes -= cost;
     if (this.#full && this.#bytes <= this.#lowWaterMark) {
       this.#full = false;
       publishBackpressure(this, false, this.#bytes, this.#highWaterMark);
       this.#onDrain?.();
     }
-    const onTake = this.#onTake;
-    if (onTake !== undefined) for (const message of batch) onTake(message);
-    return batch;
   }
 
   /** The batch last handed to a waiting `receiveBatch()` while its reader cannot have seen it yet. */
