@@ -17,7 +17,7 @@ import { basename } from "node:path";
 import type { Connection } from "@ipc/core";
 import { MessageRing, type ShmConnection, shmTransport } from "@ipc/shm";
 import type { BenchCase, CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
-import { BATCH, encodeCount, serveMessages } from "../lib/loops.js";
+import { BATCH, encodeCount, serveBatches, serveMessages } from "../lib/loops.js";
 import { exitWithParent } from "../lib/processes.js";
 import { Sampler, now, rates } from "../lib/stats.js";
 import { groupTitle } from "../lib/titles.js";
@@ -234,30 +234,19 @@ async function serveConnection(connection: ShmConnection, serve: ConnectionArg["
       await connection.send(message);
     }
   }
+  if (serve === "count") return serveBatches(connection);
   let count = 0;
   for (;;) {
-    if (serve === "view") {
-      const view = await connection.receiveView();
-      if (view === undefined) return;
-      const length = view.bytes.byteLength;
-      // The receiver looks at the message in place (the sender fills it with 2s).
-      if (length > 0 && view.bytes[length - 1] !== 2) throw new Error("a view that does not hold the message sent");
-      view.release();
-      if (length > 0) count++;
-      else {
-        await connection.send(encodeCount(count));
-        count = 0;
-      }
-      continue;
-    }
-    const batch = await connection.receiveBatch();
-    if (batch === undefined) return;
-    for (const message of batch) {
-      if (message.byteLength > 0) count++;
-      else {
-        await connection.send(encodeCount(count));
-        count = 0;
-      }
+    const view = await connection.receiveView();
+    if (view === undefined) return;
+    const length = view.bytes.byteLength;
+    // The receiver looks at the message in place (the sender fills it with 2s).
+    if (length > 0 && view.bytes[length - 1] !== 2) throw new Error("a view that does not hold the message sent");
+    view.release();
+    if (length > 0) count++;
+    else {
+      await connection.send(encodeCount(count));
+      count = 0;
     }
   }
 }

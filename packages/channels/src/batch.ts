@@ -7,7 +7,7 @@
  * sealed batch goes to the connection with ONE `sendBatch()` (the batch path of the contract). A lone
  * envelope is sent as itself, so a request/response exchange sees no batches and no added latency.
  */
-import { BATCH_MESSAGE_OVERHEAD, DEFAULT_HIGH_WATER_MARK, ProtocolError, type Connection, type ReceiveBatchOptions } from "@ipc/core";
+import { BATCH_MESSAGE_OVERHEAD, ProtocolError, type Connection } from "@ipc/core";
 import { VarintReader, varintLength, writeVarint } from "./reliable/varint.js";
 
 /** IpcMessage field 13 (length-delimited). */
@@ -222,15 +222,4 @@ export function forEachInBatch(bytes: Uint8Array, each: (bytes: Uint8Array, star
 
 function malformed(bytes: Uint8Array): ProtocolError {
   return new ProtocolError(`received a Batch of ${bytes.byteLength} bytes whose elements do not add up`);
-}
-
-const DEFAULT_BATCH: ReceiveBatchOptions = { maxBytes: DEFAULT_HIGH_WATER_MARK };
-
-/**
- * `options` with `maxBytes` defaulting to the default high-water mark (256 KiB), for a layer whose inbox is
- * bounded by its window rather than by a high-water mark (`Connection.receiveBatch`'s default).
- */
-export function withDefaultMaxBytes(options: ReceiveBatchOptions | undefined): ReceiveBatchOptions {
-  if (options === undefined) return DEFAULT_BATCH;
-  return options.maxBytes === undefined ? { ...options, maxBytes: DEFAULT_HIGH_WATER_MARK } : options;
 }

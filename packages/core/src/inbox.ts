@@ -21,6 +21,11 @@ export interface InboxOptions {
    * reader sees it: for layers that acknowledge or grant credit as their application takes messages.
    */
   readonly onTake?: ((message: Uint8Array) => void) | undefined;
+  /**
+   * The default `maxBytes` of `receiveBatch()`. Default: `highWaterMark`. A queue bounded by something else (a
+   * layer's credit window, with an unbounded high-water mark) sets the usual 256 KiB here.
+   */
+  readonly batchBytes?: number | undefined;
 }
 
 /**
@@ -77,6 +82,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   readonly #onFull: (() => void) | undefined;
   readonly #onDrain: (() => void) | undefined;
   readonly #onTake: ((message: Uint8Array) => void) | undefined;
+  readonly #batchBytes: number;
   #queue: Uint8Array[] = [];
   /** What each queued message is charged (its bytes or what it pins, plus MESSAGE_OVERHEAD). */
   #costs: number[] = [];
@@ -96,6 +102,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     this.#onFull = options.onFull;
     this.#onDrain = options.onDrain;
     this.#onTake = options.onTake;
+    this.#batchBytes = options.batchBytes ?? options.highWaterMark;
   }
 
   /** Bytes charged for the messages queued and not yet received: each one's size (or what it pins) plus {@link MESSAGE_OVERHEAD}. */
@@ -224,13 +231,13 @@ export class Inbox implements AsyncIterable<Uint8Array> {
 
   /**
    * Waits for a message, then takes every queued message within `options`' bounds (see
-   * {@link batchBounds}; `maxBytes` defaults to the high-water mark). `undefined` after a clean end; rejects
+   * {@link batchBounds}; `maxBytes` defaults to `batchBytes`, the high-water mark unless given). `undefined` after a clean end; rejects
    * with the failure once the queue is empty, or with `InvalidArgumentError` for bad bounds.
    */
   receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
     let bounds: BatchBounds;
     try {
-      bounds = batchBounds(options, this.#highWaterMark);
+      bounds = batchBounds(options, this.#batchBytes);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -218,3 +218,12 @@ describe("Inbox.receiveBatch", () => {
     expect((await inbox.receive())?.[0]).toBe(7);
   });
 });
+
+describe("Inbox batchBytes", () => {
+  it("is receiveBatch()'s default maxBytes, in place of the high-water mark", async () => {
+    const inbox = new Inbox({ highWaterMark: Number.MAX_SAFE_INTEGER, batchBytes: 25 });
+    for (let i = 0; i < 5; i++) inbox.push(bytes(10, i));
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([0, 1]);
+    expect((await inbox.receiveBatch({ maxBytes: 1000 }))?.map((m) => m[0])).toEqual([2, 3, 4]);
+  });
+});

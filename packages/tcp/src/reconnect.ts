@@ -116,31 +116,26 @@ class Reconnecting implements ReconnectingConnection {
     }
   }
 
-  async send(message: Uint8Array, options?: SendOptions): Promise<void> {
+  send(message: Uint8Array, options?: SendOptions): Promise<void> {
+    return this.#onLive(options, (connection) => connection.send(message, options));
+  }
+
+  /** Like `send()`: a batch not accepted because its connection broke is sent whole on the next one. */
+  sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void> {
+    return this.#onLive(options, (connection) => connection.sendBatch(messages, options));
+  }
+
+  /** Runs `write` on the live connection (waiting for one under `options`); again on the next one if it was lost. */
+  async #onLive(options: SendOptions | undefined, write: (connection: TcpConnection) => Promise<void>): Promise<void> {
     for (;;) {
       if (this.#closing) throw new ClosedError(`connection to ${this.remoteAddress} is closed`);
       const connection = this.#state === "connected" && this.#current !== undefined ? this.#current : await race("send", this.#ready.promise, options);
       try {
-        return await connection.send(message, options);
+        return await write(connection);
       } catch (error) {
         if (!isLoss(error) || this.#closing) throw error;
         // Not accepted because that connection broke: it was not sent. Let the loss be noticed (the
         // next connection is then awaited), and try again.
-        await settledOf(connection.closed);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
-  }
-
-  /** Like `send()`: a batch not accepted because its connection broke is sent whole on the next one. */
-  async sendBatch(messages: readonly Uint8Array[], options?: SendOptions): Promise<void> {
-    for (;;) {
-      if (this.#closing) throw new ClosedError(`connection to ${this.remoteAddress} is closed`);
-      const connection = this.#state === "connected" && this.#current !== undefined ? this.#current : await race("send", this.#ready.promise, options);
-      try {
-        return await connection.sendBatch(messages, options);
-      } catch (error) {
-        if (!isLoss(error) || this.#closing) throw error;
         await settledOf(connection.closed);
         await new Promise((resolve) => setImmediate(resolve));
       }

@@ -9,9 +9,8 @@
  * (more than the peer may have granted back after reading everything) is accepted while any credit is
  * left and goes out paced by the credit, like a message larger than the window.
  */
-import { ConnectionResetError, ProtocolError, type Connection, type Peer, type ReceiveBatchOptions, type SendOptions } from "@ipc/core";
+import { ConnectionResetError, DEFAULT_HIGH_WATER_MARK, ProtocolError, type Connection, type Peer, type SendOptions } from "@ipc/core";
 import { ConnectionBase, Inbox, queueSend, queueSendBatch, type PendingSend } from "@ipc/core/transport";
-import { withDefaultMaxBytes } from "../batch.js";
 import type { MuxFrame } from "./codec.js";
 
 /** What a stream needs from its mux. */
@@ -48,7 +47,12 @@ export class Stream extends ConnectionBase implements MuxStream {
   readonly name: string;
   readonly opened: boolean;
   // Unbounded here: the window granted to the peer bounds it (a peer beyond it breaks the protocol).
-  protected readonly inbox = new Inbox({ highWaterMark: Number.MAX_SAFE_INTEGER, onTake: (message) => this.#took(message) });
+  protected readonly inbox = new Inbox({
+    highWaterMark: Number.MAX_SAFE_INTEGER,
+    // Bounded by the window, not a high-water mark: batches of the usual size, as every connection's.
+    batchBytes: DEFAULT_HIGH_WATER_MARK,
+    onTake: (message) => this.#took(message),
+  });
   readonly #host: StreamHost;
   readonly #window: number;
   #credit = 0;
@@ -98,14 +102,6 @@ export class Stream extends ConnectionBase implements MuxStream {
   protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
     if (this.#pending.length === 0 && this.#carryHead === this.#carry.length && this.#credit > 0) return this.#write(message);
     return queueSend(this.#pending, message, options, () => this.#pump());
-  }
-
-  /**
-   * Like every connection's: without `maxBytes`, a batch holds at most the default high-water mark (256 KiB),
-   * though this inbox is bounded by the window instead.
-   */
-  override receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
-    return super.receiveBatch(withDefaultMaxBytes(options));
   }
 
   /** The batch path: one credit check for the whole batch, then every data frame into the mux's batch. */

@@ -6,18 +6,18 @@
  */
 import {
   ClosedError,
+  DEFAULT_HIGH_WATER_MARK,
   ProtocolError,
   TimeoutError,
   wait,
   type Connection,
   type Peer,
-  type ReceiveBatchOptions,
   type SendOptions,
   type WaitOptions,
 } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 import { ConnectionBase, Inbox, noop, queueSend, queueSendBatch, removeItem, type PendingSend } from "@ipc/core/transport";
-import { Batcher, forEachInBatch, sendAll, withDefaultMaxBytes } from "../batch.js";
+import { Batcher, forEachInBatch, sendAll } from "../batch.js";
 import {
   dataInner,
   decodeSessionFrame,
@@ -121,7 +121,12 @@ export class Session extends ConnectionBase implements ReliableSession {
   readonly #link: SessionLink;
   readonly #replay = new ReplayBuffer();
   // Unbounded here: the window announced to the peer bounds it (a peer beyond it breaks the protocol).
-  protected readonly inbox = new Inbox({ highWaterMark: Number.MAX_SAFE_INTEGER, onTake: (message) => this.#took(message) });
+  protected readonly inbox = new Inbox({
+    highWaterMark: Number.MAX_SAFE_INTEGER,
+    // Bounded by the window, not a high-water mark: batches of the usual size, as every connection's.
+    batchBytes: DEFAULT_HIGH_WATER_MARK,
+    onTake: (message) => this.#took(message),
+  });
   #connection: Connection | undefined;
   /** Batches what is written to `#connection` in one burst into one frame. */
   #batch: Batcher | undefined;
@@ -269,14 +274,6 @@ export class Session extends ConnectionBase implements ReliableSession {
       return RESOLVED;
     }
     return queueSend(this.#pendingSends, message, options, () => this.#pumpSends());
-  }
-
-  /**
-   * Like every connection's: without `maxBytes`, a batch holds at most the default high-water mark (256 KiB),
-   * though this inbox is bounded by the window instead.
-   */
-  override receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
-    return super.receiveBatch(withDefaultMaxBytes(options));
   }
 
   /**

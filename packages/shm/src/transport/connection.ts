@@ -157,7 +157,7 @@ export class ShmConnection extends ConnectionBase {
       if (taken === null) return this.#readBatchSlow(options, bounds); // the end: judged there
       if (taken > 0) {
         this.#checkSize(batch[0]!);
-        return ++this.#immediate % YIELD_EVERY === 0 ? turn().then(() => batch) : Promise.resolve(batch);
+        return this.#soonWith(batch);
       }
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof FrameTooLargeError) return Promise.reject(this.#broken(error));
@@ -202,7 +202,7 @@ export class ShmConnection extends ConnectionBase {
     try {
       const view = this.#lend();
       if (view === null) return Promise.resolve(undefined);
-      if (view !== undefined) return ++this.#immediate % YIELD_EVERY === 0 ? turn().then(() => view) : Promise.resolve(view);
+      if (view !== undefined) return this.#soonWith(view);
     } catch (error) {
       if (error instanceof ProtocolError || error instanceof FrameTooLargeError) return Promise.reject(this.#broken(error));
     }
@@ -293,7 +293,7 @@ export class ShmConnection extends ConnectionBase {
     if (!(message instanceof Uint8Array)) return this.#receiveSlow(spun ? { ...options, spin: 0 } : options);
     try {
       const checked = this.#checkSize(message);
-      return ++this.#immediate % YIELD_EVERY === 0 ? turn().then(() => checked) : Promise.resolve(checked);
+      return this.#soonWith(checked);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -334,6 +334,11 @@ export class ShmConnection extends ConnectionBase {
     }
     if (message === undefined) this.#spend();
     return message === undefined ? undefined : this.#checkSize(message);
+  }
+
+  /** `value`, resolved at once except every YIELD_EVERY-th time (with {@link #soon}): then after a turn. */
+  #soonWith<T>(value: T): Promise<T> {
+    return ++this.#immediate % YIELD_EVERY === 0 ? turn().then(() => value) : Promise.resolve(value);
   }
 
   /** Resolved at once, except every YIELD_EVERY-th time: then after a turn of the event loop. */
