@@ -3,7 +3,7 @@
  * takes the server's messages for its id, and ends exactly once — with the server's response, or at once
  * on this side (deadline, cancellation, a failed connection).
  */
-import { MessageTooLargeError, type Connection, type RpcCall } from "@ipc/core";
+import { BATCH_MESSAGE_OVERHEAD, MessageTooLargeError, type Connection, type RpcCall } from "@ipc/core";
 import { publishRpcCallEnd, publishRpcCallStart } from "@ipc/core/transport";
 import { setDeadlineTimer, timeoutMsUntil } from "./deadline.js";
 import { EventLoopTurns, InboundStream, SendCredit, STREAM_TURN, costOf } from "./flow.js";
@@ -37,6 +37,9 @@ export function sendFailure(error: unknown, what: string): RpcError {
   }
   return new RpcError("UNAVAILABLE", `${what}: the connection failed (${messageOf(error)})`, { cause: error });
 }
+
+/** Bytes of request stream frames (with their batch overhead) after which the pump sends and waits. */
+const BURST_BYTES = 64 * 1024;
 
 function iteratorOf(source: RequestSource<unknown>): Iterator<unknown> | AsyncIterator<unknown> {
   const asyncIterator = (source as AsyncIterable<unknown>)?.[Symbol.asyncIterator];
@@ -72,6 +75,10 @@ export class ClientCall {
   #abrupt = true;
   /** The call as `ipc:rpc:call:start` published it, for its end; `undefined` when nobody subscribed. */
   readonly #diagnostic: RpcCall | undefined;
+  /** Request stream frames of this burst, sent together by {@link #flush} (one `sendBatch()`). */
+  #burst: Uint8Array[] = [];
+  /** The burst's cost against the connection's batch bound (`BATCH_MESSAGE_OVERHEAD` a frame). */
+  #burstCost = 0;
 
   constructor(
     host: CallHost,
@@ -222,7 +229,14 @@ export class ClientCall {
     }
   }
 
-  /** Pulls the request stream while the server grants credit, until it ends or the call does. */
+  /**
+   * Pulls the request stream while the server grants credit, until it ends or the call does. The messages
+   * the source yields in one burst go out together: queued by {@link #queue} and sent with one `sendBatch()`
+   * in the next tick (after the microtasks that a generator yielding at once runs on), before the pump waits
+   * for credit or the event loop, or once the burst reaches {@link BURST_BYTES} — there the pump waits for the
+   * connection to accept it, so a slow connection slows the stream (the call's credit bounds what is queued
+   * in any case).
+   */
   async #pump(source: RequestSource<unknown>): Promise<void> {
     const host = this.#host;
     const credit = this.#credit!;
@@ -238,9 +252,15 @@ export class ClientCall {
     try {
       for (;;) {
         const ready = credit.ready();
-        if (ready !== undefined) await ready;
+        if (ready !== undefined) {
+          this.#flushSoon();
+          await ready;
+        }
         const turn = turns.next();
-        if (turn !== undefined) await turn;
+        if (turn !== undefined) {
+          this.#flushSoon();
+          await turn;
+        }
         if (this.#done) return;
         let next: IteratorResult<unknown>;
         try {
@@ -253,10 +273,12 @@ export class ClientCall {
         if (this.#done) return;
         if (next.done) {
           finished = true;
+          await this.#flush();
           await host.connection.send(host.writer.end(this.id));
           return;
         }
-        await this.#sendStreamMessage(next.value);
+        const full = this.#queue(next.value);
+        if (full) await this.#flush();
       }
     } catch (error) {
       if (!this.#done) this.#fail(error instanceof RpcError ? error : sendFailure(error, this.method.path));
@@ -265,7 +287,8 @@ export class ClientCall {
     }
   }
 
-  async #sendStreamMessage(message: unknown): Promise<void> {
+  /** Encodes a stream message into the burst, spending its credit; true when the burst should be sent now. */
+  #queue(message: unknown): boolean {
     const host = this.#host;
     let frame: Uint8Array;
     try {
@@ -277,7 +300,36 @@ export class ClientCall {
     const { maxMessageSize } = host.options;
     if (size > maxMessageSize) throw tooLarge(this.method.path, "request", size, maxMessageSize);
     this.#credit!.spend(size);
-    await host.connection.send(frame);
+    const cost = frame.byteLength + BATCH_MESSAGE_OVERHEAD;
+    // The batch bound (the connection's maxMessageSize + one overhead): a frame that would pass it goes in a
+    // burst of its own (and one over the connection's limit is refused by it alone, as a send() would be).
+    if (this.#burst.length > 0 && this.#burstCost + cost > host.connection.maxMessageSize + BATCH_MESSAGE_OVERHEAD) {
+      this.#flushSoon();
+    }
+    if (this.#burst.length === 0) process.nextTick(this.#onTick);
+    this.#burst.push(frame);
+    this.#burstCost += cost;
+    return this.#burstCost >= BURST_BYTES;
+  }
+
+  /** Sends the burst; resolves when the connection accepted it (rejects as `send()` would). */
+  #flush(): Promise<void> {
+    const frames = this.#burst;
+    if (frames.length === 0) return Promise.resolve();
+    this.#burst = [];
+    this.#burstCost = 0;
+    const connection = this.#host.connection;
+    return frames.length === 1 ? connection.send(frames[0]!) : connection.sendBatch(frames);
+  }
+
+  readonly #onTick = (): void => this.#flushSoon();
+
+  /** Sends the burst without waiting: a refusal fails the call (the pump sees `done` and stops). */
+  #flushSoon(): void {
+    if (this.#burst.length === 0) return;
+    this.#flush().then(undefined, (error: unknown) => {
+      if (!this.#done) this.#fail(sendFailure(error, this.method.path));
+    });
   }
 
   #watch(signal: AbortSignal): void {

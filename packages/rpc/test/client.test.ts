@@ -104,6 +104,58 @@ describe("createClient", () => {
     client.abort();
   });
 
+  it("sends the messages a client stream yields in one burst with one sendBatch(), in order, then its end", async () => {
+    const [a, b] = memoryPair();
+    const batches: number[] = [];
+    const sendBatch = a.sendBatch.bind(a);
+    a.sendBatch = (messages, options) => {
+      batches.push(messages.length);
+      return sendBatch(messages, options);
+    };
+    const client = createClient(Calculator, a);
+    const next = async (): Promise<Envelope> => decodeEnvelope((await b.receive({ timeout: 5000 }))!);
+    const writer = new EnvelopeWriter();
+    const numbers = Array.from({ length: 100 }, (_, value) => ({ value }));
+    const sum = client.sum(numbers);
+    const { id } = (await next()) as { id: number };
+    await b.send(writer.window(id, 1024 * 1024));
+    for (const { value } of numbers) {
+      const message = (await next()) as { kind: string; payload: Uint8Array };
+      expect(message.kind).toBe("message");
+      expect(calc.Number.decode(message.payload).value).toBe(value);
+    }
+    expect(await next()).toMatchObject({ kind: "end", id });
+    // An array yields at once: the whole stream is one burst (within the 64 KiB a burst holds).
+    expect(batches).toEqual([100]);
+    await b.send(writer.response(id, 0, "", undefined, calc.Result as never, { value: 4950 }));
+    expect(await sum).toEqual(expect.objectContaining({ value: 4950 }));
+    client.abort();
+  });
+
+  it("sends a client stream's message at once when the source waits, without holding it for a batch", async () => {
+    const { client, next, server, writer } = withRawServer();
+    let release!: () => void;
+    const later = new Promise<void>((resolve) => (release = resolve));
+    const source = (async function* () {
+      yield { value: 1 };
+      await later;
+      yield { value: 2 };
+    })();
+    const sum = client.sum(source);
+    const { id } = (await next()) as { id: number };
+    await server.send(writer.window(id, 1024 * 1024));
+    // The first message arrives while the source still waits for the second.
+    const first = (await next()) as { kind: string; payload: Uint8Array };
+    expect(first.kind).toBe("message");
+    expect(calc.Number.decode(first.payload).value).toBe(1);
+    release();
+    expect(calc.Number.decode(((await next()) as { payload: Uint8Array }).payload).value).toBe(2);
+    expect(await next()).toMatchObject({ kind: "end", id });
+    await server.send(writer.response(id, 0, "", undefined, calc.Result as never, { value: 3 }));
+    expect(await sum).toEqual(expect.objectContaining({ value: 3 }));
+    client.abort();
+  });
+
   it("ignores messages for calls it does not know, and a server's garbage fails every call with UNAVAILABLE", async () => {
     const { client, server, next, writer } = withRawServer();
     const call = failure(client.add({ a: 1, b: 2 }));
