@@ -156,6 +156,107 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     this.#queue.push(message);
     this.#costs.push(cost);
     this.#bytes += cost;
+    this.#checkFull();
+  }
+
+  /**
+   * Queues the messages of one read, in order — the same as a `push()` of each (each charged its bytes plus
+   * {@link MESSAGE_OVERHEAD}, waiting readers served first, a waiting `receiveBatch()` given all that fits its
+   * bounds) — with one cost sum and one full check for them all, and the array itself handed to a waiting
+   * `receiveBatch()` (or kept as the queue) instead of its messages moved one by one. The inbox owns
+   * `messages` from now on: the caller must not touch the array again. Ignored once finished.
+   */
+  pushMany(messages: Uint8Array[]): void {
+    const count = messages.length;
+    if (count === 0 || this.#ended || this.#failed) return;
+    let i = 0;
+    if (this.#head === this.#queue.length) {
+      while (i < count && (this.#open !== undefined || this.#readers.length > 0)) {
+        i = this.#open !== undefined ? this.#extendOpen(messages, i) : this.#handOutFrom(this.#readers.shift()!, messages, i);
+      }
+      if (i === count) return;
+    }
+    if (this.#readers.length > 0) this.#scheduleServe();
+    let cost = 0;
+    if (this.#head === this.#queue.length) {
+      // The queue is empty: the array becomes the queue (what waiting readers took is cleared from it).
+      const costs: number[] = [];
+      for (let j = 0; j < i; j++) {
+        messages[j] = EMPTY;
+        costs.push(0);
+      }
+      for (let j = i; j < count; j++) {
+        const charge = messages[j]!.byteLength + MESSAGE_OVERHEAD;
+        costs.push(charge);
+        cost += charge;
+      }
+      this.#queue = messages;
+      this.#costs = costs;
+      this.#head = i;
+    } else {
+      const queue = this.#queue;
+      const costs = this.#costs;
+      for (let j = i; j < count; j++) {
+        const message = messages[j]!;
+        const charge = message.byteLength + MESSAGE_OVERHEAD;
+        queue.push(message);
+        costs.push(charge);
+        cost += charge;
+      }
+    }
+    this.#bytes += cost;
+    this.#checkFull();
+  }
+
+  /** Appends `messages` from `from` to the open batch while they fit its bounds; closes it at the first that does not. */
+  #extendOpen(messages: Uint8Array[], from: number): number {
+    const open = this.#open!;
+    const batch = open.batch;
+    const onTake = this.#onTake;
+    let bytes = open.bytes;
+    let i = from;
+    for (; i < messages.length; i++) {
+      const message = messages[i]!;
+      const size = bytes + message.byteLength;
+      if (batch.length >= open.maxMessages || size > open.maxBytes) break;
+      batch.push(message);
+      bytes = size;
+      onTake?.(message);
+    }
+    open.bytes = bytes;
+    if (i < messages.length) this.#open = undefined;
+    return i;
+  }
+
+  /**
+   * Gives `reader` the message at `from` (a batch reader: the longest run from there within its bounds, the
+   * array itself when that is all of it, left open as {@link #handOut} leaves it); returns the index after.
+   */
+  #handOutFrom(reader: Reader, messages: Uint8Array[], from: number): number {
+    const bounds = reader.batch;
+    if (bounds === undefined) {
+      this.#handOut(reader, messages[from]!);
+      return from + 1;
+    }
+    const count = messages.length;
+    const limit = Math.min(count, from + bounds.maxMessages);
+    let bytes = messages[from]!.byteLength;
+    let end = from + 1;
+    for (; end < limit; end++) {
+      const size = bytes + messages[end]!.byteLength;
+      if (size > bounds.maxBytes) break;
+      bytes = size;
+    }
+    const batch = from === 0 && end === count ? messages : messages.slice(from, end);
+    const onTake = this.#onTake;
+    if (onTake !== undefined) for (const message of batch) onTake(message);
+    this.#open = { batch, bytes, maxMessages: bounds.maxMessages, maxBytes: bounds.maxBytes };
+    queueMicrotask(this.#closeOpen);
+    reader.resolve(batch as never);
+    return end;
+  }
+
+  #checkFull(): void {
     if (!this.#full && this.#bytes >= this.#highWaterMark) {
       this.#full = true;
       publishBackpressure(this, true, this.#bytes, this.#highWaterMark);
@@ -172,11 +273,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     if (last < this.#head || this.#ended || this.#failed) return;
     this.#costs[last]! += bytes;
     this.#bytes += bytes;
-    if (!this.#full && this.#bytes >= this.#highWaterMark) {
-      this.#full = true;
-      publishBackpressure(this, true, this.#bytes, this.#highWaterMark);
-      this.#onFull?.();
-    }
+    this.#checkFull();
   }
 
   /** Marks a clean end: readers get `undefined` once the queue is empty. */

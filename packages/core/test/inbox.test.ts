@@ -227,3 +227,94 @@ describe("Inbox batchBytes", () => {
     expect((await inbox.receiveBatch({ maxBytes: 1000 }))?.map((m) => m[0])).toEqual([2, 3, 4]);
   });
 });
+
+// Issue 17: a framed connection pushes a read's frames as one array.
+describe("Inbox.pushMany", () => {
+  const run = (from: number, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => bytes(1, from + i));
+
+  it("queues the messages in order, each charged its bytes plus the overhead, with one full check", async () => {
+    const events: string[] = [];
+    const each = 1 + MESSAGE_OVERHEAD;
+    const inbox = new Inbox({ highWaterMark: 4 * each, onFull: () => events.push("full"), onDrain: () => events.push("drain") });
+    inbox.push(bytes(1, 0));
+    inbox.pushMany(run(1, 4));
+    expect(events).toEqual(["full"]);
+    expect(inbox.bufferedBytes).toBe(5 * each);
+    expect(inbox.length).toBe(5);
+    expect((await inbox.receiveBatch({ maxMessages: 3 }))?.map((m) => m[0])).toEqual([0, 1, 2]);
+    expect(events).toEqual(["full", "drain"]);
+    expect((await inbox.receive())?.[0]).toBe(3);
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([4]);
+    expect(inbox.bufferedBytes).toBe(0);
+  });
+
+  it("hands a waiting receiveBatch() the array itself when it all fits, open to pushes in the same turn", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    const waiting = inbox.receiveBatch();
+    const messages = run(0, 3);
+    inbox.pushMany(messages);
+    inbox.pushMany(run(3, 2));
+    inbox.push(bytes(1, 5));
+    const batch = await waiting;
+    expect(batch).toBe(messages);
+    expect(batch?.map((m) => m[0])).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(inbox.bufferedBytes).toBe(0);
+  });
+
+  it("serves waiting readers in order within their bounds and queues the rest", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    const first = inbox.receive();
+    const batch = inbox.receiveBatch({ maxMessages: 2 });
+    const next = inbox[Symbol.asyncIterator]().next();
+    const bounded = inbox.receiveBatch({ maxBytes: 2 });
+    inbox.pushMany(run(0, 8));
+    expect((await first)?.[0]).toBe(0);
+    expect((await batch)?.map((m) => m[0])).toEqual([1, 2]);
+    expect((await next).value?.[0]).toBe(3);
+    expect((await bounded)?.map((m) => m[0])).toEqual([4, 5]);
+    expect(inbox.length).toBe(2);
+    expect(inbox.bufferedBytes).toBe(2 * (1 + MESSAGE_OVERHEAD));
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([6, 7]);
+  });
+
+  it("never changes a batch once its reader has it", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    const waiting = inbox.receiveBatch();
+    inbox.pushMany(run(0, 2));
+    const batch = await waiting;
+    inbox.pushMany(run(2, 2));
+    expect(batch?.map((m) => m[0])).toEqual([0, 1]);
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([2, 3]);
+  });
+
+  it("calls onTake for every message handed out, and keeps the charge of queued ones for charge()", async () => {
+    const taken: number[] = [];
+    const inbox = new Inbox({ highWaterMark: 1 << 20, onTake: (m) => taken.push(m[0]!) });
+    const waiting = inbox.receive();
+    inbox.pushMany(run(0, 3));
+    inbox.charge(100);
+    expect(inbox.bufferedBytes).toBe(2 * (1 + MESSAGE_OVERHEAD) + 100);
+    expect((await waiting)?.[0]).toBe(0);
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([1, 2]);
+    expect(taken).toEqual([0, 1, 2]);
+    expect(inbox.bufferedBytes).toBe(0);
+  });
+
+  it("is ignored once finished, and an end follows the queued messages", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    inbox.pushMany(run(0, 2));
+    inbox.end();
+    inbox.pushMany(run(2, 2));
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([0, 1]);
+    expect(await inbox.receiveBatch()).toBeUndefined();
+  });
+
+  it("charges empty messages the overhead, so a read of empty frames fills the high-water mark", () => {
+    let full = false;
+    const inbox = new Inbox({ highWaterMark: 64 * MESSAGE_OVERHEAD, onFull: () => (full = true) });
+    inbox.pushMany(Array.from({ length: 63 }, () => new Uint8Array(0)));
+    expect(full).toBe(false);
+    inbox.pushMany([new Uint8Array(0)]);
+    expect(full).toBe(true);
+  });
+});
