@@ -9,7 +9,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { join } from "node:path";
 import { framed } from "@ipc/framing";
-import { createClient, loadService, protobuf, serve, type Client as Client_, type ServerStream, type Unary } from "@ipc/rpc";
+import { createClient, loadService, protobuf, serve, type Client as Client_, type ClientStream, type ServerStream, type Unary } from "@ipc/rpc";
 import * as unix from "@ipc/unix";
 import type { Budget, CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
 import { callsInFlight, timedCalls } from "../lib/loops.js";
@@ -23,6 +23,17 @@ type CalculatorMethods = {
   readonly count: ServerStream<CountRequest, Chunk, CountRequest, Partial<Chunk>>;
 };
 const Calculator = loadService<CalculatorMethods>(protobuf.parse(CALCULATOR_PROTO).root, "calc.Calculator");
+
+/** A client stream, served apart so the calculator other libraries share stays as it is. */
+const UPLOADER_PROTO = `${CALCULATOR_PROTO}
+service Uploader {
+  rpc Upload (stream Chunk) returns (Result);
+}
+`;
+type UploaderMethods = {
+  readonly upload: ClientStream<Chunk, Result, Partial<Chunk>, Result>;
+};
+const Uploader = loadService<UploaderMethods>(protobuf.parse(UPLOADER_PROTO).root, "calc.Uploader");
 
 const SMALL = 64;
 
@@ -119,6 +130,40 @@ async function serverStream(context: CaseContext): Promise<Metrics> {
   return { "msgs/s": count / seconds, "bytes/s": received / seconds };
 }
 
+async function uploadPeer(text: string): Promise<void> {
+  await listenOn(path(text), (socket) => {
+    void serve(framed(socket), Uploader, {
+      upload: async (chunks) => {
+        let count = 0;
+        for await (const _chunk of chunks) count++;
+        return { value: count };
+      },
+    });
+  });
+}
+
+/** `count` chunks of one `data`, yielded at once (a generator): what the client stream batches. */
+function* chunksOf(data: Uint8Array, count: number): Generator<Partial<Chunk>> {
+  for (let i = 0; i < count; i++) yield { data };
+}
+
+async function clientStream(context: CaseContext): Promise<Metrics> {
+  const size = parse(context.arg).size!;
+  const c = createClient(Uploader, framed(await dial(path(context))));
+  const data = new Uint8Array(size).fill(0x42);
+  const give = async (count: number): Promise<void> => {
+    const { value } = await c.upload(chunksOf(data, count));
+    if (value !== count) throw new Error(`the server counted ${value} messages, expected ${count}`);
+  };
+  await give(Math.ceil(streamCount(size, context.budget) / 4));
+  const count = streamCount(size, context.budget);
+  const begin = now();
+  await give(count);
+  const seconds = (now() - begin) / 1e9;
+  c.abort();
+  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+}
+
 // --- raw framed() baselines -------------------------------------------------------------------------------
 
 async function framedEchoPeer(text: string): Promise<void> {
@@ -198,6 +243,42 @@ async function framedStream(context: CaseContext): Promise<Metrics> {
   return { "msgs/s": count / seconds, "bytes/s": received / seconds };
 }
 
+/** The server side of a one-way upload: a 4-byte count, then that many messages, answered with one message. */
+async function framedUploadPeer(text: string): Promise<void> {
+  await listenOn(path(text), (socket) => {
+    const connection = framed(socket);
+    void (async () => {
+      for (;;) {
+        const request = await connection.receive();
+        if (request === undefined) return;
+        const count = new DataView(request.buffer, request.byteOffset, 4).getUint32(0);
+        for (let i = 0; i < count; i++) await connection.receive();
+        await connection.send(request);
+      }
+    })().catch(() => undefined);
+  });
+}
+
+async function framedUpload(context: CaseContext): Promise<Metrics> {
+  const size = parse(context.arg).size!;
+  const connection = framed(await dial(path(context)));
+  const message = new Uint8Array(size).fill(0x42);
+  const give = async (count: number): Promise<void> => {
+    const request = new Uint8Array(4);
+    new DataView(request.buffer).setUint32(0, count);
+    await connection.send(request);
+    for (let n = 0; n < count; n++) await connection.send(message);
+    await connection.receive();
+  };
+  await give(Math.ceil(streamCount(size, context.budget) / 4));
+  const count = streamCount(size, context.budget);
+  const begin = now();
+  await give(count);
+  const seconds = (now() - begin) / 1e9;
+  connection.abort();
+  return { "msgs/s": count / seconds, "bytes/s": (count * size) / seconds };
+}
+
 // --- the table ----------------------------------------------------------------------------------------------
 
 const STREAM_BIG = "RPC server stream, 64 KiB messages";
@@ -220,6 +301,8 @@ const cases = [
   { id: "rpc-stream-64KiB-framed", label: "framed() one-way", run: framedStream, peer: framedStreamPeer, peerArg: streamArg(64 * 1024) },
   { id: "rpc-stream-64B-ours", label: ours, run: serverStream, peer: framedPeer, peerArg: streamArg(SMALL) },
   { id: "rpc-stream-64B-framed", label: "framed() one-way", run: framedStream, peer: framedStreamPeer, peerArg: streamArg(SMALL) },
+  { id: "rpc-upload-64B-ours", label: ours, run: clientStream, peer: uploadPeer, peerArg: streamArg(SMALL) },
+  { id: "rpc-upload-64B-framed", label: "framed() one-way", run: framedUpload, peer: framedUploadPeer, peerArg: streamArg(SMALL) },
 ];
 
 const groups: Group[] = [
@@ -262,6 +345,15 @@ const groups: Group[] = [
     rows: [
       { case: "rpc-stream-64B-ours", role: "ours" },
       { case: "rpc-stream-64B-framed", role: "baseline" },
+    ],
+    transport: "rpc",
+  },
+  {
+    title: "RPC client stream, 64 B messages",
+    metrics: ["msgs/s"],
+    rows: [
+      { case: "rpc-upload-64B-ours", role: "ours" },
+      { case: "rpc-upload-64B-framed", role: "baseline" },
     ],
     transport: "rpc",
   },
