@@ -103,6 +103,9 @@ class FramedConnection extends ConnectionBase {
   #markBytes = 0;
   #markNeed = 0;
   readonly #onFrameTimer = (): void => this.#checkFrameProgress();
+  /** The frames of the read being decoded, and the bytes of its chunk no frame owns (see #deliver). */
+  #frames: Uint8Array[] = [];
+  #slack = 0;
 
   constructor(stream: ByteStream, options: FramedOptions | undefined) {
     super();
@@ -144,22 +147,31 @@ class FramedConnection extends ConnectionBase {
         if (!this.isClosed) readable.resume();
       },
     });
-    const inbox = this.inbox;
     this.#writer = new FrameWriter(this.#writable, resolved.highWaterMark);
-    const decoding = { endReasons: this.#endReasons, peerName, onSlack: (bytes: number) => inbox.charge(bytes) };
+    const decoding = { endReasons: this.#endReasons, peerName, onSlack: (bytes: number) => (this.#slack += bytes) };
+    const collect = (frame: Uint8Array): void => {
+      this.#frames.push(frame);
+    };
     if (reader === undefined) {
-      this.#decoder = new FrameDecoder(resolved.maxMessageSize, (frame) => inbox.push(frame), decoding);
+      this.#decoder = new FrameDecoder(resolved.maxMessageSize, collect, decoding);
       readable.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     } else {
       this.#decoder = reader;
       reader.attach(
         {
-          frame: (frame) => inbox.push(frame),
-          error: (error) => this.#failByDecoder(error as Error),
-          read: () => this.#watchFrame(),
+          frame: collect,
+          error: (error) => {
+            this.#deliver();
+            this.#failByDecoder(error as Error);
+          },
+          read: () => {
+            this.#deliver();
+            this.#watchFrame();
+          },
         },
         decoding,
       );
+      this.#deliver();
     }
 
     const onError = (error: Error): void => this.fail(fromSystemError(error, this.describe()));
@@ -254,10 +266,34 @@ class FramedConnection extends ConnectionBase {
     try {
       (this.#decoder as FrameDecoder).push(chunk);
     } catch (error) {
+      this.#deliver();
       this.#failByDecoder(error as Error);
       return;
     }
+    this.#deliver();
     this.#watchFrame();
+  }
+
+  /**
+   * Queues the frames of the read just decoded as one array (one cost sum and one full check per read, and
+   * the array itself for a waiting `receiveBatch()`), then charges the bytes of the read's chunk that no frame
+   * owns to its last frame. A single frame (a round trip's read) is pushed alone and the array kept.
+   */
+  #deliver(): void {
+    const frames = this.#frames;
+    const count = frames.length;
+    if (count === 1) {
+      const frame = frames[0]!;
+      frames.length = 0;
+      this.inbox.push(frame);
+    } else if (count > 1) {
+      this.#frames = [];
+      this.inbox.pushMany(frames);
+    }
+    if (this.#slack !== 0) {
+      this.inbox.charge(this.#slack);
+      this.#slack = 0;
+    }
   }
 
   /** After each read: a partial frame is watched for progress (one timer per connection, per period). */
