@@ -40,6 +40,8 @@ export class NatsClientCall {
   readonly responses: InboundStream<unknown> | undefined;
   /** The reply subject: the call's identity on the wire. */
   reply = "";
+  /** The number that ends the reply subject: the call's key in its client. */
+  token = 0;
   /** True once the server answered in any way (accepted, streamed, or ended the call). */
   answered = false;
   readonly #host: CallHost;

@@ -9,6 +9,7 @@ import { closeSignal, deadlineOf, messageOf, methodInfo, waitOrAbort, type AnyMe
 import { Deferred, InvalidArgumentError, type WaitOptions } from "../deps.js";
 import { NatsClientCall, type CallHost } from "./client-call.js";
 import { resolveClientOptions, type NatsClientOptions, type ResolvedClientOptions } from "./options.js";
+import { tokenAfter } from "./raw-msg.js";
 import { cancelSubject, methodSubject } from "./wire.js";
 
 /** The client's own members, next to one method per rpc. */
@@ -57,8 +58,11 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
   readonly #options: ResolvedClientOptions;
   readonly #service: Service<Methods>;
   readonly #inbox: string;
+  /** `<inbox>.`: a call's reply subject is this and its token (docs/wire.md §9.1). */
+  readonly #replyPrefix: string;
   readonly #subscription: Subscription;
-  readonly #calls = new Map<string, NatsClientCall>();
+  /** The calls in flight by their token, the number that ends their reply subject. */
+  readonly #calls = new Map<number, NatsClientCall>();
   readonly #closed = new Deferred();
   #next = 1;
   #state = State.Open;
@@ -75,6 +79,7 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
     this.maxMessageSize = options.maxMessageSize;
     this.cancelSubject = cancelSubject(options.prefix, service.name);
     this.#inbox = createInbox(options.inboxPrefix);
+    this.#replyPrefix = `${this.#inbox}.`;
     this.#subscription = nats.subscribe(`${this.#inbox}.*`, { callback: (error, msg) => this.#onMessage(error, msg) });
     for (const [key, method] of Object.entries(service.methods)) {
       Object.defineProperty(this, key, { value: this.#methodFor(method as AnyMethod), enumerable: true });
@@ -95,13 +100,14 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
     if (this.#state !== State.Open) {
       throw this.#unavailable ?? new RpcError("UNAVAILABLE", `${call.info.path}: the client is closing`);
     }
-    const reply = `${this.#inbox}.${this.#next++}`;
-    this.#calls.set(reply, call);
-    return reply;
+    const token = this.#next++;
+    call.token = token;
+    this.#calls.set(token, call);
+    return this.#replyPrefix + token;
   }
 
   unregister(call: NatsClientCall): void {
-    this.#calls.delete(call.reply);
+    this.#calls.delete(call.token);
     if (this.#calls.size === 0 && this.#idle !== undefined) {
       this.#idle.resolve();
       this.#idle = undefined;
@@ -151,7 +157,8 @@ class NatsRpcClient implements CallHost, NatsClientHandle {
       this.#shut(new RpcError("UNAVAILABLE", `the client's NATS subscription failed: ${messageOf(error)}`, { cause: error }));
       return;
     }
-    this.#calls.get(msg.subject)?.onMessage(msg);
+    const token = tokenAfter(msg, this.#inbox.length);
+    if (token >= 0) this.#calls.get(token)?.onMessage(msg);
   }
 
   /** After a reconnect: sends again what may have been lost, fails the streams that cannot be resumed. */

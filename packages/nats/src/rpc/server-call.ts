@@ -33,7 +33,6 @@ export class NatsServerCall implements CallContext {
   readonly reply: string;
   readonly method: MethodInfo;
   readonly metadata: Readonly<Record<string, string>>;
-  readonly deadline: Date | undefined;
   readonly peer: Peer | undefined = undefined;
   /** The call's subject on this server, once it has one (streaming calls). */
   subject: string | undefined;
@@ -50,6 +49,9 @@ export class NatsServerCall implements CallContext {
   #started = false;
   #done = false;
   #result: unknown;
+  /** The deadline in ms since the epoch, or 0: `deadline` makes its `Date` only when asked. */
+  readonly #deadlineMs: number;
+  #deadlineDate: Date | undefined;
 
   constructor(owner: CallOwner, reply: string, definition: AnyMethod, info: MethodInfo, handler: Handler, request: unknown, head: RequestHead) {
     this.#owner = owner;
@@ -62,12 +64,16 @@ export class NatsServerCall implements CallContext {
     const kind = definition.kind;
     this.#credit = kind === "server-stream" || kind === "bidi" ? new SendCredit(head.window) : undefined;
     if (head.timeoutMs > 0) {
-      const deadline = Date.now() + head.timeoutMs;
-      this.deadline = new Date(deadline);
-      this.#timer = setDeadline(deadline, () => this.#onDeadline());
+      this.#deadlineMs = Date.now() + head.timeoutMs;
+      this.#timer = setDeadline(this.#deadlineMs, () => this.#onDeadline());
     } else {
-      this.deadline = undefined;
+      this.#deadlineMs = 0;
     }
+  }
+
+  get deadline(): Date | undefined {
+    if (this.#deadlineMs === 0) return undefined;
+    return (this.#deadlineDate ??= new Date(this.#deadlineMs));
   }
 
   get signal(): AbortSignal {

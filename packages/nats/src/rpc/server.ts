@@ -10,7 +10,8 @@ import { Deferred, InvalidArgumentError, type WaitOptions } from "../deps.js";
 import { resolveServeOptions, type NatsServeOptions, type ResolvedServeOptions } from "./options.js";
 import { EMPTY, publishQuietly } from "./publish.js";
 import { NatsServerCall, type CallOwner } from "./server-call.js";
-import { Lower, cancelSubject, parseCount, readRequestHead, serviceSubject, statusHeaders } from "./wire.js";
+import { headerBytes, subjectEquals } from "./raw-msg.js";
+import { Lower, cancelSubject, parseCount, readRequestHead, readRequestHeadBytes, serviceSubject, statusHeaders, type RequestHead } from "./wire.js";
 import type { MethodInfo } from "@ipc/rpc";
 
 /** What {@link NatsServer.stats} reports. */
@@ -47,6 +48,8 @@ interface Route {
   readonly method: AnyMethod;
   readonly info: MethodInfo;
   readonly handler: ((input: unknown, context: never) => unknown) | undefined;
+  /** The method's subject (`<prefix>.<service>.<Method>`) as bytes, to find the route without decoding the subject. */
+  subject: Uint8Array;
 }
 
 class NatsRpcServer implements NatsServer, CallOwner {
@@ -59,6 +62,7 @@ class NatsRpcServer implements NatsServer, CallOwner {
   readonly #options: ResolvedServeOptions;
   readonly #service: string;
   readonly #routes: Map<string, Route>;
+  readonly #routeList: readonly Route[];
   readonly #inbox: string;
   readonly #calls = new Map<string, NatsServerCall>();
   readonly #byToken = new Map<string, NatsServerCall>();
@@ -82,6 +86,9 @@ class NatsRpcServer implements NatsServer, CallOwner {
     this.maxMessageSize = options.maxMessageSize ?? nats.info?.max_payload ?? 1024 * 1024;
     this.streamWindow = options.streamWindow;
     const base = serviceSubject(options.prefix, service);
+    const encoder = new TextEncoder();
+    for (const route of routes.values()) route.subject = encoder.encode(`${base}.${route.method.name}`);
+    this.#routeList = [...routes.values()];
     this.subject = `${base}.*`;
     this.queue = options.queue ?? base;
     this.#inbox = createInbox(options.inboxPrefix);
@@ -183,16 +190,16 @@ class NatsRpcServer implements NatsServer, CallOwner {
     this.#received++;
     // The same call again (its client reconnected and sent it again while it runs here): it is answered once.
     if (this.#calls.has(reply)) return;
-    const name = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
-    const route = this.#routes.get(name);
+    const route = this.#routeOf(msg);
     if (route?.handler === undefined) {
+      const name = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
       const served = [...this.#routes.values()].filter((r) => r.handler !== undefined).map((r) => r.info.path);
       this.#answer(reply, new RpcError("UNIMPLEMENTED", `${this.#service} has no handler for ${name} here (served: ${served.join(", ") || "none"})`));
       return;
     }
     const path = route.info.path;
     if (this.#stopping) return this.#answer(reply, new RpcError("UNAVAILABLE", `${path}: the server is shutting down`));
-    const head = readRequestHead(msg.headers);
+    const head = requestHead(msg);
     if (head.metadataTooLarge) {
       return this.#answer(reply, new RpcError("RESOURCE_EXHAUSTED", `${path}: the request's metadata is over 256 entries or 64 KiB`));
     }
@@ -229,6 +236,16 @@ class NatsRpcServer implements NatsServer, CallOwner {
     }
   }
 
+  /** The route of a request's method: by the subject's bytes where the message keeps them, else by its name. */
+  #routeOf(msg: Msg): Route | undefined {
+    for (const route of this.#routeList) {
+      const same = subjectEquals(msg, route.subject);
+      if (same === undefined) break;
+      if (same) return route;
+    }
+    return this.#routes.get(msg.subject.slice(msg.subject.lastIndexOf(".") + 1));
+  }
+
   #onCancel(msg: Msg): void {
     let reply: string | undefined;
     let status = 0;
@@ -263,6 +280,13 @@ class NatsRpcServer implements NatsServer, CallOwner {
   }
 }
 
+/** A request's headers: read in place when they are the usual `Ipc-Timeout`/`Ipc-Window`, else decoded. */
+function requestHead(msg: Msg): RequestHead {
+  const block = headerBytes(msg);
+  if (block === null) return readRequestHead(undefined);
+  return (block === undefined ? undefined : readRequestHeadBytes(block)) ?? readRequestHead(msg.headers);
+}
+
 function routesOf(service: Service<Methods>, implementation: object): Map<string, Route> {
   for (const key of Object.keys(implementation)) {
     if (!(key in service.methods)) {
@@ -279,6 +303,7 @@ function routesOf(service: Service<Methods>, implementation: object): Map<string
       method: method as AnyMethod,
       info: methodInfo(service.name, method as AnyMethod),
       handler: handler as Route["handler"],
+      subject: EMPTY,
     });
   }
   return routes;

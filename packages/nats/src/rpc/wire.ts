@@ -184,6 +184,64 @@ export function readRequestHead(headers: MsgHdrs | undefined): RequestHead {
   return head;
 }
 
+const HEADER_LINE = "NATS/1.0\r\n";
+const CR = 0x0d;
+const LF = 0x0a;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const TAB = 0x09;
+const ZERO = 0x30;
+const NINE = 0x39;
+const TIMEOUT_NAME = new TextEncoder().encode(Lower.Timeout);
+const WINDOW_NAME = new TextEncoder().encode(Lower.Window);
+
+/**
+ * {@link readRequestHead} of a request's raw header block, for the common request whose only headers
+ * are `Ipc-Timeout` and `Ipc-Window` with decimal values (docs/wire.md §9.3): read in place, without
+ * decoding the block into a `MsgHdrs`. Returns undefined for anything else (metadata, a status line, odd
+ * spacing): the caller then reads the headers the general way, which gives the same result.
+ */
+export function readRequestHeadBytes(block: Uint8Array): RequestHead | undefined {
+  const n = block.length;
+  if (n < HEADER_LINE.length + 2) return undefined;
+  for (let i = 0; i < HEADER_LINE.length; i++) if (block[i] !== HEADER_LINE.charCodeAt(i)) return undefined;
+  const head: RequestHead = { timeoutMs: 0, window: 0, metadata: undefined, metadataTooLarge: false };
+  let i = HEADER_LINE.length;
+  for (;;) {
+    if (i + 1 >= n) return undefined;
+    if (block[i] === CR && block[i + 1] === LF) return i + 2 === n ? head : undefined;
+    let which: 0 | 1;
+    if (nameAt(block, i, TIMEOUT_NAME)) which = 0;
+    else if (nameAt(block, i, WINDOW_NAME)) which = 1;
+    else return undefined;
+    i += which === 0 ? TIMEOUT_NAME.length : WINDOW_NAME.length;
+    if (block[i] !== COLON) return undefined;
+    i++;
+    while (block[i] === SPACE || block[i] === TAB) i++;
+    let value = 0;
+    const start = i;
+    while (i < n && block[i]! >= ZERO && block[i]! <= NINE) value = value * 10 + (block[i++]! - ZERO);
+    if (i === start || i - start > 15) return undefined;
+    while (block[i] === SPACE || block[i] === TAB) i++;
+    if (block[i] !== CR || block[i + 1] !== LF) return undefined;
+    i += 2;
+    if (which === 0) head.timeoutMs = value;
+    else head.window = value;
+  }
+}
+
+/** True when `block` holds `lowerName` at `at`, in any case (header names are ASCII). */
+function nameAt(block: Uint8Array, at: number, lowerName: Uint8Array): boolean {
+  if (at + lowerName.length > block.length) return false;
+  for (let j = 0; j < lowerName.length; j++) {
+    const b = block[at + j]!;
+    const l = lowerName[j]!;
+    // A letter matches in either case (upper case is 0x20 below); anything else exactly.
+    if (b !== l && (l < 0x61 || l > 0x7a || b !== l - 0x20)) return false;
+  }
+  return true;
+}
+
 /** The headers of the message that ends a call: `Ipc-Status`, and for a failure its message and details. */
 export function statusHeaders(error: RpcError | undefined): MsgHdrs {
   const headers = natsHeaders();
