@@ -106,6 +106,21 @@ class FramedConnection extends ConnectionBase {
   /** The frames of the read being decoded, and the bytes of its chunk no frame owns (see #deliver). */
   #frames: Uint8Array[] = [];
   #slack = 0;
+  /** Empty frames go here, from the read that decoded them, instead of to the inbox (see {@link signalFrames}). */
+  #onEmpty: (() => void) | undefined;
+
+  /** See {@link signalFrames}. */
+  static signal(connection: Connection, onEmpty: () => void): (() => void) | undefined {
+    if (!(connection instanceof FramedConnection) || connection.#onEmpty !== undefined) return undefined;
+    connection.#onEmpty = onEmpty;
+    const writable = connection.#writable;
+    const writer = connection.#writer;
+    return () => {
+      if (writable.writableEnded || writable.destroyed) return;
+      writer.flush(); // what was sent before goes first
+      writable.write(EMPTY_FRAME);
+    };
+  }
 
   constructor(stream: ByteStream, options: FramedOptions | undefined) {
     super();
@@ -150,7 +165,8 @@ class FramedConnection extends ConnectionBase {
     this.#writer = new FrameWriter(this.#writable, resolved.highWaterMark);
     const decoding = { endReasons: this.#endReasons, peerName, onSlack: (bytes: number) => (this.#slack += bytes) };
     const collect = (frame: Uint8Array): void => {
-      this.#frames.push(frame);
+      if (frame.byteLength === 0 && this.#onEmpty !== undefined) this.#onEmpty();
+      else this.#frames.push(frame);
     };
     if (reader === undefined) {
       this.#decoder = new FrameDecoder(resolved.maxMessageSize, collect, decoding);
@@ -377,6 +393,19 @@ function frameTimeoutOf(value: number | undefined): number {
     throw new InvalidArgumentError(`frameTimeout must be an integer number of milliseconds from 0 to ${2 ** 31 - 1}, got ${String(value)}`);
   }
   return value;
+}
+
+const EMPTY_FRAME = new Uint8Array(4);
+
+/**
+ * Turns the empty frames of a {@link framed} connection into a signal, for a transport that uses the
+ * connection as its control channel (the shm transport's doorbell, docs/wire.md §5.6): each empty frame
+ * received calls `onEmpty` from the read that decoded it (it is not queued as a message), and the function
+ * returned writes an empty frame (4 zero bytes) straight to the stream, at once rather than with the sends of
+ * the turn (the frames accepted before it are written first). Once the stream is ended it writes nothing. Returns `undefined` if `connection` is not a framed() connection, or already has one.
+ */
+export function signalFrames(connection: Connection, onEmpty: () => void): (() => void) | undefined {
+  return FramedConnection.signal(connection, onEmpty);
 }
 
 /**

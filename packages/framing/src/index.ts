@@ -16,7 +16,7 @@
  * @packageDocumentation
  */
 export type { Connection } from "@ipc/core";
-export { DEFAULT_FRAME_TIMEOUT, framed, streamFraming, type ByteStream, type FramedOptions } from "./framed.js";
+export { DEFAULT_FRAME_TIMEOUT, framed, signalFrames, streamFraming, type ByteStream, type FramedOptions } from "./framed.js";
 export { FrameDecoder, LEND_KEEP_MAX, type FrameDecoderOptions } from "./decoder.js";
 export { FrameTimeoutError } from "./errors.js";
 export { END_MARKER, MAX_END_REASON } from "./end-reason.js";

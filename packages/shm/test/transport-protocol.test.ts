@@ -86,6 +86,29 @@ describe("shm:// against a server that breaks the ring protocol", () => {
     }
   });
 
+  it("a send to a side whose asleep flag is set rings it with an empty frame on the rendezvous socket (docs/wire.md §5.6)", async () => {
+    // ring 1 (client → server): the server (its consumer, by hand here) says it sleeps, word 48 of the ring header.
+    // Set before the offer, so that it is there before the client can send.
+    const server = await hostileServer(
+      () => undefined,
+      (words) => Atomics.store(words, ringSize(CAPACITY) / 4 + 48, 1),
+    );
+    try {
+      const client = await connect(server.url, { timeout: 30_000 });
+      await client.send(new Uint8Array([1, 2, 3]));
+      client.abort();
+      const { frames, memory } = await server.served;
+      memory.close();
+      // The bell is the first frame the server's framing decoder read: length 0 (4 zero bytes), no payload;
+      // then the abort's 'A' frame. The flag was cleared by the ringing side.
+      expect(frames[0]).toEqual(new Uint8Array(0));
+      expect(frames[1]?.[0]).toBe(0x41);
+      expect(frames).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("an offer naming a path or a capacity that is not a power of two fails connect() with ProtocolError", async () => {
     for (const offer of [
       { version: 1, segment: "../../etc/passwd", capacity: CAPACITY },

@@ -17,6 +17,7 @@ import {
   type SendOptions,
 } from "@ipc/core";
 import { ConnectionBase, checkedBatchBounds } from "@ipc/core/transport";
+import { signalFrames } from "@ipc/unix";
 import { ViewHeldError } from "../errors.js";
 import { MessageRing, ringSize } from "../ring.js";
 import type { SharedMemory } from "../segment.js";
@@ -78,7 +79,10 @@ export class ShmConnection extends ConnectionBase {
     this.localAddress = address;
     this.remoteAddress = address;
     this.maxMessageSize = options.maxMessageSize;
-    this.#doorbell = new SocketDoorbell(() => void control.send(BELL).catch(() => undefined));
+    // The bell straight on the socket and rung from its read (docs/wire.md §5.6: still an empty frame); a
+    // control connection that is not @ipc/unix's sends it as a message, and #controlLoop rings it.
+    const direct = signalFrames(control, () => this.#doorbell.rang());
+    this.#doorbell = new SocketDoorbell(direct ?? (() => void control.send(BELL).catch(() => undefined)), direct !== undefined);
     const capacity = (memory.size - 2 * ringSize(0)) / 2;
     // Why the connection failed, which the rings throw once nothing is left to read. Once the control
     // connection is gone nothing can wake a waiting ring: waiting fails (what is complete is still read first).

@@ -1,34 +1,38 @@
 /**
  * The transport's doorbell: a ring's asleep flag is in shared memory; the waker sends an empty message on
- * the rendezvous connection, which the sleeper's event loop receives. It also ends every wait when the
- * connection ends, so a side sleeping on a dead peer wakes up to find out.
+ * the rendezvous connection (docs/wire.md §5.6), which the sleeper's event loop receives. Where the
+ * connection allows (@ipc/unix's `signalFrames`), the bell is written to the socket at once and rung from
+ * the socket's read, past the message layers. It also ends every wait when the connection ends, so a side
+ * sleeping on a dead peer wakes up to find out.
  */
 import type { Doorbell } from "../ring.js";
 
 export class SocketDoorbell implements Doorbell {
   readonly #send: () => void;
+  /** `#send` writes to the socket at once (else the bell waits for the end of the turn, with the other sends). */
+  readonly #immediate: boolean;
   #waiters = new Set<() => void>();
   #ended = false;
   /** A bell was sent in this turn and may still sit in the writer's batch. */
   #pending = false;
 
-  /** `send()` sends one bell to the peer. */
-  constructor(send: () => void) {
+  /** `send()` sends one bell to the peer; `immediate`: it is written before `send()` returns. */
+  constructor(send: () => void, immediate: boolean) {
     this.#send = send;
+    this.#immediate = immediate;
   }
 
   ring(): void {
     if (this.#ended) return;
     this.#send();
-    this.#pending = true;
+    if (!this.#immediate) this.#pending = true;
   }
 
   /**
-   * The bell's socket write goes out at the end of the turn (the framing batches writes on nextTick); a
-   * side about to spin first lets it go — else the peer would sleep through our spin and both sides
-   * would keep finding each other asleep.
+   * A bell sent through the connection's writer goes out at the end of the turn (the framing batches writes
+   * on nextTick); a side about to spin first lets it go — else the peer would sleep through our spin and
+   * both sides would keep finding each other asleep. A bell written at once is never pending.
    */
-  /** A bell was sent in this turn and may still sit in the writer's batch (spinning now would hold it back). */
   get pending(): boolean {
     return this.#pending;
   }
