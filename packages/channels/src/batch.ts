@@ -83,6 +83,11 @@ export class Batcher {
     return this.#bytes;
   }
 
+  /** The largest envelope that goes into a batch ({@link Batcher.fits}). */
+  get elementLimit(): number {
+    return Math.min(BATCH_ELEMENT_MAX, this.#limit - 2 * HEADER - 1);
+  }
+
   /** True if an envelope of `length` bytes goes into a batch ({@link Batcher.reserve}); else send it with `add()`. */
   fits(length: number): boolean {
     return length <= BATCH_ELEMENT_MAX && length + 2 * HEADER + 1 <= this.#limit;

@@ -26,10 +26,16 @@ import {
   MUX_DATA_OVERHEAD,
   parseMuxData,
   parsedMuxData,
+  parseMuxRun,
+  parsedMuxRun,
+  muxRunLength,
+  writeMuxRun,
   writeMuxData,
   type MuxFrame,
 } from "./codec.js";
 import { StreamRefusedError } from "./errors.js";
+import { FEATURE_RUNS } from "../features.js";
+import { varintLength } from "../reliable/varint.js";
 import { resolveMuxOptions, type MuxOptions, type ResolvedMuxOptions } from "./options.js";
 import { Stream, type MuxStream, type StreamHost } from "./stream.js";
 
@@ -76,6 +82,8 @@ class Multiplexer implements Mux, StreamHost {
   readonly connection: Connection;
   readonly maxMessageSize: number;
   readonly #options: ResolvedMuxOptions;
+  /** This side announced that it reads MuxDataRun (a run is a protocol error otherwise). */
+  readonly #readsRuns: boolean;
   readonly #opened = new Map<number, Stream>();
   readonly #accepted = new Map<number, Stream>();
   readonly #opening = new Map<number, { resolve(stream: Stream): void; reject(error: unknown): void }>();
@@ -84,6 +92,8 @@ class Multiplexer implements Mux, StreamHost {
   /** Batches the frames written in one burst into few messages of the connection, sent with one `sendBatch()`. */
   readonly #batch: Batcher;
   #lastSend: Promise<void> | undefined;
+  /** The array the next run's payloads are read into (a stream's inbox takes it: Inbox.pushMany). */
+  #runPayloads: Uint8Array[] = [];
   #nextId = 1;
   #closing = false;
   #error: Error | undefined;
@@ -94,6 +104,7 @@ class Multiplexer implements Mux, StreamHost {
   constructor(connection: Connection, options: ResolvedMuxOptions) {
     this.connection = connection;
     this.#options = options;
+    this.#readsRuns = (options.features & FEATURE_RUNS) !== 0;
     this.maxMessageSize = Math.max(0, connection.maxMessageSize - MUX_DATA_OVERHEAD);
     this.#queue = new AcceptQueue(options.backlog);
     this.#batch = new Batcher((messages) => sendAll(connection, messages, this.#handleSent), connection.maxMessageSize);
@@ -126,7 +137,7 @@ class Multiplexer implements Mux, StreamHost {
     const id = this.#nextId++;
     const stream = new Stream(this, id, name, true, this.#options.window);
     this.#opened.set(id, stream);
-    this.writeFrame({ kind: "open", stream: id, name, window: this.#options.window });
+    this.writeFrame({ kind: "open", stream: id, name, window: this.#options.window, features: this.#options.features });
     return wait<MuxStream>(`open stream ${name}`, options, (resolve, reject) => {
       this.#opening.set(id, { resolve, reject });
       return () => {
@@ -185,6 +196,32 @@ class Multiplexer implements Mux, StreamHost {
     } else this.#batch.add(encodeMuxData(stream, reply, payload));
   }
 
+  writeRun(stream: number, reply: boolean, messages: readonly Uint8Array[], from: number, to: number): void {
+    const batch = this.#batch;
+    const most = batch.elementLimit;
+    const fixed = muxRunLength(stream, reply, 0) + 4; // room for the lengths' varints to grow
+    for (let i = from; i < to; ) {
+      let end = i;
+      let payloads = 0;
+      for (; end < to; end++) {
+        const n = messages[end]!.byteLength;
+        const field = 1 + varintLength(n) + n;
+        if (fixed + payloads + field > most) break;
+        payloads += field;
+      }
+      if (end - i < 2) {
+        // One message (or one too large for a run in a batch): a plain data frame.
+        this.writeData(stream, reply, messages[i]!);
+        i++;
+        continue;
+      }
+      const length = muxRunLength(stream, reply, payloads);
+      const offset = batch.reserve(length); // may move to a new buffer: read `bytes` after it
+      writeMuxRun(batch.bytes, offset, stream, reply, messages, i, end, payloads);
+      i = end;
+    }
+  }
+
   flushSoon(): void {
     this.#batch.flushSoon();
   }
@@ -237,6 +274,15 @@ class Multiplexer implements Mux, StreamHost {
   /** One envelope received, `bytes[start..end)` (alone, or an element of a Batch). */
   readonly #onEnvelope = (bytes: Uint8Array, start: number, end: number): void => {
     if (this.#closed.settled) return;
+    const payloads = this.#runPayloads;
+    if (this.#readsRuns && parseMuxRun(bytes, start, end, payloads)) {
+      // The batch path: several messages of one stream, parsed in place, their array handed on whole.
+      this.#runPayloads = [];
+      const { stream, reply, payloadBytes } = parsedMuxRun;
+      const target = (reply ? this.#opened : this.#accepted).get(stream);
+      if (target !== undefined) target.onDataRun(payloads, payloadBytes);
+      return; // otherwise data still in flight for a stream that ended or was reset here
+    }
     if (parseMuxData(bytes, start, end)) {
       // The hot path: data, parsed in place (no frame object).
       const { stream, reply, payload } = parsedMuxData;
@@ -249,7 +295,7 @@ class Multiplexer implements Mux, StreamHost {
   };
 
   #onFrame(frame: MuxFrame): void {
-    if (frame.kind === "open") return this.#onOpen(frame.stream, frame.name, frame.window);
+    if (frame.kind === "open") return this.#onOpen(frame.stream, frame.name, frame.window, frame.features);
     const stream = frame.kind === "accept" ? this.#opened.get(frame.stream) : (frame.reply ? this.#opened : this.#accepted).get(frame.stream);
     if (stream === undefined) {
       // Frames still in flight for a stream that ended or was reset here are dropped; id 0 is never valid.
@@ -258,7 +304,7 @@ class Multiplexer implements Mux, StreamHost {
     }
     switch (frame.kind) {
       case "accept":
-        return this.#onAccept(stream, frame.window);
+        return this.#onAccept(stream, frame.window, frame.features);
       case "data":
         return stream.onData(frame.payload);
       case "credit":
@@ -276,7 +322,7 @@ class Multiplexer implements Mux, StreamHost {
     }
   }
 
-  #onOpen(id: number, name: string, window: number): void {
+  #onOpen(id: number, name: string, window: number, features: number): void {
     if (id === 0 || this.#accepted.has(id)) throw new ProtocolError(`the peer opened stream ${id}, which is ${id === 0 ? "not a valid id" : "already open"}`);
     const open = this.#opened.size + this.#accepted.size;
     if (this.#closing || open >= this.#options.maxStreams || !this.#queue.hasRoom) {
@@ -291,17 +337,18 @@ class Multiplexer implements Mux, StreamHost {
     const stream = new Stream(this, id, name, false, this.#options.window);
     this.#accepted.set(id, stream);
     this.#acceptedCount++;
-    stream.onStart(window);
-    this.writeFrame({ kind: "accept", stream: id, window: this.#options.window });
+    stream.onStart(window, (features & this.#options.features & FEATURE_RUNS) !== 0);
+    // Of this side's features, those the opener announced too (none to an opener from before them).
+    this.writeFrame({ kind: "accept", stream: id, window: this.#options.window, features: features & this.#options.features });
     this.#queue.push(stream);
   }
 
-  #onAccept(stream: Stream, window: number): void {
+  #onAccept(stream: Stream, window: number, features: number): void {
     const opening = this.#opening.get(stream.id);
     if (opening === undefined) throw new ProtocolError(`the peer accepted stream ${stream.id} twice`);
     this.#opening.delete(stream.id);
     this.#openedCount++;
-    stream.onStart(window);
+    stream.onStart(window, (features & this.#options.features & FEATURE_RUNS) !== 0);
     opening.resolve(stream);
   }
 

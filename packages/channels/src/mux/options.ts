@@ -1,3 +1,4 @@
+import { featuresOf } from "../features.js";
 import { integerOption } from "../reliable/options.js";
 
 /** Options of `mux()`. */
@@ -16,6 +17,8 @@ export interface MuxOptions {
 
 export interface ResolvedMuxOptions {
   readonly window: number;
+  /** The wire features this side announces (`../features.ts`; not a public option). */
+  readonly features: number;
   readonly maxStreams: number;
   readonly backlog: number;
 }
@@ -25,5 +28,6 @@ export function resolveMuxOptions(options: MuxOptions | undefined): ResolvedMuxO
     window: integerOption("window", options?.window, 256 * 1024, 1, 2 ** 31 - 1),
     maxStreams: integerOption("maxStreams", options?.maxStreams, 256, 1, 1 << 20),
     backlog: integerOption("backlog", options?.backlog, 64, 1, 65_535),
+    features: featuresOf(options),
   };
 }

@@ -23,6 +23,11 @@ export interface StreamHost {
    * shows as the connection's failure, which fails every stream.
    */
   writeData(stream: number, reply: boolean, payload: Uint8Array): void;
+  /**
+   * Sends `messages[from..to)` on a stream whose peer reads runs (docs/wire.md §8.3 `MuxDataRun`): as few frames
+   * as the batch's element size allows, batched like writeData's.
+   */
+  writeRun(stream: number, reply: boolean, messages: readonly Uint8Array[], from: number, to: number): void;
   writeFrame(frame: Exclude<MuxFrame, { kind: "data" }>): void;
   /** Sends what this burst batched in a microtask (a `sendBatch()` of the stream goes out whole, at once). */
   flushSoon(): void;
@@ -68,6 +73,8 @@ export class Stream extends ConnectionBase implements MuxStream {
   #peerCredit: number;
   #localEnd = false;
   #peerEnd = false;
+  /** The peer announced that it reads MuxDataRun (in its MuxOpen or MuxAccept of this stream). */
+  #peerRuns = false;
 
   constructor(host: StreamHost, id: number, name: string, opened: boolean, window: number) {
     super();
@@ -132,9 +139,10 @@ export class Stream extends ConnectionBase implements MuxStream {
     return `stream ${this.opened ? "opened" : "accepted"} #${this.id}${this.name === "" ? "" : ` (${this.name})`}`;
   }
 
-  /** The peer accepted the stream (or opened it) with `window`: the starting credit. */
-  onStart(window: number): void {
+  /** The peer accepted the stream (or opened it) with `window`: the starting credit; `runs`: it reads runs. */
+  onStart(window: number, runs: boolean): void {
     this.#sendWindow = window;
+    this.#peerRuns = runs;
     this.onCredit(window);
   }
 
@@ -154,6 +162,23 @@ export class Stream extends ConnectionBase implements MuxStream {
     this.#peerCredit -= cost(payload);
     this.#unread += cost(payload);
     this.inbox.push(payload);
+  }
+
+  /**
+   * The messages of a MuxDataRun (`payloadBytes` long in all): one check that the sender had credit before
+   * each (before the last is enough: the credit only falls along the run), before any is queued.
+   */
+  onDataRun(payloads: Uint8Array[], payloadBytes: number): void {
+    if (this.#peerEnd) throw new ProtocolError(`received data on ${this.describe()} after its end`);
+    const count = payloads.length;
+    const total = payloadBytes + count * MESSAGE_COST;
+    if (this.#peerCredit - (total - cost(payloads[count - 1]!)) <= 0) {
+      throw new ProtocolError(`the peer sent data on ${this.describe()} without credit, over its window of ${this.#window} bytes`);
+    }
+    this.#peerCredit -= total;
+    this.#unread += total;
+    // The inbox takes the array itself.
+    this.inbox.pushMany(payloads);
   }
 
   /** The peer will send nothing more: deliver what is here, then close this side too. */
@@ -200,14 +225,13 @@ export class Stream extends ConnectionBase implements MuxStream {
    * while this side goes on (rather than at the end of the burst, which a sender that never waits does not reach).
    */
   #writeAll(messages: readonly Uint8Array[]): void {
-    for (let i = 0; i < messages.length; i++) {
-      if (this.#credit <= 0) {
-        for (; i < messages.length; i++) this.#carry.push(messages[i]!);
-        break;
-      }
-      this.#credit -= cost(messages[i]!);
-      this.#host.writeData(this.id, !this.opened, messages[i]!);
-    }
+    let credit = this.#credit;
+    let taken = 0;
+    for (; taken < messages.length && credit > 0; taken++) credit -= cost(messages[taken]!);
+    this.#credit = credit;
+    for (let i = taken; i < messages.length; i++) this.#carry.push(messages[i]!);
+    if (this.#peerRuns && taken > 1) this.#host.writeRun(this.id, !this.opened, messages, 0, taken);
+    else for (let i = 0; i < taken; i++) this.#host.writeData(this.id, !this.opened, messages[i]!);
     this.#host.flushSoon();
   }
 

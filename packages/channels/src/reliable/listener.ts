@@ -134,7 +134,7 @@ class SessionListener extends ListenerBase<ReliableSession> implements ReliableL
     // 128 bits from the system's CSPRNG: the id is what a client shows to resume (docs/wire.md §8.2.2).
     const session = new Session(randomBytes(SESSION_ID_BYTES), this.#options, connection, this);
     this.#sessions.set(session.id, session);
-    session.attach(connection, hello, encodeWelcome(session.position()));
+    session.attach(connection, hello, welcome(session, hello));
     this.queue.push(session);
   }
 
@@ -153,7 +153,7 @@ class SessionListener extends ListenerBase<ReliableSession> implements ReliableL
       if (impossible !== undefined) return refuse(connection, REASON_PROTOCOL, `the Hello of session ${id} ${impossible}`);
       // Say again how the session ended: everything was received and acknowledged both ways.
       connection
-        .send(encodeWelcome({ session: hello.session, received: ended.received, ack: ended.received, window: this.#options.maxBufferedBytes }))
+        .send(encodeWelcome({ session: hello.session, received: ended.received, ack: ended.received, window: this.#options.maxBufferedBytes, features: 0 }))
         .catch(noop);
       connection.send(encodeSessionEnd(ended.last)).catch(noop);
       void connection.close({ timeout: this.#options.handshakeTimeout }).catch(noop);
@@ -167,8 +167,17 @@ class SessionListener extends ListenerBase<ReliableSession> implements ReliableL
     if (impossible !== undefined) return refuse(connection, REASON_PROTOCOL, `the Hello of session ${id} ${impossible}`);
     clearTimeout(this.#expiry.get(session));
     this.#expiry.delete(session);
-    session.attach(connection, hello, encodeWelcome(session.position()));
+    session.attach(connection, hello, welcome(session, hello));
   }
+}
+
+/**
+ * The Welcome for `hello`: the session's position, and of its features those the Hello announced too (none for
+ * a client that announced none, so that it reads the Welcome it always read: docs/wire.md §8.2.2).
+ */
+function welcome(session: Session, hello: Handshake): Uint8Array {
+  const position = session.position();
+  return encodeWelcome({ ...position, features: position.features & hello.features });
 }
 
 const UNKNOWN = "no such session here (the server restarted, or the session expired)";

@@ -1,3 +1,4 @@
+import { featuresOf } from "../features.js";
 import { DEFAULT_HIGH_WATER_MARK, InvalidArgumentError, type WaitOptions } from "@ipc/core";
 import type { SessionState } from "./session.js";
 
@@ -51,6 +52,8 @@ export interface ResolvedSessionOptions {
   readonly ackDelay: number;
   readonly handshakeTimeout: number;
   readonly onStateChange: ((state: SessionState, error?: Error) => void) | undefined;
+  /** The wire features this side announces (`../features.ts`; not a public option). */
+  readonly features: number;
 }
 
 /** Options of `reliable()`: the session's, plus a deadline for the first connection and handshake. */
@@ -101,6 +104,7 @@ export function resolveSessionOptions(options: SessionOptions | undefined): Reso
     ackDelay: integer("ackDelay", options?.ackDelay, 5, 0),
     handshakeTimeout: integer("handshakeTimeout", options?.handshakeTimeout, 10_000, 1),
     onStateChange: options?.onStateChange,
+    features: featuresOf(options),
   };
 }
 

@@ -39,6 +39,29 @@ export class ReplayBuffer {
     return this.#firstId + this.#length - 1;
   }
 
+  /**
+   * Adds `messages[0..count)`, whose costs add up to `cost` (the caller summed them to check its limits);
+   * returns the id of the first.
+   */
+  pushAll(messages: readonly Uint8Array[], count: number, cost: number): number {
+    const first = this.#firstId + this.#length;
+    while (this.#length + count > this.#ring.length) this.#grow();
+    const ring = this.#ring;
+    const mask = ring.length - 1;
+    let at = this.#head + this.#length;
+    for (let i = 0; i < count; i++) ring[at++ & mask] = messages[i]!;
+    this.#length += count;
+    this.#cost += cost;
+    return first;
+  }
+
+  /** The messages with an id above `id`, oldest first (the ids follow on from `id + 1`). */
+  after(id: number): Uint8Array[] {
+    const result: Uint8Array[] = [];
+    this.forEachAfter(id, (_, message) => result.push(message));
+    return result;
+  }
+
   /** Drops every message with an id up to `id`; returns how many. */
   release(id: number): number {
     const count = Math.min(this.#length, id - this.#firstId + 1);

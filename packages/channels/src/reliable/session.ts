@@ -27,7 +27,12 @@ import {
   encodeSessionEnd,
   parseData,
   parsedData,
+  parseRun,
+  parsedRun,
+  RUN_TAG,
+  runInner,
   writeData,
+  writeRun,
   type Handshake,
   type SessionFrame,
 } from "./codec.js";
@@ -36,6 +41,7 @@ import { impossiblePosition } from "./handshake.js";
 import { ACK_EVERY, MESSAGE_OVERHEAD, type ResolvedSessionOptions } from "./options.js";
 import { ReplayBuffer } from "./replay.js";
 import { varintLength } from "./varint.js";
+import { FEATURE_RUNS } from "../features.js";
 
 /**
  * `connected`: a connection carries the session; `closing`: one still does, and this side or the peer began
@@ -167,6 +173,11 @@ export class Session extends ConnectionBase implements ReliableSession {
   #frameLast: Uint8Array | undefined;
   /** Unread messages charged for more than their length: the bytes of their frame they pin. */
   readonly #pinned = new Map<Uint8Array, number>();
+  /** The peer reads DataRun on the current connection (both announced it in the handshake). */
+  #runs = false;
+  /** This side announced that it reads DataRun (a run is a protocol error otherwise). */
+  readonly #readsRuns: boolean;
+
 
   constructor(sessionId: Uint8Array, options: ResolvedSessionOptions, first: Connection, link: SessionLink) {
     super();
@@ -179,6 +190,7 @@ export class Session extends ConnectionBase implements ReliableSession {
     this.remoteAddress = first.remoteAddress;
     this.#peer = first.peer;
     this.uid = first.peer?.uid;
+    this.#readsRuns = (options.features & FEATURE_RUNS) !== 0;
     this.#heartbeat = setInterval(() => this.#tick(), options.heartbeatInterval);
     this.#heartbeat.unref();
   }
@@ -213,7 +225,7 @@ export class Session extends ConnectionBase implements ReliableSession {
 
   /** This end's position, for a Hello or Welcome on a new connection. */
   position(): Omit<Handshake, "version"> {
-    return { session: this.sessionId, received: this.#received, ack: this.#acknowledgeable, window: this.#options.maxBufferedBytes };
+    return { session: this.sessionId, received: this.#received, ack: this.#acknowledgeable, window: this.#options.maxBufferedBytes, features: this.#options.features };
   }
 
   /** What this end acknowledges: what its application took; once the peer ended, everything received. */
@@ -248,15 +260,16 @@ export class Session extends ConnectionBase implements ReliableSession {
     this.#connections++;
     this.#peer = connection.peer ?? this.#peer;
     this.#peerWindow = peer.window;
+    // Runs only where both announced them on this connection: an older peer sees the Data it always saw.
+    this.#runs = (peer.features & this.#options.features & FEATURE_RUNS) !== 0;
     this.#silentFor = 0;
     // The Welcome goes out alone and first: the client reads it on its own, before the session's reader.
     if (greeting !== undefined) this.#send(connection, greeting);
     // Replay before anything new goes out: the peer must see ids in order.
     this.#onAck(peer.ack, false);
-    this.#replay.forEachAfter(peer.received, (id, message) => {
-      this.#replayed++;
-      this.#writeData(id, message, this.#taken);
-    });
+    const replay = this.#replay.after(peer.received);
+    this.#replayed += replay.length;
+    if (replay.length > 0) this.#writeMessages(this.#replay.nextId - replay.length, replay, 0, replay.length, this.#taken);
     // The Hello or Welcome of this connection told the peer this end's position().ack.
     this.#ackSent = this.#acknowledgeable;
     if (this.#localEnd) this.#write(encodeSessionEnd(this.#replay.nextId - 1));
@@ -399,6 +412,7 @@ export class Session extends ConnectionBase implements ReliableSession {
   readonly #onEnvelope = (bytes: Uint8Array, start: number, end: number): void => {
     // A Goodbye earlier in the same batch may have ended the session.
     if (this.#state === "closed") return;
+    if (bytes[start] === RUN_TAG && this.#readsRuns) return this.#onRun(bytes, start, end);
     if (parseData(bytes, start, end)) {
       // The hot path: Data, parsed in place (no frame object).
       const { id, ack, payload } = parsedData;
@@ -413,6 +427,43 @@ export class Session extends ConnectionBase implements ReliableSession {
     this.#frameWaste += frame.kind === "data" ? Math.max(0, end - start - frame.payload.byteLength - MESSAGE_OVERHEAD) : end - start;
     this.#onFrame(frame);
   };
+
+  /**
+   * A DataRun, `bytes[start..end)`: the Data of consecutive ids in one envelope, taken with one check of the
+   * ids and one of the window (the cost grows with each message, so checking it after the last is checking
+   * it after each), before any of it is queued.
+   */
+  #onRun(bytes: Uint8Array, start: number, end: number): void {
+    // The inbox takes the array itself (Inbox.pushMany): a new one per run.
+    const payloads: Uint8Array[] = [];
+    parseRun(bytes, start, end, payloads);
+    const { first, ack } = parsedRun;
+    let payloadBytes = parsedRun.payloadBytes;
+    const count = payloads.length;
+    this.#receivedSinceTick = true;
+    this.#frameWaste += Math.max(0, end - start - payloadBytes - count * MESSAGE_OVERHEAD);
+    this.#onAck(ack);
+    const skip = this.#received + 1 - first;
+    if (skip < 0) throw new ProtocolError(`received messages ${first} to ${first + count - 1} after ${this.#received}: messages are missing`);
+    if (skip >= count) {
+      this.#duplicates += count;
+      return;
+    }
+    if (this.#peerEnd !== undefined) throw new ProtocolError(`received message ${this.#received + 1} after the peer's end at ${this.#peerEnd}`);
+    // A run resent after a lost connection may start with messages that arrived before it: dropped.
+    for (let i = 0; i < skip; i++) payloadBytes -= payloads[i]!.byteLength;
+    this.#duplicates += skip;
+    const fresh = count - skip;
+    const unreadCost = this.#unreadCost + payloadBytes + fresh * MESSAGE_OVERHEAD;
+    if (this.#unreadCount + fresh > 1 && unreadCost > this.#options.maxBufferedBytes) {
+      throw new ProtocolError(`the peer sent ${unreadCost} bytes beyond what was acknowledged, over the window of ${this.#options.maxBufferedBytes} bytes`);
+    }
+    this.#received = first + count - 1;
+    this.#unreadCost = unreadCost;
+    this.#unreadCount += fresh;
+    this.#frameLast = payloads[count - 1];
+    this.inbox.pushMany(skip === 0 ? payloads : payloads.slice(skip));
+  }
 
   #onFrame(frame: SessionFrame): void {
     this.#receivedSinceTick = true;
@@ -573,22 +624,26 @@ export class Session extends ConnectionBase implements ReliableSession {
    * this side goes on (rather than at the end of the burst, which a sender that never waits does not reach).
    */
   #acceptAll(messages: readonly Uint8Array[]): void {
-    const connection = this.#connection;
-    const ack = this.#taken > this.#ackSent ? this.#taken : 0;
-    let written = false;
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i]!;
-      if (!this.#hasRoom(message)) {
-        for (; i < messages.length; i++) this.#carry.push(messages[i]!);
-        break;
-      }
-      const id = this.#replay.push(message);
-      if (connection === undefined) continue;
-      this.#writeData(id, message, written ? 0 : ack);
-      written = true;
+    // How many fit: the same rule as #hasRoom's for each message in turn, in one pass.
+    const limit = Math.min(this.#options.maxBufferedBytes, this.#peerWindow);
+    const maxMessages = this.#options.maxBufferedMessages;
+    let count = this.#replay.length;
+    let cost = this.#replay.cost;
+    let taken = 0;
+    for (; taken < messages.length; taken++) {
+      const next = messages[taken]!.byteLength + MESSAGE_OVERHEAD;
+      if (count > 0 && (cost + next > limit || count >= maxMessages)) break;
+      cost += next;
+      count++;
     }
-    if (written && ack > 0) this.#acked(ack);
-    if (written) this.#batch!.flushSoon();
+    for (let i = taken; i < messages.length; i++) this.#carry.push(messages[i]!);
+    if (taken === 0) return;
+    const first = this.#replay.pushAll(messages, taken, cost - this.#replay.cost);
+    if (this.#connection === undefined) return;
+    const ack = this.#taken > this.#ackSent ? this.#taken : 0;
+    this.#writeMessages(first, messages, 0, taken, ack);
+    if (ack > 0) this.#acked(ack);
+    this.#batch!.flushSoon();
   }
 
   #accept(message: Uint8Array): void {
@@ -663,6 +718,44 @@ export class Session extends ConnectionBase implements ReliableSession {
   #write(bytes: Uint8Array): void {
     this.#sentSinceTick = true;
     this.#batch!.add(bytes);
+  }
+
+  /**
+   * Writes `messages[from..to)`, numbered from `first`, the first carrying `ack`: as DataRuns where the peer
+   * reads them (each as large as a batch element may be), else as one Data each.
+   */
+  #writeMessages(first: number, messages: readonly Uint8Array[], from: number, to: number, ack: number): void {
+    if (!this.#runs) {
+      for (let i = from; i < to; i++) this.#writeData(first + i - from, messages[i]!, i === from ? ack : 0);
+      return;
+    }
+    this.#sentSinceTick = true;
+    const batch = this.#batch!;
+    // Room for the run's own tag, length, first id and ack (at most 1 + 3 + 1 + 8 + 1 + 8 bytes).
+    const most = batch.elementLimit - 24;
+    let id = first;
+    for (let i = from; i < to; ) {
+      let end = i;
+      let payloads = 0;
+      for (; end < to; end++) {
+        const n = messages[end]!.byteLength;
+        const field = 1 + varintLength(n) + n;
+        if (payloads + field > most) break;
+        payloads += field;
+      }
+      if (end - i < 2) {
+        // One message (or one too large for a run in a batch): a plain Data.
+        this.#writeData(id, messages[i]!, i === from ? ack : 0);
+        i++;
+        id++;
+        continue;
+      }
+      const inner = runInner(id, i === from ? ack : 0, payloads);
+      const offset = batch.reserve(1 + varintLength(inner) + inner); // may move to a new buffer: read `bytes` after it
+      writeRun(batch.bytes, offset, id, i === from ? ack : 0, messages, i, end, inner);
+      id += end - i;
+      i = end;
+    }
   }
 
   /** Writes `Data` straight into the batch when it fits: no allocation per message. */

@@ -53,6 +53,31 @@ export function readVarint(bytes: Uint8Array, at: { offset: number }, end: numbe
   return -1;
 }
 
+/** Moves `at.offset` past a field's value of `wireType`; false if it cannot (a group, or past `end`). */
+export function skipField(bytes: Uint8Array, at: { offset: number }, end: number, wireType: number): boolean {
+  switch (wireType) {
+    case 0:
+      for (;;) {
+        if (at.offset >= end) return false;
+        if (bytes[at.offset++]! < 0x80) return true;
+      }
+    case 1:
+      at.offset += 8;
+      return at.offset <= end;
+    case 2: {
+      const length = readVarint(bytes, at, end);
+      if (length < 0 || length > end - at.offset) return false;
+      at.offset += length;
+      return true;
+    }
+    case 5:
+      at.offset += 4;
+      return at.offset <= end;
+    default:
+      return false;
+  }
+}
+
 /** A cursor over one message's bytes; every read checks bounds and reports failure as `undefined`. */
 export class VarintReader {
   readonly bytes: Uint8Array;

@@ -52,7 +52,7 @@ function reference(bytes: Uint8Array): SessionFrame | "error" {
     return numbers.at(-1)!;
   };
   let frame: SessionFrame;
-  const hs = (h: ipc.IHello) => ({ version: h.version ?? 0, session: h.session ?? EMPTY, received: n(h.received), ack: n(h.ack), window: n(h.window) });
+  const hs = (h: ipc.IHello) => ({ version: h.version ?? 0, session: h.session ?? EMPTY, received: n(h.received), ack: n(h.ack), window: n(h.window), features: 0 });
   switch (m.kind) {
     case "data":
       frame = { kind: "data", id: n(m.data!.id), payload: m.data!.payload ?? EMPTY, ack: n(m.data!.ack) };
@@ -79,10 +79,20 @@ function reference(bytes: Uint8Array): SessionFrame | "error" {
   return numbers.includes(-1) ? "error" : frame;
 }
 
+/**
+ * A decoded frame without the handshake's `features` (field 6, which the generated code does not know: it is
+ * checked by the round trips).
+ */
+function withoutFeatures(frame: SessionFrame | undefined): unknown {
+  if (frame === undefined || !("features" in frame)) return frame;
+  const { features: _features, ...rest } = frame;
+  return rest;
+}
+
 const sessionMessage = fc.oneof(
   fc.tuple(safeInteger, bytes, safeInteger).map(([id, payload, ack]) => encodeData(id, payload, ack)),
   safeInteger.map(encodeAck),
-  fc.record({ session: bytes, received: safeInteger, ack: safeInteger, window: safeInteger }).chain((h) => fc.constantFrom(encodeHello(h), encodeWelcome(h))),
+  fc.record({ session: bytes, received: safeInteger, ack: safeInteger, window: safeInteger, features: fc.nat({ max: 127 }) }).chain((h) => fc.constantFrom(encodeHello(h), encodeWelcome(h))),
   safeInteger.map(encodeSessionEnd),
   fc.tuple(fc.integer({ min: 0, max: 4 }), fc.string({ maxLength: 20 })).map(([reason, message]) => encodeGoodbye(reason, message)),
   anyEnvelope,
@@ -154,8 +164,9 @@ describe("reliable session codec properties", () => {
         safeInteger,
         fc.integer({ min: 0, max: 4 }),
         fc.string({ maxLength: 20 }),
-        (session, received, ack, window, reason, message) => {
-          const h = { session, received, ack, window };
+        fc.nat({ max: 127 }),
+        (session, received, ack, window, reason, message, features) => {
+          const h = { session, received, ack, window, features };
           expect(plain(decodeSessionFrame(encodeHello(h)))).toEqual(plain({ kind: "hello", version: 1, ...h }));
           expect(plain(decodeSessionFrame(encodeWelcome(h)))).toEqual(plain({ kind: "welcome", version: 1, ...h }));
           expect(decodeSessionFrame(encodeSessionEnd(received))).toEqual({ kind: "sessionEnd", last: received });
@@ -169,10 +180,10 @@ describe("reliable session codec properties", () => {
   it("decodeSessionFrame reads any bytes as the generated code does, or throws a ProtocolError", () => {
     fc.assert(
       fc.property(peerBytes, (bytes) => {
-        const decoded = decodeOrProtocolError(() => decodeSessionFrame(bytes));
+        const decoded = withoutFeatures(decodeOrProtocolError(() => decodeSessionFrame(bytes)));
         const expected = reference(bytes);
         if (expected === "error") expect(decoded, "decoded what is not a valid session message").toBeUndefined();
-        else expect(plain(decoded)).toEqual(plain(expected));
+        else expect(plain(decoded)).toEqual(plain(withoutFeatures(expected)));
       }),
       params(300),
     );
