@@ -141,7 +141,7 @@ export class NatsClientCall {
   send(): void {
     const window = this.responses === undefined ? 0 : this.#host.streamWindow;
     const headers = requestHeaders(timeoutMsUntil(this.#deadline), window, this.#metadata);
-    publish(this.#host.nats, this.subject, this.#request, { reply: this.reply, headers }, this.info.path);
+    publish(this.#host.nats, this.subject, this.#request, { reply: this.reply, headers }, this.info.path, true);
   }
 
   /** A message on the call's reply subject. */

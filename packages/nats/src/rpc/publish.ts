@@ -2,6 +2,7 @@
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { RpcError } from "@ipc/rpc";
 import { messageOf } from "@ipc/rpc/carrier";
+import { fastPublish } from "./fast-publish.js";
 
 /** The status a failed `publish()` gives a call: over `max_payload` is `RESOURCE_EXHAUSTED`, the rest `UNAVAILABLE`. */
 export function publishFailure(error: unknown, what: string, size: number, limit: number | undefined): RpcError {
@@ -15,10 +16,20 @@ export function publishFailure(error: unknown, what: string, size: number, limit
   return new RpcError("UNAVAILABLE", `${what}: NATS did not take the message (${text})`, { cause: error });
 }
 
-/** Publishes, or throws the `RpcError` of {@link publishFailure}. */
-export function publish(nc: NatsConnection, subject: string, data: Uint8Array, options: { reply?: string; headers?: MsgHdrs } | undefined, what: string): void {
+/**
+ * Publishes, or throws the `RpcError` of {@link publishFailure}. `repeated`: `subject` is published to
+ * again and again (a method's subject), so its encoding is worth keeping (see fast-publish.ts).
+ */
+export function publish(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array,
+  options: { reply?: string; headers?: MsgHdrs } | undefined,
+  what: string,
+  repeated = false,
+): void {
   try {
-    nc.publish(subject, data, options);
+    if (!fastPublish(nc, subject, data, options?.reply, options?.headers, repeated)) nc.publish(subject, data, options);
   } catch (error) {
     throw publishFailure(error, what, data.byteLength, nc.info?.max_payload);
   }

@@ -8,6 +8,7 @@ import { RPC_STATUS_CODES, RpcError, type CallContext, type MethodInfo, type Rpc
 import { EventLoopTurns, InboundStream, STREAM_TURN, SendCredit, costOf, messageOf, type AnyMethod } from "@ipc/rpc/carrier";
 import type { Peer } from "../deps.js";
 import { setDeadline } from "./deadlines.js";
+import { fastPublish } from "./fast-publish.js";
 import { EMPTY, publish, publishFailure, publishQuietly } from "./publish.js";
 import { H_CALL, H_WINDOW, controlHeaders, statusHeaders, type RequestHead } from "./wire.js";
 
@@ -263,8 +264,11 @@ export class NatsServerCall implements CallContext {
     const nats = this.#owner.nats;
     try {
       // A single response that succeeded is the bare message (docs/wire.md §9.4); a stream ends with a status.
-      if (kind === "unary" || kind === "client-stream") nats.publish(this.reply, data);
-      else nats.publish(this.reply, data, { headers: statusHeaders(undefined) });
+      if (kind === "unary" || kind === "client-stream") {
+        if (!fastPublish(nats, this.reply, data, undefined, undefined, false)) nats.publish(this.reply, data);
+      } else {
+        nats.publish(this.reply, data, { headers: statusHeaders(undefined) });
+      }
     } catch (publishError) {
       // Over NATS's max_payload: the caller still deserves a status.
       publishQuietly(nats, this.reply, EMPTY, {
