@@ -992,6 +992,30 @@ export class MessageRing implements Disposable, AsyncDisposable {
     }
   }
 
+  /** True while a read() (or readBatch()/readViewWaiting()) is queued or waiting on this ring. */
+  get reading(): boolean {
+    return this.#pendingReads > 0;
+  }
+
+  /**
+   * For a consumer that waits on its doorbell itself instead of through read(): announces that it sleeps
+   * (the consumer's asleep flag, docs/wire.md §5.5) and re-checks. True if a record (or the end) is ready after
+   * all: the flag is cleared again and the caller reads instead of sleeping. False: the producer's next
+   * publish rings the doorbell; the caller then checks {@link readable}, and once awake calls {@link awake}.
+   */
+  sleepUnlessReadable(): boolean {
+    this.#checkOpen();
+    Atomics.store(this.#words, CONSUMER_ASLEEP, 1);
+    if (!this.readable) return false;
+    Atomics.store(this.#words, CONSUMER_ASLEEP, 0);
+    return true;
+  }
+
+  /** The consumer that slept through {@link sleepUnlessReadable} is awake: the producer need not ring any more. */
+  awake(): void {
+    Atomics.store(this.#words, CONSUMER_ASLEEP, 0);
+  }
+
   /**
    * Spins as a waiting read would (the adaptive spin of docs/wire.md §5.5's waiting, the same bookkeeping)
    * until a record or the end is ready, without a promise: true if one came. Never sleeps; false at once

@@ -26,6 +26,8 @@ import { ABORT, AbortCode, BELL, FIN, decodeAbort, encodeAbort } from "./protoco
 import { MessageView, type ShmMessageView } from "./view.js";
 
 const RESOLVED = Promise.resolve();
+/** The options of a read that already spun. */
+const NO_SPIN = { spin: 0 } as const;
 /**
  * Sends and receives that complete at once (the ring had room, or a message) resolve without a turn of
  * the event loop; every this many, one waits for a turn, so a send/receive loop cannot starve the event
@@ -33,6 +35,13 @@ const RESOLVED = Promise.resolve();
  */
 const YIELD_EVERY = 1024;
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A receive() parked on the doorbell, and how to settle it. */
+interface Parked {
+  readonly promise: Promise<Uint8Array | undefined>;
+  readonly resolve: (message: Uint8Array | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 // A connection dropped without being read to its end still lets go of its segment when collected.
 const release = new FinalizationRegistry<SharedMemory>((memory) => memory.close());
@@ -63,6 +72,11 @@ export class ShmConnection extends ConnectionBase {
   readonly #batchBytes: number;
   /** The view lent by receiveView() and not released yet: it pins the ring's tail (and the mapping). */
   #view: MessageView | undefined;
+  /**
+   * A receive() asleep on the doorbell itself (see #park): the bell's read takes its message and resolves it,
+   * past the ring's read queue. Other reads wait behind it.
+   */
+  #parked: Parked | undefined;
 
   /** @internal Made by the shm transport's listen() / connect(). */
   constructor(
@@ -83,6 +97,7 @@ export class ShmConnection extends ConnectionBase {
     // control connection that is not @ipc/unix's sends it as a message, and #controlLoop rings it.
     const direct = signalFrames(control, () => this.#doorbell.rang());
     this.#doorbell = new SocketDoorbell(direct ?? (() => void control.send(BELL).catch(() => undefined)), direct !== undefined);
+    this.#doorbell.onRing = () => this.#unpark();
     const capacity = (memory.size - 2 * ringSize(0)) / 2;
     // Why the connection failed, which the rings throw once nothing is left to read. Once the control
     // connection is gone nothing can wake a waiting ring: waiting fails (what is complete is still read first).
@@ -142,6 +157,7 @@ export class ShmConnection extends ConnectionBase {
    * there. `maxBytes` defaults to the connection's highWaterMark.
    */
   protected override readBatch(options: ReceiveBatchOptions | undefined): Promise<Uint8Array[] | undefined> {
+    if (this.#parked !== undefined) return this.#behindParked(() => this.readBatch(options));
     let bounds: { maxMessages: number; maxBytes: number };
     try {
       bounds = checkedBatchBounds(options, this.#batchBytes);
@@ -201,6 +217,7 @@ export class ShmConnection extends ConnectionBase {
   receiveView(options?: ReceiveOptions): Promise<ShmMessageView | undefined> {
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+    if (this.#parked !== undefined) return this.#behindParked(() => this.receiveView(options));
     const early = this.#cannotRead();
     if (early !== undefined) return early;
     try {
@@ -280,6 +297,7 @@ export class ShmConnection extends ConnectionBase {
    * else waiting (MessageRing.read: sleeps until the doorbell).
    */
   protected override read(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
+    if (this.#parked !== undefined) return this.#behindParked(() => this.read(options));
     const early = this.#cannotRead();
     if (early !== undefined) return early;
     let message: Uint8Array | undefined | null;
@@ -294,7 +312,10 @@ export class ShmConnection extends ConnectionBase {
       if (error instanceof ProtocolError) return Promise.reject(this.#broken(error));
       message = undefined; // a read() is waiting: queue behind it
     }
-    if (!(message instanceof Uint8Array)) return this.#receiveSlow(spun ? { ...options, spin: 0 } : options);
+    if (!(message instanceof Uint8Array)) {
+      if (message === undefined && spun && options?.signal === undefined && options?.timeout === undefined) return this.#park();
+      return this.#receiveSlow(spun ? { ...options, spin: 0 } : options);
+    }
     try {
       const checked = this.#checkSize(message);
       return this.#soonWith(checked);
@@ -327,6 +348,58 @@ export class ShmConnection extends ConnectionBase {
     this.#dropped ??= error;
     this.#doorbell.end();
     this.#spend();
+  }
+
+  /**
+   * Waits for the next message on the doorbell itself (a receive without signal or timeout, after its spin):
+   * the asleep flag is set, and the bell's read (#unpark, from the socket's read callback) takes the message
+   * and resolves this — no timer, no promise chain through the ring's read queue (the idle round trip of
+   * docs/benchmarks.md). No wake-up is lost: the producer stores its head before it looks at the flag, and
+   * this side sets the flag before it looks at the head (docs/wire.md §5.5). Anything but a message on
+   * waking (the end, a chunked message, the connection's end) is left to the ring's read().
+   */
+  #park(): Promise<Uint8Array | undefined> {
+    try {
+      if (this.#rx.reading || this.#rx.sleepUnlessReadable()) return this.#receiveSlow(NO_SPIN);
+    } catch {
+      return this.#receiveSlow(NO_SPIN); // a broken or closed ring: judged there
+    }
+    let settle!: Pick<Parked, "resolve" | "reject">;
+    const promise = new Promise<Uint8Array | undefined>((resolve, reject) => void (settle = { resolve, reject }));
+    this.#parked = { promise, ...settle };
+    return promise;
+  }
+
+  /** The doorbell rang, or the connection ended: a parked receive takes its message, or hands over to read(). */
+  #unpark(): void {
+    const parked = this.#parked;
+    if (parked === undefined) return;
+    let message: Uint8Array | undefined | null;
+    try {
+      if (!this.#memory.closed && !this.#doorbell.ended) {
+        if (!this.#rx.readable) return; // a bell for the other ring: still asleep
+        this.#rx.awake();
+        message = this.#rx.tryRead();
+      }
+    } catch {
+      message = undefined; // judged by read() below
+    }
+    this.#parked = undefined;
+    if (message instanceof Uint8Array) {
+      try {
+        parked.resolve(this.#checkSize(message));
+      } catch (error) {
+        parked.reject(error);
+      }
+      return;
+    }
+    if (!this.#memory.closed) this.#rx.awake();
+    this.#receiveSlow(NO_SPIN).then(parked.resolve, parked.reject);
+  }
+
+  /** `retry` once the parked receive is settled (reads are served in call order). */
+  #behindParked<T>(retry: () => Promise<T>): Promise<T> {
+    return this.#parked!.promise.then(retry, retry);
   }
 
   async #receiveSlow(options: (ReceiveOptions & { spin?: number }) | undefined): Promise<Uint8Array | undefined> {

@@ -63,7 +63,16 @@ export class SocketDoorbell implements Doorbell {
 
   /** A bell arrived: every sleeper re-checks. */
   rang(): void {
-    for (const done of [...this.#waiters]) done();
+    this.onRing?.();
+    if (this.#waiters.size > 0) for (const done of [...this.#waiters]) done();
+  }
+
+  /** Called first on every bell, and when the connection ends (a receive parked on the doorbell itself). */
+  onRing: (() => void) | undefined;
+
+  /** The connection ended: waits return at once from now on. */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   /** The connection ended: wake everyone, now and from now on. */
