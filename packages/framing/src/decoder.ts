@@ -12,7 +12,7 @@
  * (`lendFrames`): a frame that spans chunks is then assembled in one buffer the decoder reuses, instead of an
  * array of its own per frame — no allocation, and no fresh memory to fault in, per frame.
  */
-import { ConnectionResetError, FrameTooLargeError, ProtocolError } from "@ipc/core";
+import { ConnectionResetError, FrameTooLargeError, InvalidArgumentError, ProtocolError } from "@ipc/core";
 import { HEADER_SIZE } from "./encoder.js";
 import { END_MARKER, EndReasonCode, MAX_END_REASON, readEndReason, type EndReason } from "./end-reason.js";
 import { textOnChannel } from "./text.js";
@@ -75,6 +75,14 @@ export interface FrameDecoderOptions {
    * Default: false — every frame stays valid for as long as the caller keeps it.
    */
   readonly lendFrames?: boolean | undefined;
+  /**
+   * Take the frames of each `push()` (or `written()`) as one array instead of one `onFrame` call per frame:
+   * `onFrames` is called once per call that completed frames (before it returns or throws), with an array the
+   * callee owns, and `onFrame` is not called while it is set. For consumers that queue a read's frames
+   * together (framed() connections give them to their inbox in one step). Cannot be combined with
+   * `lendFrames` (a lent frame is only valid during its own call). Default: none — `onFrame` per frame.
+   */
+  readonly onFrames?: ((frames: Uint8Array[]) => void) | undefined;
 }
 
 /** Splits a byte stream into frames. */
@@ -88,6 +96,9 @@ export class FrameDecoder {
   /** A lending decoder's assembly buffer, reused for every frame that spans chunks (see `lendFrames`). */
   #spare: Uint8Array = EMPTY;
   readonly #onFrame: (frame: Uint8Array) => void;
+  #onFrames: ((frames: Uint8Array[]) => void) | undefined;
+  /** The frames of the current call, when they are handed out together (`onFrames`). */
+  #collected: Uint8Array[] | undefined;
   #onSlack: ((bytes: number) => void) | undefined;
   #state = State.Header;
   /** Header bytes saved from the end of the previous chunk (0–3), and their value so far. */
@@ -131,6 +142,13 @@ export class FrameDecoder {
       this.#lend = options.lendFrames;
       if (!this.#lend) this.#spare = EMPTY;
     }
+    if (options?.onFrames !== undefined) {
+      this.#onFrames = options.onFrames;
+      this.#collected = [];
+    }
+    if (this.#lend && this.#onFrames !== undefined) {
+      throw new InvalidArgumentError("FrameDecoder: lendFrames and onFrames cannot be combined (a lent frame is only valid during its own call)");
+    }
     this.#limit = this.#endReasons ? Math.min(this.#maxMessageSize, END_MARKER - 1) : this.#maxMessageSize;
   }
 
@@ -160,6 +178,33 @@ export class FrameDecoder {
    * everything.
    */
   push(chunk: Uint8Array): void {
+    if (this.#collected === undefined) {
+      this.#decode(chunk);
+      return;
+    }
+    try {
+      this.#decode(chunk);
+    } finally {
+      this.#handOut();
+    }
+  }
+
+  /** Hands the frames collected in this call to `onFrames`, if there are any. */
+  #handOut(): void {
+    const frames = this.#collected!;
+    if (frames.length === 0) return;
+    this.#collected = [];
+    this.#onFrames!(frames);
+  }
+
+  /** Hands `frame` out: to `onFrame`, or into this call's array for `onFrames`. */
+  #emit(frame: Uint8Array): void {
+    const collected = this.#collected;
+    if (collected === undefined) this.#onFrame(frame);
+    else collected.push(frame);
+  }
+
+  #decode(chunk: Uint8Array): void {
     if (this.#state === State.Failed) return;
     const end = chunk.byteLength;
     let offset = 0;
@@ -175,6 +220,7 @@ export class FrameDecoder {
     const base = chunk.byteOffset;
     const max = this.#limit;
     const onFrame = this.#onFrame;
+    const collected = this.#collected;
     let frames = 0;
     let last = -1;
     while (end - offset >= HEADER_SIZE) {
@@ -191,7 +237,9 @@ export class FrameDecoder {
         this.#startBody(length, chunk, start);
         return;
       }
-      onFrame(new Uint8Array(buffer, base + start, length));
+      const frame = new Uint8Array(buffer, base + start, length);
+      if (collected === undefined) onFrame(frame);
+      else collected.push(frame);
       frames++;
       last = length;
       offset = start + length;
@@ -263,7 +311,7 @@ export class FrameDecoder {
     if (end - offset >= length) {
       this.#afterLarge = length >= DIRECT_READ_MIN;
       this.#frames = (this.#frames + 1) | 0;
-      this.#onFrame(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
+      this.#emit(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
       return offset + length;
     }
     this.#startBody(length, chunk, offset);
@@ -379,7 +427,7 @@ export class FrameDecoder {
     this.#state = State.Header;
     this.#afterLarge = frame.byteLength >= DIRECT_READ_MIN;
     this.#frames = (this.#frames + 1) | 0;
-    this.#onFrame(frame);
+    this.#emit(frame);
   }
 
   /**
@@ -413,6 +461,18 @@ export class FrameDecoder {
 
   /** `n` bytes were read into the buffer {@link FrameDecoder.readBuffer} returned. Throws like `push()`. */
   written(n: number): void {
+    if (this.#collected === undefined) {
+      this.#written(n);
+      return;
+    }
+    try {
+      this.#written(n);
+    } finally {
+      this.#handOut();
+    }
+  }
+
+  #written(n: number): void {
     if (this.#state === State.Failed) return;
     switch (this.#target) {
       case Target.Body:
@@ -420,7 +480,7 @@ export class FrameDecoder {
         if (this.#bodyHave === this.#bodyLength) this.#finishBody();
         return;
       case Target.Header:
-        this.push(this.#header.subarray(0, n));
+        this.#decode(this.#header.subarray(0, n));
         return;
       case Target.Chunk: {
         const start = this.#readOffset;
@@ -429,7 +489,7 @@ export class FrameDecoder {
         if (left === 0) this.#chunkSize = READ_CHUNK;
         // The chunk's tail that no read will fill is pinned by the frames of this read: charge it to them.
         else if (left < READ_MIN) this.#slack(left);
-        this.push(this.#readChunk.subarray(start, start + n));
+        this.#decode(this.#readChunk.subarray(start, start + n));
       }
     }
   }

@@ -103,8 +103,7 @@ class FramedConnection extends ConnectionBase {
   #markBytes = 0;
   #markNeed = 0;
   readonly #onFrameTimer = (): void => this.#checkFrameProgress();
-  /** The frames of the read being decoded, and the bytes of its chunk no frame owns (see #deliver). */
-  #frames: Uint8Array[] = [];
+  /** The bytes of the read's chunk that no frame owns, charged after its frames are queued (see #chargeSlack). */
   #slack = 0;
   /** Empty frames go here, from the read that decoded them, instead of to the inbox (see {@link signalFrames}). */
   #onEmpty: (() => void) | undefined;
@@ -164,30 +163,27 @@ class FramedConnection extends ConnectionBase {
     });
     this.#writer = new FrameWriter(this.#writable, resolved.highWaterMark);
     const decoding = { endReasons: this.#endReasons, peerName, onSlack: (bytes: number) => (this.#slack += bytes) };
-    const collect = (frame: Uint8Array): void => {
-      if (frame.byteLength === 0 && this.#onEmpty !== undefined) this.#onEmpty();
-      else this.#frames.push(frame);
-    };
+    const frames = (received: Uint8Array[]): void => this.#received(received);
     if (reader === undefined) {
-      this.#decoder = new FrameDecoder(resolved.maxMessageSize, collect, decoding);
+      this.#decoder = new FrameDecoder(resolved.maxMessageSize, () => undefined, { ...decoding, onFrames: frames });
       readable.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     } else {
       this.#decoder = reader;
       reader.attach(
         {
-          frame: collect,
+          frame: (frame) => this.#received([frame]),
+          frames,
           error: (error) => {
-            this.#deliver();
+            this.#chargeSlack();
             this.#failByDecoder(error as Error);
           },
           read: () => {
-            this.#deliver();
+            this.#chargeSlack();
             this.#watchFrame();
           },
         },
         decoding,
       );
-      this.#deliver();
     }
 
     const onError = (error: Error): void => this.fail(fromSystemError(error, this.describe()));
@@ -282,30 +278,40 @@ class FramedConnection extends ConnectionBase {
     try {
       (this.#decoder as FrameDecoder).push(chunk);
     } catch (error) {
-      this.#deliver();
+      this.#chargeSlack();
       this.#failByDecoder(error as Error);
       return;
     }
-    this.#deliver();
+    this.#chargeSlack();
     this.#watchFrame();
   }
 
   /**
-   * Queues the frames of the read just decoded as one array (one cost sum and one full check per read, and
-   * the array itself for a waiting `receiveBatch()`), then charges the bytes of the read's chunk that no frame
-   * owns to its last frame. A single frame (a round trip's read) is pushed alone and the array kept.
+   * Queues the frames of one read as one array (one cost sum and one full check per read, and the array itself
+   * for a waiting `receiveBatch()`); a single frame (a round trip's read) is pushed alone. Empty frames go to
+   * the signal instead, if there is one (see {@link signalFrames}).
    */
-  #deliver(): void {
-    const frames = this.#frames;
-    const count = frames.length;
-    if (count === 1) {
-      const frame = frames[0]!;
-      frames.length = 0;
-      this.inbox.push(frame);
-    } else if (count > 1) {
-      this.#frames = [];
-      this.inbox.pushMany(frames);
+  #received(frames: Uint8Array[]): void {
+    if (this.#onEmpty !== undefined) frames = this.#signalEmpty(frames, this.#onEmpty);
+    if (frames.length === 1) this.inbox.push(frames[0]!);
+    else this.inbox.pushMany(frames);
+  }
+
+  /** Calls `onEmpty` for each empty frame of `frames`, in order; returns the others. */
+  #signalEmpty(frames: Uint8Array[], onEmpty: () => void): Uint8Array[] {
+    const messages: Uint8Array[] = [];
+    for (const frame of frames) {
+      if (frame.byteLength === 0) onEmpty();
+      else messages.push(frame);
     }
+    return messages;
+  }
+
+  /**
+   * After a read's frames were queued: the bytes of its chunk that no frame owns (a partial frame copied out, a
+   * saved header, a tail no read will fill) are charged to the last queued frame, which pins them.
+   */
+  #chargeSlack(): void {
     if (this.#slack !== 0) {
       this.inbox.charge(this.#slack);
       this.#slack = 0;

@@ -17,6 +17,11 @@ export interface OnRead {
 /** Where a reader delivers, once a connection is attached. */
 export interface FrameSink {
   frame(frame: Uint8Array): void;
+  /**
+   * Takes the frames of one read together, as an array the sink owns; when present, it is called instead of
+   * `frame` for each of them (framed() queues a read's frames in one step).
+   */
+  frames?(frames: Uint8Array[]): void;
   error(error: unknown): void;
   /** Called after each read's frames were delivered (a partial frame may be pending). */
   read?(): void;
@@ -40,10 +45,13 @@ export class FrameReader {
       throw new InvalidArgumentError(`maxMessageSize must be an integer from 0 to ${MAX_MESSAGE_SIZE_LIMIT}, got ${max}`);
     }
     this.maxMessageSize = max;
-    this.#decoder = new FrameDecoder(max, (frame) => {
-      if (this.#sink === undefined) this.#early.push(frame);
-      else this.#sink.frame(frame);
-    });
+    const deliver = (frames: Uint8Array[]): void => {
+      const sink = this.#sink;
+      if (sink === undefined) this.#early.push(...frames);
+      else if (sink.frames !== undefined) sink.frames(frames);
+      else for (const frame of frames) sink.frame(frame);
+    };
+    this.#decoder = new FrameDecoder(max, () => undefined, { onFrames: deliver });
     this.onread = {
       buffer: () => this.#decoder.readBuffer(),
       callback: (bytesRead) => this.#written(bytesRead),
@@ -57,7 +65,12 @@ export class FrameReader {
   attach(sink: FrameSink, options?: FrameDecoderOptions): void {
     this.#decoder.configure(options);
     this.#sink = sink;
-    for (const frame of this.#early.splice(0)) sink.frame(frame);
+    const early = this.#early;
+    this.#early = [];
+    if (early.length > 0) {
+      if (sink.frames !== undefined) sink.frames(early);
+      else for (const frame of early) sink.frame(frame);
+    }
     if (this.#earlyError !== undefined) sink.error(this.#earlyError);
   }
 

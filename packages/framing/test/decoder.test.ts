@@ -240,3 +240,40 @@ describe("FrameDecoder with lendFrames", () => {
     expect(lent.map((f) => f.buffer === chunk.buffer)).toEqual([true, true]);
   });
 });
+
+// Issue 17: framed() connections queue a read's frames in one step.
+describe("FrameDecoder onFrames", () => {
+  it("hands out each push()'s frames as one array, in order, across chunk boundaries", () => {
+    const calls: number[][] = [];
+    const decoder = new FrameDecoder(1 << 20, () => expect.unreachable("onFrame is not called"), {
+      onFrames: (frames) => calls.push(frames.map((f) => f[0]!)),
+    });
+    const stream = concat([
+      encodeFrame(Uint8Array.of(1)),
+      encodeFrame(Uint8Array.of(2)),
+      encodeFrame(new Uint8Array(100).fill(3)),
+      encodeFrame(Uint8Array.of(4)),
+    ]);
+    decoder.push(stream.subarray(0, 12)); // frames 1 and 2, and part of 3's header
+    decoder.push(stream.subarray(12, 60)); // the rest of 3's header and part of its payload: nothing
+    decoder.push(stream.subarray(60)); // the rest of 3, and 4
+    expect(calls).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+  });
+
+  it("hands out the frames before a frame too large, then throws", () => {
+    const calls: number[][] = [];
+    const decoder = new FrameDecoder(10, () => undefined, { onFrames: (frames) => calls.push(frames.map((f) => f[0]!)) });
+    const stream = concat([encodeFrame(Uint8Array.of(1)), encodeFrame(Uint8Array.of(2)), encodeFrame(new Uint8Array(11))]);
+    expect(() => decoder.push(stream)).toThrow(expect.objectContaining({ code: "IPC_ERR_FRAME_TOO_LARGE" }));
+    expect(calls).toEqual([[1, 2]]);
+  });
+
+  it("cannot be combined with lendFrames", () => {
+    expect(() => new FrameDecoder(10, () => undefined, { onFrames: () => undefined, lendFrames: true })).toThrow(
+      expect.objectContaining({ code: "IPC_ERR_INVALID_ARGUMENT" }),
+    );
+  });
+});
