@@ -5,7 +5,8 @@
  * - pipelined calls on one NATS connection, against raw pipelined `request()`s;
  * - pub/sub fan-out to 10 subscribers (each on its own connection), against raw `publish()`/`subscribe()`;
  * - local first: a client on the same machine that found the service's announced Unix socket, against a
- *   direct @ipc/rpc call over @ipc/unix.
+ *   direct @ipc/rpc call over @ipc/unix — in one worker, to the same serving process, in alternating bursts
+ *   (`nats-local-paired`, the target's row), and as two separately run cases beside it.
  * The peer process starts its own nats-server (Debian's; 127.0.0.1, a free port, a temp store) and the
  * serving side; the case is the calling side. Without nats-server, the module has no groups, and the run
  * says so nowhere else: `nats-server` is in the repository's CI and in `apt-get install nats-server`.
@@ -20,7 +21,7 @@ import { natsServerMissing, startNatsServer } from "@ipc/testing";
 import type { CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
 import { callsInFlight, timedCalls } from "../lib/loops.js";
 import { exitWithParent } from "../lib/processes.js";
-import { now } from "../lib/stats.js";
+import { Sampler, now } from "../lib/stats.js";
 import { CALCULATOR_PROTO, IN_FLIGHT, type AddRequest, type Result } from "./rpc-shared.js";
 
 type CalculatorMethods = { readonly add: Unary<AddRequest, Result> };
@@ -243,6 +244,62 @@ async function unixRtt(context: CaseContext): Promise<Metrics> {
   });
 }
 
+/**
+ * Local first and direct, paired: one worker holds both a client that connectService() routed to the
+ * announced Unix socket and a plain @ipc/rpc client it connected to that socket itself, both to the same
+ * serving process, and alternates bursts of calls between them (in ABBA order, so neither always goes
+ * first after the other's burst). Both see the same process placement, load and warm state, so the ratio of
+ * their p50s is what local first itself costs; two separately run cases also differ by where the kernel put
+ * each pair of processes, which moves a round trip here by more than 10 %.
+ */
+const PAIRED_BURST = 16;
+
+async function pairedRtt(context: CaseContext): Promise<Metrics> {
+  return withNats(context, async (nc) => {
+    const local = await connectService(nc, Calculator, { timeout: CALL_TIMEOUT, connect: (address, options) => unix.connect(address, options) });
+    if (local.route.kind !== "local") throw new Error(`connectService() went over NATS: ${local.route.why}`);
+    // The baseline, unchanged: @ipc/rpc's createClient over @ipc/unix's connect, to the socket the peer announced.
+    const direct = createClient(Calculator, await unix.connect(local.route.address, { timeout: CALL_TIMEOUT }));
+    let i = 0;
+    const localCall = (): Promise<unknown> => local.add({ a: i++, b: 1 });
+    const directCall = (): Promise<unknown> => direct.add({ a: i++, b: 1 });
+    const localSamples = new Sampler(context.budget);
+    const directSamples = new Sampler(context.budget);
+    const burst = async (sampler: Sampler, call: () => Promise<unknown>): Promise<boolean> => {
+      let more = true;
+      for (let k = 0; k < PAIRED_BURST; k++) {
+        sampler.begin();
+        await call();
+        more = sampler.end();
+      }
+      return more;
+    };
+    try {
+      await localCall();
+      await directCall();
+      let more = true;
+      for (let round = 0; more; round++) {
+        // ABBA: local, direct, direct, local, …
+        const localMore = round % 2 === 0 ? await burst(localSamples, localCall) : undefined;
+        const directMore = await burst(directSamples, directCall);
+        more = (localMore ?? (await burst(localSamples, localCall))) || directMore;
+      }
+    } finally {
+      direct.abort();
+      await local.close({ timeout: 1000 }).catch(() => undefined);
+    }
+    const ours = localSamples.result();
+    const baseline = directSamples.result();
+    return {
+      "p50 µs": ours["p50 µs"],
+      "p99 µs": ours["p99 µs"],
+      "direct p50 µs": baseline["p50 µs"],
+      "direct p99 µs": baseline["p99 µs"],
+      "× direct p50": ours["p50 µs"] / baseline["p50 µs"],
+    };
+  });
+}
+
 // --- the cases and groups --------------------------------------------------------------------------------
 
 const cases = [
@@ -255,6 +312,12 @@ const cases = [
   { id: "nats-fanout-raw", label: "raw publish() → 10 × subscribe()", run: fanout("raw"), peer: fanoutPeer("raw") },
   { id: "nats-local-first", label: "connectService() (found the local Unix socket)", run: localFirstRtt, peer: localFirstPeer },
   { id: "nats-local-direct", label: "@ipc/rpc over @ipc/unix, direct", run: unixRtt, peer: unixPeer },
+  {
+    id: "nats-local-paired",
+    label: "connectService() vs a direct @ipc/unix client, same processes, alternating bursts",
+    run: pairedRtt,
+    peer: localFirstPeer,
+  },
 ];
 
 const groups: Group[] = [
@@ -287,18 +350,29 @@ const groups: Group[] = [
     ],
   },
   {
+    // The target is the paired group's: these two cases run in separate processes, placed apart by the kernel.
     title: "NATS: local-first call from the same machine",
     metrics: ["p50 µs", "p99 µs"],
     rows: [
       { case: "nats-local-first", role: "ours" },
       { case: "nats-local-direct", role: "baseline" },
     ],
-    targets: [{ metric: "p50 µs", ratio: 1.1, text: "≤ 1.1× direct @ipc/unix RPC" }],
+  },
+  {
+    title: "NATS: local-first call against a direct @ipc/unix call, paired in one worker",
+    metrics: ["× direct p50", "p50 µs", "direct p50 µs", "p99 µs", "direct p99 µs"],
+    rows: [{ case: "nats-local-paired", role: "ours" }],
+    targets: [{ metric: "× direct p50", absolute: 1.1, text: "≤ 1.1× direct @ipc/unix RPC" }],
   },
 ];
 
 export const module: CaseModule = {
   cases: () => cases,
+  metrics: {
+    "direct p50 µs": { unit: "µs p50 (direct)", higherIsBetter: false },
+    "direct p99 µs": { unit: "µs p99 (direct)", higherIsBetter: false },
+    "× direct p50": { unit: "× direct p50", higherIsBetter: false },
+  },
   // Without nats-server these groups cannot run (natsServerMissing says why).
   groups: () => (natsServerMissing === undefined ? groups : []),
 };
