@@ -168,11 +168,8 @@ export function writeMuxRun(
     bytes[offset++] = 0x1a;
     if (n < 0x80) bytes[offset++] = n;
     else offset = writeVarint(bytes, offset, n);
-    if (n > 0) {
-      if (n <= 64) for (let j = 0; j < n; j++) bytes[offset + j] = payload[j]!;
-      else bytes.set(payload, offset);
-      offset += n;
-    }
+    bytes.set(payload, offset);
+    offset += n;
   }
 }
 

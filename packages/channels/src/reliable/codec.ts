@@ -207,11 +207,8 @@ export function writeRun(bytes: Uint8Array, offset: number, first: number, ack: 
     bytes[offset++] = 0x12;
     if (n < 0x80) bytes[offset++] = n;
     else offset = writeVarint(bytes, offset, n);
-    if (n > 0) {
-      if (n <= 64) for (let j = 0; j < n; j++) bytes[offset + j] = payload[j]!;
-      else bytes.set(payload, offset);
-      offset += n;
-    }
+    bytes.set(payload, offset);
+    offset += n;
   }
 }
 
