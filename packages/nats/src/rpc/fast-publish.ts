@@ -40,8 +40,9 @@ let slab = new Uint8Array(SLAB_SIZE);
 let used = 0;
 
 const protocols = new WeakMap<NatsConnection, Protocol | null>();
-/** `HPUB <subject> ` and `PUB <subject> ` of the subjects published to repeatedly (method subjects). */
-const verbs = new Map<string, Uint8Array>();
+/** `HPUB <subject> ` and `PUB <subject> ` of the subjects published to repeatedly (method subjects), by subject. */
+const withHeaderVerbs = new Map<string, Uint8Array>();
+const plainVerbs = new Map<string, Uint8Array>();
 const MAX_VERBS = 1024;
 
 function protocolOf(nc: NatsConnection): Protocol | null {
@@ -81,9 +82,9 @@ function writeNumber(into: Uint8Array, at: number, n: number): number {
 
 /** `HPUB <subject> ` (or `PUB …`), encoded once per repeated subject; undefined if the subject is not plain. */
 function verbOf(subject: string, withHeaders: boolean, repeated: boolean): Uint8Array | undefined {
-  const key = withHeaders ? `H${subject}` : subject;
+  const verbs = withHeaders ? withHeaderVerbs : plainVerbs;
   if (repeated) {
-    const known = verbs.get(key);
+    const known = verbs.get(subject);
     if (known !== undefined) return known;
   }
   const verb = new Uint8Array((withHeaders ? 5 : 4) + subject.length + 1);
@@ -94,7 +95,7 @@ function verbOf(subject: string, withHeaders: boolean, repeated: boolean): Uint8
   verb[at] = SPACE;
   if (repeated) {
     if (verbs.size >= MAX_VERBS) verbs.clear();
-    verbs.set(key, verb);
+    verbs.set(subject, verb);
   }
   return verb;
 }

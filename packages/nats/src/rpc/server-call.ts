@@ -93,8 +93,13 @@ export class NatsServerCall implements CallContext {
     return this.#started;
   }
 
-  /** Runs the handler inside the interceptors (the caller took a slot for it, given back by `released()`). */
-  start(): void {
+  /**
+   * Runs the handler inside the interceptors (the caller took a slot for it, given back by `released()`).
+   * `inline`: a unary call without interceptors whose handler returns a value (not a promise) is answered
+   * before `start()` returns, without the promise of an async step — for calls that arrive from NATS, not
+   * for those started from the queue by another call's end (which would nest one call's end in another's).
+   */
+  start(inline = false): void {
     this.#started = true;
     if (this.#done) {
       this.#owner.released(this);
@@ -103,6 +108,10 @@ export class NatsServerCall implements CallContext {
     const kind = this.#definition.kind;
     if (kind !== "unary") this.#accept();
     const interceptors = this.#owner.interceptors;
+    if (inline && kind === "unary" && interceptors.length === 0) {
+      this.#runUnary();
+      return;
+    }
     if (interceptors.length === 0) {
       this.#runHandler().then(
         () => this.#respond(),
@@ -178,6 +187,35 @@ export class NatsServerCall implements CallContext {
   /** Ends the call with `error` as its status (shutdown, limits): the handler's signal aborts too. */
   fail(error: RpcError): void {
     this.#end(error);
+  }
+
+  /** A unary handler without interceptors: as `#runHandler()` then `#respond()`, answered at once when it returns a value. */
+  #runUnary(): void {
+    let output: unknown;
+    try {
+      output = this.#handler(this.#request, this);
+    } catch (error) {
+      this.#owner.released(this);
+      this.#respond(error ?? new RpcError("INTERNAL", `${this.method.path} threw ${String(error)}`));
+      return;
+    }
+    if (isPromiseLike(output)) {
+      Promise.resolve(output).then(
+        (value) => {
+          this.#result = value;
+          this.#owner.released(this);
+          this.#respond();
+        },
+        (error: unknown) => {
+          this.#owner.released(this);
+          this.#respond(error ?? new RpcError("INTERNAL", `${this.method.path} threw ${String(error)}`));
+        },
+      );
+      return;
+    }
+    this.#result = output;
+    this.#owner.released(this);
+    this.#respond();
   }
 
   async #runHandler(): Promise<void> {

@@ -228,7 +228,7 @@ class NatsRpcServer implements NatsServer, CallOwner {
     this.#calls.set(reply, call);
     if (this.#running < this.#options.maxConcurrentCalls) {
       this.#running++;
-      call.start();
+      call.start(true);
     } else if (this.#queue.length < this.#options.maxQueuedCalls) {
       this.#queue.push(call);
     } else {
