@@ -70,6 +70,8 @@ export class ShmConnection extends ConnectionBase {
   #immediate = 0;
   /** The default `maxBytes` of receiveBatch(): the connection's highWaterMark. */
   readonly #batchBytes: number;
+  /** The longest message send() writes straight into the ring: one record, within maxMessageSize. */
+  readonly #smallest: number;
   /** The view lent by receiveView() and not released yet: it pins the ring's tail (and the mapping). */
   #view: MessageView | undefined;
   /**
@@ -110,12 +112,30 @@ export class ShmConnection extends ConnectionBase {
     const [first, second] = [ring(0), ring(ringSize(capacity))];
     this.#tx = server ? first : second;
     this.#rx = server ? second : first;
+    this.#smallest = Math.min(this.#tx.maxRecord, this.maxMessageSize);
     release.register(this, memory, this);
     void this.#controlLoop();
   }
 
   get peer(): Peer | undefined {
     return this.#control.peer;
+  }
+
+  /**
+   * The common send in one step (issue 17's per-message rate): without options, a message that fits one
+   * record and the connection's limit goes straight into the ring while the connection is open, and resolves
+   * with the shared resolved promise. Anything else — options, a large message, a full ring, a closed or
+   * broken connection — takes the shared path (ConnectionBase's checks, then write()), which judges it.
+   */
+  override send(message: Uint8Array, options?: SendOptions): Promise<void> {
+    if (options === undefined && message instanceof Uint8Array && message.byteLength <= this.#smallest && this.isOpen) {
+      try {
+        if (this.#tx.tryWrite(message)) return this.#soon();
+      } catch {
+        // nothing was written: the shared path meets the same error and handles it
+      }
+    }
+    return super.send(message, options);
   }
 
   protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
