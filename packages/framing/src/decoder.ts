@@ -17,8 +17,18 @@ import { HEADER_SIZE } from "./encoder.js";
 import { END_MARKER, EndReasonCode, MAX_END_REASON, readEndReason, type EndReason } from "./end-reason.js";
 import { textOnChannel } from "./text.js";
 
-/** Payloads at least this large are read in place; after one, the next read takes just a header. */
+/**
+ * Payloads at least this large are read in place; after one, the next read takes the next frame's header and
+ * a payload of the same size, into an array that becomes that payload (or just the header, after a frame over
+ * {@link WHOLE_READ_MAX}).
+ */
 const DIRECT_READ_MIN = 16 * 1024;
+/**
+ * The largest frame whose size the next read expects again (see {@link DIRECT_READ_MIN}): the frames a read
+ * brings instead are views of its array, so this bounds what a small frame after a large one can pin (and is
+ * charged for).
+ */
+const WHOLE_READ_MAX = 256 * 1024;
 /** The size of a fresh read chunk under load, as Node's own socket reads use. */
 const READ_CHUNK = 64 * 1024;
 /** The size of a connection's first read chunks, while its reads are small. */
@@ -37,6 +47,8 @@ const enum Target {
   Chunk,
   Body,
   Header,
+  /** A header and the payload of a frame the size of the last one, read together (see readBuffer). */
+  Frame,
 }
 
 const enum State {
@@ -110,8 +122,12 @@ export class FrameDecoder {
   #bodyHave = 0;
   /** Frames completed so far (modulo 2^31). */
   #frames = 0;
-  /** The last frame handed out was large: read the next header on its own (see readBuffer). */
+  /** The last frame handed out was large: read the next header on its own, or with a payload of its size (see readBuffer). */
   #afterLarge = false;
+  /** The length of the last frame handed out (while `#afterLarge`). */
+  #lastLength = 0;
+  /** The array of a `Target.Frame` read. */
+  #frameRead: Uint8Array = EMPTY;
   /** What the buffer returned by readBuffer() is. */
   #target = Target.Chunk;
   #readChunk: Uint8Array = EMPTY;
@@ -245,7 +261,10 @@ export class FrameDecoder {
       offset = start + length;
     }
     this.#frames = (this.#frames + frames) | 0;
-    if (last >= 0) this.#afterLarge = last >= DIRECT_READ_MIN;
+    if (last >= 0) {
+      this.#afterLarge = last >= DIRECT_READ_MIN;
+      this.#lastLength = last;
+    }
     if (offset < end) this.#slack(end - offset);
     for (; offset < end; offset++) {
       this.#headerValue = (this.#headerValue * 256 + chunk[offset]!) >>> 0;
@@ -310,6 +329,7 @@ export class FrameDecoder {
     }
     if (end - offset >= length) {
       this.#afterLarge = length >= DIRECT_READ_MIN;
+      this.#lastLength = length;
       this.#frames = (this.#frames + 1) | 0;
       this.#emit(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
       return offset + length;
@@ -426,14 +446,18 @@ export class FrameDecoder {
     this.#bodyLength = 0;
     this.#state = State.Header;
     this.#afterLarge = frame.byteLength >= DIRECT_READ_MIN;
+    this.#lastLength = frame.byteLength;
     this.#frames = (this.#frames + 1) | 0;
     this.#emit(frame);
   }
 
   /**
-   * Where the next read should put its bytes: the rest of a large payload (read in place, no copy), just
-   * the next header after a large frame (so that its payload can be read in place too), or a fresh 64 KiB
-   * chunk whose frames are handed out as views. Report what was read with {@link FrameDecoder.written}.
+   * Where the next read should put its bytes: the rest of a large payload (read in place, no copy); after a
+   * large frame, the next header and a payload of the same size in one array (a stream of equal large messages
+   * then costs one read each, not two: the array becomes the payload, or holds the frames that arrived instead)
+   * — or just the next header after a frame over 256 KiB (so that its payload can be read in place too); or a
+   * fresh 64 KiB chunk whose frames are handed out as views. Report what was read with
+   * {@link FrameDecoder.written}.
    */
   readBuffer(): Uint8Array {
     if (this.#state === State.Body && this.#bodyLength >= DIRECT_READ_MIN) {
@@ -442,6 +466,11 @@ export class FrameDecoder {
       return this.#body.subarray(this.#bodyHave);
     }
     if (this.#state === State.Header && this.#afterLarge) {
+      if (this.#headerHave === 0 && this.#lastLength <= WHOLE_READ_MAX) {
+        this.#target = Target.Frame;
+        this.#frameRead = allocate(HEADER_SIZE + this.#lastLength);
+        return this.#frameRead;
+      }
       this.#target = Target.Header;
       return this.#header.subarray(0, HEADER_SIZE - this.#headerHave);
     }
@@ -457,6 +486,28 @@ export class FrameDecoder {
       this.#readOffset = 0;
     }
     return this.#readChunk.subarray(this.#readOffset);
+  }
+
+  /**
+   * `n` bytes were read into a `Target.Frame` array. A frame of the expected size that is not all here yet
+   * makes the array its payload (the rest is read in place); anything else — the whole frame, other frames, a
+   * short header — is decoded as a chunk, whose unread tail the frames in it pin.
+   */
+  #frameWritten(n: number): void {
+    const read = this.#frameRead;
+    this.#frameRead = EMPTY;
+    if (n >= HEADER_SIZE && n < read.byteLength) {
+      const length = lengthAt(read);
+      if (length === read.byteLength - HEADER_SIZE && length <= this.#limit) {
+        this.#body = new Uint8Array(read.buffer, read.byteOffset + HEADER_SIZE, length);
+        this.#bodyLength = length;
+        this.#bodyHave = n - HEADER_SIZE;
+        this.#state = State.Body;
+        return;
+      }
+    }
+    if (n < read.byteLength) this.#slack(read.byteLength - n);
+    this.#decode(read.subarray(0, n));
   }
 
   /** `n` bytes were read into the buffer {@link FrameDecoder.readBuffer} returned. Throws like `push()`. */
@@ -482,6 +533,9 @@ export class FrameDecoder {
       case Target.Header:
         this.#decode(this.#header.subarray(0, n));
         return;
+      case Target.Frame:
+        this.#frameWritten(n);
+        return;
       case Target.Chunk: {
         const start = this.#readOffset;
         this.#readOffset += n;
@@ -493,6 +547,11 @@ export class FrameDecoder {
       }
     }
   }
+}
+
+/** The big-endian 32-bit length at `bytes[0..4]`. */
+function lengthAt(bytes: Uint8Array): number {
+  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
 }
 
 /** A payload array: a plain Uint8Array like the in-chunk views, without the zero fill of `new Uint8Array(n)`. */

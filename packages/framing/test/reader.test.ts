@@ -68,7 +68,57 @@ describe("FrameDecoder.readBuffer / written", () => {
     expect(last.byteLength).toBe(100_000 - 64 * 1024);
     last.set(big.subarray(4 + 64 * 1024));
     decoder.written(last.byteLength);
-    expect(decoder.readBuffer().byteLength).toBe(4); // after a large frame: just the next header
+    // After a large frame: the next header and a payload of the same size, in one read.
+    expect(decoder.readBuffer().byteLength).toBe(4 + 100_000);
+  });
+
+  // Issue 17: a stream of equal large messages costs one read each, not two (header, then payload).
+  it("after a large frame, reads the next header and a payload of its size together, into the message's own array", () => {
+    const frames: Uint8Array[] = [];
+    const decoder = new FrameDecoder(1 << 24, (f) => frames.push(f));
+    const write = (bytes: Uint8Array): void => {
+      decoder.readBuffer().set(bytes);
+      decoder.written(bytes.byteLength);
+    };
+    const frame = (n: number, fill: number): Uint8Array => encodeFrame(new Uint8Array(n).fill(fill));
+    // The first large frame arrives in one read: a header and its first bytes in a chunk, the rest in place.
+    const first = frame(20_000, 1);
+    write(first.subarray(0, 1000));
+    write(first.subarray(1000));
+    // The next one, whole in one read: the read's array is the message (its header before it).
+    const target = decoder.readBuffer();
+    expect(target.byteLength).toBe(20_004);
+    target.set(frame(20_000, 2));
+    decoder.written(20_004);
+    expect(frames[1]!.buffer).toBe(target.buffer);
+    expect(frames[1]!.byteOffset).toBe(4);
+    // One in two reads: the first read's array becomes the payload, the rest is read into it in place.
+    const third = frame(20_000, 3);
+    const partial = decoder.readBuffer();
+    partial.set(third.subarray(0, 5000));
+    decoder.written(5000);
+    const rest = decoder.readBuffer();
+    expect(rest.buffer).toBe(partial.buffer);
+    rest.set(third.subarray(5000));
+    decoder.written(third.byteLength - 5000);
+    expect(frames[2]!.buffer).toBe(partial.buffer);
+    // A larger one than expected, then small ones in one read: decoded as chunks.
+    const bigger = frame(30_000, 4);
+    write(bigger.subarray(0, 20_004));
+    write(bigger.subarray(20_004));
+    write(Buffer.concat([frame(3, 5), frame(0, 0), frame(10, 6)]));
+    expect(frames.map((f) => [f.byteLength, f[0]])).toEqual([
+      [20_000, 1],
+      [20_000, 2],
+      [20_000, 3],
+      [30_000, 4],
+      [3, 5],
+      [0, undefined],
+      [10, 6],
+    ]);
+    for (const f of frames) expect(f.every((b) => b === f[0])).toBe(true);
+    // After small frames: the chunk again (the rest of the first one).
+    expect(decoder.readBuffer().byteLength).toBe(16 * 1024 - 1000);
   });
 
   it("puts small reads one after another into one chunk, leaving the frames already read intact", () => {
@@ -127,9 +177,12 @@ describe("FrameReader on a real socket", () => {
     server.close();
     expect(got.map((m) => m.byteLength)).toEqual(sizes);
     for (const [i, m] of got.entries()) expect(m.every((b) => b === (sizes[i]! & 0xff))).toBe(true);
-    // The payloads read in place own their memory (no 64 KiB chunk behind them).
+    // The payloads read in place own their memory (no 64 KiB chunk behind them)...
+    expect(got[1]!.buffer.byteLength).toBe(100_000);
     expect(got[5]!.buffer.byteLength).toBe(200_000);
-    expect(got[7]!.buffer.byteLength).toBe(65_536);
+    // ...and after a large frame the next read takes a header and a payload of the same size, into one array:
+    // the frames it brings are views of it (the 12-byte frame pins it, and is charged for it).
+    expect(got[7]!.buffer.byteLength).toBe(200_004);
   });
 
   it("stops reading when the receiver falls behind, and goes on when it catches up", async () => {
