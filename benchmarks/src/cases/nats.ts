@@ -19,7 +19,7 @@ import * as tcp from "@ipc/tcp";
 import * as unix from "@ipc/unix";
 import { natsServerMissing, startNatsServer } from "@ipc/testing";
 import type { CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
-import { callsInFlight, timedCalls } from "../lib/loops.js";
+import { timedCalls } from "../lib/loops.js";
 import { exitWithParent } from "../lib/processes.js";
 import { Sampler, now } from "../lib/stats.js";
 import { CALCULATOR_PROTO, IN_FLIGHT, type AddRequest, type Result } from "./rpc-shared.js";
@@ -30,6 +30,8 @@ const AddRequestType = protobuf.parse(CALCULATOR_PROTO).root.lookupType("calc.Ad
 const ResultType = protobuf.parse(CALCULATOR_PROTO).root.lookupType("calc.Result");
 const implementation = { add: ({ a, b }: AddRequest): Result => ({ value: a + b }) };
 
+/** Where the RPC peer answers its own CPU time so far (`process.cpuUsage()`, as JSON). */
+const CPU_SUBJECT = "bench.cpu";
 /** The raw responder's subject, outside @ipc's prefix. */
 const RAW_SUBJECT = "bench.raw.add";
 const SUBSCRIBERS = 10;
@@ -66,6 +68,11 @@ async function rpcPeer(): Promise<void> {
       m.respond(ResultType.encode({ value: a + b }).finish());
     }
   })();
+  nc.subscribe(CPU_SUBJECT, {
+    callback: (_error, m) => {
+      m.respond(new TextEncoder().encode(JSON.stringify(process.cpuUsage())));
+    },
+  });
   await nc.flush();
   process.stdout.write(`ready ${url}\n`);
 }
@@ -158,10 +165,52 @@ const natsRtt =
   (context: CaseContext): Promise<Metrics> =>
     withNats(context, (nc) => timedCalls(context.budget, make(nc)));
 
+/** CPU time (user + system) in µs: this process's, or the RPC peer's (asked on {@link CPU_SUBJECT}). */
+const cpuHere = (): number => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+async function cpuOfPeer(nc: NatsConnection): Promise<number> {
+  const { user, system } = JSON.parse(new TextDecoder().decode((await nc.request(CPU_SUBJECT, undefined, { timeout: CALL_TIMEOUT })).data)) as NodeJS.CpuUsage;
+  return user + system;
+}
+
+/**
+ * Pipelined calls (as lib/loops' `callsInFlight`: `IN_FLIGHT` loops of calls, a warm-up, then the measured
+ * time), with the CPU time each of the two Node processes spent per call while measured: what a change to
+ * the per-call code saves shows there even when where the kernel put the three processes (client, serving
+ * process, nats-server on two cores) moves the rate by more than the change does.
+ */
 const natsRate =
   (make: (nc: NatsConnection) => () => Promise<unknown>) =>
   (context: CaseContext): Promise<Metrics> =>
-    withNats(context, (nc) => callsInFlight(context.budget, IN_FLIGHT, make(nc)));
+    withNats(context, async (nc) => {
+      const call = make(nc);
+      const run = async (ms: number): Promise<number> => {
+        let calls = 0;
+        const end = now() + ms * 1e6;
+        await Promise.all(
+          Array.from({ length: IN_FLIGHT }, async () => {
+            while (now() < end) {
+              await call();
+              calls++;
+            }
+          }),
+        );
+        return calls;
+      };
+      await run(context.budget.warmupMs);
+      const [peerBefore, hereBefore] = [await cpuOfPeer(nc), cpuHere()];
+      const start = now();
+      const calls = await run(context.budget.measureMs);
+      const seconds = (now() - start) / 1e9;
+      const [hereAfter, peerAfter] = [cpuHere(), await cpuOfPeer(nc)];
+      return {
+        "calls/s": calls / seconds,
+        "client CPU µs/call": (hereAfter - hereBefore) / calls,
+        "server CPU µs/call": (peerAfter - peerBefore) / calls,
+      };
+    });
 
 async function tcpRtt(context: CaseContext): Promise<Metrics> {
   const client = createClient(Calculator, await tcp.connect(context.ready, { timeout: CALL_TIMEOUT }));
@@ -334,7 +383,7 @@ const groups: Group[] = [
   },
   {
     title: "NATS: RPC pipelined calls on one connection",
-    metrics: ["calls/s"],
+    metrics: ["calls/s", "client CPU µs/call", "server CPU µs/call"],
     rows: [
       { case: "nats-rate-ours", role: "ours" },
       { case: "nats-rate-raw", role: "baseline" },
@@ -369,6 +418,8 @@ const groups: Group[] = [
 export const module: CaseModule = {
   cases: () => cases,
   metrics: {
+    "client CPU µs/call": { unit: "µs CPU/call (client)", higherIsBetter: false },
+    "server CPU µs/call": { unit: "µs CPU/call (serving process)", higherIsBetter: false },
     "direct p50 µs": { unit: "µs p50 (direct)", higherIsBetter: false },
     "direct p99 µs": { unit: "µs p99 (direct)", higherIsBetter: false },
     "× direct p50": { unit: "× direct p50", higherIsBetter: false },
