@@ -113,9 +113,12 @@ export class Stream extends ConnectionBase implements MuxStream {
 
   /** The batch path: one credit check for the whole batch, then every data frame into the mux's batch. */
   protected override writeBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void> {
-    if (this.#pending.length === 0 && this.#carryHead === this.#carry.length && this.#canTake(messages)) {
-      this.#writeAll(messages);
-      return RESOLVED;
+    if (this.#pending.length === 0 && this.#carryHead === this.#carry.length) {
+      const take = this.#canTake(messages);
+      if (take !== WAIT) {
+        this.#writeAll(messages, take);
+        return RESOLVED;
+      }
     }
     return queueSendBatch(this.#pending, messages, options, () => this.#pump());
   }
@@ -207,16 +210,20 @@ export class Stream extends ConnectionBase implements MuxStream {
   }
 
   /**
-   * True if the credit takes `messages` whole: it covers all but the last (which may overshoot, as a lone
-   * message may). A batch that may never fit so (more than half the window before its last message: the
-   * peer grants credit back by halves) is taken while any credit is left, and its rest waits in #carry.
+   * The cost of `messages` if the credit takes them whole: it covers all but the last (which may overshoot, as a
+   * lone message may). A batch that may never fit so (more than half the window before its last message: the
+   * peer grants credit back by halves) is taken while any credit is left, and its rest waits in #carry: then
+   * {@link PART}. {@link WAIT}: wait for credit. One pass over the batch.
    */
-  #canTake(messages: readonly Uint8Array[]): boolean {
+  #canTake(messages: readonly Uint8Array[]): number {
     const credit = this.#credit;
-    if (credit <= 0) return false;
+    if (credit <= 0) return WAIT;
+    const count = messages.length;
     let before = 0;
-    for (let i = 0; i < messages.length - 1; i++) before += messages[i]!.byteLength + MESSAGE_COST;
-    return credit > before || before * 2 > this.#sendWindow;
+    for (let i = 0; i < count - 1; i++) before += messages[i]!.byteLength;
+    before += (count - 1) * MESSAGE_COST;
+    if (credit > before) return before + cost(messages[count - 1]!);
+    return before * 2 > this.#sendWindow ? PART : WAIT;
   }
 
   /**
@@ -224,10 +231,11 @@ export class Stream extends ConnectionBase implements MuxStream {
    * sends them at once (in a microtask) — with one `sendBatch()` of the connection — so the peer starts on them
    * while this side goes on (rather than at the end of the burst, which a sender that never waits does not reach).
    */
-  #writeAll(messages: readonly Uint8Array[]): void {
+  #writeAll(messages: readonly Uint8Array[], take: number): void {
     let credit = this.#credit;
-    let taken = 0;
-    for (; taken < messages.length && credit > 0; taken++) credit -= cost(messages[taken]!);
+    let taken = messages.length;
+    if (take === PART) for (taken = 0; taken < messages.length && credit > 0; taken++) credit -= cost(messages[taken]!);
+    else credit -= take;
     this.#credit = credit;
     for (let i = taken; i < messages.length; i++) this.#carry.push(messages[i]!);
     if (this.#peerRuns && taken > 1) this.#host.writeRun(this.id, !this.opened, messages, 0, taken);
@@ -249,9 +257,10 @@ export class Stream extends ConnectionBase implements MuxStream {
         this.#pending.shift();
         void this.#write(entry.message);
       } else {
-        if (!this.#canTake(entry.batch)) break;
+        const take = this.#canTake(entry.batch);
+        if (take === WAIT) break;
         this.#pending.shift();
-        this.#writeAll(entry.batch);
+        this.#writeAll(entry.batch, take);
       }
       entry.resolve();
     }
@@ -282,6 +291,10 @@ export class Stream extends ConnectionBase implements MuxStream {
 }
 
 const RESOLVED = Promise.resolve();
+/** Stream#canTake: wait for credit. */
+const WAIT = -2;
+/** Stream#canTake: taken while credit is left, the rest paced by the credit. */
+const PART = -1;
 
 /**
  * What a message costs of the credit: its length plus a fixed 64 bytes (docs/wire.md §8.3), so a window

@@ -111,6 +111,10 @@ const PIN_SLACK = 256;
 /** Bytes a Data envelope adds to a payload, at most (tags, lengths, id and ack varints). */
 export const DATA_OVERHEAD = 32;
 const RESOLVED = Promise.resolve();
+/** Session#roomFor: the batch must wait for room. */
+const NO_ROOM = -2;
+/** Session#roomFor: nothing is unacknowledged, and the batch is taken as far as the window goes. */
+const PART = -1;
 
 export class Session extends ConnectionBase implements ReliableSession {
   readonly id: string;
@@ -295,9 +299,12 @@ export class Session extends ConnectionBase implements ReliableSession {
    * with one `sendBatch()`, and the first carries the pending acknowledgement.
    */
   protected override writeBatch(messages: readonly Uint8Array[], options: SendOptions | undefined): Promise<void> {
-    if (this.#pendingSends.length === 0 && this.#carried === 0 && this.#hasRoomForAll(messages)) {
-      this.#acceptAll(messages);
-      return RESOLVED;
+    if (this.#pendingSends.length === 0 && this.#carried === 0) {
+      const room = this.#roomFor(messages);
+      if (room !== NO_ROOM) {
+        this.#acceptAll(messages, room);
+        return RESOLVED;
+      }
     }
     return queueSendBatch(this.#pendingSends, messages, options, () => this.#pumpSends());
   }
@@ -604,13 +611,20 @@ export class Session extends ConnectionBase implements ReliableSession {
     return this.#replay.cost + message.byteLength + MESSAGE_OVERHEAD <= limit && this.#replay.length < this.#options.maxBufferedMessages;
   }
 
-  /** Room for all of `messages` at once, or nothing unacknowledged (then what does not fit waits in #carry). */
-  #hasRoomForAll(messages: readonly Uint8Array[]): boolean {
-    if (this.#replay.length === 0) return true;
-    if (this.#replay.length + messages.length > this.#options.maxBufferedMessages) return false;
-    let cost = this.#replay.cost;
-    for (const message of messages) cost += message.byteLength + MESSAGE_OVERHEAD;
-    return cost <= Math.min(this.#options.maxBufferedBytes, this.#peerWindow);
+  /**
+   * The cost of `messages` (length + 64 each) if the window and `maxBufferedMessages` take them whole;
+   * {@link PART} if not but nothing is unacknowledged (then what fits is taken and the rest waits in #carry, as
+   * one message larger than the window would); {@link NO_ROOM} if they must wait. One pass over the batch.
+   */
+  #roomFor(messages: readonly Uint8Array[]): number {
+    let cost = 0;
+    for (let i = 0; i < messages.length; i++) cost += messages[i]!.byteLength;
+    cost += messages.length * MESSAGE_OVERHEAD;
+    const replay = this.#replay;
+    if (replay.length + messages.length <= this.#options.maxBufferedMessages && replay.cost + cost <= Math.min(this.#options.maxBufferedBytes, this.#peerWindow)) {
+      return cost;
+    }
+    return replay.length === 0 ? PART : NO_ROOM;
   }
 
   /** Messages accepted and not yet numbered. */
@@ -623,22 +637,25 @@ export class Session extends ConnectionBase implements ReliableSession {
    * goes out at once (in a microtask), with one `sendBatch()` of the connection, so the peer starts on it while
    * this side goes on (rather than at the end of the burst, which a sender that never waits does not reach).
    */
-  #acceptAll(messages: readonly Uint8Array[]): void {
-    // How many fit: the same rule as #hasRoom's for each message in turn, in one pass.
-    const limit = Math.min(this.#options.maxBufferedBytes, this.#peerWindow);
-    const maxMessages = this.#options.maxBufferedMessages;
-    let count = this.#replay.length;
-    let cost = this.#replay.cost;
-    let taken = 0;
-    for (; taken < messages.length; taken++) {
-      const next = messages[taken]!.byteLength + MESSAGE_OVERHEAD;
-      if (count > 0 && (cost + next > limit || count >= maxMessages)) break;
-      cost += next;
-      count++;
+  #acceptAll(messages: readonly Uint8Array[], room: number): void {
+    let taken = messages.length;
+    let cost = room;
+    if (room === PART) {
+      // How many fit: the same rule as #hasRoom's for each message in turn.
+      const limit = Math.min(this.#options.maxBufferedBytes, this.#peerWindow);
+      const maxMessages = this.#options.maxBufferedMessages;
+      let count = this.#replay.length;
+      cost = 0;
+      for (taken = 0; taken < messages.length; taken++) {
+        const next = messages[taken]!.byteLength + MESSAGE_OVERHEAD;
+        if (count > 0 && (this.#replay.cost + cost + next > limit || count >= maxMessages)) break;
+        cost += next;
+        count++;
+      }
+      for (let i = taken; i < messages.length; i++) this.#carry.push(messages[i]!);
     }
-    for (let i = taken; i < messages.length; i++) this.#carry.push(messages[i]!);
     if (taken === 0) return;
-    const first = this.#replay.pushAll(messages, taken, cost - this.#replay.cost);
+    const first = this.#replay.pushAll(messages, taken, cost);
     if (this.#connection === undefined) return;
     const ack = this.#taken > this.#ackSent ? this.#taken : 0;
     this.#writeMessages(first, messages, 0, taken, ack);
@@ -668,9 +685,10 @@ export class Session extends ConnectionBase implements ReliableSession {
         this.#pendingSends.shift();
         this.#accept(entry.message);
       } else {
-        if (!this.#hasRoomForAll(entry.batch)) break;
+        const room = this.#roomFor(entry.batch);
+        if (room === NO_ROOM) break;
         this.#pendingSends.shift();
-        this.#acceptAll(entry.batch);
+        this.#acceptAll(entry.batch, room);
       }
       entry.resolve();
     }
