@@ -164,15 +164,16 @@ export class Inbox implements AsyncIterable<Uint8Array> {
    * {@link MESSAGE_OVERHEAD}, waiting readers served first, a waiting `receiveBatch()` given all that fits its
    * bounds) — with one cost sum and one full check for them all, and the array itself handed to a waiting
    * `receiveBatch()` (or kept as the queue) instead of its messages moved one by one. The inbox owns
-   * `messages` from now on: the caller must not touch the array again. Ignored once finished.
+   * `messages` from now on: the caller must not touch the array again. `bytes`, if given, must be the sum of
+   * their lengths (a source that knows it saves the inbox a pass over them). Ignored once finished.
    */
-  pushMany(messages: Uint8Array[]): void {
+  pushMany(messages: Uint8Array[], bytes?: number): void {
     const count = messages.length;
     if (count === 0 || this.#ended || this.#failed) return;
     let i = 0;
     if (this.#head === this.#queue.length) {
       while (i < count && (this.#open !== undefined || this.#readers.length > 0)) {
-        i = this.#open !== undefined ? this.#extendOpen(messages, i) : this.#handOutFrom(this.#readers.shift()!, messages, i);
+        i = this.#open !== undefined ? this.#extendOpen(messages, i) : this.#handOutFrom(this.#readers.shift()!, messages, i, i === 0 ? bytes : undefined);
       }
       if (i === count) return;
     }
@@ -231,21 +232,29 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   /**
    * Gives `reader` the message at `from` (a batch reader: the longest run from there within its bounds, the
    * array itself when that is all of it, left open as {@link #handOut} leaves it); returns the index after.
+   * `total`: the bytes of all of `messages`, if known.
    */
-  #handOutFrom(reader: Reader, messages: Uint8Array[], from: number): number {
+  #handOutFrom(reader: Reader, messages: Uint8Array[], from: number, total: number | undefined): number {
     const bounds = reader.batch;
     if (bounds === undefined) {
       this.#handOut(reader, messages[from]!);
       return from + 1;
     }
     const count = messages.length;
-    const limit = Math.min(count, from + bounds.maxMessages);
-    let bytes = messages[from]!.byteLength;
-    let end = from + 1;
-    for (; end < limit; end++) {
-      const size = bytes + messages[end]!.byteLength;
-      if (size > bounds.maxBytes) break;
-      bytes = size;
+    let bytes: number;
+    let end: number;
+    if (total !== undefined && total <= bounds.maxBytes && count <= bounds.maxMessages) {
+      bytes = total;
+      end = count;
+    } else {
+      const limit = Math.min(count, from + bounds.maxMessages);
+      bytes = messages[from]!.byteLength;
+      end = from + 1;
+      for (; end < limit; end++) {
+        const size = bytes + messages[end]!.byteLength;
+        if (size > bounds.maxBytes) break;
+        bytes = size;
+      }
     }
     const batch = from === 0 && end === count ? messages : messages.slice(from, end);
     const onTake = this.#onTake;

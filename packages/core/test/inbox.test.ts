@@ -261,6 +261,18 @@ describe("Inbox.pushMany", () => {
     expect(inbox.bufferedBytes).toBe(0);
   });
 
+  it("takes the bytes of all the messages from the caller when given, and still keeps a reader's bounds", async () => {
+    const inbox = new Inbox({ highWaterMark: 1 << 20 });
+    const whole = inbox.receiveBatch();
+    const messages = run(0, 3);
+    inbox.pushMany(messages, 3);
+    expect(await whole).toBe(messages);
+    const bounded = inbox.receiveBatch({ maxBytes: 2 });
+    inbox.pushMany(run(3, 3), 3);
+    expect((await bounded)?.map((m) => m[0])).toEqual([3, 4]);
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([5]);
+  });
+
   it("serves waiting readers in order within their bounds and queues the rest", async () => {
     const inbox = new Inbox({ highWaterMark: 1 << 20 });
     const first = inbox.receive();

@@ -90,11 +90,11 @@ export interface FrameDecoderOptions {
   /**
    * Take the frames of each `push()` (or `written()`) as one array instead of one `onFrame` call per frame:
    * `onFrames` is called once per call that completed frames (before it returns or throws), with an array the
-   * callee owns, and `onFrame` is not called while it is set. For consumers that queue a read's frames
+   * callee owns and the sum of their lengths, and `onFrame` is not called while it is set. For consumers that queue a read's frames
    * together (framed() connections give them to their inbox in one step). Cannot be combined with
    * `lendFrames` (a lent frame is only valid during its own call). Default: none — `onFrame` per frame.
    */
-  readonly onFrames?: ((frames: Uint8Array[]) => void) | undefined;
+  readonly onFrames?: ((frames: Uint8Array[], bytes: number) => void) | undefined;
 }
 
 /** Splits a byte stream into frames. */
@@ -108,9 +108,10 @@ export class FrameDecoder {
   /** A lending decoder's assembly buffer, reused for every frame that spans chunks (see `lendFrames`). */
   #spare: Uint8Array = EMPTY;
   readonly #onFrame: (frame: Uint8Array) => void;
-  #onFrames: ((frames: Uint8Array[]) => void) | undefined;
-  /** The frames of the current call, when they are handed out together (`onFrames`). */
+  #onFrames: ((frames: Uint8Array[], bytes: number) => void) | undefined;
+  /** The frames of the current call, when they are handed out together (`onFrames`), and their bytes. */
   #collected: Uint8Array[] | undefined;
+  #collectedBytes = 0;
   #onSlack: ((bytes: number) => void) | undefined;
   #state = State.Header;
   /** Header bytes saved from the end of the previous chunk (0–3), and their value so far. */
@@ -209,15 +210,20 @@ export class FrameDecoder {
   #handOut(): void {
     const frames = this.#collected!;
     if (frames.length === 0) return;
+    const bytes = this.#collectedBytes;
     this.#collected = [];
-    this.#onFrames!(frames);
+    this.#collectedBytes = 0;
+    this.#onFrames!(frames, bytes);
   }
 
   /** Hands `frame` out: to `onFrame`, or into this call's array for `onFrames`. */
   #emit(frame: Uint8Array): void {
     const collected = this.#collected;
     if (collected === undefined) this.#onFrame(frame);
-    else collected.push(frame);
+    else {
+      collected.push(frame);
+      this.#collectedBytes += frame.byteLength;
+    }
   }
 
   #decode(chunk: Uint8Array): void {
@@ -238,17 +244,20 @@ export class FrameDecoder {
     const onFrame = this.#onFrame;
     const collected = this.#collected;
     let frames = 0;
+    let bytes = 0;
     let last = -1;
     while (end - offset >= HEADER_SIZE) {
       const length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
       const start = offset + HEADER_SIZE;
       if (length > max) {
         this.#frames = (this.#frames + frames) | 0;
+        this.#collectedBytes += bytes;
         this.#overLimit(length, chunk, start);
         return;
       }
       if (end - start < length) {
         this.#frames = (this.#frames + frames) | 0;
+        this.#collectedBytes += bytes;
         this.#slack(end - offset);
         this.#startBody(length, chunk, start);
         return;
@@ -257,10 +266,12 @@ export class FrameDecoder {
       if (collected === undefined) onFrame(frame);
       else collected.push(frame);
       frames++;
+      bytes += length;
       last = length;
       offset = start + length;
     }
     this.#frames = (this.#frames + frames) | 0;
+    this.#collectedBytes += bytes;
     if (last >= 0) {
       this.#afterLarge = last >= DIRECT_READ_MIN;
       this.#lastLength = last;

@@ -163,7 +163,7 @@ class FramedConnection extends ConnectionBase {
     });
     this.#writer = new FrameWriter(this.#writable, resolved.highWaterMark);
     const decoding = { endReasons: this.#endReasons, peerName, onSlack: (bytes: number) => (this.#slack += bytes) };
-    const frames = (received: Uint8Array[]): void => this.#received(received);
+    const frames = (received: Uint8Array[], bytes: number): void => this.#received(received, bytes);
     if (reader === undefined) {
       this.#decoder = new FrameDecoder(resolved.maxMessageSize, () => undefined, { ...decoding, onFrames: frames });
       readable.on("data", (chunk: Uint8Array) => this.#onData(chunk));
@@ -171,7 +171,7 @@ class FramedConnection extends ConnectionBase {
       this.#decoder = reader;
       reader.attach(
         {
-          frame: (frame) => this.#received([frame]),
+          frame: (frame) => this.#received([frame], frame.byteLength),
           frames,
           error: (error) => {
             this.#chargeSlack();
@@ -291,10 +291,10 @@ class FramedConnection extends ConnectionBase {
    * for a waiting `receiveBatch()`); a single frame (a round trip's read) is pushed alone. Empty frames go to
    * the signal instead, if there is one (see {@link signalFrames}).
    */
-  #received(frames: Uint8Array[]): void {
+  #received(frames: Uint8Array[], bytes: number): void {
     if (this.#onEmpty !== undefined) frames = this.#signalEmpty(frames, this.#onEmpty);
     if (frames.length === 1) this.inbox.push(frames[0]!);
-    else this.inbox.pushMany(frames);
+    else this.inbox.pushMany(frames, bytes);
   }
 
   /** Calls `onEmpty` for each empty frame of `frames`, in order; returns the others. */

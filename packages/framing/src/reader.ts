@@ -18,10 +18,10 @@ export interface OnRead {
 export interface FrameSink {
   frame(frame: Uint8Array): void;
   /**
-   * Takes the frames of one read together, as an array the sink owns; when present, it is called instead of
-   * `frame` for each of them (framed() queues a read's frames in one step).
+   * Takes the frames of one read together, as an array the sink owns, with the sum of their lengths; when
+   * present, it is called instead of `frame` for each of them (framed() queues a read's frames in one step).
    */
-  frames?(frames: Uint8Array[]): void;
+  frames?(frames: Uint8Array[], bytes: number): void;
   error(error: unknown): void;
   /** Called after each read's frames were delivered (a partial frame may be pending). */
   read?(): void;
@@ -45,10 +45,10 @@ export class FrameReader {
       throw new InvalidArgumentError(`maxMessageSize must be an integer from 0 to ${MAX_MESSAGE_SIZE_LIMIT}, got ${max}`);
     }
     this.maxMessageSize = max;
-    const deliver = (frames: Uint8Array[]): void => {
+    const deliver = (frames: Uint8Array[], bytes: number): void => {
       const sink = this.#sink;
       if (sink === undefined) this.#early.push(...frames);
-      else if (sink.frames !== undefined) sink.frames(frames);
+      else if (sink.frames !== undefined) sink.frames(frames, bytes);
       else for (const frame of frames) sink.frame(frame);
     };
     this.#decoder = new FrameDecoder(max, () => undefined, { onFrames: deliver });
@@ -68,7 +68,11 @@ export class FrameReader {
     const early = this.#early;
     this.#early = [];
     if (early.length > 0) {
-      if (sink.frames !== undefined) sink.frames(early);
+      if (sink.frames !== undefined)
+        sink.frames(
+          early,
+          early.reduce((sum, frame) => sum + frame.byteLength, 0),
+        );
       else for (const frame of early) sink.frame(frame);
     }
     if (this.#earlyError !== undefined) sink.error(this.#earlyError);

@@ -246,7 +246,10 @@ describe("FrameDecoder onFrames", () => {
   it("hands out each push()'s frames as one array, in order, across chunk boundaries", () => {
     const calls: number[][] = [];
     const decoder = new FrameDecoder(1 << 20, () => expect.unreachable("onFrame is not called"), {
-      onFrames: (frames) => calls.push(frames.map((f) => f[0]!)),
+      onFrames: (frames, bytes) => {
+        expect(bytes).toBe(frames.reduce((sum, f) => sum + f.byteLength, 0));
+        calls.push(frames.map((f) => f[0]!));
+      },
     });
     const stream = concat([
       encodeFrame(Uint8Array.of(1)),
