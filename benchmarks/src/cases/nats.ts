@@ -11,6 +11,7 @@
  * serving side; the case is the calling side. Without nats-server, the module has no groups, and the run
  * says so nowhere else: `nats-server` is in the repository's CI and in `apt-get install nats-server`.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
 import { connectService, createNatsClient, natsPublisher, natsSubscribe, serveLocalFirst, serveNats } from "@ipc/nats";
@@ -43,13 +44,31 @@ const COUNTS = "bench.fanout.counts";
 
 const dirOf = (context: CaseContext | string): string => (JSON.parse(typeof context === "string" ? context : context.arg) as { dir: string }).dir;
 
+/** The pid of the peer's nats-server. */
+let natsServerPid = -1;
+
 /** In the peer: a nats-server of its own, stopped when the peer ends (its stdin closes). */
 async function natsServer(): Promise<string> {
   const server = await startNatsServer();
+  natsServerPid = server.pid;
   process.stdin.on("end", () => void server.stop().finally(() => process.exit(0)));
   process.stdin.resume();
   return server.url;
 }
+
+/** CPU time (user + system) of process `pid` in µs, from /proc (clock ticks: 10 ms steps), or NaN where there is none. */
+function cpuOfProcess(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ: 100 on Linux x86-64. */
+const CLOCK_TICKS = 100;
 
 const connectTo = (url: string): Promise<NatsConnection> => natsConnect({ servers: url, noEcho: true });
 
@@ -70,7 +89,7 @@ async function rpcPeer(): Promise<void> {
   })();
   nc.subscribe(CPU_SUBJECT, {
     callback: (_error, m) => {
-      m.respond(new TextEncoder().encode(JSON.stringify(process.cpuUsage())));
+      m.respond(new TextEncoder().encode(JSON.stringify({ ...process.cpuUsage(), natsServer: cpuOfProcess(natsServerPid) })));
     },
   });
   await nc.flush();
@@ -170,9 +189,11 @@ const cpuHere = (): number => {
   const { user, system } = process.cpuUsage();
   return user + system;
 };
-async function cpuOfPeer(nc: NatsConnection): Promise<number> {
-  const { user, system } = JSON.parse(new TextDecoder().decode((await nc.request(CPU_SUBJECT, undefined, { timeout: CALL_TIMEOUT })).data)) as NodeJS.CpuUsage;
-  return user + system;
+/** The peer's CPU time and its nats-server's, in µs. */
+async function cpuOfPeer(nc: NatsConnection): Promise<{ peer: number; natsServer: number }> {
+  const reply = await nc.request(CPU_SUBJECT, undefined, { timeout: CALL_TIMEOUT });
+  const { user, system, natsServer } = JSON.parse(new TextDecoder().decode(reply.data)) as NodeJS.CpuUsage & { natsServer: number | null };
+  return { peer: user + system, natsServer: natsServer ?? Number.NaN };
 }
 
 /**
@@ -208,7 +229,8 @@ const natsRate =
       return {
         "calls/s": calls / seconds,
         "client CPU µs/call": (hereAfter - hereBefore) / calls,
-        "server CPU µs/call": (peerAfter - peerBefore) / calls,
+        "server CPU µs/call": (peerAfter.peer - peerBefore.peer) / calls,
+        "nats-server CPU µs/call": (peerAfter.natsServer - peerBefore.natsServer) / calls,
       };
     });
 
@@ -383,7 +405,7 @@ const groups: Group[] = [
   },
   {
     title: "NATS: RPC pipelined calls on one connection",
-    metrics: ["calls/s", "client CPU µs/call", "server CPU µs/call"],
+    metrics: ["calls/s", "client CPU µs/call", "server CPU µs/call", "nats-server CPU µs/call"],
     rows: [
       { case: "nats-rate-ours", role: "ours" },
       { case: "nats-rate-raw", role: "baseline" },
@@ -420,6 +442,7 @@ export const module: CaseModule = {
   metrics: {
     "client CPU µs/call": { unit: "µs CPU/call (client)", higherIsBetter: false },
     "server CPU µs/call": { unit: "µs CPU/call (serving process)", higherIsBetter: false },
+    "nats-server CPU µs/call": { unit: "µs CPU/call (nats-server)", higherIsBetter: false },
     "direct p50 µs": { unit: "µs p50 (direct)", higherIsBetter: false },
     "direct p99 µs": { unit: "µs p99 (direct)", higherIsBetter: false },
     "× direct p50": { unit: "× direct p50", higherIsBetter: false },
