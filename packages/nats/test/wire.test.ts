@@ -17,8 +17,20 @@ describe("a request's headers read in place (docs/wire.md §9.3)", () => {
   it.each([
     ["a timeout", [["Ipc-Timeout", "10000"]]],
     ["a window", [["Ipc-Window", "262144"]]],
-    ["both", [["Ipc-Timeout", "7"], ["Ipc-Window", "65536"]]],
-    ["names in other cases", [["ipc-timeout", "250"], ["IPC-WINDOW", "9"]]],
+    [
+      "both",
+      [
+        ["Ipc-Timeout", "7"],
+        ["Ipc-Window", "65536"],
+      ],
+    ],
+    [
+      "names in other cases",
+      [
+        ["ipc-timeout", "250"],
+        ["IPC-WINDOW", "9"],
+      ],
+    ],
   ] as const)("%s: the same head as the general read", (_name, entries) => {
     const h = withHeaders(entries);
     const fast = readRequestHeadBytes(blockOf(h));
