@@ -75,7 +75,11 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  */
 export const MESSAGE_OVERHEAD = 128;
 
-/** A bounded queue of received messages, read with `receive()` or `for await`. */
+/**
+ * A bounded queue of received messages, read with `receive()` or `for await`. Sizes are read as `length`, which
+ * is the byte length of a `Uint8Array`: on Node 20 (V8 11) the `byteLength` getter is not inlined and costs
+ * 12–17 ns a read against 1 ns (docs/benchmarks.md, "Issue 17 — stream transports").
+ */
 export class Inbox implements AsyncIterable<Uint8Array> {
   readonly #highWaterMark: number;
   readonly #lowWaterMark: number;
@@ -130,14 +134,14 @@ export class Inbox implements AsyncIterable<Uint8Array> {
    * is the memory the message keeps alive when that is more than its bytes (a view into a larger chunk);
    * it is charged that plus {@link MESSAGE_OVERHEAD} until received.
    */
-  push(message: Uint8Array, pinned = message.byteLength): void {
+  push(message: Uint8Array, pinned = message.length): void {
     if (this.#ended || this.#failed) return;
     if (this.#head === this.#queue.length) {
       // A batch handed out in this turn takes what follows in the same turn, within its bounds (a source
       // pushes every message of one read in one go), until its reader can see it (see #handOut).
       const open = this.#open;
       if (open !== undefined) {
-        const size = open.bytes + message.byteLength;
+        const size = open.bytes + message.length;
         if (open.batch.length < open.maxMessages && size <= open.maxBytes) {
           open.batch.push(message);
           open.bytes = size;
@@ -151,7 +155,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
         return;
       }
     }
-    const cost = Math.max(pinned, message.byteLength) + MESSAGE_OVERHEAD;
+    const cost = Math.max(pinned, message.length) + MESSAGE_OVERHEAD;
     if (this.#readers.length > 0) this.#scheduleServe();
     this.#queue.push(message);
     this.#costs.push(cost);
@@ -187,7 +191,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
         costs.push(0);
       }
       for (let j = i; j < count; j++) {
-        const charge = messages[j]!.byteLength + MESSAGE_OVERHEAD;
+        const charge = messages[j]!.length + MESSAGE_OVERHEAD;
         costs.push(charge);
         cost += charge;
       }
@@ -199,7 +203,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       const costs = this.#costs;
       for (let j = i; j < count; j++) {
         const message = messages[j]!;
-        const charge = message.byteLength + MESSAGE_OVERHEAD;
+        const charge = message.length + MESSAGE_OVERHEAD;
         queue.push(message);
         costs.push(charge);
         cost += charge;
@@ -218,7 +222,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     let i = from;
     for (; i < messages.length; i++) {
       const message = messages[i]!;
-      const size = bytes + message.byteLength;
+      const size = bytes + message.length;
       if (batch.length >= open.maxMessages || size > open.maxBytes) break;
       batch.push(message);
       bytes = size;
@@ -248,10 +252,10 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       end = count;
     } else {
       const limit = Math.min(count, from + bounds.maxMessages);
-      bytes = messages[from]!.byteLength;
+      bytes = messages[from]!.length;
       end = from + 1;
       for (; end < limit; end++) {
-        const size = bytes + messages[end]!.byteLength;
+        const size = bytes + messages[end]!.length;
         if (size > bounds.maxBytes) break;
         bytes = size;
       }
@@ -399,11 +403,11 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     const costs = this.#costs;
     const head = this.#head;
     const limit = Math.min(queue.length, head + bounds.maxMessages);
-    let bytes = queue[head]!.byteLength;
+    let bytes = queue[head]!.length;
     let cost = costs[head]!;
     let end = head + 1;
     for (; end < limit; end++) {
-      const size = queue[end]!.byteLength;
+      const size = queue[end]!.length;
       if (bytes + size > bounds.maxBytes) break;
       bytes += size;
       cost += costs[end]!;
@@ -464,7 +468,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       return;
     }
     const batch = [message];
-    this.#open = { batch, bytes: message.byteLength, maxMessages: bounds.maxMessages, maxBytes: bounds.maxBytes };
+    this.#open = { batch, bytes: message.length, maxMessages: bounds.maxMessages, maxBytes: bounds.maxBytes };
     queueMicrotask(this.#closeOpen);
     reader.resolve(batch as never);
   }
