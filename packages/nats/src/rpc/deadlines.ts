@@ -2,7 +2,9 @@
  * One timer for the deadlines of every call of a process, instead of a `setTimeout` per call: deadlines
  * fall into slots of {@link SLOT_MS}, and the one timer waits for the earliest slot that has a call. A
  * deadline fires at the end of its slot, never before it (at most {@link SLOT_MS} later than a timer of
- * its own would). While no call waits, no timer is armed, so an idle process can exit as before.
+ * its own would). While no call waits, the timer does not keep the process alive (it is unref'd, and left
+ * armed: calls that end as soon as they start, as unary calls answered inline do, would otherwise clear and
+ * set a timer each), so an idle process can exit as before.
  */
 
 /** The width of a slot, in ms. */
@@ -37,15 +39,16 @@ let waiting = 0;
 let timer: NodeJS.Timeout | undefined;
 /** The slot the timer is armed for. */
 let armedSlot = Number.POSITIVE_INFINITY;
+/** False while the armed timer is unref'd (no call waits). */
+let holding = false;
 
 function remove(entry: Entry): void {
   const set = slots.get(entry.slot);
   if (set === undefined || !set.delete(entry)) return;
   if (set.size === 0) slots.delete(entry.slot);
-  if (--waiting === 0 && timer !== undefined) {
-    clearTimeout(timer);
-    timer = undefined;
-    armedSlot = Number.POSITIVE_INFINITY;
+  if (--waiting === 0 && timer !== undefined && holding) {
+    timer.unref();
+    holding = false;
   }
 }
 
@@ -53,11 +56,13 @@ function arm(slot: number): void {
   if (timer !== undefined) clearTimeout(timer);
   armedSlot = slot;
   timer = setTimeout(onTimer, Math.max(0, Math.min(slot * SLOT_MS - Date.now(), MAX_TIMER)));
+  holding = true;
 }
 
 function onTimer(): void {
   timer = undefined;
   armedSlot = Number.POSITIVE_INFINITY;
+  holding = false;
   const now = Date.now();
   const due: Entry[] = [];
   let next = Number.POSITIVE_INFINITY;
@@ -97,5 +102,9 @@ export function setDeadline(deadline: number, fire: () => void): DeadlineTimer {
   set.add(entry);
   waiting++;
   if (slot < armedSlot) arm(slot);
+  else if (!holding) {
+    timer!.ref();
+    holding = true;
+  }
   return entry;
 }
