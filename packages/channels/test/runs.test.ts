@@ -105,13 +105,13 @@ describe("DataRun codec", () => {
     expect(decodeOrProtocolError(() => parseRun(two, 0, two.byteLength, []))).toBeUndefined();
   });
 
-  it("is an element of a Batch like any envelope, and a decoder that does not read runs calls it a DataRun, not data", () => {
+  it("is an element of a Batch like any envelope, and decodeSessionFrame (a side that reads no runs) calls it a dataRun, not data", () => {
     const run = encodeRun(5, 2, [Uint8Array.of(1), Uint8Array.of(2, 3)], 0, 2);
     const batch = ipc.IpcMessage.encode({ batch: { messages: [encodeData(4, Uint8Array.of(9), 0), run] } }).finish();
     const elements: number[][] = [];
     forEachInBatch(batch, (bytes, start, end) => void elements.push([...bytes.subarray(start, end)]));
     expect(elements[1]).toEqual([...run]);
-    expect(decodeSessionFrame(run)).toEqual({ kind: "other", name: "DataRun" });
+    expect(decodeSessionFrame(run)).toEqual({ kind: "other", name: "dataRun" });
   });
 });
 
@@ -134,7 +134,7 @@ describe("MuxDataRun codec", () => {
     );
   });
 
-  it("reads any bytes as not a run, a run whose payloads lie within them, or a ProtocolError; the generated decoder refuses runs", () => {
+  it("reads any bytes as not a run, a run whose payloads lie within them, or a ProtocolError; decodeMuxFrame (a side that reads no runs) refuses them", () => {
     const valid = fc.tuple(stream, fc.boolean(), payloads).map(([s, reply, list]) => encodeMuxRun(s, reply, list, 0, list.length));
     fc.assert(
       fc.property(hostile(valid), (bytes) => {
@@ -144,7 +144,7 @@ describe("MuxDataRun codec", () => {
         expect(out.length).toBeGreaterThan(0);
         expect(parsedMuxRun.stream).toBeGreaterThan(0);
         for (const payload of out) expect(payload.byteOffset + payload.byteLength).toBeLessThanOrEqual(bytes.byteLength);
-        // An older peer's decoder knows no Mux field 7: a protocol error, never data.
+        // A side that reads no runs (an older peer, or one that announced none): a protocol error, never data.
         expect(decodeOrProtocolError(() => decodeMuxFrame(bytes))).toBeUndefined();
       }),
       params(400),
@@ -227,43 +227,47 @@ describe("reliable sessions: runs only where both announced them", () => {
     [FEATURE_RUNS, FEATURE_RUNS],
     [0, FEATURE_RUNS],
   ] as const) {
-    it(`client features ${clientFeatures}, server ${serverFeatures}: runs partly acknowledged and resent after drops arrive exactly once, in order`, SLOW, async () => {
-      const raw = await memoryTransport.listen(memoryAddress("runs-resume"));
-      const listener = reliableListener(raw, announcing({ maxBufferedBytes: 32 * 1024 }, serverFeatures));
-      cleanups.push(() => listener.close());
-      const connections: FaultyConnection[] = [];
-      // Drops after a few frames: each frame holds a burst's batch of runs, so runs are cut off in flight, and a
-      // small window leaves runs partly acknowledged when the connection drops.
-      const connect = faultyConnect(() => memoryTransport.connect(raw.address), { dropAfterMessages: [2, 5], seed: 17 });
-      const session = track(
-        await reliable(
-          async () => {
-            const c = await connect();
-            connections.push(c);
-            return c;
-          },
-          announcing({ minReconnectDelay: 0, maxReconnectDelay: 5, maxBufferedBytes: 32 * 1024 }, clientFeatures),
-        ),
-      );
-      const server = track((await listener.accept({ timeout: 5000 }))!);
-      const count = 20_000;
-      const reading = (async () => {
-        let next = 0;
-        for (;;) {
-          const batch = await server.receiveBatch();
-          if (batch === undefined) return next;
-          for (const message of batch) {
-            if (checkPatterned(message) !== next) throw new Error(`message ${next} arrived as ${checkPatterned(message)}`);
-            next++;
+    it(
+      `client features ${clientFeatures}, server ${serverFeatures}: runs partly acknowledged and resent after drops arrive exactly once, in order`,
+      SLOW,
+      async () => {
+        const raw = await memoryTransport.listen(memoryAddress("runs-resume"));
+        const listener = reliableListener(raw, announcing({ maxBufferedBytes: 32 * 1024 }, serverFeatures));
+        cleanups.push(() => listener.close());
+        const connections: FaultyConnection[] = [];
+        // Drops after a few frames: each frame holds a burst's batch of runs, so runs are cut off in flight, and a
+        // small window leaves runs partly acknowledged when the connection drops.
+        const connect = faultyConnect(() => memoryTransport.connect(raw.address), { dropAfterMessages: [2, 5], seed: 17 });
+        const session = track(
+          await reliable(
+            async () => {
+              const c = await connect();
+              connections.push(c);
+              return c;
+            },
+            announcing({ minReconnectDelay: 0, maxReconnectDelay: 5, maxBufferedBytes: 32 * 1024 }, clientFeatures),
+          ),
+        );
+        const server = track((await listener.accept({ timeout: 5000 }))!);
+        const count = 20_000;
+        const reading = (async () => {
+          let next = 0;
+          for (;;) {
+            const batch = await server.receiveBatch();
+            if (batch === undefined) return next;
+            for (const message of batch) {
+              if (checkPatterned(message) !== next) throw new Error(`message ${next} arrived as ${checkPatterned(message)}`);
+              next++;
+            }
           }
-        }
-      })();
-      for (let first = 0; first < count; first += 250) await session.sendBatch(numbered(first, 250, 8 + (first % 100)));
-      await session.close({ timeout: 60_000 });
-      expect(await reading).toBe(count);
-      expect(session.stats.replayed).toBeGreaterThan(0);
-      expect(connections.filter((c) => c.faults.dropped !== undefined).length).toBeGreaterThan(5);
-    });
+        })();
+        for (let first = 0; first < count; first += 250) await session.sendBatch(numbered(first, 250, 8 + (first % 100)));
+        await session.close({ timeout: 60_000 });
+        expect(await reading).toBe(count);
+        expect(session.stats.replayed).toBeGreaterThan(0);
+        expect(connections.filter((c) => c.faults.dropped !== undefined).length).toBeGreaterThan(5);
+      },
+    );
   }
 });
 

@@ -339,7 +339,11 @@ function decodeOther(bytes: Uint8Array): MuxFrame {
       return { kind: "credit", stream: m.credit!.stream ?? 0, reply: m.credit!.reply ?? false, credit: m.credit!.credit ?? 0 };
     case "end":
       return { kind: "end", stream: m.end!.stream ?? 0, reply: m.end!.reply ?? false };
-    default:
+    case "reset":
       return { kind: "reset", stream: m.reset!.stream ?? 0, reply: m.reset!.reply ?? false, message: m.reset!.message ?? "" };
+    default:
+      // A MuxDataRun that parseMuxRun did not take: this side reads no runs, or the run came in a layout @ipc does
+      // not read in place (other fields of the Mux envelope around it).
+      throw new ProtocolError(`received a mux ${m.frame} frame, which this side does not read (docs/wire.md §8.3)`);
   }
 }

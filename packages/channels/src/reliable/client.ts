@@ -31,7 +31,11 @@ export async function reliable(connect: Connect, options?: ReliableOptions): Pro
   const connection = await race("connect", connect({ signal: controller.signal }), next(), () => controller.abort(abortError(controller.signal, "connect")));
   let session: Session | undefined;
   try {
-    const welcome = await clientHandshake(connection, { session: EMPTY, received: 0, ack: 0, window: resolved.maxBufferedBytes, features: resolved.features }, limit(next(), resolved));
+    const welcome = await clientHandshake(
+      connection,
+      { session: EMPTY, received: 0, ack: 0, window: resolved.maxBufferedBytes, features: resolved.features },
+      limit(next(), resolved),
+    );
     // Nothing was sent yet in a new session: the Welcome holds and acknowledges nothing.
     const impossible = impossiblePosition(welcome, 0, 0);
     if (impossible !== undefined) throw new SessionProtocolError(`the server's Welcome ${impossible}`);

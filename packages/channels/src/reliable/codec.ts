@@ -155,7 +155,6 @@ function handshakeFeatures(bytes: Uint8Array, tag: number): number {
   return features;
 }
 
-
 export function encodeSessionEnd(last: number): Uint8Array {
   return ipc.IpcMessage.encode({ sessionEnd: { last } }).finish();
 }
@@ -192,7 +191,16 @@ export function runInner(first: number, ack: number, payloads: number): number {
  * Writes the envelope `DataRun { first, ack, payloads: messages[from..to) }` at `offset`, in the layout
  * @ipc writes (first, ack, then the payloads: docs/wire.md §8.2.3); `inner` is its {@link runInner}.
  */
-export function writeRun(bytes: Uint8Array, offset: number, first: number, ack: number, messages: readonly Uint8Array[], from: number, to: number, inner: number): void {
+export function writeRun(
+  bytes: Uint8Array,
+  offset: number,
+  first: number,
+  ack: number,
+  messages: readonly Uint8Array[],
+  from: number,
+  to: number,
+  inner: number,
+): void {
   bytes[offset++] = RUN_TAG;
   offset = writeVarint(bytes, offset, inner);
   bytes[offset++] = 0x08;
@@ -344,8 +352,6 @@ function decodeFast(bytes: Uint8Array): SessionFrame | undefined {
 }
 
 function decodeSlow(bytes: Uint8Array): SessionFrame {
-  // Not in the generated code's schema (its decoder would call it an empty envelope).
-  if (bytes[0] === RUN_TAG) return { kind: "other", name: "DataRun" };
   let message: ipc.IpcMessage;
   try {
     message = ipc.IpcMessage.decode(bytes);

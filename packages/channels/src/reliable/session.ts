@@ -182,7 +182,6 @@ export class Session extends ConnectionBase implements ReliableSession {
   /** This side announced that it reads DataRun (a run is a protocol error otherwise). */
   readonly #readsRuns: boolean;
 
-
   constructor(sessionId: Uint8Array, options: ResolvedSessionOptions, first: Connection, link: SessionLink) {
     super();
     this.sessionId = sessionId;
@@ -229,7 +228,13 @@ export class Session extends ConnectionBase implements ReliableSession {
 
   /** This end's position, for a Hello or Welcome on a new connection. */
   position(): Omit<Handshake, "version"> {
-    return { session: this.sessionId, received: this.#received, ack: this.#acknowledgeable, window: this.#options.maxBufferedBytes, features: this.#options.features };
+    return {
+      session: this.sessionId,
+      received: this.#received,
+      ack: this.#acknowledgeable,
+      window: this.#options.maxBufferedBytes,
+      features: this.#options.features,
+    };
   }
 
   /** What this end acknowledges: what its application took; once the peer ended, everything received. */
@@ -621,7 +626,10 @@ export class Session extends ConnectionBase implements ReliableSession {
     for (let i = 0; i < messages.length; i++) cost += messages[i]!.byteLength;
     cost += messages.length * MESSAGE_OVERHEAD;
     const replay = this.#replay;
-    if (replay.length + messages.length <= this.#options.maxBufferedMessages && replay.cost + cost <= Math.min(this.#options.maxBufferedBytes, this.#peerWindow)) {
+    if (
+      replay.length + messages.length <= this.#options.maxBufferedMessages &&
+      replay.cost + cost <= Math.min(this.#options.maxBufferedBytes, this.#peerWindow)
+    ) {
       return cost;
     }
     return replay.length === 0 ? PART : NO_ROOM;

@@ -48,8 +48,11 @@ function reference(bytes: Uint8Array): Unreplied | "error" {
       return { kind: "credit", stream: f.credit!.stream ?? 0, credit: f.credit!.credit ?? 0 };
     case "end":
       return { kind: "end", stream: f.end!.stream ?? 0 };
-    default:
+    case "reset":
       return { kind: "reset", stream: f.reset!.stream ?? 0, message: f.reset!.message ?? "" };
+    default:
+      // A MuxDataRun: read in place by parseMuxRun where this side reads runs, never by decodeMuxFrame.
+      return "error";
   }
 }
 

@@ -52,7 +52,14 @@ function reference(bytes: Uint8Array): SessionFrame | "error" {
     return numbers.at(-1)!;
   };
   let frame: SessionFrame;
-  const hs = (h: ipc.IHello) => ({ version: h.version ?? 0, session: h.session ?? EMPTY, received: n(h.received), ack: n(h.ack), window: n(h.window), features: 0 });
+  const hs = (h: ipc.IHello) => ({
+    version: h.version ?? 0,
+    session: h.session ?? EMPTY,
+    received: n(h.received),
+    ack: n(h.ack),
+    window: n(h.window),
+    features: 0,
+  });
   switch (m.kind) {
     case "data":
       frame = { kind: "data", id: n(m.data!.id), payload: m.data!.payload ?? EMPTY, ack: n(m.data!.ack) };
@@ -92,7 +99,9 @@ function withoutFeatures(frame: SessionFrame | undefined): unknown {
 const sessionMessage = fc.oneof(
   fc.tuple(safeInteger, bytes, safeInteger).map(([id, payload, ack]) => encodeData(id, payload, ack)),
   safeInteger.map(encodeAck),
-  fc.record({ session: bytes, received: safeInteger, ack: safeInteger, window: safeInteger, features: fc.nat({ max: 127 }) }).chain((h) => fc.constantFrom(encodeHello(h), encodeWelcome(h))),
+  fc
+    .record({ session: bytes, received: safeInteger, ack: safeInteger, window: safeInteger, features: fc.nat({ max: 127 }) })
+    .chain((h) => fc.constantFrom(encodeHello(h), encodeWelcome(h))),
   safeInteger.map(encodeSessionEnd),
   fc.tuple(fc.integer({ min: 0, max: 4 }), fc.string({ maxLength: 20 })).map(([reason, message]) => encodeGoodbye(reason, message)),
   anyEnvelope,
