@@ -249,7 +249,10 @@ export function parseRun(bytes: Uint8Array, start: number, end: number, payloads
   while (cursor.offset < end) {
     const key = bytes[cursor.offset++];
     if (key === 0x12) {
-      const length = readVarint(bytes, cursor, end);
+      // A length under 128 is one byte (every payload of a small-message run): read it here, the rest in readVarint.
+      const byte = cursor.offset < end ? bytes[cursor.offset]! : 0x80;
+      const length = byte < 0x80 ? byte : readVarint(bytes, cursor, end);
+      if (byte < 0x80) cursor.offset++;
       if (length < 0 || length > end - cursor.offset) throw badRun(end - start, "a payload runs past its end");
       payloads.push(new Uint8Array(bytes.buffer, bytes.byteOffset + cursor.offset, length));
       payloadBytes += length;
