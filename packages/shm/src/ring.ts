@@ -562,13 +562,23 @@ export class MessageRing implements Disposable, AsyncDisposable {
    * producer finished and everything was read. Never waits.
    */
   tryRead(): Uint8Array | undefined | null {
-    const view = this.readView();
-    if (view === undefined || view === null) return view;
-    if (this.#released === -1) {
-      this.release(); // a chunked message, assembled into a copy already: wake the producer if it waits
-      return view;
+    if (this.#pendingReads > 0) throw new InvalidArgumentError("a read() is waiting on this ring: one reader at a time");
+    this.#checkMapped();
+    if (this.#released !== -1) throw new InvalidArgumentError("release() the previous view before reading again");
+    if (this.#parts.length > 0) return undefined; // a chunked message half taken by read(): only read() goes on
+    const flags = this.#nextFlags();
+    if (flags === -1) return undefined;
+    if (flags & END) return null;
+    if (flags & MORE) {
+      const message = this.#assemble();
+      if (message !== undefined) this.release(); // assembled into a copy already: wake the producer if it waits
+      return message;
     }
-    const copy = view.slice();
+    // One record: copied straight out of the ring (no view made first), then its space freed.
+    const index = this.#tail & this.#mask;
+    const length = this.#length;
+    const copy = this.#bytes.slice(index + 8, index + 8 + length);
+    this.#tail = (this.#tail + 8 + align8(length)) >>> 0;
     this.release();
     return copy;
   }
