@@ -76,8 +76,8 @@ const OPEN_FEATURES_KEY = 0x20;
 const ACCEPT_FEATURES_KEY = 0x18;
 
 /**
- * MuxOpen and MuxAccept, with `features` written by hand after what the generated code writes (it is not in its
- * schema), and only when not 0: then the frame is byte for byte what peers from before the features sent.
+ * MuxOpen and MuxAccept, with `features` (their last field) written by hand after what the generated code writes,
+ * and only when not 0 (as proto3 does): then the frame is byte for byte what peers from before the features sent.
  */
 function encodeStart(frame: Extract<MuxFrame, { kind: "open" | "accept" }>): Uint8Array {
   const open = frame.kind === "open";

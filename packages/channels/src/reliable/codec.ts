@@ -107,9 +107,9 @@ export function encodeWelcome(welcome: Omit<Handshake, "version">): Uint8Array {
 }
 
 /**
- * Hello and Welcome have the same fields. `features` is written by hand after what the generated code writes
- * (field 6 is not in its schema), and only when not 0: a handshake without features is byte for byte what
- * peers from before the features sent and expect.
+ * Hello and Welcome have the same fields. `features` (field 6) is written by hand after what the generated code
+ * writes, where it would write it, and only when not 0 (as proto3 does): a handshake without features is byte
+ * for byte what peers from before the features sent and expect.
  */
 function encodeHandshake(tag: number, h: Omit<Handshake, "version">): Uint8Array {
   const inner = ipc.Hello.encode(handshakeFields(h)).finish();
