@@ -125,7 +125,8 @@ export async function serveBatches(connection: BatchEndpoint): Promise<void> {
     const batch = await connection.receiveBatch();
     if (batch === undefined) return;
     for (const message of batch) {
-      if (message.length > 0) count++; // `length`: see serveMessages
+      // `length`: see serveMessages.
+      if (message.length > 0) count++;
       else {
         await connection.send(encodeCount(count));
         count = 0;
