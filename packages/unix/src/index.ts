@@ -26,8 +26,6 @@ import type { UnixConnectOptions, UnixListenOptions } from "./options.js";
 export { connect } from "./connect.js";
 export { listen } from "./listener.js";
 export { InsecureDirectoryError } from "./errors.js";
-/** A unix connection is a framed() one: its empty frames can be a signal (the shm transport's doorbell). */
-export { signalFrames } from "@ipc/framing";
 export type { UnixConnectOptions, UnixListenOptions } from "./options.js";
 export type { UnixTarget } from "./target.js";
 export type { Connection, Listener, Peer } from "@ipc/core";

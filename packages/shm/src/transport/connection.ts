@@ -17,7 +17,7 @@ import {
   type SendOptions,
 } from "@ipc/core";
 import { ConnectionBase, checkedBatchBounds } from "@ipc/core/transport";
-import { signalFrames } from "@ipc/unix";
+import { signalFrames } from "@ipc/framing";
 import { ViewHeldError } from "../errors.js";
 import { MessageRing, ringSize } from "../ring.js";
 import type { SharedMemory } from "../segment.js";

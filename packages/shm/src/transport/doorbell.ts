@@ -1,8 +1,8 @@
 /**
  * The transport's doorbell: a ring's asleep flag is in shared memory; the waker sends an empty message on
  * the rendezvous connection (docs/wire.md §5.6), which the sleeper's event loop receives. Where the
- * connection allows (@ipc/unix's `signalFrames`), the bell is written to the socket at once and rung from
- * the socket's read, past the message layers. It also ends every wait when the connection ends, so a side
+ * connection allows (@ipc/framing's `signalFrames`: the rendezvous socket is a framed() connection), the bell
+ * is written to the socket at once and rung from the socket's read, past the message layers. It also ends every wait when the connection ends, so a side
  * sleeping on a dead peer wakes up to find out.
  */
 import type { Doorbell } from "../ring.js";
