@@ -1,8 +1,10 @@
+import diagnosticsChannel from "node:diagnostics_channel";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IPC_CHANNELS } from "@ipc/core";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FrameDecoder, FrameReader, encodeFrame, framed } from "../src/index.js";
@@ -188,12 +190,22 @@ describe("FrameReader on a real socket", () => {
   it("stops reading when the receiver falls behind, and goes on when it catches up", async () => {
     const path = join(dir, "p.sock");
     let written = 0;
+    /** True while the writer waits for 'drain': this side's reading holds it back. */
+    let held = false;
+    let onHeld: (() => void) | undefined;
     const server = net.createServer((socket) => {
       const frame = encodeFrame(new Uint8Array(32 * 1024));
       const pump = (): void => {
         while (written < 400) {
           written++;
-          if (!socket.write(frame)) return void socket.once("drain", pump);
+          if (!socket.write(frame)) {
+            held = true;
+            onHeld?.();
+            return void socket.once("drain", () => {
+              held = false;
+              pump();
+            });
+          }
         }
         socket.end();
       };
@@ -201,13 +213,32 @@ describe("FrameReader on a real socket", () => {
     });
     server.listen(path);
     await once(server, "listening");
+    // Read nothing: the connection's inbox fills and it stops reading (`ipc:backpressure` "on", which names
+    // connections made while someone subscribes), ...
+    let connection: ReturnType<typeof framed> | undefined;
+    const full = new Promise<void>((resolve) => {
+      const onMessage = (message: unknown): void => {
+        const { connection: from, state } = message as { connection: unknown; state: string };
+        if (from !== connection || state !== "on") return;
+        diagnosticsChannel.unsubscribe(IPC_CHANNELS.backpressure, onMessage);
+        resolve();
+      };
+      diagnosticsChannel.subscribe(IPC_CHANNELS.backpressure, onMessage);
+    });
     const reader = new FrameReader();
     const socket = net.connect({ path, allowHalfOpen: true, onread: reader.onread });
-    const connection = framed(socket, { reader, highWaterMark: 64 * 1024 });
-    // Read nothing until the writer makes no more progress: it is held back by this side's pause.
-    for (let last = -1; last !== written; ) {
-      last = written;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    connection = framed(socket, { reader, highWaterMark: 64 * 1024 });
+    await full;
+    // ... then the writer fills the socket's buffers and stops: it waits for 'drain' and writes nothing more over
+    // turns of the event loop (a reader that still read would let it go on, to all 400 frames).
+    for (;;) {
+      if (!held) {
+        if (written >= 400) break;
+        await new Promise<void>((resolve) => (onHeld = resolve));
+      }
+      const before = written;
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+      if (held && written === before) break;
     }
     // 400 frames are 13 MB; what got through is this side's 64 KiB plus the socket buffers.
     expect(written * 32 * 1024).toBeLessThan(4 * 1024 * 1024);
