@@ -4,13 +4,7 @@
  * mapping — no system call per message. docs/wire.md specifies every byte, so a C program can produce into or
  * consume from it.
  *
- * Layout (offsets from the ring's start, little-endian u32 words, each group on its own cache line):
- *   0    capacity (bytes of data, a power of two)       4   version (1)
- *   64   head: bytes written, mod 2^32 (producer)        68  producer finished (1)   72  producer pid
- *   128  tail: bytes read, mod 2^32 (consumer)          132  consumer finished (1)  136  consumer pid
- *   192  consumer asleep (1) — set by the consumer, cleared by whoever wakes it
- *   256  producer asleep (1) — set by the producer, cleared by whoever wakes it
- *   320  data: `capacity` bytes
+ * The control words before the data: ring-layout.ts. After them, `capacity` bytes of records:
  * A record starts 8-aligned: u32 payload length, u32 flags (1 = padding to the end of the data, skip it;
  * 2 = a chunk, more of the message follows; 4 = the producer finished), the payload, zero padding to 8.
  * A record (header included) is at most capacity/2 bytes; longer messages are chunked. The head moves
@@ -20,75 +14,46 @@
  * the header at open, each head or tail the peer publishes, each record's length and flags — is checked
  * against what the protocol allows, and a violation fails this ring with a ProtocolError for good.
  */
-import { ClosedError, InvalidArgumentError, MessageTooLargeError, ProtocolError, TimeoutError, abortError, checkTimeout, type WaitOptions } from "@ipc/core";
+import { ClosedError, InvalidArgumentError, MessageTooLargeError, ProtocolError, TimeoutError, abortError, checkTimeout } from "@ipc/core";
 import { NotFoundError, PeerDiedError } from "./errors.js";
 import { HEADER_VERSION, SegmentKind } from "./header.js";
 import { alive } from "./liveness.js";
 import * as native from "./native.js";
+import {
+  CAPACITY,
+  CONSUMER_ASLEEP,
+  CONSUMER_DONE,
+  CONSUMER_PID,
+  HEAD,
+  PRODUCER_ASLEEP,
+  PRODUCER_DONE,
+  PRODUCER_PID,
+  RING_HEADER,
+  RING_VERSION,
+  TAIL,
+  VERSION,
+  checkHeader,
+  isCapacity,
+  ringSize,
+} from "./ring-layout.js";
+import {
+  FutexDoorbell,
+  MISSES_BEFORE_BACKOFF,
+  PROBE_ODDS,
+  PROBE_STRETCH,
+  type Doorbell,
+  type RingWaitOptions,
+  untilAborted,
+  whileQueued,
+} from "./ring-wait.js";
 import { SharedMemory } from "./segment.js";
 
-/** Bytes before the data. */
-export const RING_HEADER = 320;
-const CAPACITY = 0;
-const VERSION = 1;
-const HEAD = 16;
-const PRODUCER_DONE = 17;
-const PRODUCER_PID = 18;
-const TAIL = 32;
-const CONSUMER_DONE = 33;
-const CONSUMER_PID = 34;
-const CONSUMER_ASLEEP = 48;
-const PRODUCER_ASLEEP = 64;
-/** See MessageRing#adaptiveSpin. */
-const MISSES_BEFORE_BACKOFF = 4;
-const PROBE_ODDS = 16;
-/**
- * A probe spins this many times longer than a plain spin: long enough to outlast a sleeping peer's
- * wake-up through the doorbell (tens of µs), or a probe could never find the peer fast again — each side
- * would answer only after the other's short spin had ended, and both would stay asleep for good.
- */
-const PROBE_STRETCH = 8;
+export { RING_HEADER, ringSize } from "./ring-layout.js";
+export { FutexDoorbell, type Doorbell, type RingWaitOptions } from "./ring-wait.js";
+
 const PAD = 1;
 const MORE = 2;
 const END = 4;
-/** The ring layout's version (word 1). */
-const RING_VERSION = 1;
-const MIN_CAPACITY = 64;
-const MAX_CAPACITY = 2 ** 30;
-
-const isCapacity = (capacity: number): boolean =>
-  Number.isInteger(capacity) && capacity >= MIN_CAPACITY && capacity <= MAX_CAPACITY && (capacity & (capacity - 1)) === 0;
-
-/** How a waiting side sleeps and is woken; the flag it sleeps on is a word of the ring (see above). */
-export interface Doorbell {
-  /** Wakes the side asleep on the word at `index` (an Int32Array index into the ring's control words). */
-  ring(words: Int32Array, index: number): void;
-  /** Sleeps while `words[index]` is 1, at most `timeoutMs`; may return early (the caller re-checks). */
-  wait(words: Int32Array, index: number, timeoutMs: number): Promise<void>;
-  /** The same, blocking the thread (for readSync). */
-  waitSync(words: Int32Array, index: number, timeoutMs: number): void;
-  /**
-   * Called before a waiting side spins: a doorbell whose bells leave later in the turn (a batched socket
-   * write) returns a promise that settles once they are out, so a bell for the other side is not held
-   * back by this side's spinning.
-   */
-  beforeSpin?(): Promise<void> | undefined;
-}
-
-/** Options of the waiting reads and writes. */
-export interface RingWaitOptions extends WaitOptions {
-  /**
-   * Microseconds to spin (burning this core, event loop blocked) before sleeping. Default: the ring's
-   * `spin` while spinning pays off; after 4 spins in a row that ended in sleep anyway, none, except on a
-   * random 1 in 16 waits (so a busy machine or an idle peer costs no CPU, and fast peers find each other).
-   */
-  readonly spin?: number | undefined;
-}
-
-/** Bytes a ring with `capacity` bytes of data takes. */
-export function ringSize(capacity: number): number {
-  return RING_HEADER + capacity;
-}
 
 const align8 = (n: number): number => (n + 7) & ~7;
 const RESOLVED = Promise.resolve();
@@ -1225,62 +1190,6 @@ export class MessageRing implements Disposable, AsyncDisposable {
   }
 }
 
-/** The doorbell of standalone rings: the asleep flag is itself the futex word. */
-export class FutexDoorbell implements Doorbell {
-  readonly #base: bigint;
-
-  /** `base`: the address of the ring's first control word. */
-  constructor(base: bigint) {
-    this.#base = base;
-  }
-
-  ring(_words: Int32Array, index: number): void {
-    native.futexWake(this.#base + BigInt(index * 4), 1);
-  }
-
-  async wait(_words: Int32Array, index: number, timeoutMs: number): Promise<void> {
-    await native.futexWait(this.#base + BigInt(index * 4), 1, timeoutMs);
-  }
-
-  waitSync(_words: Int32Array, index: number, timeoutMs: number): void {
-    native.futexWaitSync(this.#base + BigInt(index * 4), 1, timeoutMs);
-  }
-}
-
-/**
- * While a write waits behind earlier ones: calls `cancel` once `options`' signal aborts or its deadline
- * `end` passes. Returns what stops watching (called when its turn comes).
- */
-function whileQueued(options: RingWaitOptions | undefined, end: number, cancel: (error: Error) => void): (() => void) | undefined {
-  const signal = options?.signal;
-  if (signal === undefined && end === Infinity) return undefined;
-  const onAbort = (): void => cancel(abortError(signal!, "ring write"));
-  signal?.addEventListener("abort", onAbort);
-  const timer =
-    end === Infinity
-      ? undefined
-      : setTimeout(
-          () => cancel(new TimeoutError(`ring write timed out after ${options!.timeout} ms`, options!.timeout!)),
-          Math.max(0, end - performance.now()),
-        );
-  return () => {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
-  };
-}
-
-/** `wait`, ended early by an abort of `signal` (a sleeping wait notices its signal at once, not a slice later). */
-function untilAborted(wait: Promise<void>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    signal.addEventListener("abort", done);
-    void wait.then(done, done);
-  });
-}
-
 function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
   const message = new Uint8Array(total);
   let at = 0;
@@ -1289,37 +1198,4 @@ function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
     at += part.byteLength;
   }
   return message;
-}
-
-/**
- * Checks a ring's header words (docs/wire.md §5.5) and returns its capacity: the version is 1, the capacity
- * a power of two from 64 to 2^30 that fits the buffer (and equals `expected` when the caller knows it), the
- * finished and asleep words 0 or 1, and a recorded pid positive. `ProtocolError` otherwise.
- */
-function checkHeader(words: Int32Array, byteOffset: number, bufferLength: number, expected: number | undefined): number {
-  const bad = (what: string): never => {
-    throw new ProtocolError(`not a valid message ring: ${what}`);
-  };
-  const version = Atomics.load(words, VERSION) >>> 0;
-  if (version !== RING_VERSION) bad(`version ${version} (this side speaks version ${RING_VERSION})`);
-  const capacity = Atomics.load(words, CAPACITY) >>> 0;
-  if (!isCapacity(capacity)) bad(`capacity ${capacity} is not a power of two from ${MIN_CAPACITY} to 2^30`);
-  if (byteOffset + ringSize(capacity) > bufferLength) bad(`capacity ${capacity} does not fit the ${bufferLength - byteOffset} bytes of its segment`);
-  if (expected !== undefined && capacity !== expected) bad(`capacity ${capacity}, where ${expected} was agreed`);
-  for (const [index, name] of [
-    [PRODUCER_DONE, "producer-finished"],
-    [CONSUMER_DONE, "consumer-finished"],
-    [CONSUMER_ASLEEP, "consumer-asleep"],
-    [PRODUCER_ASLEEP, "producer-asleep"],
-  ] as const) {
-    const value = Atomics.load(words, index);
-    if (value !== 0 && value !== 1) bad(`the ${name} word is ${value} (0 or 1)`);
-  }
-  for (const [index, name] of [
-    [PRODUCER_PID, "producer"],
-    [CONSUMER_PID, "consumer"],
-  ] as const) {
-    if (Atomics.load(words, index) < 0) bad(`the ${name}'s pid is ${Atomics.load(words, index)}`);
-  }
-  return capacity;
 }
