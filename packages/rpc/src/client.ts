@@ -28,6 +28,8 @@ class RpcClient implements CallHost, ClientHandle {
   readonly writer = new EnvelopeWriter();
   readonly #service: Service<Methods>;
   readonly #calls = new Map<CallId, ClientCall>();
+  /** Calls in {@link #calls} that are not unary (their messages may come many at a time). */
+  #streaming = 0;
   #nextId = 1;
   #state = State.Open;
   /** Why new calls fail once the client is no longer open. */
@@ -54,10 +56,13 @@ class RpcClient implements CallHost, ClientHandle {
     }
     const id = this.#nextId++;
     this.#calls.set(id, call);
+    if (call.method.kind !== "unary") this.#streaming++;
     return id;
   }
 
   unregister(id: CallId): void {
+    const call = this.#calls.get(id);
+    if (call !== undefined && call.method.kind !== "unary") this.#streaming--;
     this.#calls.delete(id);
     if (this.#calls.size === 0 && this.#idle !== undefined) {
       this.#idle.resolve();
@@ -178,8 +183,18 @@ class RpcClient implements CallHost, ClientHandle {
     let failure: RpcError;
     try {
       const turns = new EventLoopTurns(READ_TURN);
-      // The batch path: everything received with one call (a server stream's messages come many at a time).
       for (;;) {
+        // A lone unary call waits for its one reply with receive(): a round trip over @ipc/unix measured 5 %
+        // (unpinned) to 20 % (split-core) slower reading with receiveBatch() (docs/benchmarks.md, "Issue 17 —
+        // RPC"). With more in flight, or a stream, the batch path: everything received with one call.
+        if (this.#streaming === 0 && this.#calls.size <= 1) {
+          const frame = await this.connection.receive();
+          if (frame === undefined) break;
+          this.#dispatch(frame);
+          const turn = turns.next();
+          if (turn !== undefined) await turn;
+          continue;
+        }
         const frames = await this.connection.receiveBatch();
         if (frames === undefined) break;
         for (const frame of frames) {
@@ -225,6 +240,7 @@ class RpcClient implements CallHost, ClientHandle {
     this.#state = State.Closed;
     for (const call of [...this.#calls.values()]) call.abandon(error);
     this.#calls.clear();
+    this.#streaming = 0;
     this.#idle?.resolve();
     this.#idle = undefined;
   }

@@ -193,6 +193,17 @@ export class ServerConnection implements CallOwner {
       for (;;) {
         let paused = this.#backlogDrained();
         if (paused !== undefined) await paused;
+        // With no call open, the next request is read with receive(): a unary round trip over @ipc/unix measured
+        // 5 % (unpinned) to 20 % (split-core) slower reading with receiveBatch() (docs/benchmarks.md, "Issue 17 —
+        // RPC"). With calls open (pipelined requests, a client stream), the batch path.
+        if (this.#calls.size === 0) {
+          const frame = await this.connection.receive();
+          if (frame === undefined) break;
+          this.#dispatch(frame);
+          const turn = turns.next();
+          if (turn !== undefined) await turn;
+          continue;
+        }
         const frames = await this.connection.receiveBatch();
         if (frames === undefined) break;
         for (const frame of frames) {
