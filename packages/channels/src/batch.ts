@@ -181,6 +181,27 @@ export class Batcher {
   }
 }
 
+/** What {@link runSpan} found: the run's end (exclusive) and its payload fields' bytes; read it at once. */
+export const span = { end: 0, payloads: 0 };
+
+/**
+ * The longest run of `messages[from..to)` whose payload fields (key, length, bytes: docs/wire.md §8.1's
+ * `DataRun`/`MuxDataRun` field 2/3) fit in `room` bytes, into {@link span}. Sizes are read as `length`
+ * (the `byteLength` getter is not inlined on Node 20).
+ */
+export function runSpan(messages: readonly Uint8Array[], from: number, to: number, room: number): void {
+  let end = from;
+  let payloads = 0;
+  for (; end < to; end++) {
+    const n = messages[end]!.length;
+    const field = 1 + varintLength(n) + n;
+    if (payloads + field > room) break;
+    payloads += field;
+  }
+  span.end = end;
+  span.payloads = payloads;
+}
+
 /**
  * Sends `messages` (what a {@link Batcher} hands out) on `connection`: one alone with `send()`, more with
  * `sendBatch()` — one call, split only where the batch bound (`maxMessageSize` + 128 per message) requires.

@@ -17,7 +17,7 @@ import {
   type WaitOptions,
 } from "@ipc/core";
 import { AcceptQueue, Deferred, noop, settledOf } from "@ipc/core/transport";
-import { Batcher, forEachInBatch, sendAll } from "../batch.js";
+import { Batcher, forEachInBatch, runSpan, sendAll, span } from "../batch.js";
 import {
   decodeMuxFrame,
   encodeMuxData,
@@ -35,7 +35,6 @@ import {
 } from "./codec.js";
 import { StreamRefusedError } from "./errors.js";
 import { FEATURE_RUNS } from "../features.js";
-import { varintLength } from "../reliable/varint.js";
 import { resolveMuxOptions, type MuxOptions, type ResolvedMuxOptions } from "./options.js";
 import { Stream, type MuxStream, type StreamHost } from "./stream.js";
 
@@ -201,14 +200,8 @@ class Multiplexer implements Mux, StreamHost {
     const most = batch.elementLimit;
     const fixed = muxRunLength(stream, reply, 0) + 4; // room for the lengths' varints to grow
     for (let i = from; i < to; ) {
-      let end = i;
-      let payloads = 0;
-      for (; end < to; end++) {
-        const n = messages[end]!.byteLength;
-        const field = 1 + varintLength(n) + n;
-        if (fixed + payloads + field > most) break;
-        payloads += field;
-      }
+      runSpan(messages, i, to, most - fixed);
+      const { end, payloads } = span;
       if (end - i < 2) {
         // One message (or one too large for a run in a batch): a plain data frame.
         this.writeData(stream, reply, messages[i]!);

@@ -17,7 +17,7 @@ import {
 } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 import { ConnectionBase, Inbox, noop, queueSend, queueSendBatch, removeItem, type PendingSend } from "@ipc/core/transport";
-import { Batcher, forEachInBatch, sendAll } from "../batch.js";
+import { Batcher, forEachInBatch, runSpan, sendAll, span } from "../batch.js";
 import {
   dataInner,
   decodeSessionFrame,
@@ -761,14 +761,8 @@ export class Session extends ConnectionBase implements ReliableSession {
     const most = batch.elementLimit - 24;
     let id = first;
     for (let i = from; i < to; ) {
-      let end = i;
-      let payloads = 0;
-      for (; end < to; end++) {
-        const n = messages[end]!.byteLength;
-        const field = 1 + varintLength(n) + n;
-        if (payloads + field > most) break;
-        payloads += field;
-      }
+      runSpan(messages, i, to, most);
+      const { end, payloads } = span;
       if (end - i < 2) {
         // One message (or one too large for a run in a batch): a plain Data.
         this.#writeData(id, messages[i]!, i === from ? ack : 0);
