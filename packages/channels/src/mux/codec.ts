@@ -164,7 +164,7 @@ export function writeMuxRun(
   }
   for (let i = from; i < to; i++) {
     const payload = messages[i]!;
-    const n = payload.byteLength;
+    const n = payload.length;
     bytes[offset++] = 0x1a;
     if (n < 0x80) bytes[offset++] = n;
     else offset = writeVarint(bytes, offset, n);
@@ -176,7 +176,7 @@ export function writeMuxRun(
 /** Encodes a run in one allocation. */
 export function encodeMuxRun(stream: number, reply: boolean, messages: readonly Uint8Array[], from: number, to: number): Uint8Array {
   let payloads = 0;
-  for (let i = from; i < to; i++) payloads += 1 + varintLength(messages[i]!.byteLength) + messages[i]!.byteLength;
+  for (let i = from; i < to; i++) payloads += 1 + varintLength(messages[i]!.length) + messages[i]!.length;
   const bytes = new Uint8Array(muxRunLength(stream, reply, payloads));
   writeMuxRun(bytes, 0, stream, reply, messages, from, to, payloads);
   return bytes;

@@ -220,7 +220,7 @@ export class Stream extends ConnectionBase implements MuxStream {
     if (credit <= 0) return WAIT;
     const count = messages.length;
     let before = 0;
-    for (let i = 0; i < count - 1; i++) before += messages[i]!.byteLength;
+    for (let i = 0; i < count - 1; i++) before += messages[i]!.length;
     before += (count - 1) * MESSAGE_COST;
     if (credit > before) return before + cost(messages[count - 1]!);
     return before * 2 > this.#sendWindow ? PART : WAIT;

@@ -176,7 +176,7 @@ export const RUN_TAG = 0x72;
 export function runPayloadsLength(messages: readonly Uint8Array[], from: number, to: number): number {
   let length = 0;
   for (let i = from; i < to; i++) {
-    const n = messages[i]!.byteLength;
+    const n = messages[i]!.length;
     length += 1 + (n < 0x80 ? 1 : varintLength(n)) + n;
   }
   return length;
@@ -211,7 +211,7 @@ export function writeRun(
   }
   for (let i = from; i < to; i++) {
     const payload = messages[i]!;
-    const n = payload.byteLength;
+    const n = payload.length;
     bytes[offset++] = 0x12;
     if (n < 0x80) bytes[offset++] = n;
     else offset = writeVarint(bytes, offset, n);

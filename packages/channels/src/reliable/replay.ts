@@ -71,7 +71,7 @@ export class ReplayBuffer {
     let head = this.#head;
     let cost = 0;
     for (let i = 0; i < count; i++) {
-      cost += ring[head]!.byteLength + MESSAGE_OVERHEAD;
+      cost += ring[head]!.length + MESSAGE_OVERHEAD;
       ring[head] = EMPTY;
       head = (head + 1) & mask;
     }

@@ -463,7 +463,7 @@ export class Session extends ConnectionBase implements ReliableSession {
     }
     if (this.#peerEnd !== undefined) throw new ProtocolError(`received message ${this.#received + 1} after the peer's end at ${this.#peerEnd}`);
     // A run resent after a lost connection may start with messages that arrived before it: dropped.
-    for (let i = 0; i < skip; i++) payloadBytes -= payloads[i]!.byteLength;
+    for (let i = 0; i < skip; i++) payloadBytes -= payloads[i]!.length;
     this.#duplicates += skip;
     const fresh = count - skip;
     const unreadCost = this.#unreadCost + payloadBytes + fresh * MESSAGE_OVERHEAD;
@@ -623,7 +623,7 @@ export class Session extends ConnectionBase implements ReliableSession {
    */
   #roomFor(messages: readonly Uint8Array[]): number {
     let cost = 0;
-    for (let i = 0; i < messages.length; i++) cost += messages[i]!.byteLength;
+    for (let i = 0; i < messages.length; i++) cost += messages[i]!.length;
     cost += messages.length * MESSAGE_OVERHEAD;
     const replay = this.#replay;
     if (
@@ -655,7 +655,7 @@ export class Session extends ConnectionBase implements ReliableSession {
       let count = this.#replay.length;
       cost = 0;
       for (taken = 0; taken < messages.length; taken++) {
-        const next = messages[taken]!.byteLength + MESSAGE_OVERHEAD;
+        const next = messages[taken]!.length + MESSAGE_OVERHEAD;
         if (count > 0 && (this.#replay.cost + cost + next > limit || count >= maxMessages)) break;
         cost += next;
         count++;
