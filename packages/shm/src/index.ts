@@ -36,4 +36,5 @@ export { FutexDoorbell, MessageRing, RING_HEADER, ringSize, type Doorbell, type 
 export { DEFAULT_RING_CAPACITY, DEFAULT_SPIN, connect, listen, shmTransport } from "./transport/transport.js";
 export { ShmConnection } from "./transport/connection.js";
 export type { ShmMessageView } from "./transport/view.js";
+export type { ShmBatchView } from "./transport/view.js";
 export type { ShmConnectOptions, ShmListenOptions } from "./transport/options.js";

@@ -86,6 +86,34 @@ describe("shm:// against a server that breaks the ring protocol", () => {
     }
   });
 
+  it("receiveViews() lends the whole records before a corrupt one, then fails the connection with ProtocolError", async () => {
+    const server = await hostileServer((words) => {
+      // ring 0 (server → client): a 4-byte record [1, 2, 3, 4], then one claiming 0xFFFFFFF0 bytes; head 32.
+      words[320 / 4] = 4;
+      words[320 / 4 + 1] = 0;
+      new Uint8Array(words.buffer).set([1, 2, 3, 4], 328);
+      words[336 / 4] = 0xffff_fff0 | 0;
+      words[336 / 4 + 1] = 0;
+      Atomics.store(words, 64 / 4, 32);
+    });
+    try {
+      const victim = await connect(server.url, { timeout: 30_000 });
+      const closed = victim.closed.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const batch = (await victim.receiveViews({ timeout: 30_000 }))!;
+      expect(batch.count).toBe(1);
+      expect(batch.at(0)).toEqual(new Uint8Array([1, 2, 3, 4]));
+      batch.release();
+      await expect(victim.receiveViews({ timeout: 30_000 })).rejects.toMatchObject({ name: "ProtocolError", message: expect.stringContaining("length 4294967280") });
+      expect(await closed).toMatchObject({ code: "IPC_ERR_PROTOCOL" });
+      (await server.served).memory.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it("a send to a side whose asleep flag is set rings it with an empty frame on the rendezvous socket (docs/wire.md §5.6)", async () => {
     // ring 1 (client → server): the server (its consumer, by hand here) says it sleeps, word 48 of the ring header.
     // Set before the offer, so that it is there before the client can send.

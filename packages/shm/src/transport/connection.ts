@@ -19,11 +19,11 @@ import {
 import { ConnectionBase, checkedBatchBounds } from "@ipc/core/transport";
 import { signalFrames } from "@ipc/framing";
 import { ViewHeldError } from "../errors.js";
-import { MessageRing, ringSize } from "../ring.js";
+import { MessageRing, ringSize, type LentRecords } from "../ring.js";
 import type { SharedMemory } from "../segment.js";
 import { SocketDoorbell } from "./doorbell.js";
 import { ABORT, AbortCode, BELL, FIN, decodeAbort, encodeAbort } from "./protocol.js";
-import { MessageView, type ShmMessageView } from "./view.js";
+import { MessageBatchView, MessageView, type ShmBatchView, type ShmMessageView } from "./view.js";
 
 const RESOLVED = Promise.resolve();
 /** The options of a read that already spun. */
@@ -48,7 +48,8 @@ const release = new FinalizationRegistry<SharedMemory>((memory) => memory.close(
 
 /**
  * One end of an shm:// connection (what `connect()` returns and a listener yields): a `Connection`, plus
- * {@link ShmConnection.receiveView}, the opt-in zero-copy receive. `server`: ring 0 is its sending ring.
+ * {@link ShmConnection.receiveView} and {@link ShmConnection.receiveViews}, the opt-in zero-copy receives (one
+ * message, or all that has arrived). `server`: ring 0 is its sending ring.
  */
 export class ShmConnection extends ConnectionBase {
   readonly localAddress: string;
@@ -73,7 +74,7 @@ export class ShmConnection extends ConnectionBase {
   /** The longest message send() writes straight into the ring: one record, within maxMessageSize. */
   readonly #smallest: number;
   /** The view lent by receiveView() and not released yet: it pins the ring's tail (and the mapping). */
-  #view: MessageView | undefined;
+  #view: MessageView | MessageBatchView | undefined;
   /**
    * A receive() asleep on the doorbell itself (see #park): the bell's read takes its message and resolves it,
    * past the ring's read queue. Other reads wait behind it.
@@ -128,7 +129,7 @@ export class ShmConnection extends ConnectionBase {
    * broken connection — takes the shared path (ConnectionBase's checks, then write()), which judges it.
    */
   override send(message: Uint8Array, options?: SendOptions): Promise<void> {
-    if (options === undefined && message instanceof Uint8Array && message.byteLength <= this.#smallest && this.isOpen) {
+    if (options === undefined && message instanceof Uint8Array && message.length <= this.#smallest && this.isOpen) {
       try {
         if (this.#tx.tryWrite(message)) return this.#soon();
       } catch {
@@ -140,7 +141,7 @@ export class ShmConnection extends ConnectionBase {
 
   protected override write(message: Uint8Array, options: SendOptions | undefined): Promise<void> {
     try {
-      if (message.byteLength <= this.#tx.maxRecord && this.#tx.tryWrite(message)) return this.#soon();
+      if (message.length <= this.#tx.maxRecord && this.#tx.tryWrite(message)) return this.#soon();
     } catch (error) {
       return Promise.reject(this.#broken(error));
     }
@@ -264,6 +265,85 @@ export class ShmConnection extends ConnectionBase {
     return this.#viewOf(this.#checkSize(bytes));
   }
 
+  /**
+   * The opt-in zero-copy receive of a batch (default off, like {@link ShmConnection.receiveView}): waits like
+   * `receiveBatch()` until something arrived, then lends all that has arrived — in one stretch of the ring,
+   * within `maxMessages` and `maxBytes` (default: the connection's highWaterMark) — as one view of the ring
+   * with each message's offset and length (`at(i)` makes a `Uint8Array` of one). No copy and no allocation
+   * per message. The batch is valid until its `release()`, which gives its space back to the sender; until
+   * then this connection lends or returns no other message (`ViewHeldError`), and the batch's getters throw
+   * `ViewReleasedError` after it. A message longer than half the ring comes alone, as a view of an assembled
+   * copy. Resolves `undefined` at the clean end.
+   */
+  receiveViews(options?: ReceiveBatchOptions): Promise<ShmBatchView | undefined> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+    if (this.#parked !== undefined) return this.#behindParked(() => this.receiveViews(options));
+    let bounds: { maxMessages: number; maxBytes: number };
+    try {
+      bounds = checkedBatchBounds(options, this.#batchBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const early = this.#cannotRead();
+    if (early !== undefined) return early;
+    let spun = false;
+    try {
+      let lent = this.#rx.lendBatch(bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
+      if (lent === undefined && !this.#doorbell.pending) {
+        spun = true;
+        if (this.#rx.spinUntilReadable()) lent = this.#rx.lendBatch(bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
+      }
+      if (lent === null) {
+        this.#spend();
+        return Promise.resolve(undefined);
+      }
+      if (lent !== undefined) return this.#soonWith(this.#batchViewOf(lent));
+    } catch (error) {
+      if (error instanceof ProtocolError || error instanceof FrameTooLargeError) return Promise.reject(this.#broken(error));
+      // a read() is waiting: queue behind it
+    }
+    return this.#receiveViewsSlow(spun ? { ...options, spin: 0 } : options, bounds);
+  }
+
+  async #receiveViewsSlow(
+    options: (ReceiveBatchOptions & { spin?: number }) | undefined,
+    bounds: { maxMessages: number; maxBytes: number },
+  ): Promise<ShmBatchView | undefined> {
+    let lent: LentRecords | null;
+    try {
+      lent = await this.#rx.lendBatchWaiting(bounds.maxMessages, bounds.maxBytes, this.maxMessageSize, options);
+    } catch (error) {
+      throw this.#readFailed(error);
+    }
+    if (lent === null) {
+      this.#spend();
+      return undefined;
+    }
+    return this.#batchViewOf(lent);
+  }
+
+  /**
+   * Lends `lent` as a batch (the ring's records, or an assembled copy). Only its first message can be over
+   * maxMessageSize (the ring stops a batch before a longer one): refused like #checkSize, which fails the connection.
+   */
+  #batchViewOf(lent: LentRecords): MessageBatchView {
+    const first = lent.lengths[0]!;
+    if (first > this.maxMessageSize) {
+      this.#rx.release();
+      const error = new FrameTooLargeError(first, this.maxMessageSize);
+      this.abort(error);
+      throw error;
+    }
+    const view = new MessageBatchView(lent.bytes, lent.offsets, lent.lengths, () => {
+      this.#view = undefined;
+      if (!this.#memory.closed) this.#rx.release();
+      this.#unmapIfDone();
+    });
+    this.#view = view;
+    return view;
+  }
+
   /** Lends the next message as a view; undefined if none is complete; null (and reading ends) at the end. */
   #lend(): MessageView | null | undefined {
     const bytes = this.#rx.readView();
@@ -289,7 +369,7 @@ export class ShmConnection extends ConnectionBase {
   /** Why a read cannot go on now: a view still lent, or reading is over (the end, or the failure). */
   #cannotRead(): Promise<undefined> | undefined {
     if (this.#view !== undefined) {
-      return Promise.reject(new ViewHeldError(`${this.remoteAddress}: release() the view from receiveView() before receiving the next message`));
+      return Promise.reject(new ViewHeldError(`${this.remoteAddress}: release() the view from receiveView() or receiveViews() before receiving the next message`));
     }
     if (this.#spent) {
       const error = this.#dropped ?? this.failure;
@@ -444,7 +524,7 @@ export class ShmConnection extends ConnectionBase {
   }
 
   #checkSize(message: Uint8Array): Uint8Array {
-    if (message.byteLength <= this.maxMessageSize) return message;
+    if (message.length <= this.maxMessageSize) return message;
     const error = new FrameTooLargeError(message.byteLength, this.maxMessageSize);
     this.abort(error);
     throw error;

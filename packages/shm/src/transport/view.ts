@@ -2,6 +2,7 @@
  * The zero-copy receive of the shm transport (`ShmConnection.receiveView()`, packages/shm/README.md): a
  * received message lent as a view of the ring itself, until released.
  */
+import { InvalidArgumentError } from "@ipc/core";
 import { ViewReleasedError } from "../errors.js";
 
 /**
@@ -45,5 +46,90 @@ export class MessageView implements ShmMessageView {
     if (this.#bytes === undefined) throw new ViewReleasedError("this message view was released already (release() each view once)");
     this.#bytes = undefined;
     this.#release();
+  }
+}
+
+/**
+ * Messages received without a copy, all at once (`ShmConnection.receiveViews()`): `bytes` is a view of the
+ * connection's receiving ring, and message `i` of `count` is `bytes[offsets[i], offsets[i] + lengths[i])` —
+ * or `at(i)`, a `Uint8Array` view of it. Valid until `release()`, which gives all their space back to the
+ * sender at once; until then the connection lends or returns no other message (`ViewHeldError`). After
+ * `release()`, reading `bytes`, `offsets`, `lengths` or `at()`, or releasing again, throws `ViewReleasedError`;
+ * references kept past `release()` cannot be checked (copy what you keep).
+ */
+export interface ShmBatchView {
+  /** How many messages the batch holds (at least 1). Readable after release. */
+  readonly count: number;
+  /** The ring's memory holding every message of the batch. Throws `ViewReleasedError` once released. */
+  readonly bytes: Uint8Array;
+  /** Where each message starts in `bytes`. Throws `ViewReleasedError` once released. */
+  readonly offsets: Uint32Array;
+  /** Each message's length in bytes. Throws `ViewReleasedError` once released. */
+  readonly lengths: Uint32Array;
+  /**
+   * Message `index` (0 ≤ index < count, else `InvalidArgumentError`) as a view of `bytes`: one allocation
+   * each, so read `bytes` at `offsets`/`lengths` in hot loops.
+   */
+  at(index: number): Uint8Array;
+  /** Gives the space of every message of the batch back to the sender. Throws `ViewReleasedError` the second time. */
+  release(): void;
+  /** True once `release()` was called. */
+  readonly released: boolean;
+}
+
+export class MessageBatchView implements ShmBatchView {
+  readonly count: number;
+  #bytes: Uint8Array | undefined;
+  readonly #offsets: Uint32Array;
+  readonly #lengths: Uint32Array;
+  readonly #release: () => void;
+
+  constructor(bytes: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, release: () => void) {
+    this.count = offsets.length;
+    this.#bytes = bytes;
+    this.#offsets = offsets;
+    this.#lengths = lengths;
+    this.#release = release;
+  }
+
+  get bytes(): Uint8Array {
+    return this.#lent();
+  }
+
+  get offsets(): Uint32Array {
+    this.#lent();
+    return this.#offsets;
+  }
+
+  get lengths(): Uint32Array {
+    this.#lent();
+    return this.#lengths;
+  }
+
+  at(index: number): Uint8Array {
+    const bytes = this.#lent();
+    if (!Number.isInteger(index) || index < 0 || index >= this.count) {
+      throw new InvalidArgumentError(`message index ${index} is outside this batch of ${this.count} (0 to ${this.count - 1})`);
+    }
+    const offset = this.#offsets[index]!;
+    return bytes.subarray(offset, offset + this.#lengths[index]!);
+  }
+
+  get released(): boolean {
+    return this.#bytes === undefined;
+  }
+
+  release(): void {
+    if (this.#bytes === undefined) throw new ViewReleasedError("this batch of message views was released already (release() each batch once)");
+    this.#bytes = undefined;
+    this.#release();
+  }
+
+  #lent(): Uint8Array {
+    const bytes = this.#bytes;
+    if (bytes === undefined) {
+      throw new ViewReleasedError("this batch of message views was released: its bytes belong to the ring again (copy what you keep before release())");
+    }
+    return bytes;
   }
 }
