@@ -249,6 +249,26 @@ export class ResourceExhaustedError extends IpcError {
 }
 
 /**
+ * Thrown when a message view lent by `receiveView()` (see {@link MessageView}) is used after its `release()`:
+ * its bytes read, or released again. A released view's memory belongs to the connection again, and the next
+ * message may already be written there. A misuse of the API.
+ */
+export class ViewReleasedError extends IpcError {
+  override readonly name = "ViewReleasedError";
+  readonly code = "IPC_ERR_VIEW_RELEASED";
+}
+
+/**
+ * The rejection of `receive()`, `receiveBatch()`, iteration or `receiveView()` on a connection while a view it
+ * lent with `receiveView()` is not released yet (or another `receiveView()` still waits): the view pins the
+ * connection's memory, and messages are taken in order, so release it first. A misuse of the API.
+ */
+export class ViewHeldError extends IpcError {
+  override readonly name = "ViewHeldError";
+  readonly code = "IPC_ERR_VIEW_HELD";
+}
+
+/**
  * Thrown when a system call fails for a reason no other class covers. `syscall` names the call, `errno`
  * the OS error (`"ENOTEMPTY"`); the OS-style error is the `cause`.
  */

@@ -119,6 +119,11 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     return this.#queue.length - this.#head;
   }
 
+  /** Readers waiting for a message: `receive()`, `receiveBatch()` and iterator `next()` calls not yet settled. */
+  get waiting(): number {
+    return this.#readers.length;
+  }
+
   /** True while the queued bytes are below the high-water mark. */
   get hasRoom(): boolean {
     return this.#bytes < this.#highWaterMark;

@@ -6,6 +6,8 @@
  * - Typed errors: {@link IpcError} and one class per condition, each with a stable `code`; {@link IpcErrorCode}
  *   lists the code of every @ipc package.
  * - Addresses as URLs: {@link parseAddress} / {@link formatAddress}.
+ * - The opt-in zero-copy receive: {@link ViewConnection} (`receiveView()` lending a {@link MessageView}), found
+ *   with {@link isViewConnection}.
  * - Deadlines: every wait takes `{ signal, timeout }` ({@link wait}, {@link race}, {@link deadline}).
  * - {@link memoryTransport} and {@link memoryPair}: in-process connections with the full semantics.
  * - Observability: the `node:diagnostics_channel` channels every package publishes on ({@link IPC_CHANNELS},
@@ -27,13 +29,16 @@ export type {
   ConnectionOptions,
   ListenOptions,
   Listener,
+  MessageView,
   Peer,
   ReceiveBatchOptions,
   ReceiveOptions,
   SendOptions,
   Transport,
+  ViewConnection,
   WaitOptions,
 } from "./types.js";
+export { isViewConnection } from "./transport/message-view.js";
 export {
   AbortError,
   AddressInUseError,
@@ -53,6 +58,8 @@ export {
   SystemCallError,
   TimeoutError,
   UnsupportedError,
+  ViewHeldError,
+  ViewReleasedError,
   fromSystemError,
   isIpcError,
   type IpcErrorCode,

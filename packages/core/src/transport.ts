@@ -8,6 +8,7 @@
  *   supplies its I/O through their protected hooks.
  * - {@link Inbox}: the receiving queue of a connection, with byte accounting, pause/resume callbacks and an
  *   `onTake` hook for layers that acknowledge or grant credit as messages are taken.
+ * - {@link LentView}: the {@link MessageView} a connection's `receiveView()` lends (release once, misuse detected).
  * - {@link AcceptQueue}: a listener's backlog between its source of connections and `accept()`.
  * - {@link queueSend}, {@link queueSendBatch}: the queue of sends (and whole batches) waiting for room, for
  *   connections that do their own backpressure.
@@ -24,6 +25,7 @@
 export { ConnectionBase, checkedBatchBounds } from "./transport/connection-base.js";
 export { ListenerBase } from "./transport/listener-base.js";
 export { Inbox, type InboxOptions } from "./inbox.js";
+export { LentView } from "./transport/message-view.js";
 export { AcceptQueue } from "./accept-queue.js";
 export { queueSend, queueSendBatch, removeItem, type PendingSend } from "./send-queue.js";
 export { Deferred, noop, settledOf } from "./deferred.js";

@@ -177,6 +177,37 @@ export interface ListenOptions extends ConnectionOptions {
   readonly backlog?: number | undefined;
 }
 
+/**
+ * A message lent by `receiveView()` without a copy: `bytes` is a view of memory the connection reuses (its
+ * read buffers, a shared-memory ring), valid until `release()`. Until then the connection lends or returns no
+ * other message (`receive()`, `receiveBatch()`, iteration and `receiveView()` reject with `ViewHeldError`), and
+ * that memory is not reused: release it as soon as you are done. After `release()`, reading `bytes` or
+ * releasing again throws `ViewReleasedError`; a reference to `bytes` kept past `release()` cannot be checked —
+ * it sees whatever the connection writes there next, so keep none (copy what you keep: `view.bytes.slice()`).
+ */
+export interface MessageView {
+  /** The message, in the connection's memory. Throws `ViewReleasedError` once released. */
+  readonly bytes: Uint8Array;
+  /** Gives the memory back to the connection. Throws `ViewReleasedError` the second time. */
+  release(): void;
+  /** True once `release()` was called. */
+  readonly released: boolean;
+}
+
+/**
+ * A {@link Connection} that offers the opt-in zero-copy receive (the framed connections of @ipc/unix, @ipc/tcp
+ * and @ipc/pipe, and @ipc/shm's): check any connection with `isViewConnection()`.
+ */
+export interface ViewConnection extends Connection {
+  /**
+   * Waits like `receive()` for the next message (honouring `signal` and `timeout`) and lends it as a
+   * {@link MessageView} until its `release()`; resolves `undefined` at the clean end and rejects with the
+   * connection's failure, as `receive()` does. One view at a time: while one is held, or another
+   * `receiveView()` waits, it rejects with `ViewHeldError`.
+   */
+  receiveView(options?: ReceiveOptions): Promise<MessageView | undefined>;
+}
+
 /** A way of making connections, named by its URL scheme. */
 export interface Transport<L extends ListenOptions = ListenOptions, C extends ConnectOptions = ConnectOptions> {
   /** The URL scheme without the colon, e.g. `"unix"`. */

@@ -30,22 +30,5 @@ export class PeerDiedError extends IpcError {
   }
 }
 
-/**
- * Thrown when a zero-copy view of a received message (`ShmConnection.receiveView()`) is used after its
- * `release()`: its bytes read, or released again. A released view's memory belongs to the ring again, and
- * the sender may already be writing the next message there. A misuse of the API.
- */
-export class ViewReleasedError extends IpcError {
-  override readonly name = "ViewReleasedError";
-  readonly code = "IPC_ERR_VIEW_RELEASED";
-}
-
-/**
- * The rejection of `receive()`, `receiveBatch()` or `receiveView()` on an shm:// connection while a view it
- * lent with `receiveView()` is not released yet: the view pins the ring's space, and messages are taken in
- * order, so release it first. A misuse of the API.
- */
-export class ViewHeldError extends IpcError {
-  override readonly name = "ViewHeldError";
-  readonly code = "IPC_ERR_VIEW_HELD";
-}
+// The view errors are the contract's (docs in @ipc/core): re-exported, the same classes and codes as before.
+export { ViewHeldError, ViewReleasedError } from "@ipc/core";

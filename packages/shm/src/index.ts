@@ -35,6 +35,7 @@ export { SeqLock, type SeqReadOptions } from "./seqlock.js";
 export { FutexDoorbell, MessageRing, RING_HEADER, ringSize, type Doorbell, type RingWaitOptions } from "./ring.js";
 export { DEFAULT_RING_CAPACITY, DEFAULT_SPIN, connect, listen, shmTransport } from "./transport/transport.js";
 export { ShmConnection } from "./transport/connection.js";
-export type { ShmMessageView } from "./transport/view.js";
+/** The view `ShmConnection.receiveView()` lends: the contract's `MessageView` (@ipc/core). */
+export type { MessageView as ShmMessageView } from "@ipc/core";
 export type { ShmBatchView } from "./transport/view.js";
 export type { ShmConnectOptions, ShmListenOptions } from "./transport/options.js";
