@@ -11,10 +11,15 @@
  * A consumer that is done with each frame when `onFrame` returns can let the decoder lend its frames
  * (`lendFrames`): a frame that spans chunks is then assembled in one buffer the decoder reuses, instead of an
  * array of its own per frame — no allocation, and no fresh memory to fault in, per frame.
+ *
+ * A decoder given a {@link ReadPool} (`usePool()`, for a connection's `receiveView()`) takes every buffer it
+ * reads or assembles into from the pool and counts the frames handed out of each, so that buffers come back
+ * to be read into again once their frames are released.
  */
 import { ConnectionResetError, FrameTooLargeError, InvalidArgumentError, ProtocolError } from "@ipc/core";
 import { HEADER_SIZE } from "./encoder.js";
 import { END_MARKER, EndReasonCode, MAX_END_REASON, readEndReason, type EndReason } from "./end-reason.js";
+import type { ReadPool } from "./read-pool.js";
 import { textOnChannel } from "./text.js";
 
 /**
@@ -107,6 +112,8 @@ export class FrameDecoder {
   #lend = false;
   /** A lending decoder's assembly buffer, reused for every frame that spans chunks (see `lendFrames`). */
   #spare: Uint8Array = EMPTY;
+  /** Where read and assembly buffers come from once frames are lent (see usePool). */
+  #pool: ReadPool | undefined;
   readonly #onFrame: (frame: Uint8Array) => void;
   #onFrames: ((frames: Uint8Array[], bytes: number) => void) | undefined;
   /** The frames of the current call, when they are handed out together (`onFrames`), and their bytes. */
@@ -136,6 +143,8 @@ export class FrameDecoder {
   #readOffset = 0;
   /** The size of the next fresh chunk: {@link FIRST_CHUNK}, then {@link READ_CHUNK} once reads fill them. */
   #chunkSize = FIRST_CHUNK;
+  /** The next chunk read must be a fresh one (see usePool). */
+  #freshChunk = false;
   readonly #header = new Uint8Array(HEADER_SIZE);
 
   /**
@@ -167,6 +176,20 @@ export class FrameDecoder {
       throw new InvalidArgumentError("FrameDecoder: lendFrames and onFrames cannot be combined (a lent frame is only valid during its own call)");
     }
     this.#limit = this.#endReasons ? Math.min(this.#maxMessageSize, END_MARKER - 1) : this.#maxMessageSize;
+  }
+
+  /**
+   * From now on, takes every buffer it reads or assembles into from `pool`, and holds the buffer once more for
+   * each frame handed out of it (whoever takes a frame drops it with `pool.drop(frame)`, or `pool.keep()`);
+   * the decoder drops its own hold once it moves past a buffer. Frames handed out before stay as they were.
+   * Requires `onFrames` (frames are counted per call).
+   */
+  usePool(pool: ReadPool): void {
+    if (this.#collected === undefined) throw new InvalidArgumentError("FrameDecoder.usePool() needs onFrames");
+    this.#pool = pool;
+    // The next read starts a pooled chunk (the buffer of a read already offered, between readBuffer() and
+    // written(), stays as it is): the current chunk stays with the frames read into it.
+    this.#freshChunk = true;
   }
 
   /** Bytes of an unfinished frame held (saved header bytes plus the part of a payload received). */
@@ -250,12 +273,14 @@ export class FrameDecoder {
       const length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
       const start = offset + HEADER_SIZE;
       if (length > max) {
+        if (frames !== 0) this.#pool?.hold(chunk, frames);
         this.#frames = (this.#frames + frames) | 0;
         this.#collectedBytes += bytes;
         this.#overLimit(length, chunk, start);
         return;
       }
       if (end - start < length) {
+        if (frames !== 0) this.#pool?.hold(chunk, frames);
         this.#frames = (this.#frames + frames) | 0;
         this.#collectedBytes += bytes;
         this.#slack(end - offset);
@@ -270,6 +295,7 @@ export class FrameDecoder {
       last = length;
       offset = start + length;
     }
+    if (frames !== 0) this.#pool?.hold(chunk, frames);
     this.#frames = (this.#frames + frames) | 0;
     this.#collectedBytes += bytes;
     if (last >= 0) {
@@ -342,6 +368,7 @@ export class FrameDecoder {
       this.#afterLarge = length >= DIRECT_READ_MIN;
       this.#lastLength = length;
       this.#frames = (this.#frames + 1) | 0;
+      this.#pool?.hold(chunk);
       this.#emit(new Uint8Array(chunk.buffer, chunk.byteOffset + offset, length));
       return offset + length;
     }
@@ -412,7 +439,11 @@ export class FrameDecoder {
     const have = chunk.byteLength - start;
     const reserve = Math.min(length, Math.max(FIRST_RESERVE, 2 * have));
     // A lending decoder's spare buffer is memory already held: the frame may use all of it at once.
-    this.#body = this.#lend ? this.#assembly(Math.min(length, Math.max(reserve, this.#spare.byteLength))) : allocate(reserve);
+    this.#body = this.#lend
+      ? this.#assembly(Math.min(length, Math.max(reserve, this.#spare.byteLength)))
+      : this.#pool !== undefined
+        ? this.#pool.take(reserve)
+        : allocate(reserve);
     this.#body.set(new Uint8Array(chunk.buffer, chunk.byteOffset + start, have));
     this.#bodyLength = length;
     this.#bodyHave = have;
@@ -422,8 +453,10 @@ export class FrameDecoder {
   /** Makes room for `need` payload bytes in all: the capacity doubles, up to the frame's length. */
   #grow(need: number): void {
     const capacity = Math.min(this.#bodyLength, Math.max(need, 2 * this.#body.byteLength));
-    const body = this.#lend ? this.#assembly(capacity) : allocate(capacity);
+    const pool = this.#pool;
+    const body = this.#lend ? this.#assembly(capacity) : pool !== undefined ? pool.take(capacity) : allocate(capacity);
     body.set(this.#body.subarray(0, this.#bodyHave));
+    pool?.drop(this.#body);
     this.#body = body;
   }
 
@@ -479,7 +512,7 @@ export class FrameDecoder {
     if (this.#state === State.Header && this.#afterLarge) {
       if (this.#headerHave === 0 && this.#lastLength <= WHOLE_READ_MAX) {
         this.#target = Target.Frame;
-        this.#frameRead = allocate(HEADER_SIZE + this.#lastLength);
+        this.#frameRead = this.#pool !== undefined ? this.#pool.take(HEADER_SIZE + this.#lastLength) : allocate(HEADER_SIZE + this.#lastLength);
         return this.#frameRead;
       }
       this.#target = Target.Header;
@@ -492,8 +525,14 @@ export class FrameDecoder {
     // show as milliseconds in the round trips of small-message traffic.
     // A connection starts with 16 KiB chunks (a thousand idle connections hold 16 MiB, not 64), and moves
     // to 64 KiB ones once a read fills all it was offered: then more is waiting, and bigger reads pay.
-    if (this.#readChunk.byteLength - this.#readOffset < READ_MIN) {
-      this.#readChunk = Buffer.allocUnsafeSlow(this.#chunkSize);
+    if (this.#readChunk.byteLength - this.#readOffset < READ_MIN || this.#freshChunk) {
+      this.#freshChunk = false;
+      const pool = this.#pool;
+      if (pool === undefined) this.#readChunk = Buffer.allocUnsafeSlow(this.#chunkSize);
+      else {
+        pool.drop(this.#readChunk);
+        this.#readChunk = pool.take(this.#chunkSize);
+      }
       this.#readOffset = 0;
     }
     return this.#readChunk.subarray(this.#readOffset);
@@ -518,7 +557,12 @@ export class FrameDecoder {
       }
     }
     if (n < read.byteLength) this.#slack(read.byteLength - n);
-    this.#decode(read.subarray(0, n));
+    try {
+      this.#decode(read.subarray(0, n));
+    } finally {
+      // Its frames hold it now (none: it is free again).
+      this.#pool?.drop(read);
+    }
   }
 
   /** `n` bytes were read into the buffer {@link FrameDecoder.readBuffer} returned. Throws like `push()`. */

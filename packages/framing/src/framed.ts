@@ -7,16 +7,23 @@ import {
   ConnectionResetError,
   FrameTooLargeError,
   InvalidArgumentError,
+  ViewHeldError,
+  abortError,
   fromSystemError,
   type Connection,
   type ConnectionOptions,
+  type MessageView,
   type Peer,
+  type ReceiveBatchOptions,
+  type ReceiveOptions,
   type SendOptions,
+  type ViewConnection,
 } from "@ipc/core";
-import { ConnectionBase, Inbox, resolveConnectionOptions } from "@ipc/core/transport";
+import { ConnectionBase, Inbox, LentView, resolveConnectionOptions } from "@ipc/core/transport";
 import { FIRST_RESERVE, FrameDecoder } from "./decoder.js";
 import { EndReasonCode, encodeEndText, encodeEndTooLarge } from "./end-reason.js";
 import { FrameTimeoutError } from "./errors.js";
+import { ReadPool } from "./read-pool.js";
 import type { FrameReader } from "./reader.js";
 import { FrameWriter } from "./writer.js";
 
@@ -72,7 +79,14 @@ function isDuplex(stream: ByteStream): stream is Duplex {
   return typeof (stream as Duplex).pipe === "function" && typeof (stream as Duplex).write === "function";
 }
 
-class FramedConnection extends ConnectionBase {
+/** Where a connection's `receiveView()` stands: none waiting or lent, one waiting, one lent. */
+const enum ViewState {
+  None,
+  Waiting,
+  Lent,
+}
+
+class FramedConnection extends ConnectionBase implements ViewConnection {
   readonly localAddress: string;
   readonly remoteAddress: string;
   readonly peer: Peer | undefined;
@@ -107,6 +121,15 @@ class FramedConnection extends ConnectionBase {
   #slack = 0;
   /** Empty frames go here, from the read that decoded them, instead of to the inbox (see {@link signalFrames}). */
   #onEmpty: (() => void) | undefined;
+  readonly #highWaterMark: number;
+  /**
+   * The read buffers lent messages live in, from the first `receiveView()` on (see {@link ReadPool}); plain
+   * receives copy what they take out of them. `undefined` until then: the receive path is as it always was.
+   */
+  #pool: ReadPool | undefined;
+  /** The pool is made but reads do not use it yet: readers that wait from before must not get pooled frames. */
+  #poolPending = false;
+  #viewState = ViewState.None;
 
   /** See {@link signalFrames}. */
   static signal(connection: Connection, onEmpty: () => void): (() => void) | undefined {
@@ -125,6 +148,7 @@ class FramedConnection extends ConnectionBase {
     super();
     const resolved = resolveConnectionOptions(options);
     this.maxMessageSize = resolved.maxMessageSize;
+    this.#highWaterMark = resolved.highWaterMark;
     this.localAddress = options?.localAddress ?? "";
     this.remoteAddress = options?.remoteAddress ?? "";
     this.peer = options?.peer;
@@ -180,6 +204,7 @@ class FramedConnection extends ConnectionBase {
           read: () => {
             this.#chargeSlack();
             this.#watchFrame();
+            if (this.#poolPending) this.#usePool();
           },
         },
         decoding,
@@ -284,7 +309,95 @@ class FramedConnection extends ConnectionBase {
     }
     this.#chargeSlack();
     this.#watchFrame();
+    if (this.#poolPending) this.#usePool();
   }
+
+  /**
+   * The opt-in zero-copy receive (`ViewConnection.receiveView()`, packages/framing/README.md): the next message,
+   * lent as a view of the read buffer it arrived in until its `release()`, which gives the buffer back to be
+   * read into again. From the first call on, the connection reads into buffers it recycles, and `receive()`,
+   * `receiveBatch()` and iteration copy each message they take out of them (messages queued before stay as
+   * they are). Rejects with `ViewHeldError` while a view is lent or another `receiveView()` waits.
+   */
+  receiveView(options?: ReceiveOptions): Promise<MessageView | undefined> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+    if (this.#viewState !== ViewState.None) return Promise.reject(this.#viewHeld());
+    if (this.#pool === undefined) {
+      this.#pool = new ReadPool(this.#highWaterMark);
+      this.#poolPending = true;
+    }
+    if (this.#poolPending) this.#usePool();
+    this.#viewState = ViewState.Waiting;
+    return this.inbox.receive(options).then(this.#lend, this.#unlent);
+  }
+
+  readonly #lend = (message: Uint8Array | undefined): MessageView | undefined => {
+    if (message === undefined) {
+      this.#viewState = ViewState.None;
+      return undefined;
+    }
+    this.#viewState = ViewState.Lent;
+    return new LentView(message, () => {
+      this.#viewState = ViewState.None;
+      this.#pool!.drop(message);
+    });
+  };
+
+  readonly #unlent = (error: unknown): never => {
+    this.#viewState = ViewState.None;
+    throw error;
+  };
+
+  /** Reads take pooled buffers once no reader waits that was called before the pool existed (see #poolPending). */
+  #usePool(): void {
+    if (this.inbox.waiting > (this.#viewState === ViewState.Waiting ? 1 : 0)) return;
+    this.#poolPending = false;
+    this.#decoder.usePool(this.#pool!);
+  }
+
+  #viewHeld(): ViewHeldError {
+    return new ViewHeldError(
+      this.#viewState === ViewState.Lent
+        ? `${this.describe()}: release() the view from receiveView() before receiving the next message`
+        : `${this.describe()}: a receiveView() is waiting already (one view at a time)`,
+    );
+  }
+
+  override receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
+    if (this.#pool === undefined) return super.receive(options);
+    if (this.#viewState === ViewState.Lent) return Promise.reject(this.#viewHeld());
+    return super.receive(options).then(this.#keepOne);
+  }
+
+  override receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
+    if (this.#pool === undefined) return super.receiveBatch(options);
+    if (this.#viewState === ViewState.Lent) return Promise.reject(this.#viewHeld());
+    return super.receiveBatch(options).then(this.#keepAll);
+  }
+
+  override [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const inner = super[Symbol.asyncIterator]();
+    return {
+      next: () => {
+        if (this.#pool === undefined) return inner.next();
+        if (this.#viewState === ViewState.Lent) return Promise.reject(this.#viewHeld());
+        return inner.next().then((result) => (result.done === true ? result : { done: false, value: this.#pool!.keep(result.value) }));
+      },
+      return: () => inner.return!(),
+    };
+  }
+
+  /** A message a plain receive takes: a copy if it lies in a pooled buffer (which it then lets go). */
+  readonly #keepOne = (message: Uint8Array | undefined): Uint8Array | undefined => (message === undefined ? undefined : this.#pool!.keep(message));
+
+  readonly #keepAll = (batch: Uint8Array[] | undefined): Uint8Array[] | undefined => {
+    if (batch !== undefined) {
+      const pool = this.#pool!;
+      for (let i = 0; i < batch.length; i++) batch[i] = pool.keep(batch[i]!);
+    }
+    return batch;
+  };
 
   /**
    * Queues the frames of one read as one array (one cost sum and one full check per read, and the array itself
@@ -301,8 +414,10 @@ class FramedConnection extends ConnectionBase {
   #signalEmpty(frames: Uint8Array[], onEmpty: () => void): Uint8Array[] {
     const messages: Uint8Array[] = [];
     for (const frame of frames) {
-      if (frame.byteLength === 0) onEmpty();
-      else messages.push(frame);
+      if (frame.byteLength === 0) {
+        this.#pool?.drop(frame);
+        onEmpty();
+      } else messages.push(frame);
     }
     return messages;
   }
@@ -418,8 +533,9 @@ export function signalFrames(connection: Connection, onEmpty: () => void): (() =
  * A message connection over `stream`: each `send()` is one frame (a 4-byte big-endian length, then the
  * bytes), each frame received is one message. The connection owns the stream from now on: do not read or
  * write it elsewhere. Duplex streams are switched to `allowHalfOpen` so that a close by the peer still
- * lets this end deliver what it had accepted.
+ * lets this end deliver what it had accepted. The connection offers `receiveView()`, the opt-in zero-copy
+ * receive (packages/framing/README.md).
  */
-export function framed(stream: ByteStream, options?: FramedOptions): Connection {
+export function framed(stream: ByteStream, options?: FramedOptions): ViewConnection {
   return new FramedConnection(stream, options);
 }

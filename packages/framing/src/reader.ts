@@ -7,6 +7,7 @@
  */
 import { DEFAULT_MAX_MESSAGE_SIZE, InvalidArgumentError, MAX_MESSAGE_SIZE_LIMIT } from "@ipc/core";
 import { FrameDecoder, type FrameDecoderOptions } from "./decoder.js";
+import type { ReadPool } from "./read-pool.js";
 
 /** What Node's `onread` socket option takes. */
 export interface OnRead {
@@ -86,6 +87,11 @@ export class FrameReader {
   /** Declares the end of the stream; throws `ProtocolError` if it ended inside a frame. */
   end(): void {
     this.#decoder.end();
+  }
+
+  /** See {@link FrameDecoder.usePool}: from the next read on, buffers come from `pool` (framed()'s `receiveView()`). */
+  usePool(pool: ReadPool): void {
+    this.#decoder.usePool(pool);
   }
 
   /** Stops decoding: later reads are discarded. */
