@@ -57,6 +57,12 @@ export interface ConformanceCapabilities {
    */
   readonly pythonClient?: { readonly handshake: boolean } | undefined;
   /**
+   * The connections offer `receiveView()`, the opt-in zero-copy receive (`isViewConnection()` is true on both
+   * ends): the view cases run. Default: false — they are skipped by name, and one case checks that
+   * `isViewConnection()` is false indeed.
+   */
+  readonly views?: boolean | undefined;
+  /**
    * After `close()`, this end still receives what the peer sends until the peer closes too (half-close).
    * Default: true. (Node's TLS stops reading once it has sent close_notify.)
    */

@@ -22,6 +22,7 @@ import { interopCases } from "./cases/interop.js";
 import { lifecycleCases } from "./cases/lifecycle.js";
 import { messagingCases } from "./cases/messaging.js";
 import { sharedRuleCases } from "./cases/shared-rules.js";
+import { viewCases } from "./cases/views.js";
 import type { ConformanceFixture } from "./fixture.js";
 import { Resources, type Context } from "./harness.js";
 
@@ -59,6 +60,7 @@ export function runConformance(fixture: ConformanceFixture): void {
     lifecycleCases(fixture, ctx);
     sharedRuleCases(fixture, ctx);
     batchCases(fixture, ctx);
+    viewCases(fixture, ctx);
     endReasonCases(fixture, ctx);
     faultCases(fixture, ctx);
     crossProcessCases(fixture, ctx);

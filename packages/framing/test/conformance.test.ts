@@ -19,6 +19,7 @@ runConformance({
   channels,
   capabilities: {
     peerCredentials: false,
+    views: true,
     crossProcess: { module: fileURLToPath(new URL("./fixtures/unix-socket-transport.mjs", import.meta.url)) },
     rawConnect: (address) => unixSockets.connectRaw(address),
     pythonClient: { handshake: false },

@@ -35,6 +35,7 @@ runConformance({
   channels,
   capabilities: {
     peerCredentials: false,
+    views: true,
     // Loopback TCP autotunes its buffers up to several MiB each way.
     maxBufferedBytes: 32 * 1024 * 1024,
     crossProcess: { module: peerModule },
@@ -62,6 +63,7 @@ runConformance({
   channels,
   capabilities: {
     peerCredentials: false,
+    views: true,
     maxBufferedBytes: 32 * 1024 * 1024,
     crossProcess: { module: peerModule },
     rawConnect: (address) => connectRaw(address),

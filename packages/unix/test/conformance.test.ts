@@ -29,6 +29,7 @@ for (const kind of native ? (["unix", "unix-abstract"] as const) : (["unix"] as 
     channels,
     capabilities: {
       peerCredentials: native,
+      views: true,
       crossProcess: { module: fileURLToPath(new URL("./fixtures/peer.mjs", import.meta.url)) },
       rawConnect: connectRaw,
       pythonClient: { handshake: true },

@@ -19,7 +19,7 @@ function peerProgram(): string {
 }
 
 /** Starts the peer program in a child process; resolves with it and a function awaiting its next line. */
-function startPeer(
+export function startPeer(
   c: Context,
   args: string[],
 ): { child: ChildProcess; line(): Promise<string>; exit: Promise<{ code: number | null; signal: string | null }> } {

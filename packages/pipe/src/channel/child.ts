@@ -13,10 +13,12 @@ import {
   type CloseOptions,
   type ConnectOptions,
   type Connection,
+  type MessageView,
   type Peer,
   type ReceiveBatchOptions,
   type ReceiveOptions,
   type SendOptions,
+  type ViewConnection,
 } from "@ipc/core";
 import { Deferred, resolveConnectionOptions, settledOf } from "@ipc/core/transport";
 import { framed } from "@ipc/framing";
@@ -38,7 +40,7 @@ export interface SpawnChannelOptions extends ConnectOptions, SpawnOptions {
 }
 
 /** A message connection to a child process, and the process. */
-export interface ChildChannel extends Connection {
+export interface ChildChannel extends ViewConnection {
   /** The child's process id. */
   readonly pid: number;
   /** The child's stderr with `stderr: "pipe"`, `null` otherwise. */
@@ -78,12 +80,12 @@ function keepTail(stream: Readable): () => string {
 
 class ChildConnection implements ChildChannel {
   readonly stderr: Readable | null;
-  readonly #inner: Connection;
+  readonly #inner: ViewConnection;
   readonly #child: ManagedProcess;
   readonly #closed = new Deferred();
   #abortReason: Error | undefined;
 
-  constructor(inner: Connection, child: ManagedProcess, stderr: Readable | null) {
+  constructor(inner: ViewConnection, child: ManagedProcess, stderr: Readable | null) {
     this.#inner = inner;
     this.#child = child;
     this.stderr = stderr;
@@ -133,6 +135,11 @@ class ChildConnection implements ChildChannel {
 
   receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
     return this.#inner.receiveBatch(options);
+  }
+
+  /** The opt-in zero-copy receive of framed() connections (packages/pipe/README.md). */
+  receiveView(options?: ReceiveOptions): Promise<MessageView | undefined> {
+    return this.#inner.receiveView(options);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {

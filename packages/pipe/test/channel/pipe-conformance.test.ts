@@ -20,6 +20,7 @@ runConformance({
   capabilities: {
     // The suite's server end is the relay's Unix socket, whose peer is the relay, not the connecting process.
     peerCredentials: false,
+    views: true,
     crossProcess: { module: fixture("pipe-client.mjs") },
     rawConnect: connectRaw,
   },

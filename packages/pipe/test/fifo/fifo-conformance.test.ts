@@ -18,6 +18,7 @@ runConformance({
   capabilities: {
     // Nothing tells a FIFO's reader who the writer is.
     peerCredentials: false,
+    views: true,
     crossProcess: { module: fixture("fifo-client.mjs") },
     rawConnect: connectRaw,
     // A "listener" that has .in open but never answers the greeting.
