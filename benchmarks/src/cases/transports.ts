@@ -8,9 +8,9 @@
 import { once } from "node:events";
 import net from "node:net";
 import { basename, join } from "node:path";
-import type { Connection, Listener } from "@ipc/core";
+import { isViewConnection, type Connection, type Listener } from "@ipc/core";
 import type { BenchCase, CaseContext, CaseModule, CaseParams, Group, GroupRow, Metrics, Target } from "../lib/case.js";
-import { BATCH, measureBatches, measureMessages, serveBatches, serveMessages } from "../lib/loops.js";
+import { BATCH, encodeCount, measureBatches, measureMessages, serveBatches, serveMessages } from "../lib/loops.js";
 import { certificate, exitWithParent } from "../lib/processes.js";
 import { SMALL_MESSAGE, sizeId } from "../lib/sizes.js";
 import { ALL_REGIMES, groupTitle, type Transport } from "../lib/titles.js";
@@ -27,8 +27,11 @@ const TRANSPORTS: Readonly<Record<Transport, { label: string; raw?: Mechanism }>
   memory: { label: "memory:// (one process)" },
 };
 
-/** The id of an @ipc case: `unix-rtt-64B`, `shm-stream-1MiB`, `unix-batch-64B` (a stream through the batch path). */
-export function oursId(transport: Transport, kind: "rtt" | "stream" | "batch", size: number): string {
+/**
+ * The id of an @ipc case: `unix-rtt-64B`, `shm-stream-1MiB`, `unix-batch-64B` (a stream through the batch path),
+ * `unix-view-64KiB` (a stream received with receiveView()).
+ */
+export function oursId(transport: Transport, kind: "rtt" | "stream" | "batch" | "view", size: number): string {
   return `${transport}-${kind}-${sizeId(size)}`;
 }
 
@@ -38,11 +41,18 @@ export function oursId(transport: Transport, kind: "rtt" | "stream" | "batch", s
  */
 const BATCH_TRANSPORTS: readonly Transport[] = ["unix", "tcp"];
 
+/**
+ * The transports whose stream of large messages is also measured received with `receiveView()`, the opt-in
+ * zero-copy receive (each message lent from a recycled read buffer and released at once), beside the copying
+ * receive (issue 17: 64 KiB ≥ 0.9× raw).
+ */
+const VIEW_TRANSPORTS: readonly Transport[] = ["unix", "tcp"];
+
 interface Arg {
   readonly dir: string;
   readonly size: number;
-  /** `batch`: a stream through sendBatch()/receiveBatch(). */
-  readonly kind: "rtt" | "stream" | "batch";
+  /** `batch`: a stream through sendBatch()/receiveBatch(); `view`: a stream received with receiveView(). */
+  readonly kind: "rtt" | "stream" | "batch" | "view";
 }
 const parse = (text: string): Arg => JSON.parse(text) as Arg;
 
@@ -98,12 +108,35 @@ function serveAll(listener: Listener, kind: Arg["kind"]): void {
 
 /** The serving side of a case of `kind`. */
 function serveKind(connection: Connection, kind: Arg["kind"]): Promise<void> {
+  if (kind === "view") return serveViews(connection);
   return kind === "batch" ? serveBatches(connection) : serveMessages(connection, kind);
 }
 
-/** The measuring side of a case of `kind`. */
+/**
+ * The receiving side of a `view` stream: the protocol of serveMessages()'s stream (count until an empty message,
+ * answer the count), each message taken with receiveView() and released once counted.
+ */
+async function serveViews(connection: Connection): Promise<void> {
+  if (!isViewConnection(connection)) throw new Error(`${connection.remoteAddress}: this connection offers no receiveView()`);
+  let count = 0;
+  for (;;) {
+    const view = await connection.receiveView();
+    if (view === undefined) return;
+    // `length`: see serveMessages.
+    const empty = view.bytes.length === 0;
+    view.release();
+    if (!empty) count++;
+    else {
+      await connection.send(encodeCount(count));
+      count = 0;
+    }
+  }
+}
+
+/** The measuring side of a case of `kind` (a `view` stream is sent like any stream). */
 function measureKind(connection: Connection, arg: Arg, budget: CaseContext["budget"]): Promise<Metrics> {
-  return arg.kind === "batch" ? measureBatches(connection, arg.size, budget) : measureMessages(connection, arg.kind, arg.size, budget);
+  if (arg.kind === "batch") return measureBatches(connection, arg.size, budget);
+  return measureMessages(connection, arg.kind === "view" ? "stream" : arg.kind, arg.size, budget);
 }
 
 async function peer(transport: Transport, text: string): Promise<void> {
@@ -213,6 +246,17 @@ function cases(params: CaseParams): BenchCase[] {
       });
     }
   }
+  for (const transport of VIEW_TRANSPORTS) {
+    for (const size of params.sizes.filter((s) => s >= SMALL_MESSAGE)) {
+      all.push({
+        id: oursId(transport, "view", size),
+        label: `${TRANSPORTS[transport].label}, receiveView()`,
+        run: (c) => measure(transport, c),
+        peer: (a: string) => peer(transport, a),
+        peerArg: argOf(size, "view"),
+      });
+    }
+  }
   for (const size of framedSizes(params)) {
     for (const kind of ["rtt", "stream"] as const) {
       all.push({
@@ -248,6 +292,12 @@ function targetsOf(transport: Transport, kind: "rtt" | "stream", size: number): 
     if (transport === "shm") return [{ metric: "msgs/s", absolute: 20e6, text: "≥ 20 M msgs/s" }];
   }
   if (kind === "stream" && size === 64 * 1024) {
+    if (VIEW_TRANSPORTS.includes(transport)) {
+      return [
+        { metric: "bytes/s", ratio: 0.9, text: "≥ 0.9× raw", cases: [oursId(transport, "stream", size)] },
+        { metric: "bytes/s", ratio: 0.9, text: "≥ 0.9× raw, receiveView()", cases: [oursId(transport, "view", size)] },
+      ];
+    }
     if (socket || transport === "pipe") return [{ metric: "bytes/s", ratio: 0.9, text: "≥ 0.9× raw" }];
     if (transport === "shm") return [{ metric: "bytes/s", ratio: 2, text: "≥ 2× raw" }];
   }
@@ -263,6 +313,7 @@ function groups(params: CaseParams): Group[] {
         const rows: GroupRow[] = [{ case: oursId(transport, kind, size), role: "ours" }];
         if (kind === "stream" && size < SMALL_MESSAGE && BATCH_TRANSPORTS.includes(transport))
           rows.push({ case: oursId(transport, "batch", size), role: "ours" });
+        if (kind === "stream" && size >= SMALL_MESSAGE && VIEW_TRANSPORTS.includes(transport)) rows.push({ case: oursId(transport, "view", size), role: "ours" });
         if (transport === "unix" && framedSizes(params).includes(size)) rows.push({ case: `framed-unix-${kind}-${sizeId(size)}`, role: "ours", profiles: [] });
         if (raw !== undefined) {
           rows.push({ case: rawId(raw, kind, size), role: "baseline" });
