@@ -225,6 +225,18 @@ export function sendAll(connection: Connection, messages: Uint8Array[], handle: 
 }
 
 /**
+ * True if `messages`, what one read of a connection brought, is one envelope that is not a Batch: what a
+ * request/response exchange reads. A layer's read loop then reads the next message with `receive()` instead of
+ * `receiveBatch()`, until a read brings a Batch or a run again (a burst): a 64 B round trip through a reliable
+ * session or a mux stream measured 5–16 % slower when every read was a `receiveBatch()` (docs/benchmarks.md,
+ * "Issue 17 — layers"), as RPC's did (its read loops follow the same rule). A run is not a Batch: the caller,
+ * which knows its runs, checks for them.
+ */
+export function isLone(messages: readonly Uint8Array[]): boolean {
+  return messages.length === 1 && messages[0]![0] !== BATCH_TAG;
+}
+
+/**
  * Calls `each` with every envelope of `bytes` (as `bytes[start..end)`, without copying) if it is a Batch,
  * and returns true; returns false if it is not one. A Batch inside a Batch, or a malformed one, is a
  * `ProtocolError`.

@@ -17,7 +17,7 @@ import {
   type WaitOptions,
 } from "@ipc/core";
 import { AcceptQueue, Deferred, noop, settledOf } from "@ipc/core/transport";
-import { Batcher, forEachInBatch, runSpan, sendAll, span } from "../batch.js";
+import { Batcher, forEachInBatch, isLone, runSpan, sendAll, span } from "../batch.js";
 import {
   decodeMuxFrame,
   encodeMuxData,
@@ -93,6 +93,8 @@ class Multiplexer implements Mux, StreamHost {
   #lastSend: Promise<void> | undefined;
   /** The array the next run's payloads are read into (a stream's inbox takes it: Inbox.pushMany). */
   #runPayloads: Uint8Array[] = [];
+  /** A run was among the envelopes of the current read (then the next read is a batch: see #read). */
+  #readRun = false;
   #nextId = 1;
   #closing = false;
   #error: Error | undefined;
@@ -245,13 +247,22 @@ class Multiplexer implements Mux, StreamHost {
   async #read(): Promise<void> {
     try {
       // The batch path: everything the connection has received, with one call (docs/wire.md §8.1 batches
-      // inside are unpacked here too), pushed into the streams' inboxes in one loop.
+      // inside are unpacked here too), pushed into the streams' inboxes in one loop — except where one message
+      // is what comes next (the last read brought one lone envelope, not a run: a request/response exchange),
+      // read with receive(), which a round trip measured faster (see isLone).
+      let lone = false;
       for (;;) {
-        const messages = await this.connection.receiveBatch();
+        let messages: Uint8Array[] | undefined;
+        if (lone) {
+          const bytes = await this.connection.receive();
+          messages = bytes === undefined ? undefined : [bytes];
+        } else messages = await this.connection.receiveBatch();
         if (messages === undefined) break;
+        this.#readRun = false;
         for (const bytes of messages) {
           if (!forEachInBatch(bytes, this.#onEnvelope)) this.#onEnvelope(bytes, 0, bytes.byteLength);
         }
+        lone = isLone(messages) && !this.#readRun;
       }
     } catch (error) {
       if (error instanceof ProtocolError) this.connection.abort(error);
@@ -271,6 +282,7 @@ class Multiplexer implements Mux, StreamHost {
     if (this.#readsRuns && parseMuxRun(bytes, start, end, payloads)) {
       // The batch path: several messages of one stream, parsed in place, their array handed on whole.
       this.#runPayloads = [];
+      this.#readRun = true;
       const { stream, reply, payloadBytes } = parsedMuxRun;
       const target = (reply ? this.#opened : this.#accepted).get(stream);
       if (target !== undefined) target.onDataRun(payloads, payloadBytes);

@@ -17,7 +17,7 @@ import {
 } from "@ipc/core";
 import { ipc } from "@ipc/core/proto";
 import { ConnectionBase, Inbox, noop, queueSend, queueSendBatch, removeItem, type PendingSend } from "@ipc/core/transport";
-import { Batcher, forEachInBatch, runSpan, sendAll, span } from "../batch.js";
+import { Batcher, forEachInBatch, isLone, runSpan, sendAll, span } from "../batch.js";
 import {
   dataInner,
   decodeSessionFrame,
@@ -382,10 +382,19 @@ export class Session extends ConnectionBase implements ReliableSession {
   async #read(connection: Connection): Promise<void> {
     let error: Error | undefined;
     try {
-      // The batch path: everything the connection has received, with one call, into the inbox in one loop.
+      // The batch path: everything the connection has received, with one call, into the inbox in one loop —
+      // except where one message is what comes next (the last read brought one lone envelope, as in a
+      // request/response exchange): that one is read with receive(), which a round trip measured faster
+      // (docs/benchmarks.md, "Issue 17 — layers"). A Batch or a run brought by it means a burst: batches again.
+      let lone = false;
       for (;;) {
-        const messages = await connection.receiveBatch();
+        let messages: Uint8Array[] | undefined;
+        if (lone) {
+          const bytes = await connection.receive();
+          messages = bytes === undefined ? undefined : [bytes];
+        } else messages = await connection.receiveBatch();
         if (messages === undefined) break;
+        lone = isLone(messages) && messages[0]![0] !== RUN_TAG;
         for (const bytes of messages) {
           if (connection !== this.#connection) return;
           try {
