@@ -20,9 +20,9 @@ export class ReadPool {
   readonly #keep: number;
   #freeBytes = 0;
 
-  /** @param keep the most bytes kept free between uses (a connection's high-water mark, at least 256 KiB). */
+  /** @param keep the most bytes kept free between uses (a connection's high-water mark, at least 1 MiB: a few of the largest reads). */
   constructor(keep: number) {
-    this.#keep = Math.max(keep, 256 * 1024);
+    this.#keep = Math.max(keep, 1024 * 1024);
   }
 
   /** A buffer of exactly `size` bytes, held once (by the decoder): a free one of that size, or a new one. */
