@@ -105,6 +105,18 @@ describe("shm:// zero-copy batch receive (receiveViews)", () => {
     expect(await server.receive()).toEqual(patterned(2, 2)); // nothing was lost to the misuse
   });
 
+  it("a receiveView() or receiveViews() while one waits rejects with ViewHeldError; the waiting one gets the messages", async () => {
+    const { server, client } = await pair();
+    const waiting = server.receiveViews({ timeout: 30_000 });
+    const held = { name: "ViewHeldError", code: "IPC_ERR_VIEW_HELD" };
+    await expect(server.receiveViews()).rejects.toMatchObject(held);
+    await expect(server.receiveView()).rejects.toMatchObject(held);
+    await client.send(patterned(9, 9));
+    const batch = (await waiting)!;
+    expect(copies(batch)).toEqual([patterned(9, 9)]);
+    batch.release();
+  });
+
   it("keeps to maxMessages and maxBytes (the first message whatever its size)", async () => {
     const { server, client } = await pair();
     const sent = Array.from({ length: 10 }, (_, i) => patterned(100, i));

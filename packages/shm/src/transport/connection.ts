@@ -75,6 +75,8 @@ export class ShmConnection extends ConnectionBase {
   readonly #smallest: number;
   /** The view lent by receiveView() and not released yet: it pins the ring's tail (and the mapping). */
   #view: MessageView | MessageBatchView | undefined;
+  /** A receiveView() or receiveViews() waits for its message: another one would be refused once it is lent. */
+  #viewWaiting = false;
   /**
    * A receive() asleep on the doorbell itself (see #park): the bell's read takes its message and resolves it,
    * past the ring's read queue. Other reads wait behind it.
@@ -239,7 +241,7 @@ export class ShmConnection extends ConnectionBase {
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
     if (this.#parked !== undefined) return this.#behindParked(() => this.receiveView(options));
-    const early = this.#cannotRead();
+    const early = this.#cannotRead(true);
     if (early !== undefined) return early;
     try {
       const view = this.#lend();
@@ -253,10 +255,13 @@ export class ShmConnection extends ConnectionBase {
 
   async #receiveViewSlow(options: ReceiveOptions | undefined): Promise<ShmMessageView | undefined> {
     let bytes: Uint8Array | null;
+    this.#viewWaiting = true;
     try {
       bytes = await this.#rx.readViewWaiting({ ...options, maxMessageSize: this.maxMessageSize });
     } catch (error) {
       throw this.#readFailed(error);
+    } finally {
+      this.#viewWaiting = false;
     }
     if (bytes === null) {
       this.#spend();
@@ -285,7 +290,7 @@ export class ShmConnection extends ConnectionBase {
     } catch (error) {
       return Promise.reject(error);
     }
-    const early = this.#cannotRead();
+    const early = this.#cannotRead(true);
     if (early !== undefined) return early;
     let spun = false;
     try {
@@ -311,10 +316,13 @@ export class ShmConnection extends ConnectionBase {
     bounds: { maxMessages: number; maxBytes: number },
   ): Promise<ShmBatchView | undefined> {
     let lent: LentRecords | null;
+    this.#viewWaiting = true;
     try {
       lent = await this.#rx.lendBatchWaiting(bounds.maxMessages, bounds.maxBytes, this.maxMessageSize, options);
     } catch (error) {
       throw this.#readFailed(error);
+    } finally {
+      this.#viewWaiting = false;
     }
     if (lent === null) {
       this.#spend();
@@ -366,9 +374,12 @@ export class ShmConnection extends ConnectionBase {
     return view;
   }
 
-  /** Why a read cannot go on now: a view still lent, or reading is over (the end, or the failure). */
-  #cannotRead(): Promise<undefined> | undefined {
-    if (this.#view !== undefined) {
+  /**
+   * Why a read cannot go on now: a view still lent (or, for another receiveView()/receiveViews(), one being
+   * waited for: it will be lent), or reading is over (the end, or the failure).
+   */
+  #cannotRead(lending = false): Promise<undefined> | undefined {
+    if (this.#view !== undefined || (lending && this.#viewWaiting)) {
       return Promise.reject(new ViewHeldError(`${this.remoteAddress}: release() the view from receiveView() or receiveViews() before receiving the next message`));
     }
     if (this.#spent) {
