@@ -106,12 +106,14 @@ export async function sendStream(output: Writable, answer: Promise<StreamCount>,
     const payload = new Uint8Array(size).fill(0x61);
     const frame = 4 + size;
     const perWrite = Math.max(1, Math.floor(PACK_BYTES / frame));
-    // A fresh buffer per write: reusing written buffers (a pool refilled by write callbacks) measured 30–45 %
-    // slower over TCP loopback (docs/benchmarks.md, "Self-check").
+    // One buffer, packed again for every write that the kernel took whole (`writableLength` back to 0: the socket
+    // keeps no reference to it); a fresh one only while a write is still queued. A fresh 64 KiB buffer per write
+    // cost the sender 13–15 page faults a write whenever glibc gave the freed buffers back to the kernel, which
+    // made the TCP split-core baseline bimodal (docs/benchmarks.md, "The packed baseline's page faults").
     // The length's four bytes stored one by one, then the payload: 19 ns a message here, against 25 ns with
     // writeUInt32BE() (the sender is what limits a TCP loopback stream of small messages).
+    let buffer = Buffer.allocUnsafe(perWrite * frame);
     result = await writeFor(budget, output, perWrite, 1, () => {
-      const buffer = Buffer.allocUnsafe(perWrite * frame);
       for (let i = 0, at = 0; i < perWrite; i++, at += frame) {
         buffer[at] = size >>> 24;
         buffer[at + 1] = (size >>> 16) & 0xff;
@@ -119,7 +121,9 @@ export async function sendStream(output: Writable, answer: Promise<StreamCount>,
         buffer[at + 3] = size & 0xff;
         buffer.set(payload, at + 4);
       }
-      return output.write(buffer);
+      const ok = output.write(buffer);
+      if (output.writableLength !== 0) buffer = Buffer.allocUnsafe(perWrite * frame);
+      return ok;
     });
   } else {
     const frame = frameOf(size);
