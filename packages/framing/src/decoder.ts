@@ -34,11 +34,6 @@ const DIRECT_READ_MIN = 16 * 1024;
  * charged for).
  */
 const WHOLE_READ_MAX = 256 * 1024;
-/**
- * What a pooled read after a large frame takes at most: as many frames of the last one's size as fit (four of
- * 64 KiB), each lent as a view of the one buffer (see usePool).
- */
-const POOLED_READ = 256 * 1024 + 64;
 /** The size of a fresh read chunk under load, as Node's own socket reads use. */
 const READ_CHUNK = 64 * 1024;
 /** The size of a connection's first read chunks, while its reads are small. */
@@ -517,9 +512,7 @@ export class FrameDecoder {
     if (this.#state === State.Header && this.#afterLarge) {
       if (this.#headerHave === 0 && this.#lastLength <= WHOLE_READ_MAX) {
         this.#target = Target.Frame;
-        const frame = HEADER_SIZE + this.#lastLength;
-        // Pooled, the read may take several such frames at once (fewer reads; their buffer comes back once all are released).
-        this.#frameRead = this.#pool !== undefined ? this.#pool.take(frame * Math.max(1, Math.floor(POOLED_READ / frame))) : allocate(frame);
+        this.#frameRead = this.#pool !== undefined ? this.#pool.take(HEADER_SIZE + this.#lastLength) : allocate(HEADER_SIZE + this.#lastLength);
         return this.#frameRead;
       }
       this.#target = Target.Header;
@@ -555,11 +548,7 @@ export class FrameDecoder {
     this.#frameRead = EMPTY;
     if (n >= HEADER_SIZE && n < read.byteLength) {
       const length = lengthAt(read);
-      const room = read.byteLength - HEADER_SIZE;
-      // A pooled read of several frames whose first is not all here: that frame's rest is read in place too.
-      const fits = length === room || (this.#pool !== undefined && length <= room && n < HEADER_SIZE + length);
-      if (fits && length <= this.#limit) {
-        if (length < room) this.#slack(room - length);
+      if (length === read.byteLength - HEADER_SIZE && length <= this.#limit) {
         this.#body = new Uint8Array(read.buffer, read.byteOffset + HEADER_SIZE, length);
         this.#bodyLength = length;
         this.#bodyHave = n - HEADER_SIZE;
