@@ -16,6 +16,7 @@ runConformance({
   channels,
   capabilities: {
     peerCredentials: true,
+    views: true,
     crossProcess: { module: fileURLToPath(new URL("./fixtures/peer.mjs", import.meta.url)) },
     // A rendezvous that accepts the client and never offers a segment: connect() waits for the offer.
     unresponsiveAddress: async () => {
