@@ -34,6 +34,11 @@ const DIRECT_READ_MIN = 16 * 1024;
  * charged for).
  */
 const WHOLE_READ_MAX = 256 * 1024;
+/**
+ * Frames of the last large size a pooled decoder's frame buffer has room for (see #pooledFrameRead): reads
+ * after large frames then take up to this many at once.
+ */
+const POOLED_FRAMES = 4;
 /** The size of a fresh read chunk under load, as Node's own socket reads use. */
 const READ_CHUNK = 64 * 1024;
 /** The size of a connection's first read chunks, while its reads are small. */
@@ -136,6 +141,12 @@ export class FrameDecoder {
   #lastLength = 0;
   /** The array of a `Target.Frame` read. */
   #frameRead: Uint8Array = EMPTY;
+  /**
+   * A pooled decoder's buffer for the reads after large frames (room for {@link POOLED_FRAMES} of them), read into
+   * one read after another like a chunk while it has room for one more frame, and where it is read into next.
+   */
+  #frameBuffer: Uint8Array = EMPTY;
+  #frameOffset = 0;
   /** What the buffer returned by readBuffer() is. */
   #target = Target.Chunk;
   #readChunk: Uint8Array = EMPTY;
@@ -512,7 +523,7 @@ export class FrameDecoder {
     if (this.#state === State.Header && this.#afterLarge) {
       if (this.#headerHave === 0 && this.#lastLength <= WHOLE_READ_MAX) {
         this.#target = Target.Frame;
-        this.#frameRead = this.#pool !== undefined ? this.#pool.take(HEADER_SIZE + this.#lastLength) : allocate(HEADER_SIZE + this.#lastLength);
+        this.#frameRead = this.#pool !== undefined ? this.#pooledFrameRead(this.#pool) : allocate(HEADER_SIZE + this.#lastLength);
         return this.#frameRead;
       }
       this.#target = Target.Header;
@@ -546,6 +557,10 @@ export class FrameDecoder {
   #frameWritten(n: number): void {
     const read = this.#frameRead;
     this.#frameRead = EMPTY;
+    if (this.#pool !== undefined) {
+      this.#pooledFrameWritten(read, n, this.#pool);
+      return;
+    }
     if (n >= HEADER_SIZE && n < read.byteLength) {
       const length = lengthAt(read);
       if (length === read.byteLength - HEADER_SIZE && length <= this.#limit) {
@@ -563,6 +578,44 @@ export class FrameDecoder {
       // Its frames hold it now (none: it is free again).
       this.#pool?.drop(read);
     }
+  }
+
+  /**
+   * Where a pooled read after a large frame goes: the rest of the frame buffer while it has room for a whole
+   * frame of the last size (so several frames arrive in one read, each lent as a view of it), else a new one
+   * (the old one's tail, smaller than a frame, is charged to the frames that pin it).
+   */
+  #pooledFrameRead(pool: ReadPool): Uint8Array {
+    const frame = HEADER_SIZE + this.#lastLength;
+    const left = this.#frameBuffer.byteLength - this.#frameOffset;
+    if (left < frame) {
+      if (left > 0) this.#slack(left);
+      pool.drop(this.#frameBuffer);
+      this.#frameBuffer = pool.take(frame * POOLED_FRAMES);
+      this.#frameOffset = 0;
+    }
+    return this.#frameBuffer.subarray(this.#frameOffset);
+  }
+
+  /**
+   * `n` bytes were read into the frame buffer at `read`: a first frame not all here is read in place there (its
+   * room reserved), else the bytes are decoded like a chunk's; the buffer stays the decoder's to read into.
+   */
+  #pooledFrameWritten(read: Uint8Array, n: number, pool: ReadPool): void {
+    this.#frameOffset += n;
+    if (n >= HEADER_SIZE) {
+      const length = lengthAt(read);
+      if (n < HEADER_SIZE + length && length <= read.byteLength - HEADER_SIZE && length <= this.#limit) {
+        this.#body = new Uint8Array(read.buffer, read.byteOffset + HEADER_SIZE, length);
+        pool.hold(this.#body);
+        this.#frameOffset += HEADER_SIZE + length - n;
+        this.#bodyLength = length;
+        this.#bodyHave = n - HEADER_SIZE;
+        this.#state = State.Body;
+        return;
+      }
+    }
+    this.#decode(read.subarray(0, n));
   }
 
   /** `n` bytes were read into the buffer {@link FrameDecoder.readBuffer} returned. Throws like `push()`. */
