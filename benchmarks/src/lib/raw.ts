@@ -108,7 +108,7 @@ export async function sendStream(output: Writable, answer: Promise<StreamCount>,
     const perWrite = Math.max(1, Math.floor(PACK_BYTES / frame));
     // One buffer, packed again for every write that the kernel took whole (`writableLength` back to 0: the socket
     // keeps no reference to it); a fresh one only while a write is still queued. A fresh 64 KiB buffer per write
-    // cost the sender 13–15 page faults a write whenever glibc gave the freed buffers back to the kernel, which
+    // cost the sender 5–12 page faults a write whenever glibc gave the freed buffers back to the kernel, which
     // made the TCP split-core baseline bimodal (docs/benchmarks.md, "The packed baseline's page faults").
     // The length's four bytes stored one by one, then the payload: 19 ns a message here, against 25 ns with
     // writeUInt32BE() (the sender is what limits a TCP loopback stream of small messages).
