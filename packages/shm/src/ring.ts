@@ -1100,14 +1100,10 @@ export class MessageRing implements Disposable, AsyncDisposable {
    * Spins as a waiting read would (the adaptive spin of docs/wire.md §5.5's waiting, the same bookkeeping)
    * until a record or the end is ready, without a promise: true if one came. Never sleeps; false at once
    * while a read() waits. For a reader that would otherwise wait — it then waits with `spin: 0`.
-   * `peerWaking`: this side just rang the producer awake (it sent a message to a sleeping peer, whose answer
-   * cannot come before that wake-up, tens of µs): no spin — it would only keep this CPU from the peer being
-   * woken — except a probe's on a random 1 in {@link PROBE_ODDS} waits, so that two sides that woke each
-   * other find each other spinning again once they are fast.
    */
-  spinUntilReadable(peerWaking = false): boolean {
+  spinUntilReadable(): boolean {
     if (this.#pendingReads > 0) return false;
-    const spin = peerWaking ? (Math.random() * PROBE_ODDS < 1 ? this.#spin * PROBE_STRETCH : 0) : this.#adaptiveSpin();
+    const spin = this.#adaptiveSpin();
     if (spin <= 0) return false;
     const started = performance.now();
     const until = started + spin / 1000;

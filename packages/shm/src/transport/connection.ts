@@ -21,7 +21,6 @@ import { signalFrames } from "@ipc/framing";
 import { ViewHeldError } from "../errors.js";
 import { MessageRing, ringSize, type LentRecords } from "../ring.js";
 import type { SharedMemory } from "../segment.js";
-import { onSeparateCpus } from "./cpus.js";
 import { SocketDoorbell } from "./doorbell.js";
 import { ABORT, AbortCode, BELL, FIN, decodeAbort, encodeAbort } from "./protocol.js";
 import { MessageBatchView, MessageView, type ShmBatchView, type ShmMessageView } from "./view.js";
@@ -83,8 +82,6 @@ export class ShmConnection extends ConnectionBase {
    * past the ring's read queue. Other reads wait behind it.
    */
   #parked: Parked | undefined;
-  /** This process and the peer are pinned to CPUs the other may not use (read once: see cpus.ts). */
-  readonly #separateCpus: boolean;
 
   /** @internal Made by the shm transport's listen() / connect(). */
   constructor(
@@ -113,7 +110,6 @@ export class ShmConnection extends ConnectionBase {
     const closed = (): boolean => memory.closed;
     // With both ends in this process, spinning cannot help: the peer can only move once we yield.
     const spin = control.peer?.pid === process.pid ? 0 : options.spin;
-    this.#separateCpus = spin > 0 && onSeparateCpus(control.peer?.pid);
     const ring = (offset: number): MessageRing =>
       new MessageRing(memory.buffer, offset, { capacity, init: false, doorbell: this.#doorbell, spin, closed, failure });
     const [first, second] = [ring(0), ring(ringSize(capacity))];
@@ -199,7 +195,7 @@ export class ShmConnection extends ConnectionBase {
       let taken = this.#rx.tryReadBatch(batch, bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
       if (taken === 0 && !this.#doorbell.pending) {
         spun = true;
-        if (this.#spinForNext()) taken = this.#rx.tryReadBatch(batch, bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
+        if (this.#rx.spinUntilReadable()) taken = this.#rx.tryReadBatch(batch, bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
       }
       if (taken === null) return this.#readBatchSlow(options, bounds); // the end: judged there
       if (taken > 0) {
@@ -301,7 +297,7 @@ export class ShmConnection extends ConnectionBase {
       let lent = this.#rx.lendBatch(bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
       if (lent === undefined && !this.#doorbell.pending) {
         spun = true;
-        if (this.#spinForNext()) lent = this.#rx.lendBatch(bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
+        if (this.#rx.spinUntilReadable()) lent = this.#rx.lendBatch(bounds.maxMessages, bounds.maxBytes, this.maxMessageSize);
       }
       if (lent === null) {
         this.#spend();
@@ -421,7 +417,7 @@ export class ShmConnection extends ConnectionBase {
       message = this.#rx.tryRead();
       if (message === undefined && !this.#doorbell.pending) {
         spun = true;
-        if (this.#spinForNext()) message = this.#rx.tryRead();
+        if (this.#rx.spinUntilReadable()) message = this.#rx.tryRead();
       }
     } catch (error) {
       if (error instanceof ProtocolError) return Promise.reject(this.#broken(error));
@@ -510,16 +506,6 @@ export class ShmConnection extends ConnectionBase {
     }
     if (!this.#memory.closed) this.#rx.awake();
     this.#receiveSlow(NO_SPIN).then(parked.resolve, parked.reject);
-  }
-
-  /**
-   * Spins for the next record (MessageRing.spinUntilReadable), except right after this side rang the peer
-   * awake with a message — its answer cannot come before its wake-up, and a spinning side keeps a CPU the peer
-   * may need — unless the two processes are pinned to different CPUs, where spinning costs the peer nothing.
-   */
-  #spinForNext(): boolean {
-    const woke = this.#doorbell.takeWokeReader();
-    return this.#rx.spinUntilReadable(woke && !this.#separateCpus);
   }
 
   /** `retry` once the parked receive is settled (reads are served in call order). */

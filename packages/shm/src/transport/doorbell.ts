@@ -6,7 +6,6 @@
  * sleeping on a dead peer wakes up to find out.
  */
 import type { Doorbell } from "../ring.js";
-import { CONSUMER_ASLEEP } from "../ring-layout.js";
 
 export class SocketDoorbell implements Doorbell {
   readonly #send: () => void;
@@ -23,25 +22,11 @@ export class SocketDoorbell implements Doorbell {
     this.#immediate = immediate;
   }
 
-  ring(_words: Int32Array, index: number): void {
+  ring(): void {
     if (this.#ended) return;
     this.#send();
-    if (index === CONSUMER_ASLEEP) this.#wokeReader = true;
     if (!this.#immediate) this.#pending = true;
   }
-
-  /**
-   * True (once) if this side rang the peer's reading side awake since the last call: it sent a message to a
-   * sleeping peer, whose answer cannot come before the peer's wake-up — the next receive need not spin for it
-   * (MessageRing.spinUntilReadable's `peerWaking`; the idle round trip of docs/benchmarks.md).
-   */
-  takeWokeReader(): boolean {
-    const woke = this.#wokeReader;
-    this.#wokeReader = false;
-    return woke;
-  }
-
-  #wokeReader = false;
 
   /**
    * A bell sent through the connection's writer goes out at the end of the turn (the framing batches writes
