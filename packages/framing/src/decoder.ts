@@ -572,12 +572,7 @@ export class FrameDecoder {
       }
     }
     if (n < read.byteLength) this.#slack(read.byteLength - n);
-    try {
-      this.#decode(read.subarray(0, n));
-    } finally {
-      // Its frames hold it now (none: it is free again).
-      this.#pool?.drop(read);
-    }
+    this.#decode(read.subarray(0, n));
   }
 
   /**
