@@ -313,7 +313,8 @@ function groups(params: CaseParams): Group[] {
         const rows: GroupRow[] = [{ case: oursId(transport, kind, size), role: "ours" }];
         if (kind === "stream" && size < SMALL_MESSAGE && BATCH_TRANSPORTS.includes(transport))
           rows.push({ case: oursId(transport, "batch", size), role: "ours" });
-        if (kind === "stream" && size >= SMALL_MESSAGE && VIEW_TRANSPORTS.includes(transport)) rows.push({ case: oursId(transport, "view", size), role: "ours" });
+        if (kind === "stream" && size >= SMALL_MESSAGE && VIEW_TRANSPORTS.includes(transport))
+          rows.push({ case: oursId(transport, "view", size), role: "ours" });
         if (transport === "unix" && framedSizes(params).includes(size)) rows.push({ case: `framed-unix-${kind}-${sizeId(size)}`, role: "ours", profiles: [] });
         if (raw !== undefined) {
           rows.push({ case: rawId(raw, kind, size), role: "baseline" });

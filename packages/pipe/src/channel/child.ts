@@ -12,7 +12,6 @@ import {
   race,
   type CloseOptions,
   type ConnectOptions,
-  type Connection,
   type MessageView,
   type Peer,
   type ReceiveBatchOptions,
