@@ -11,7 +11,7 @@
  * each message, for which a connection is wrapped only while someone logs it.
  */
 import { debuglog } from "node:util";
-import { subscribeDiagnostics, type CloseMessage, type Connection, type Listener } from "@ipc/core";
+import { isViewConnection, subscribeDiagnostics, type CloseMessage, type Connection, type Listener, type ViewConnection } from "@ipc/core";
 
 /** One thing that happened to a connection or listener. */
 export type DebugEvent =
@@ -131,6 +131,15 @@ function withLogging(connection: Connection, log: DebugLogger): Connection {
     if (batch !== undefined) for (const message of batch) log({ event: "receive", remote, bytes: message.byteLength });
     return batch;
   };
+  // A lent view is logged as a receive too; a connection that lends none keeps answering `undefined` here,
+  // so isViewConnection() tells the same of the logged connection as of the real one.
+  const receiveView: ViewConnection["receiveView"] | undefined = isViewConnection(connection)
+    ? async (options) => {
+        const view = await connection.receiveView(options);
+        if (view !== undefined) log({ event: "receive", remote, bytes: view.bytes.length });
+        return view;
+      }
+    : undefined;
   async function* iterate(): AsyncGenerator<Uint8Array, void> {
     for (;;) {
       const message = await receive();
@@ -146,6 +155,7 @@ function withLogging(connection: Connection, log: DebugLogger): Connection {
       if (key === "receive") return receive;
       if (key === "sendBatch") return sendBatch;
       if (key === "receiveBatch") return receiveBatch;
+      if (key === "receiveView") return receiveView;
       if (key === Symbol.asyncIterator) return iterate;
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;

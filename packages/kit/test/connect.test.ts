@@ -8,6 +8,7 @@ import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import {
   SCHEMES,
   connect,
+  isViewConnection,
   listen,
   type Connection,
   type ConnectionOf,
@@ -125,6 +126,31 @@ describe("debug logging", () => {
     const kinds = events.map((e) => e.event);
     expect(kinds).toEqual(expect.arrayContaining(["listen", "connect", "accept", "send", "receive", "close"]));
     expect(events.filter((e) => e.event === "send").map((e) => (e as { bytes: number }).bytes)).toEqual([5, 5]);
+  });
+
+  it("a logged connection lends views where its transport does, and logs each lent message as a receive", async () => {
+    const events: DebugEvent[] = []; // the client's only (on a Unix socket both ends name the same path)
+    const log = (e: DebugEvent): void => void events.push(e);
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const listener = await listen(`unix://${join(dir, "views.sock")}`, { logger: () => undefined });
+    cleanups.push(() => listener.close());
+    echo(listener);
+    const client = await connect(listener.address, { logger: log });
+    cleanups.push(() => client.abort());
+    expect(isViewConnection(client)).toBe(true);
+    if (!isViewConnection(client)) return;
+    await client.send(new TextEncoder().encode("lent"));
+    const view = await client.receiveView({ timeout: 30_000 });
+    expect(text(view?.bytes)).toBe("lent");
+    view?.release();
+    expect(events.filter((e) => e.event === "receive").map((e) => (e as { bytes: number }).bytes)).toEqual([4]);
+
+    const memoryListener = await listen(`memory://noviews${process.pid}`, { logger: log });
+    cleanups.push(() => memoryListener.close());
+    const memoryClient = await connect(memoryListener.address, { logger: log });
+    cleanups.push(() => memoryClient.abort());
+    expect(isViewConnection(memoryClient)).toBe(false); // the proxy adds no receiveView the transport lacks
   });
 
   it("without a logger or NODE_DEBUG the transport's own connection is returned, unwrapped", async () => {
