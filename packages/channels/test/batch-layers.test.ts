@@ -212,3 +212,50 @@ describe("reliable sessions: the batch path", () => {
     expect(connections.filter((c) => c.faults.dropped !== undefined).length).toBeGreaterThan(20);
   });
 });
+
+// The layers account what their application takes once per read (core's Inbox `onTakeMany`): a sender held by a
+// tiny window must still get its credit or acknowledgements back, whether the application reads one message at a
+// time or in small batches (docs/wire.md §8.2.3, §8.3).
+describe("the batch path under tiny windows", () => {
+  type Read = "receive" | "batches of 3";
+  const read = async (connection: Connection, how: Read, count: number, held: () => number, bound: number): Promise<Uint8Array[]> => {
+    const messages: Uint8Array[] = [];
+    while (messages.length < count) {
+      expect(held()).toBeLessThanOrEqual(bound);
+      if (how === "receive") messages.push((await connection.receive({ timeout: 30_000 }))!);
+      else messages.push(...((await connection.receiveBatch({ maxMessages: 3, timeout: 30_000 })) ?? []));
+    }
+    return messages;
+  };
+
+  for (const how of ["receive", "batches of 3"] as const) {
+    it(`a mux stream with a 300-byte window delivers 2000 messages sent in batches, read with ${how}`, async () => {
+      const [sender, receiver] = await streams(300);
+      const sending = (async () => {
+        for (let i = 0; i < 2000; i += 100) await sender.sendBatch(numbered(i, 100, 16), { timeout: 30_000 });
+      })();
+      // What the receiver holds never passes the window plus one message (16 + 64 bytes each).
+      const messages = await read(receiver, how, 2000, () => receiver.bufferedBytes, 300 + 80);
+      await sending;
+      expect(numbers(messages)).toEqual(range(0, 2000));
+    });
+
+    it(`a reliable session with a 256-byte window and 2 messages kept delivers 2000 messages sent in batches, read with ${how}`, async () => {
+      const raw = await memoryTransport.listen(memoryAddress("tiny"));
+      const listener = reliableListener(raw, { maxBufferedBytes: 256 });
+      cleanups.push(() => listener.close());
+      const client = track(await reliable(() => memoryTransport.connect(raw.address), { timeout: 5000, maxBufferedMessages: 2, ackDelay: 60_000 }));
+      const server = track((await listener.accept({ timeout: 5000 }))!);
+      const sending = (async () => {
+        for (let i = 0; i < 2000; i += 100) await client.sendBatch(numbered(i, 100, 16), { timeout: 30_000 });
+      })();
+      // ackDelay is a minute: the acknowledgements that free the sender are the ones sent as messages are taken. The
+      // sender keeps at most 2 messages (or the 256-byte window, + one message) unacknowledged; the receiver fails
+      // the session if more arrive unread than its window.
+      const messages = await read(server, how, 2000, () => client.stats.bufferedBytes, 256 + 80);
+      await sending;
+      expect(numbers(messages)).toEqual(range(0, 2000));
+      await client.flush({ timeout: 30_000 });
+    });
+  }
+});

@@ -22,6 +22,14 @@ export interface InboxOptions {
    */
   readonly onTake?: ((message: Uint8Array) => void) | undefined;
   /**
+   * Called once for each group of messages handed to a reader together — `messages[from..to)`, whose lengths sum
+   * to `bytes` — before the reader sees them, so that a layer accounts once per `receiveBatch()` rather than once
+   * per message. When given, a group of several messages is reported here and never to `onTake`; a message taken
+   * alone (`receive()`, the iterator, a lone push to a waiting reader) goes to `onTake` if it is given, else here
+   * as a group of one. Default: none.
+   */
+  readonly onTakeMany?: ((messages: readonly Uint8Array[], from: number, to: number, bytes: number) => void) | undefined;
+  /**
    * The default `maxBytes` of `receiveBatch()`. Default: `highWaterMark`. A queue bounded by something else (a
    * layer's credit window, with an unbounded high-water mark) sets the usual 256 KiB here.
    */
@@ -86,6 +94,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   readonly #onFull: (() => void) | undefined;
   readonly #onDrain: (() => void) | undefined;
   readonly #onTake: ((message: Uint8Array) => void) | undefined;
+  readonly #onTakeMany: ((messages: readonly Uint8Array[], from: number, to: number, bytes: number) => void) | undefined;
   readonly #batchBytes: number;
   #queue: Uint8Array[] = [];
   /** What each queued message is charged (its bytes or what it pins, plus MESSAGE_OVERHEAD). */
@@ -105,7 +114,10 @@ export class Inbox implements AsyncIterable<Uint8Array> {
     this.#lowWaterMark = Math.floor(options.highWaterMark / 2);
     this.#onFull = options.onFull;
     this.#onDrain = options.onDrain;
-    this.#onTake = options.onTake;
+    this.#onTakeMany = options.onTakeMany;
+    const onTakeMany = options.onTakeMany;
+    // A single message is a group of one, unless the owner gave `onTake` for those too.
+    this.#onTake = options.onTake ?? (onTakeMany !== undefined ? (message) => onTakeMany([message], 0, 1, message.length) : undefined);
     this.#batchBytes = options.batchBytes ?? options.highWaterMark;
   }
 
@@ -222,8 +234,9 @@ export class Inbox implements AsyncIterable<Uint8Array> {
   #extendOpen(messages: Uint8Array[], from: number): number {
     const open = this.#open!;
     const batch = open.batch;
-    const onTake = this.#onTake;
-    let bytes = open.bytes;
+    const onTake = this.#onTakeMany === undefined ? this.#onTake : undefined;
+    const start = open.bytes;
+    let bytes = start;
     let i = from;
     for (; i < messages.length; i++) {
       const message = messages[i]!;
@@ -233,6 +246,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       bytes = size;
       onTake?.(message);
     }
+    if (i > from) this.#onTakeMany?.(messages, from, i, bytes - start);
     open.bytes = bytes;
     if (i < messages.length) this.#open = undefined;
     return i;
@@ -266,8 +280,7 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       }
     }
     const batch = from === 0 && end === count ? messages : messages.slice(from, end);
-    const onTake = this.#onTake;
-    if (onTake !== undefined) for (const message of batch) onTake(message);
+    this.#tookBatch(batch, bytes);
     this.#open = { batch, bytes, maxMessages: bounds.maxMessages, maxBytes: bounds.maxBytes };
     queueMicrotask(this.#closeOpen);
     reader.resolve(batch as never);
@@ -435,9 +448,18 @@ export class Inbox implements AsyncIterable<Uint8Array> {
       this.#compact();
     }
     this.#uncharge(cost);
-    const onTake = this.#onTake;
-    if (onTake !== undefined) for (const message of batch) onTake(message);
+    this.#tookBatch(batch, bytes);
     return batch;
+  }
+
+  /** The take hooks for `batch` (whose lengths sum to `bytes`): one call of `onTakeMany`, or `onTake` for each. */
+  #tookBatch(batch: Uint8Array[], bytes: number): void {
+    const onTakeMany = this.#onTakeMany;
+    if (onTakeMany !== undefined) onTakeMany(batch, 0, batch.length, bytes);
+    else {
+      const onTake = this.#onTake;
+      if (onTake !== undefined) for (const message of batch) onTake(message);
+    }
   }
 
   /** Drops the taken slots at the front once they are at least half the queue (and 1024 or more). */

@@ -330,3 +330,68 @@ describe("Inbox.pushMany", () => {
     expect(full).toBe(true);
   });
 });
+
+describe("Inbox onTakeMany", () => {
+  const run = (from: number, count: number): Uint8Array[] => Array.from({ length: count }, (_, i) => bytes(1 + i, from + i));
+  const hooks = (onTake: boolean) => {
+    const calls: { first: number; count: number; bytes: number }[] = [];
+    const singles: number[] = [];
+    const inbox = new Inbox({
+      highWaterMark: 1 << 20,
+      onTakeMany: (messages, from, to, total) => calls.push({ first: messages[from]![0]!, count: to - from, bytes: total }),
+      ...(onTake ? { onTake: (m: Uint8Array) => void singles.push(m[0]!) } : {}),
+    });
+    return { inbox, calls, singles };
+  };
+
+  it("reports each batch taken from the queue once, with its count and the sum of its lengths", async () => {
+    const { inbox, calls } = hooks(false);
+    inbox.pushMany(run(0, 4));
+    expect(calls).toEqual([]);
+    expect((await inbox.receiveBatch({ maxMessages: 3 }))?.map((m) => m[0])).toEqual([0, 1, 2]);
+    expect(calls).toEqual([{ first: 0, count: 3, bytes: 1 + 2 + 3 }]);
+    expect((await inbox.receiveBatch())?.map((m) => m[0])).toEqual([3]);
+    expect(calls[1]).toEqual({ first: 3, count: 1, bytes: 4 });
+  });
+
+  it("reports a batch handed to a waiting reader, and the messages pushed into it in the same turn, before it is seen", async () => {
+    const { inbox, calls } = hooks(false);
+    const waiting = inbox.receiveBatch();
+    inbox.pushMany(run(0, 2));
+    inbox.pushMany(run(2, 3));
+    inbox.push(bytes(7, 5));
+    // Every message in the batch was reported before its reader runs.
+    const reported = (): number => calls.reduce((n, c) => n + c.count, 0);
+    const batch = await waiting;
+    expect(batch?.length).toBe(6);
+    expect(reported()).toBe(6);
+    expect(calls.reduce((n, c) => n + c.bytes, 0)).toBe(1 + 2 + 1 + 2 + 3 + 7);
+    expect(calls.slice(0, 2)).toEqual([
+      { first: 0, count: 2, bytes: 3 },
+      { first: 2, count: 3, bytes: 6 },
+    ]);
+  });
+
+  it("reports a message taken alone to onTake when given, else as a group of one; never both", async () => {
+    for (const withOnTake of [true, false]) {
+      const { inbox, calls, singles } = hooks(withOnTake);
+      const waiting = inbox.receive();
+      inbox.push(bytes(3, 9));
+      await waiting;
+      inbox.pushMany(run(0, 3));
+      await inbox.receive();
+      expect(await inbox.receiveBatch()).toHaveLength(2);
+      if (withOnTake) {
+        expect(singles).toEqual([9, 0]);
+        expect(calls).toEqual([{ first: 1, count: 2, bytes: 5 }]);
+      } else {
+        expect(singles).toEqual([]);
+        expect(calls).toEqual([
+          { first: 9, count: 1, bytes: 3 },
+          { first: 0, count: 1, bytes: 1 },
+          { first: 1, count: 2, bytes: 5 },
+        ]);
+      }
+    }
+  });
+});

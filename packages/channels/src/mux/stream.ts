@@ -56,7 +56,8 @@ export class Stream extends ConnectionBase implements MuxStream {
     highWaterMark: Number.MAX_SAFE_INTEGER,
     // Bounded by the window, not a high-water mark: batches of the usual size, as every connection's.
     batchBytes: DEFAULT_HIGH_WATER_MARK,
-    onTake: (message) => this.#took(message),
+    onTake: (message) => this.#took(cost(message)),
+    onTakeMany: (_messages, from, to, bytes) => this.#took(bytes + (to - from) * MESSAGE_COST),
   });
   readonly #host: StreamHost;
   readonly #window: number;
@@ -271,8 +272,8 @@ export class Stream extends ConnectionBase implements MuxStream {
     }
   }
 
-  #took(message: Uint8Array): void {
-    const bytes = cost(message);
+  /** The application took messages costing `bytes` (one, or a `receiveBatch()`'s): grant credit back. */
+  #took(bytes: number): void {
     this.#unread -= bytes;
     this.#consumed += bytes;
     // Grant credit back in batches of half a window: fewer frames, and the sender never starves.

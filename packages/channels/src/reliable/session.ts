@@ -136,6 +136,7 @@ export class Session extends ConnectionBase implements ReliableSession {
     // Bounded by the window, not a high-water mark: batches of the usual size, as every connection's.
     batchBytes: DEFAULT_HIGH_WATER_MARK,
     onTake: (message) => this.#took(message),
+    onTakeMany: (messages, from, to, bytes) => this.#tookMany(messages, from, to, bytes),
   });
   #connection: Connection | undefined;
   /** Batches what is written to `#connection` in one burst into one frame. */
@@ -586,6 +587,35 @@ export class Session extends ConnectionBase implements ReliableSession {
     const cost = message.byteLength + MESSAGE_OVERHEAD;
     this.#unreadCost -= cost;
     this.#takenCost += cost;
+    this.#ackLater();
+  }
+
+  /**
+   * `messages[from..to)` (`bytes` of payload) were taken together (a `receiveBatch()`): accounted once. The frame's
+   * last message is the last one pushed, so it is taken in a group only as the group's last.
+   */
+  #tookMany(messages: readonly Uint8Array[], from: number, to: number, bytes: number): void {
+    if (messages[to - 1] === this.#frameLast) this.#frameLast = undefined;
+    if (this.#pinned.size > 0) {
+      for (let i = from; i < to; i++) {
+        const pinned = this.#pinned.get(messages[i]!);
+        if (pinned !== undefined) {
+          this.#pinned.delete(messages[i]!);
+          this.#unreadCost -= pinned;
+        }
+      }
+    }
+    const count = to - from;
+    this.#taken += count;
+    this.#unreadCount -= count;
+    const cost = bytes + count * MESSAGE_OVERHEAD;
+    this.#unreadCost -= cost;
+    this.#takenCost += cost;
+    this.#ackLater();
+  }
+
+  /** Acknowledges what was taken: in the next turn once enough was, else after `ackDelay` (docs/wire.md §8.2.3). */
+  #ackLater(): void {
     if (this.#taken - this.#ackSent >= ACK_EVERY || this.#takenCost * 4 >= this.#options.maxBufferedBytes) {
       if (!this.#ackSoon) {
         // Not from inside receive(): the application's code right after it runs first (it may record
