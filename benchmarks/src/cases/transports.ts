@@ -29,9 +29,9 @@ const TRANSPORTS: Readonly<Record<Transport, { label: string; raw?: Mechanism }>
 
 /**
  * The id of an @ipc case: `unix-rtt-64B`, `shm-stream-1MiB`, `unix-batch-64B` (a stream through the batch path),
- * `unix-view-64KiB` (a stream received with receiveView()).
+ * `unix-view-64KiB` (a stream received with receiveView()), `unix-views-64B` (sendBatch() / the lent receiveViews()).
  */
-export function oursId(transport: Transport, kind: "rtt" | "stream" | "batch" | "view", size: number): string {
+export function oursId(transport: Transport, kind: "rtt" | "stream" | "batch" | "view" | "views", size: number): string {
   return `${transport}-${kind}-${sizeId(size)}`;
 }
 
@@ -51,8 +51,11 @@ const VIEW_TRANSPORTS: readonly Transport[] = ["unix", "tcp"];
 interface Arg {
   readonly dir: string;
   readonly size: number;
-  /** `batch`: a stream through sendBatch()/receiveBatch(); `view`: a stream received with receiveView(). */
-  readonly kind: "rtt" | "stream" | "batch" | "view";
+  /**
+   * `batch`: a stream through sendBatch()/receiveBatch(); `views`: sent the same, received with the lent
+   * receiveViews(); `view`: a stream received with receiveView().
+   */
+  readonly kind: "rtt" | "stream" | "batch" | "view" | "views";
 }
 const parse = (text: string): Arg => JSON.parse(text) as Arg;
 
@@ -109,6 +112,7 @@ function serveAll(listener: Listener, kind: Arg["kind"]): void {
 /** The serving side of a case of `kind`. */
 function serveKind(connection: Connection, kind: Arg["kind"]): Promise<void> {
   if (kind === "view") return serveViews(connection);
+  if (kind === "views") return serveLentBatches(connection);
   return kind === "batch" ? serveBatches(connection) : serveMessages(connection, kind);
 }
 
@@ -133,9 +137,33 @@ async function serveViews(connection: Connection): Promise<void> {
   }
 }
 
-/** The measuring side of a case of `kind` (a `view` stream is sent like any stream). */
+/**
+ * The receiving side of a `views` stream: serveBatches()'s protocol (lib/loops.ts) over the lent batches of
+ * receiveViews() — each message's length looked at in place, the batch released once counted (as shm-views-64B).
+ */
+async function serveLentBatches(connection: Connection): Promise<void> {
+  if (!isViewConnection(connection)) throw new Error(`${connection.remoteAddress}: this connection offers no receiveViews()`);
+  let count = 0;
+  for (;;) {
+    const batch = await connection.receiveViews();
+    if (batch === undefined) return;
+    const lengths = batch.lengths;
+    let ended = false;
+    for (let i = 0; i < lengths.length; i++) {
+      if (lengths[i]! > 0) count++;
+      else ended = true; // the empty message comes last (the sender waits for the answer)
+    }
+    batch.release();
+    if (ended) {
+      await connection.send(encodeCount(count));
+      count = 0;
+    }
+  }
+}
+
+/** The measuring side of a case of `kind` (a `view` stream is sent like any stream, a `views` one like a batch). */
 function measureKind(connection: Connection, arg: Arg, budget: CaseContext["budget"]): Promise<Metrics> {
-  if (arg.kind === "batch") return measureBatches(connection, arg.size, budget);
+  if (arg.kind === "batch" || arg.kind === "views") return measureBatches(connection, arg.size, budget);
   return measureMessages(connection, arg.kind === "view" ? "stream" : arg.kind, arg.size, budget);
 }
 
@@ -244,6 +272,13 @@ function cases(params: CaseParams): BenchCase[] {
         peer: (a: string) => peer(transport, a),
         peerArg: argOf(size, "batch"),
       });
+      all.push({
+        id: oursId(transport, "views", size),
+        label: `${TRANSPORTS[transport].label}, sendBatch() of ${BATCH} / zero-copy receiveViews()`,
+        run: (c) => measure(transport, c),
+        peer: (a: string) => peer(transport, a),
+        peerArg: argOf(size, "views"),
+      });
     }
   }
   for (const transport of VIEW_TRANSPORTS) {
@@ -284,6 +319,7 @@ function targetsOf(transport: Transport, kind: "rtt" | "stream", size: number): 
       return [
         { metric: "msgs/s", absolute: 4e6, text: "≥ 4 M msgs/s per message", cases: [oursId(transport, "stream", size)] },
         { metric: "msgs/s", ratio: 0.9, text: "≥ 0.9× raw packed, batch path", cases: [oursId(transport, "batch", size)] },
+        { metric: "msgs/s", ratio: 0.9, text: "≥ 0.9× raw packed, lent receiveViews()", cases: [oursId(transport, "views", size)] },
       ];
     }
     if (socket) return [{ metric: "msgs/s", absolute: 4e6, text: "≥ 4 M msgs/s" }];
@@ -312,7 +348,7 @@ function groups(params: CaseParams): Group[] {
       for (const kind of ["rtt", "stream"] as const) {
         const rows: GroupRow[] = [{ case: oursId(transport, kind, size), role: "ours" }];
         if (kind === "stream" && size < SMALL_MESSAGE && BATCH_TRANSPORTS.includes(transport))
-          rows.push({ case: oursId(transport, "batch", size), role: "ours" });
+          rows.push({ case: oursId(transport, "batch", size), role: "ours" }, { case: oursId(transport, "views", size), role: "ours" });
         if (kind === "stream" && size >= SMALL_MESSAGE && VIEW_TRANSPORTS.includes(transport))
           rows.push({ case: oursId(transport, "view", size), role: "ours" });
         if (transport === "unix" && framedSizes(params).includes(size)) rows.push({ case: `framed-unix-${kind}-${sizeId(size)}`, role: "ours", profiles: [] });

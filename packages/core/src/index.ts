@@ -6,7 +6,8 @@
  * - Typed errors: {@link IpcError} and one class per condition, each with a stable `code`; {@link IpcErrorCode}
  *   lists the code of every @ipc package.
  * - Addresses as URLs: {@link parseAddress} / {@link formatAddress}.
- * - The opt-in zero-copy receive: {@link ViewConnection} (`receiveView()` lending a {@link MessageView}), found
+ * - The opt-in zero-copy receives: {@link ViewConnection} (`receiveView()` lending a {@link MessageView},
+ *   `receiveViews()` a {@link MessageBatchView}), found
  *   with {@link isViewConnection}.
  * - Deadlines: every wait takes `{ signal, timeout }` ({@link wait}, {@link race}, {@link deadline}).
  * - {@link memoryTransport} and {@link memoryPair}: in-process connections with the full semantics.
@@ -29,6 +30,7 @@ export type {
   ConnectionOptions,
   ListenOptions,
   Listener,
+  MessageBatchView,
   MessageView,
   Peer,
   ReceiveBatchOptions,

@@ -25,7 +25,7 @@
 export { ConnectionBase, checkedBatchBounds } from "./transport/connection-base.js";
 export { ListenerBase } from "./transport/listener-base.js";
 export { Inbox, type InboxOptions } from "./inbox.js";
-export { LentView } from "./transport/message-view.js";
+export { LentBatch, LentView } from "./transport/message-view.js";
 export { AcceptQueue } from "./accept-queue.js";
 export { queueSend, queueSendBatch, removeItem, type PendingSend } from "./send-queue.js";
 export { Deferred, noop, settledOf } from "./deferred.js";

@@ -195,8 +195,9 @@ export interface MessageView {
 }
 
 /**
- * A {@link Connection} that offers the opt-in zero-copy receive (the framed connections of @ipc/unix, @ipc/tcp
- * and @ipc/pipe, and @ipc/shm's): check any connection with `isViewConnection()`.
+ * A {@link Connection} that offers the opt-in zero-copy receives, one message (`receiveView()`) or all that has
+ * arrived (`receiveViews()`) — the framed connections of @ipc/unix, @ipc/tcp and @ipc/pipe, and @ipc/shm's:
+ * check any connection with `isViewConnection()`.
  */
 export interface ViewConnection extends Connection {
   /**
@@ -206,6 +207,45 @@ export interface ViewConnection extends Connection {
    * `receiveView()` waits, it rejects with `ViewHeldError`.
    */
   receiveView(options?: ReceiveOptions): Promise<MessageView | undefined>;
+  /**
+   * Waits like `receiveBatch()` for messages (honouring `signal` and `timeout`) and lends what has arrived —
+   * at most `maxMessages`, and `maxBytes` of payload (default: the connection's `highWaterMark`; the first
+   * message comes whatever its size) — as one {@link MessageBatchView} until its `release()`: no copy and no
+   * object per message. A batch is one stretch of the connection's memory (the frames of one read, a stretch
+   * of a ring), so it may hold fewer messages than have arrived; the next call takes the rest. Resolves
+   * `undefined` at the clean end and rejects with the connection's failure, as `receiveBatch()` does. One
+   * lent thing at a time: while a view or a batch is held, or another `receiveView()`/`receiveViews()` waits,
+   * it rejects with `ViewHeldError`.
+   */
+  receiveViews(options?: ReceiveBatchOptions): Promise<MessageBatchView | undefined>;
+}
+
+/**
+ * Messages lent by `receiveViews()` without a copy, all at once: `bytes` is a view of memory the connection
+ * reuses, and message `i` of `count` is `bytes[offsets[i], offsets[i] + lengths[i])` — or `at(i)`, a
+ * `Uint8Array` view of it. Valid until `release()`, which gives the memory of every message of the batch back
+ * at once; until then the connection lends or returns no other message (`ViewHeldError`). After `release()`,
+ * reading `bytes`, `offsets`, `lengths` or `at()`, or releasing again, throws `ViewReleasedError`; references
+ * kept past `release()` cannot be checked (copy what you keep).
+ */
+export interface MessageBatchView {
+  /** How many messages the batch holds (at least 1). Readable after release. */
+  readonly count: number;
+  /** The memory holding every message of the batch. Throws `ViewReleasedError` once released. */
+  readonly bytes: Uint8Array;
+  /** Where each message starts in `bytes`. Throws `ViewReleasedError` once released. */
+  readonly offsets: Uint32Array;
+  /** Each message's length in bytes. Throws `ViewReleasedError` once released. */
+  readonly lengths: Uint32Array;
+  /**
+   * Message `index` (0 ≤ index < count, else `InvalidArgumentError`) as a view of `bytes`: one allocation
+   * each, so read `bytes` at `offsets`/`lengths` in hot loops.
+   */
+  at(index: number): Uint8Array;
+  /** Gives the memory of every message of the batch back to the connection. Throws `ViewReleasedError` the second time. */
+  release(): void;
+  /** True once `release()` was called. */
+  readonly released: boolean;
 }
 
 /** A way of making connections, named by its URL scheme. */

@@ -20,6 +20,7 @@ import { ConnectionResetError, FrameTooLargeError, InvalidArgumentError, Protoco
 import { HEADER_SIZE } from "./encoder.js";
 import { END_MARKER, EndReasonCode, MAX_END_REASON, readEndReason, type EndReason } from "./end-reason.js";
 import type { ReadPool } from "./read-pool.js";
+import { FrameRun } from "./run.js";
 import { textOnChannel } from "./text.js";
 
 /**
@@ -157,6 +158,11 @@ export class FrameDecoder {
   /** The next chunk read must be a fresh one (see usePool). */
   #freshChunk = false;
   readonly #header = new Uint8Array(HEADER_SIZE);
+  /** Hand out the frames inside each pooled read as one {@link FrameRun} (see `runs`). */
+  #runs = false;
+  /** Where a run's offsets and lengths are gathered before they are copied into the run (grown as needed). */
+  #runOffsets: Uint32Array = new Uint32Array(1024);
+  #runLengths: Uint32Array = new Uint32Array(1024);
 
   /**
    * @param maxMessageSize the largest payload accepted; a larger length is a `FrameTooLargeError`.
@@ -201,6 +207,15 @@ export class FrameDecoder {
     // The next read starts a pooled chunk (the buffer of a read already offered, between readBuffer() and
     // written(), stays as it is): the current chunk stays with the frames read into it.
     this.#freshChunk = true;
+  }
+
+  /**
+   * While true and a pool is in use (see usePool), the frames that lie whole inside one read are handed out as
+   * one {@link FrameRun} (held once in the pool) instead of a view each — for a connection's `receiveViews()`;
+   * a frame assembled across reads is still handed out alone. Takes effect from the next read. Default: false.
+   */
+  set runs(value: boolean) {
+    this.#runs = value;
   }
 
   /** Bytes of an unfinished frame held (saved header bytes plus the part of a payload received). */
@@ -272,6 +287,10 @@ export class FrameDecoder {
       offset = this.#fillHeader(chunk, offset);
       if (offset < 0) return;
     }
+    if (this.#runs && this.#pool !== undefined) {
+      this.#decodeRun(chunk, offset);
+      return;
+    }
     const buffer = chunk.buffer;
     const base = chunk.byteOffset;
     const max = this.#limit;
@@ -318,6 +337,74 @@ export class FrameDecoder {
       this.#headerValue = (this.#headerValue * 256 + chunk[offset]!) >>> 0;
       this.#headerHave++;
     }
+  }
+
+  /**
+   * The frames from `offset` of a pooled `chunk` as one {@link FrameRun}: the same checks and the same end of a
+   * read as #decode's loop (a partial frame assembled, a header's bytes saved, a length over the limit thrown
+   * after the frames before it are handed out), but the offsets and lengths gathered instead of a view made per
+   * frame, and the chunk held once for the run.
+   */
+  #decodeRun(chunk: Uint8Array, offset: number): void {
+    const end = chunk.byteLength;
+    const max = this.#limit;
+    const first = offset;
+    let offsets = this.#runOffsets;
+    let lengths = this.#runLengths;
+    let frames = 0;
+    let bytes = 0;
+    let last = -1;
+    while (end - offset >= HEADER_SIZE) {
+      const length = ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) | chunk[offset + 3]!) >>> 0;
+      const start = offset + HEADER_SIZE;
+      if (length > max) {
+        this.#emitRun(chunk, first, offset, frames, bytes);
+        this.#overLimit(length, chunk, start);
+        return;
+      }
+      if (end - start < length) {
+        this.#emitRun(chunk, first, offset, frames, bytes);
+        this.#slack(end - offset);
+        this.#startBody(length, chunk, start);
+        return;
+      }
+      if (frames === offsets.length) {
+        offsets = grown(offsets);
+        lengths = grown(lengths);
+        this.#runOffsets = offsets;
+        this.#runLengths = lengths;
+      }
+      offsets[frames] = start - first;
+      lengths[frames] = length;
+      frames++;
+      bytes += length;
+      last = length;
+      offset = start + length;
+    }
+    this.#emitRun(chunk, first, offset, frames, bytes);
+    if (last >= 0) {
+      this.#afterLarge = last >= DIRECT_READ_MIN;
+      this.#lastLength = last;
+    }
+    if (offset < end) this.#slack(end - offset);
+    for (; offset < end; offset++) {
+      this.#headerValue = (this.#headerValue * 256 + chunk[offset]!) >>> 0;
+      this.#headerHave++;
+    }
+  }
+
+  /** Hands out `frames` frames of `chunk[first, end)` (gathered by #decodeRun) as one run, if there are any. */
+  #emitRun(chunk: Uint8Array, first: number, end: number, frames: number, bytes: number): void {
+    if (frames === 0) return;
+    // A pooled read buffer is always an ArrayBuffer (ReadPool.take), never shared memory.
+    const run = new FrameRun(chunk.buffer as ArrayBuffer, chunk.byteOffset + first, end - first);
+    run.offsets = this.#runOffsets.slice(0, frames);
+    run.lengths = this.#runLengths.slice(0, frames);
+    run.payloadBytes = bytes;
+    this.#pool!.hold(chunk);
+    this.#frames = (this.#frames + frames) | 0;
+    this.#collected!.push(run);
+    this.#collectedBytes += bytes;
   }
 
   /**
@@ -650,6 +737,13 @@ export class FrameDecoder {
       }
     }
   }
+}
+
+/** An index array of twice the size, with `index`'s values first. */
+function grown(index: Uint32Array): Uint32Array {
+  const bigger = new Uint32Array(index.length * 2);
+  bigger.set(index);
+  return bigger;
 }
 
 /** The big-endian 32-bit length at `bytes[0..4]`. */

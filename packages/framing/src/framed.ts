@@ -12,6 +12,7 @@ import {
   fromSystemError,
   type Connection,
   type ConnectionOptions,
+  type MessageBatchView,
   type MessageView,
   type Peer,
   type ReceiveBatchOptions,
@@ -19,12 +20,13 @@ import {
   type SendOptions,
   type ViewConnection,
 } from "@ipc/core";
-import { ConnectionBase, Inbox, LentView, resolveConnectionOptions } from "@ipc/core/transport";
+import { ConnectionBase, Inbox, LentBatch, LentView, checkedBatchBounds, resolveConnectionOptions } from "@ipc/core/transport";
 import { FIRST_RESERVE, FrameDecoder } from "./decoder.js";
 import { EndReasonCode, encodeEndText, encodeEndTooLarge } from "./end-reason.js";
 import { FrameTimeoutError } from "./errors.js";
 import { ReadPool } from "./read-pool.js";
 import type { FrameReader } from "./reader.js";
+import { FrameRun } from "./run.js";
 import { FrameWriter } from "./writer.js";
 
 /** Default `frameTimeout`: 30 s. */
@@ -130,6 +132,20 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
   /** The pool is made but reads do not use it yet: readers that wait from before must not get pooled frames. */
   #poolPending = false;
   #viewState = ViewState.None;
+  /**
+   * `receiveViews()` was called: reads may queue {@link FrameRun}s (the frames of one read as one item), so every
+   * receive takes its message from a run's rest first and the receives of this connection run one after another
+   * (see #serial) — a run split between two readers waiting side by side would reorder its messages.
+   */
+  #runsEver = false;
+  /** Runs in the inbox not yet taken out of it. */
+  #runsQueued = 0;
+  /** The run whose messages from `#restAt` on come next (before the inbox), or none. */
+  #rest: FrameRun | undefined;
+  #restAt = 0;
+  /** Receives called and not yet settled (once `#runsEver`), and the last one's promise (see #serial). */
+  #active = 0;
+  #tail: Promise<unknown> = Promise.resolve();
 
   /** See {@link signalFrames}. */
   static signal(connection: Connection, onEmpty: () => void): (() => void) | undefined {
@@ -329,7 +345,190 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
     }
     if (this.#poolPending) this.#usePool();
     this.#viewState = ViewState.Waiting;
+    if (this.#runsEver) return this.#serial(() => this.#nextMessage(options, this.#lendOf)).then(this.#lend, this.#unlent);
     return this.inbox.receive(options).then(this.#lend, this.#unlent);
+  }
+
+  /**
+   * The opt-in zero-copy batch receive (`ViewConnection.receiveViews()`, packages/framing/README.md): waits like
+   * `receiveBatch()`, then lends the frames that arrived in one read (at most `maxMessages`, and `maxBytes` of
+   * payload — default the `highWaterMark` — the first whatever its size) as one {@link MessageBatchView} of the
+   * read buffer, with each message's offset and length; the buffer is read into again once the batch is released.
+   * A frame that arrived over several reads comes as a batch of its own. From the first call on, each read's
+   * frames are queued as one item (no view per frame) while no plain receive waits; plain receives copy out of
+   * them. Rejects with `ViewHeldError` while a view or batch is lent or another `receiveView()`/`receiveViews()`
+   * waits.
+   */
+  receiveViews(options?: ReceiveBatchOptions): Promise<MessageBatchView | undefined> {
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+    let bounds: { maxMessages: number; maxBytes: number };
+    try {
+      bounds = checkedBatchBounds(options, this.#highWaterMark);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#viewState !== ViewState.None) return Promise.reject(this.#viewHeld());
+    if (this.#pool === undefined) {
+      this.#pool = new ReadPool(this.#highWaterMark);
+      this.#poolPending = true;
+    }
+    if (this.#poolPending) this.#usePool();
+    this.#runsEver = true;
+    // Runs only while no plain reader waits: it would get a whole read's frames at once.
+    if (this.#active === 0 && this.inbox.waiting === 0 && this.#onEmpty === undefined) this.#decoder.runs = true;
+    this.#viewState = ViewState.Waiting;
+    return this.#serial(() => this.#nextBatch(bounds, options)).then(this.#lentBatch, this.#unlent);
+  }
+
+  readonly #lentBatch = (batch: MessageBatchView | undefined): MessageBatchView | undefined => {
+    this.#viewState = batch === undefined ? ViewState.None : ViewState.Lent;
+    return batch;
+  };
+
+  /** The next batch: from the rest of a run, else the next item of the inbox (a run, or one message alone). */
+  #nextBatch(bounds: { maxMessages: number; maxBytes: number }, options: ReceiveBatchOptions | undefined): Promise<MessageBatchView | undefined> {
+    if (this.#rest !== undefined) return Promise.resolve(this.#batchOfRest(bounds));
+    return this.inbox.receive(options).then((item) => {
+      if (item === undefined) return undefined;
+      if (item instanceof FrameRun) {
+        this.#runsQueued--;
+        this.#rest = item;
+        this.#restAt = 0;
+        return this.#batchOfRest(bounds);
+      }
+      return new LentBatch(item, new Uint32Array(1), Uint32Array.of(item.byteLength), () => this.#releaseLent(item));
+    });
+  }
+
+  /** Lends the next messages of the rest's run within `bounds`; the batch holds the run's buffer until released. */
+  #batchOfRest(bounds: { maxMessages: number; maxBytes: number }): MessageBatchView {
+    const run = this.#rest!;
+    const from = this.#restAt;
+    const total = run.offsets.length;
+    const bytes = new Uint8Array(run.buffer, run.byteOffset, run.byteLength);
+    let offsets = run.offsets;
+    let lengths = run.lengths;
+    if (from !== 0 || total > bounds.maxMessages || run.payloadBytes > bounds.maxBytes) {
+      const limit = Math.min(total, from + bounds.maxMessages);
+      let to = from;
+      let sum = 0;
+      while (to < limit) {
+        const length = run.lengths[to]!;
+        if (to > from && sum + length > bounds.maxBytes) break;
+        sum += length;
+        to++;
+      }
+      offsets = run.offsets.subarray(from, to);
+      lengths = run.lengths.subarray(from, to);
+      if (to < total) {
+        // The run keeps its hold for the rest; the batch takes one of its own.
+        this.#restAt = to;
+        this.#pool!.hold(run);
+        return new LentBatch(bytes, offsets, lengths, () => this.#releaseLent(run));
+      }
+    }
+    // The batch ends the run: it takes the run's hold.
+    this.#rest = undefined;
+    return new LentBatch(bytes, offsets, lengths, () => this.#releaseLent(run));
+  }
+
+  #releaseLent(bytes: Uint8Array): void {
+    this.#viewState = ViewState.None;
+    this.#pool!.drop(bytes);
+  }
+
+  /**
+   * The next message for a reader, once runs may be queued: from the rest of a run, else the next item of the
+   * inbox (a run becomes the rest). `take` turns a message of a run into what the reader gets (a copy, or a
+   * view that holds the run's buffer); a message alone is given as it is.
+   */
+  #nextMessage<T>(options: ReceiveOptions | undefined, take: (run: FrameRun, index: number) => T): Promise<T | Uint8Array | undefined> {
+    if (this.#rest !== undefined) return Promise.resolve(this.#takeRest(take));
+    return super.receive(options).then((item) => {
+      if (!(item instanceof FrameRun)) return item;
+      this.#runsQueued--;
+      this.#rest = item;
+      this.#restAt = 0;
+      return this.#takeRest(take);
+    });
+  }
+
+  #takeRest<T>(take: (run: FrameRun, index: number) => T): T {
+    const run = this.#rest!;
+    const index = this.#restAt++;
+    const taken = take(run, index);
+    if (this.#restAt === run.offsets.length) {
+      this.#rest = undefined;
+      this.#pool!.drop(run);
+    }
+    return taken;
+  }
+
+  /** Message `index` of `run` as a view that holds the run's buffer (for receiveView()). */
+  readonly #lendOf = (run: FrameRun, index: number): Uint8Array => {
+    this.#pool!.hold(run);
+    return new Uint8Array(run.buffer, run.byteOffset + run.offsets[index]!, run.lengths[index]!);
+  };
+
+  /** A copy of message `index` of `run` (for plain receives). */
+  readonly #copyOf = (run: FrameRun, index: number): Uint8Array =>
+    new Uint8Array(run.buffer, run.byteOffset + run.offsets[index]!, run.lengths[index]!).slice();
+
+  /**
+   * Runs `task` once every receive called before it settled (once runs may be queued: see #runsEver); at once
+   * when none is pending. A receive waiting in line starts its `timeout` when its turn comes.
+   */
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    let promise: Promise<T>;
+    if (this.#active === 0) promise = task();
+    else promise = this.#tail.then(task, task);
+    this.#active++;
+    promise = promise.then(this.#settled as (value: T) => T, this.#settledError);
+    this.#tail = promise;
+    return promise;
+  }
+
+  readonly #settled = (value: unknown): unknown => {
+    this.#active--;
+    return value;
+  };
+
+  readonly #settledError = (error: unknown): never => {
+    this.#active--;
+    throw error;
+  };
+
+  /** A plain receive once runs may be queued: no more runs from the next read; a message of a run is copied. */
+  #plainReceive(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
+    this.#decoder.runs = false;
+    return this.#serial(() => this.#nextMessage(options, this.#copyOf).then(this.#keepOne));
+  }
+
+  /** A plain receiveBatch once runs may be queued: while runs are queued, the messages of one item at a time. */
+  #plainBatch(options: ReceiveBatchOptions | undefined): Promise<Uint8Array[] | undefined> {
+    this.#decoder.runs = false;
+    let bounds: { maxMessages: number; maxBytes: number };
+    try {
+      bounds = checkedBatchBounds(options, this.#highWaterMark);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#serial(() => {
+      if (this.#rest === undefined && this.#runsQueued === 0) return super.receiveBatch(options).then(this.#keepAll);
+      return this.#nextMessage(options, this.#copyOf).then((first) => {
+        if (first === undefined) return undefined;
+        const batch = [this.#pool!.keep(first)];
+        let bytes = first.byteLength;
+        while (this.#rest !== undefined && batch.length < bounds.maxMessages) {
+          const length = this.#rest.lengths[this.#restAt]!;
+          if (bytes + length > bounds.maxBytes) break;
+          bytes += length;
+          batch.push(this.#takeRest(this.#copyOf));
+        }
+        return batch;
+      });
+    });
   }
 
   readonly #lend = (message: Uint8Array | undefined): MessageView | undefined => {
@@ -367,12 +566,22 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
   override receive(options?: ReceiveOptions): Promise<Uint8Array | undefined> {
     if (this.#pool === undefined) return super.receive(options);
     if (this.#viewState === ViewState.Lent) return Promise.reject(this.#viewHeld());
+    if (this.#runsEver) {
+      const signal = options?.signal;
+      if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+      return this.#plainReceive(options);
+    }
     return super.receive(options).then(this.#keepOne);
   }
 
   override receiveBatch(options?: ReceiveBatchOptions): Promise<Uint8Array[] | undefined> {
     if (this.#pool === undefined) return super.receiveBatch(options);
     if (this.#viewState === ViewState.Lent) return Promise.reject(this.#viewHeld());
+    if (this.#runsEver) {
+      const signal = options?.signal;
+      if (signal?.aborted === true) return Promise.reject(abortError(signal, "receive"));
+      return this.#plainBatch(options);
+    }
     return super.receiveBatch(options).then(this.#keepAll);
   }
 
@@ -382,6 +591,7 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
       next: () => {
         if (this.#pool === undefined) return inner.next();
         if (this.#viewState === ViewState.Lent) return Promise.reject(this.#viewHeld());
+        if (this.#runsEver) return this.#plainReceive(undefined).then((value) => (value === undefined ? ITERATION_DONE : { done: false, value }));
         return inner.next().then((result) => (result.done === true ? result : { done: false, value: this.#pool!.keep(result.value) }));
       },
       return: () => inner.return!(),
@@ -406,6 +616,7 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
    */
   #received(frames: Uint8Array[], bytes: number): void {
     if (this.#onEmpty !== undefined) frames = this.#signalEmpty(frames, this.#onEmpty);
+    if (this.#runsEver && !this.inbox.finished) for (let i = 0; i < frames.length; i++) if (frames[i] instanceof FrameRun) this.#runsQueued++;
     if (frames.length === 1) this.inbox.push(frames[0]!);
     else this.inbox.pushMany(frames, bytes);
   }
@@ -517,6 +728,7 @@ function frameTimeoutOf(value: number | undefined): number {
 }
 
 const EMPTY_FRAME = new Uint8Array(4);
+const ITERATION_DONE: IteratorResult<Uint8Array> = { done: true, value: undefined };
 
 /**
  * Turns the empty frames of a {@link framed} connection into a signal, for a transport that uses the

@@ -94,6 +94,11 @@ export class FrameReader {
     this.#decoder.usePool(pool);
   }
 
+  /** See {@link FrameDecoder.runs}: the frames of each pooled read as one run (framed()'s `receiveViews()`). */
+  set runs(value: boolean) {
+    this.#decoder.runs = value;
+  }
+
   /** Stops decoding: later reads are discarded. */
   stop(): void {
     this.#decoder.stop();

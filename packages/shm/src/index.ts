@@ -37,5 +37,6 @@ export { DEFAULT_RING_CAPACITY, DEFAULT_SPIN, connect, listen, shmTransport } fr
 export { ShmConnection } from "./transport/connection.js";
 /** The view `ShmConnection.receiveView()` lends: the contract's `MessageView` (@ipc/core). */
 export type { MessageView as ShmMessageView } from "@ipc/core";
-export type { ShmBatchView } from "./transport/view.js";
+/** The batch `ShmConnection.receiveViews()` lends: the contract's `MessageBatchView` (@ipc/core). */
+export type { MessageBatchView as ShmBatchView } from "@ipc/core";
 export type { ShmConnectOptions, ShmListenOptions } from "./transport/options.js";

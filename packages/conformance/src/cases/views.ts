@@ -3,7 +3,8 @@
  * that offers it (`capabilities.views`): whole messages in order, lent one at a time, intact until released
  * however much arrives meanwhile, misuse detected, backpressure kept while a view is held, `signal`/`timeout`,
  * the end, the peer's failure, bad frames and a peer that dies mid-message, close and abort with a view held,
- * and plain receives mixed in.
+ * and plain receives mixed in; and the batch form `receiveViews()` (order across batches, bounds, misuse, the end,
+ * signal/timeout, bad frames).
  */
 import { once } from "node:events";
 import type { Duplex } from "node:stream";
@@ -294,6 +295,169 @@ export function viewCases(fixture: ConformanceFixture, ctx: () => Context): void
         })().catch((reason: unknown) => reason as Error & { code?: string });
         expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i));
         expect(["IPC_ERR_PROTOCOL", "IPC_ERR_CONNECTION_RESET"]).toContain(error?.code);
+      },
+    );
+  });
+
+  describe("receiveViews(): the opt-in zero-copy batch receive", () => {
+    /** Takes batches until `expected` is all here, checking each message and each batch's bounds; returns the batch sizes. */
+    async function viewsAll(b: ViewConnection, expected: readonly Expected[], bounds?: { maxMessages?: number; maxBytes?: number }): Promise<number[]> {
+      const counts: number[] = [];
+      let at = 0;
+      while (at < expected.length) {
+        // Never more than is left of `expected`: what follows is the caller's.
+        const left = expected.length - at;
+        const batch = await b.receiveViews({ ...WAIT, ...bounds, maxMessages: Math.min(bounds?.maxMessages ?? left, left) });
+        if (batch === undefined) throw new Error(`receiveViews() resolved with the end after ${at} of ${expected.length} messages`);
+        expect(batch.count).toBeGreaterThan(0);
+        expect(batch.offsets.length).toBe(batch.count);
+        expect(batch.lengths.length).toBe(batch.count);
+        if (bounds?.maxMessages !== undefined) expect(batch.count).toBeLessThanOrEqual(bounds.maxMessages);
+        let bytes = 0;
+        for (let i = 0; i < batch.count; i++) {
+          const message = batch.bytes.subarray(batch.offsets[i]!, batch.offsets[i]! + batch.lengths[i]!);
+          const wrong = mismatch(message, expected[at]!, at);
+          if (wrong !== undefined) throw new Error(wrong);
+          expect(Buffer.from(batch.at(i)).equals(Buffer.from(message))).toBe(true);
+          bytes += batch.lengths[i]!;
+          at++;
+        }
+        if (bounds?.maxBytes !== undefined && batch.count > 1) expect(bytes).toBeLessThanOrEqual(bounds.maxBytes);
+        counts.push(batch.count);
+        batch.release();
+      }
+      return counts;
+    }
+
+    it.skipIf(noViews)(`lends every message whole and in order across batches, 0 bytes to 1 MiB${lacking(noViews, why)}`, async () => {
+      const { client, server } = await pair(ctx());
+      const sizes = [0, 1, 3, 64, 64, 64, 100, 4096, 65_536, 65_537, 200_000, 1 << 20, 10, 64];
+      const expected = run(0, 3000, (seq) => (seq < 2000 ? 64 : sizes[seq % sizes.length]!));
+      const sending = (async () => {
+        for (let i = 0; i < expected.length; i += 100) await client.sendBatch(expected.slice(i, i + 100).map(bytesOf));
+      })();
+      await viewsAll(viewing(server), expected);
+      await sending;
+    });
+
+    it.skipIf(noViews)(`keeps maxMessages and maxBytes (the first message whatever its size)${lacking(noViews, why)}`, async () => {
+      const { client, server } = await pair(ctx());
+      const b = viewing(server);
+      const expected = run(0, 400, (seq) => (seq % 50 === 7 ? 9000 : 100));
+      await client.sendBatch(expected.map(bytesOf));
+      await viewsAll(b, expected.slice(0, 200), { maxMessages: 3 });
+      await viewsAll(b, expected.slice(200), { maxBytes: 1000 });
+      await expect(b.receiveViews({ maxMessages: 0 })).rejects.toMatchObject({ code: "IPC_ERR_INVALID_ARGUMENT" });
+    });
+
+    it.skipIf(noViews)(
+      `one lent thing at a time: ViewHeldError for every receive while a batch is held; ViewReleasedError after release(); at() out of range${lacking(noViews, why)}`,
+      async () => {
+        const { client, server } = await pair(ctx());
+        const b = viewing(server);
+        await client.sendBatch([patterned(0, 100), patterned(1, 100), patterned(2, 100), patterned(3, 100)]);
+        const batch = (await b.receiveViews({ ...WAIT, maxMessages: 1 }))!;
+        for (const attempt of [b.receive(WAIT), b.receiveBatch(WAIT), b[Symbol.asyncIterator]().next(), b.receiveView(WAIT), b.receiveViews(WAIT)]) {
+          const error = await rejection(attempt);
+          expect(error.code).toBe("IPC_ERR_VIEW_HELD");
+        }
+        expect(batch.count).toBe(1);
+        expect(checkPatterned(batch.at(0))).toBe(0);
+        expect(() => batch.at(1)).toThrow(expect.objectContaining({ code: "IPC_ERR_INVALID_ARGUMENT" }));
+        batch.release();
+        expect(batch.released).toBe(true);
+        expect(batch.count).toBe(1);
+        for (const touch of [() => batch.bytes, () => batch.offsets, () => batch.lengths, () => batch.at(0), () => batch.release()]) {
+          expect(touch).toThrow(expect.objectContaining({ code: "IPC_ERR_VIEW_RELEASED" }));
+        }
+        // Nothing was taken by the refused calls; plain receives and views mix in order.
+        expect(checkPatterned((await b.receive(WAIT))!)).toBe(1);
+        expect(seqOf(await b.receiveView(WAIT))).toBe(2);
+        const last = (await b.receiveViews(WAIT))!;
+        expect(checkPatterned(last.at(0))).toBe(3);
+        last.release();
+        const waiting = b.receiveViews(WAIT);
+        expect((await rejection(b.receiveViews(WAIT))).code).toBe("IPC_ERR_VIEW_HELD");
+        await client.send(patterned(4, 50));
+        const next = (await waiting)!;
+        expect(checkPatterned(next.at(0))).toBe(4);
+        next.release();
+      },
+    );
+
+    it.skipIf(noViews)(`plain receives mixed with batches get every message once, in order${lacking(noViews, why)}`, async () => {
+      const { client, server } = await pair(ctx());
+      const b = viewing(server);
+      const expected = run(0, 3000, 64);
+      const sending = (async () => {
+        for (let i = 0; i < expected.length; i += 500) await client.sendBatch(expected.slice(i, i + 500).map(bytesOf));
+      })();
+      let at = 0;
+      for (let turn = 0; at < expected.length; turn++) {
+        if (turn % 3 === 1) {
+          const batch = (await b.receiveBatch({ ...WAIT, maxMessages: 5 }))!;
+          for (const message of batch) expect(checkPatterned(message)).toBe(at++);
+        } else if (turn % 3 === 2) {
+          expect(checkPatterned((await b.receive(WAIT))!)).toBe(at++);
+        } else {
+          const batch = (await b.receiveViews({ ...WAIT, maxMessages: 200 }))!;
+          for (let i = 0; i < batch.count; i++) expect(checkPatterned(batch.at(i))).toBe(at++);
+          batch.release();
+        }
+      }
+      await sending;
+    });
+
+    it.skipIf(noViews)(`signal and timeout; the clean end resolves undefined${lacking(noViews, why)}`, async () => {
+      const { client, server } = await pair(ctx());
+      const b = viewing(server);
+      expect((await rejection(b.receiveViews({ timeout: 20 }))).code).toBe("IPC_ERR_TIMEOUT");
+      const controller = new AbortController();
+      const waiting = b.receiveViews({ signal: controller.signal });
+      controller.abort();
+      expect((await rejection(waiting)).code).toBe("IPC_ERR_ABORTED");
+      await client.sendBatch([patterned(0, 64), patterned(1, 64)]);
+      await client.close();
+      const batches: number[] = [];
+      for (;;) {
+        const batch = await b.receiveViews(WAIT);
+        if (batch === undefined) break;
+        for (let i = 0; i < batch.count; i++) batches.push(checkPatterned(batch.at(i)));
+        batch.release();
+      }
+      expect(batches).toEqual([0, 1]);
+    });
+
+    const rawMissing = noViews || raw === undefined;
+    const rawWhy = noViews ? why : "the transport has no byte stream to corrupt (capabilities.rawConnect)";
+    it.skipIf(rawMissing)(
+      `bad frames: the whole messages are lent, then FrameTooLargeError for a length over maxMessageSize, ProtocolError for a truncated frame${lacking(rawMissing, rawWhy)}`,
+      async () => {
+        const c = ctx();
+        const listener = await listen(c, { maxMessageSize: 1 << 20 });
+        for (const bad of ["too large", "truncated"] as const) {
+          const socket = await raw!(listener.address);
+          c.resources.cleanup(() => socket.destroy());
+          socket.on("error", () => undefined);
+          const server = viewing(c.resources.connection((await listener.accept(WAIT))!));
+          const waiting = server.receiveViews(WAIT);
+          const header = Buffer.alloc(4);
+          header.writeUInt32BE(0xffff_fff0, 0);
+          const tail = bad === "too large" ? header : rawFrame(patterned(9, 100_000)).subarray(0, 4 + 70_000);
+          const whole = Array.from({ length: 50 }, (_, i) => rawFrame(patterned(i, 64)));
+          await write(socket, Buffer.concat([...whole, tail]));
+          if (bad === "truncated") socket.end();
+          const seqs: number[] = [];
+          const error = await (async () => {
+            for (let batch = await waiting; ; batch = await server.receiveViews(WAIT)) {
+              if (batch === undefined) return undefined;
+              for (let i = 0; i < batch.count; i++) seqs.push(checkPatterned(batch.at(i)));
+              batch.release();
+            }
+          })().catch((reason: unknown) => reason as Error & { code?: string });
+          expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
+          expect(error?.code).toBe(bad === "too large" ? "IPC_ERR_FRAME_TOO_LARGE" : "IPC_ERR_PROTOCOL");
+        }
       },
     );
   });

@@ -12,6 +12,7 @@ import {
   race,
   type CloseOptions,
   type ConnectOptions,
+  type MessageBatchView,
   type MessageView,
   type Peer,
   type ReceiveBatchOptions,
@@ -139,6 +140,11 @@ class ChildConnection implements ChildChannel {
   /** The opt-in zero-copy receive of framed() connections (packages/pipe/README.md). */
   receiveView(options?: ReceiveOptions): Promise<MessageView | undefined> {
     return this.#inner.receiveView(options);
+  }
+
+  /** The opt-in zero-copy batch receive of framed() connections (packages/pipe/README.md). */
+  receiveViews(options?: ReceiveBatchOptions): Promise<MessageBatchView | undefined> {
+    return this.#inner.receiveViews(options);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {

@@ -2,7 +2,7 @@
  * The zero-copy receive of the shm transport (`ShmConnection.receiveView()`, packages/shm/README.md): a
  * received message lent as a view of the ring itself, until released.
  */
-import { InvalidArgumentError } from "@ipc/core";
+import { InvalidArgumentError, type MessageBatchView as CoreMessageBatchView } from "@ipc/core";
 import { ViewReleasedError } from "../errors.js";
 
 /**
@@ -50,32 +50,11 @@ export class MessageView implements ShmMessageView {
 }
 
 /**
- * Messages received without a copy, all at once (`ShmConnection.receiveViews()`): `bytes` is a view of the
- * connection's receiving ring, and message `i` of `count` is `bytes[offsets[i], offsets[i] + lengths[i])` —
- * or `at(i)`, a `Uint8Array` view of it. Valid until `release()`, which gives all their space back to the
- * sender at once; until then the connection lends or returns no other message (`ViewHeldError`). After
- * `release()`, reading `bytes`, `offsets`, `lengths` or `at()`, or releasing again, throws `ViewReleasedError`;
- * references kept past `release()` cannot be checked (copy what you keep).
+ * Messages received without a copy, all at once (`ShmConnection.receiveViews()`): the contract's
+ * `MessageBatchView` (@ipc/core), where `bytes` is a view of the connection's receiving ring and `release()`
+ * gives all their space back to the sender at once.
  */
-export interface ShmBatchView {
-  /** How many messages the batch holds (at least 1). Readable after release. */
-  readonly count: number;
-  /** The ring's memory holding every message of the batch. Throws `ViewReleasedError` once released. */
-  readonly bytes: Uint8Array;
-  /** Where each message starts in `bytes`. Throws `ViewReleasedError` once released. */
-  readonly offsets: Uint32Array;
-  /** Each message's length in bytes. Throws `ViewReleasedError` once released. */
-  readonly lengths: Uint32Array;
-  /**
-   * Message `index` (0 ≤ index < count, else `InvalidArgumentError`) as a view of `bytes`: one allocation
-   * each, so read `bytes` at `offsets`/`lengths` in hot loops.
-   */
-  at(index: number): Uint8Array;
-  /** Gives the space of every message of the batch back to the sender. Throws `ViewReleasedError` the second time. */
-  release(): void;
-  /** True once `release()` was called. */
-  readonly released: boolean;
-}
+export type ShmBatchView = CoreMessageBatchView;
 
 export class MessageBatchView implements ShmBatchView {
   readonly count: number;
