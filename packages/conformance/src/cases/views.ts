@@ -460,6 +460,32 @@ export function viewCases(fixture: ConformanceFixture, ctx: () => Context): void
         }
       },
     );
+
+    const deathMissing = noViews || module === undefined || raw === undefined;
+    it.skipIf(deathMissing)(
+      `a peer SIGKILLed mid-frame: the whole messages are lent in batches, then a typed error${lacking(deathMissing, noViews ? why : "no child-process module and byte stream (capabilities.crossProcess, rawConnect)")}`,
+      { timeout: 60_000 },
+      async () => {
+        const c = ctx();
+        const listener = await listen(c);
+        const peer = startPeer(c, [module!, listener.address, "raw-partial", "20"]);
+        const server = viewing(c.resources.connection((await listener.accept({ timeout: 20_000 }))!));
+        const first = server.receiveViews(WAIT);
+        expect(await peer.line()).toBe("sent");
+        peer.child.kill("SIGKILL");
+        await peer.exit;
+        const seqs: number[] = [];
+        const error = await (async () => {
+          for (let batch = await first; ; batch = await server.receiveViews(WAIT)) {
+            if (batch === undefined) return undefined;
+            for (let i = 0; i < batch.count; i++) seqs.push(checkPatterned(batch.at(i)));
+            batch.release();
+          }
+        })().catch((reason: unknown) => reason as Error & { code?: string });
+        expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        expect(["IPC_ERR_PROTOCOL", "IPC_ERR_CONNECTION_RESET"]).toContain(error?.code);
+      },
+    );
   });
 }
 
