@@ -131,13 +131,20 @@ function withLogging(connection: Connection, log: DebugLogger): Connection {
     if (batch !== undefined) for (const message of batch) log({ event: "receive", remote, bytes: message.byteLength });
     return batch;
   };
-  // A lent view is logged as a receive too; a connection that lends none keeps answering `undefined` here,
-  // so isViewConnection() tells the same of the logged connection as of the real one.
+  // Lent views are logged as receives too (each message of a lent batch); a connection that lends none keeps
+  // answering `undefined` here, so isViewConnection() tells the same of the logged connection as of the real one.
   const receiveView: ViewConnection["receiveView"] | undefined = isViewConnection(connection)
     ? async (options) => {
         const view = await connection.receiveView(options);
         if (view !== undefined) log({ event: "receive", remote, bytes: view.bytes.length });
         return view;
+      }
+    : undefined;
+  const receiveViews: ViewConnection["receiveViews"] | undefined = isViewConnection(connection)
+    ? async (options) => {
+        const batch = await connection.receiveViews(options);
+        if (batch !== undefined) for (const length of batch.lengths) log({ event: "receive", remote, bytes: length });
+        return batch;
       }
     : undefined;
   async function* iterate(): AsyncGenerator<Uint8Array, void> {
@@ -156,6 +163,7 @@ function withLogging(connection: Connection, log: DebugLogger): Connection {
       if (key === "sendBatch") return sendBatch;
       if (key === "receiveBatch") return receiveBatch;
       if (key === "receiveView") return receiveView;
+      if (key === "receiveViews") return receiveViews;
       if (key === Symbol.asyncIterator) return iterate;
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;

@@ -128,7 +128,7 @@ describe("debug logging", () => {
     expect(events.filter((e) => e.event === "send").map((e) => (e as { bytes: number }).bytes)).toEqual([5, 5]);
   });
 
-  it("a logged connection lends views where its transport does, and logs each lent message as a receive", async () => {
+  it("a logged connection lends views and batches of views where its transport does, and logs each lent message as a receive", async () => {
     const events: DebugEvent[] = []; // the client's only (on a Unix socket both ends name the same path)
     const log = (e: DebugEvent): void => void events.push(e);
     const { dir, remove } = tempDir();
@@ -144,7 +144,14 @@ describe("debug logging", () => {
     const view = await client.receiveView({ timeout: 30_000 });
     expect(text(view?.bytes)).toBe("lent");
     view?.release();
-    expect(events.filter((e) => e.event === "receive").map((e) => (e as { bytes: number }).bytes)).toEqual([4]);
+    await client.sendBatch([new Uint8Array(3), new Uint8Array(5)]);
+    let lent = 0;
+    while (lent < 2) {
+      const batch = await client.receiveViews({ timeout: 30_000 });
+      lent += batch?.count ?? 2;
+      batch?.release();
+    }
+    expect(events.filter((e) => e.event === "receive").map((e) => (e as { bytes: number }).bytes)).toEqual([4, 3, 5]);
 
     const memoryListener = await listen(`memory://noviews${process.pid}`, { logger: log });
     cleanups.push(() => memoryListener.close());
