@@ -9,7 +9,9 @@ import {
   InvalidArgumentError,
   ViewHeldError,
   abortError,
+  deadline,
   fromSystemError,
+  wait,
   type Connection,
   type ConnectionOptions,
   type MessageBatchView,
@@ -19,6 +21,7 @@ import {
   type ReceiveOptions,
   type SendOptions,
   type ViewConnection,
+  type WaitOptions,
 } from "@ipc/core";
 import { ConnectionBase, Inbox, LentBatch, LentView, checkedBatchBounds, resolveConnectionOptions } from "@ipc/core/transport";
 import { FIRST_RESERVE, FrameDecoder } from "./decoder.js";
@@ -345,7 +348,7 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
     }
     if (this.#poolPending) this.#usePool();
     this.#viewState = ViewState.Waiting;
-    if (this.#runsEver) return this.#serial(() => this.#nextMessage(options, this.#lendOf)).then(this.#lend, this.#unlent);
+    if (this.#runsEver) return this.#serial((waiting) => this.#nextMessage(waiting, this.#lendOf), options).then(this.#lend, this.#unlent);
     return this.inbox.receive(options).then(this.#lend, this.#unlent);
   }
 
@@ -378,7 +381,7 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
     // Runs only while no plain reader waits: it would get a whole read's frames at once.
     if (this.#active === 0 && this.inbox.waiting === 0 && this.#onEmpty === undefined) this.#decoder.runs = true;
     this.#viewState = ViewState.Waiting;
-    return this.#serial(() => this.#nextBatch(bounds, options)).then(this.#lentBatch, this.#unlent);
+    return this.#serial((waiting) => this.#nextBatch(bounds, waiting), options).then(this.#lentBatch, this.#unlent);
   }
 
   readonly #lentBatch = (batch: MessageBatchView | undefined): MessageBatchView | undefined => {
@@ -477,12 +480,32 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
 
   /**
    * Runs `task` once every receive called before it settled (once runs may be queued: see #runsEver); at once
-   * when none is pending. A receive waiting in line starts its `timeout` when its turn comes.
+   * when none is pending. A receive waiting in line honours its `signal` and `timeout` from its call on: it
+   * leaves the line when either ends the wait (its task never runs), and its task gets the time left.
    */
-  #serial<T>(task: () => Promise<T>): Promise<T> {
+  #serial<T, O extends WaitOptions>(task: (options: O | undefined) => Promise<T>, options: O | undefined): Promise<T> {
     let promise: Promise<T>;
-    if (this.#active === 0) promise = task();
-    else promise = this.#tail.then(task, task);
+    if (this.#active === 0) promise = task(options);
+    else if (options?.signal === undefined && (options?.timeout === undefined || options.timeout === Infinity)) {
+      const run = (): Promise<T> => task(options);
+      promise = this.#tail.then(run, run);
+    } else {
+      const left = deadline(options);
+      promise = wait<T>("receive", options, (resolve, reject, disarm) => {
+        let gone = false;
+        const run = (): void => {
+          if (gone) return;
+          // Its turn: from here the task's own wait counts what is left of the deadline, and whatever it
+          // takes is delivered (a message taken is never dropped by a deadline that ended meanwhile).
+          disarm();
+          task({ ...options, ...left() } as O).then(resolve, reject);
+        };
+        this.#tail.then(run, run);
+        return () => {
+          gone = true;
+        };
+      });
+    }
     this.#active++;
     promise = promise.then(this.#settled as (value: T) => T, this.#settledError);
     this.#tail = promise;
@@ -502,7 +525,7 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
   /** A plain receive once runs may be queued: no more runs from the next read; a message of a run is copied. */
   #plainReceive(options: ReceiveOptions | undefined): Promise<Uint8Array | undefined> {
     this.#decoder.runs = false;
-    return this.#serial(() => this.#nextMessage(options, this.#copyOf).then(this.#keepOne));
+    return this.#serial((waiting) => this.#nextMessage(waiting, this.#copyOf).then(this.#keepOne), options);
   }
 
   /** A plain receiveBatch once runs may be queued: while runs are queued, the messages of one item at a time. */
@@ -514,9 +537,9 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#serial(() => {
-      if (this.#rest === undefined && this.#runsQueued === 0) return super.receiveBatch(options).then(this.#keepAll);
-      return this.#nextMessage(options, this.#copyOf).then((first) => {
+    return this.#serial((waiting) => {
+      if (this.#rest === undefined && this.#runsQueued === 0) return super.receiveBatch(waiting).then(this.#keepAll);
+      return this.#nextMessage(waiting, this.#copyOf).then((first) => {
         if (first === undefined) return undefined;
         const batch = [this.#pool!.keep(first)];
         let bytes = first.byteLength;
@@ -528,7 +551,7 @@ class FramedConnection extends ConnectionBase implements ViewConnection {
         }
         return batch;
       });
-    });
+    }, options);
   }
 
   readonly #lend = (message: Uint8Array | undefined): MessageView | undefined => {

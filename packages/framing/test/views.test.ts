@@ -121,6 +121,35 @@ describe("framed() receiveView()", () => {
       await close();
     }
   });
+
+  it("a receive waiting in line behind a receiveViews() leaves it when its signal aborts or its timeout ends, and nothing is lost", async () => {
+    const { sender, receiver, close } = await socketPair(true);
+    try {
+      (await Promise.all([sender.send(message(0, 64)), receiver.receiveViews()]))[1]!.release(); // runs from now on
+      const first = receiver.receiveViews(); // waits for data: the receives below wait in line behind it
+      const controller = new AbortController();
+      const aborted = receiver.receive({ signal: controller.signal });
+      controller.abort(new Error("not needed"));
+      await expect(aborted).rejects.toMatchObject({ code: "IPC_ERR_ABORTED" });
+      // A timeout counts from the call, not from the turn: 50 ms pass while the first receive still waits.
+      await expect(receiver.receive({ timeout: 50 })).rejects.toMatchObject({ code: "IPC_ERR_TIMEOUT" });
+      const later = receiver.receive({ timeout: 60_000 });
+      await sender.sendBatch([message(1, 64), message(2, 64)]);
+      const batch = (await first)!;
+      const seqs = Array.from({ length: batch.count }, (_, i) => (isMessage(batch.at(i), i + 1, 64) ? i + 1 : -1));
+      batch.release();
+      expect(seqs[0]).toBe(1);
+      // Message 2 came in the batch or goes to the receive that stayed in line: either way it is not lost.
+      if (seqs.length === 1) expect(isMessage((await later)!, 2, 64)).toBe(true);
+      else {
+        expect(seqs).toEqual([1, 2]);
+        await sender.send(message(3, 64));
+        expect(isMessage((await later)!, 3, 64)).toBe(true);
+      }
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe("FrameDecoder with a ReadPool", () => {
