@@ -106,7 +106,10 @@ describe("shm:// against a server that breaks the ring protocol", () => {
       expect(batch.count).toBe(1);
       expect(batch.at(0)).toEqual(new Uint8Array([1, 2, 3, 4]));
       batch.release();
-      await expect(victim.receiveViews({ timeout: 30_000 })).rejects.toMatchObject({ name: "ProtocolError", message: expect.stringContaining("length 4294967280") });
+      await expect(victim.receiveViews({ timeout: 30_000 })).rejects.toMatchObject({
+        name: "ProtocolError",
+        message: expect.stringContaining("length 4294967280"),
+      });
       expect(await closed).toMatchObject({ code: "IPC_ERR_PROTOCOL" });
       (await server.served).memory.close();
     } finally {

@@ -380,7 +380,9 @@ export class ShmConnection extends ConnectionBase {
    */
   #cannotRead(lending = false): Promise<undefined> | undefined {
     if (this.#view !== undefined || (lending && this.#viewWaiting)) {
-      return Promise.reject(new ViewHeldError(`${this.remoteAddress}: release() the view from receiveView() or receiveViews() before receiving the next message`));
+      return Promise.reject(
+        new ViewHeldError(`${this.remoteAddress}: release() the view from receiveView() or receiveViews() before receiving the next message`),
+      );
     }
     if (this.#spent) {
       const error = this.#dropped ?? this.failure;
