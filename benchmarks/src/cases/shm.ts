@@ -18,7 +18,7 @@ import { basename } from "node:path";
 import type { Connection } from "@ipc/core";
 import { MessageRing, type ShmConnection, shmTransport } from "@ipc/shm";
 import type { BenchCase, CaseContext, CaseModule, Group, Metrics } from "../lib/case.js";
-import { BATCH, encodeCount, serveBatches, serveMessages } from "../lib/loops.js";
+import { BATCH, encodeCount, serveBatches, serveLentBatches, serveMessages } from "../lib/loops.js";
 import { exitWithParent } from "../lib/processes.js";
 import { Sampler, now, rates } from "../lib/stats.js";
 import { groupTitle } from "../lib/titles.js";
@@ -250,26 +250,6 @@ async function serveConnection(connection: ShmConnection, serve: ConnectionArg["
     view.release();
     if (length > 0) count++;
     else {
-      await connection.send(encodeCount(count));
-      count = 0;
-    }
-  }
-}
-
-/** serveBatches() (lib/loops.ts) over the lent batches of receiveViews(): each message's length looked at in place. */
-async function serveLentBatches(connection: ShmConnection): Promise<void> {
-  let count = 0;
-  for (;;) {
-    const batch = await connection.receiveViews();
-    if (batch === undefined) return;
-    const lengths = batch.lengths;
-    let ended = false;
-    for (let i = 0; i < lengths.length; i++) {
-      if (lengths[i]! > 0) count++;
-      else ended = true; // the empty message comes last in its batch (the sender waits for the answer)
-    }
-    batch.release();
-    if (ended) {
       await connection.send(encodeCount(count));
       count = 0;
     }

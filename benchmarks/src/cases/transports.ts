@@ -10,7 +10,7 @@ import net from "node:net";
 import { basename, join } from "node:path";
 import { isViewConnection, type Connection, type Listener } from "@ipc/core";
 import type { BenchCase, CaseContext, CaseModule, CaseParams, Group, GroupRow, Metrics, Target } from "../lib/case.js";
-import { BATCH, encodeCount, measureBatches, measureMessages, serveBatches, serveMessages } from "../lib/loops.js";
+import { BATCH, encodeCount, measureBatches, measureMessages, serveBatches, serveLentBatches, serveMessages } from "../lib/loops.js";
 import { certificate, exitWithParent } from "../lib/processes.js";
 import { SMALL_MESSAGE, sizeId } from "../lib/sizes.js";
 import { ALL_REGIMES, groupTitle, type Transport } from "../lib/titles.js";
@@ -131,30 +131,6 @@ async function serveViews(connection: Connection): Promise<void> {
     view.release();
     if (!empty) count++;
     else {
-      await connection.send(encodeCount(count));
-      count = 0;
-    }
-  }
-}
-
-/**
- * The receiving side of a `views` stream: serveBatches()'s protocol (lib/loops.ts) over the lent batches of
- * receiveViews() — each message's length looked at in place, the batch released once counted (as shm-views-64B).
- */
-async function serveLentBatches(connection: Connection): Promise<void> {
-  if (!isViewConnection(connection)) throw new Error(`${connection.remoteAddress}: this connection offers no receiveViews()`);
-  let count = 0;
-  for (;;) {
-    const batch = await connection.receiveViews();
-    if (batch === undefined) return;
-    const lengths = batch.lengths;
-    let ended = false;
-    for (let i = 0; i < lengths.length; i++) {
-      if (lengths[i]! > 0) count++;
-      else ended = true; // the empty message comes last (the sender waits for the answer)
-    }
-    batch.release();
-    if (ended) {
       await connection.send(encodeCount(count));
       count = 0;
     }

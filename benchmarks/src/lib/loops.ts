@@ -3,7 +3,7 @@
  * one-way stream ended by an empty message, after which the receiver answers how many messages it counted.
  * An empty message answered at once comes first, so that no clock runs while the other side starts.
  */
-import type { Connection } from "@ipc/core";
+import { isViewConnection, type Connection } from "@ipc/core";
 import type { Budget, Metrics } from "./case.js";
 import { SMALL_MESSAGE } from "./sizes.js";
 import { Sampler, now, rates } from "./stats.js";
@@ -159,4 +159,28 @@ export async function measureBatches(connection: BatchEndpoint, size: number, bu
   const start = now();
   const sent = await streamBatches(connection, batch, budget.measureMs);
   return rates(sent, size, now() - start);
+}
+
+/**
+ * The receiving side of a `views` stream: serveBatches()'s protocol (lib/loops.ts) over the lent batches of
+ * receiveViews() — each message's length looked at in place, the batch released once counted (the `views` rows of @ipc/unix, @ipc/tcp and shm://).
+ */
+export async function serveLentBatches(connection: Connection): Promise<void> {
+  if (!isViewConnection(connection)) throw new Error(`${connection.remoteAddress}: this connection offers no receiveViews()`);
+  let count = 0;
+  for (;;) {
+    const batch = await connection.receiveViews();
+    if (batch === undefined) return;
+    const lengths = batch.lengths;
+    let ended = false;
+    for (let i = 0; i < lengths.length; i++) {
+      if (lengths[i]! > 0) count++;
+      else ended = true; // the empty message comes last (the sender waits for the answer)
+    }
+    batch.release();
+    if (ended) {
+      await connection.send(encodeCount(count));
+      count = 0;
+    }
+  }
 }
